@@ -1,0 +1,62 @@
+// What the daemon asks of a data-plane driver. Each driver wires one pod interface.
+
+export interface PodNetworkSpec {
+  containerId: string;
+  /** Path of the pod's netns, e.g. /var/run/netns/cni-1234 or /proc/PID/ns/net. */
+  netnsPath: string;
+  /** Interface name inside the pod (CNI_IFNAME). */
+  ifName: string;
+  /** Pod IPv4 address (no prefix). */
+  ip: string;
+  /** The ENI that carries the pod's IP: its MAC finds the host link, its id names the per-ENI table. */
+  eniId: string;
+  eniMac: string;
+  /** IP sits on the primary ENI: egress uses the main table, no from-rule. */
+  primaryEni: boolean;
+  /** vSwitch CIDR and gateway of that ENI. */
+  vSwitchCidr: string;
+  gateway: string;
+  mtu: number;
+}
+
+export interface PodNetworkResult {
+  /** Host-side interface (veth) name, when the driver creates one. */
+  hostIfName?: string;
+  hostIfMac?: string;
+  /** Pod-side interface MAC. */
+  podIfMac: string;
+  /** Gateway the pod uses (link-local for veth, vSwitch gateway for ipvlan / raw ENI). */
+  podGateway: string;
+}
+
+export interface TeardownSpec {
+  containerId: string;
+  netnsPath?: string;
+  ifName: string;
+  ip?: string;
+  eniMac?: string;
+  primaryEni?: boolean;
+}
+
+export interface Driver {
+  readonly name: 'veth' | 'ipvlan' | 'rawEni' | 'none';
+  setup(spec: PodNetworkSpec): Promise<PodNetworkResult>;
+  /** Removes exactly what setup created; idempotent (missing netns / links are fine). */
+  teardown(spec: TeardownSpec): Promise<void>;
+  /** Throws DriverError when the interface, address or routes are missing. */
+  check(spec: PodNetworkSpec): Promise<void>;
+}
+
+export class DriverError extends Error {
+  /** errno name from the kernel when known (EEXIST, ENODEV, ESRCH, ENOTSUP...). */
+  readonly errno?: string;
+  readonly op: string;
+  readonly netns?: string;
+  constructor(op: string, message: string, opts: { errno?: string; netns?: string; cause?: unknown } = {}) {
+    super(`${op}${opts.netns ? ` in ${opts.netns}` : ''}: ${message}`, { cause: opts.cause });
+    this.name = 'DriverError';
+    this.op = op;
+    this.errno = opts.errno;
+    this.netns = opts.netns;
+  }
+}
