@@ -1,0 +1,595 @@
+// The mock cloud's state and the synchronous operations on it. No I/O, no timers: the HTTP layer
+// and the lifecycle driver (cloud.ts) call in here and turn ApiError into wire errors.
+import { cidrContains, cidrOverlaps, cidrString, cidrWithin, intToIp, ipToInt, isIpv4, netmask, parseCidr, usableRange, type Cidr } from './cidr.js';
+import { errors } from './errors.js';
+import type { EniDump, EniStatus, RouteEntryDump, WorldDump, WorldSpec } from './types.js';
+
+export function defaultWorldSpec(): WorldSpec {
+  return {
+    regionId: 'cn-hangzhou',
+    zones: ['cn-hangzhou-h', 'cn-hangzhou-i'],
+    vpc: { id: 'vpc-mock-1', cidr: '10.0.0.0/16', routeTableId: 'vtb-mock-1', vRouterId: 'vrt-mock-1' },
+    vSwitches: [
+      { id: 'vsw-mock-a', zoneId: 'cn-hangzhou-h', cidr: '10.0.0.0/23' },
+      { id: 'vsw-mock-b', zoneId: 'cn-hangzhou-h', cidr: '10.0.2.0/24' },
+      { id: 'vsw-mock-c', zoneId: 'cn-hangzhou-i', cidr: '10.0.3.0/24' },
+    ],
+    securityGroups: ['sg-mock-1'],
+    instanceTypes: [
+      { id: 'ecs.g7.large', eniQuantity: 3, ipv4PerEni: 6, ipv6PerEni: 6 },
+      { id: 'ecs.g7.xlarge', eniQuantity: 4, ipv4PerEni: 15, ipv6PerEni: 15 },
+      { id: 'ecs.g7.4xlarge', eniQuantity: 8, ipv4PerEni: 20, ipv6PerEni: 20 },
+    ],
+    instances: [
+      { id: 'i-mock-node-1', instanceType: 'ecs.g7.4xlarge', zoneId: 'cn-hangzhou-h', vSwitchId: 'vsw-mock-a', securityGroupId: 'sg-mock-1' },
+      { id: 'i-mock-node-2', instanceType: 'ecs.g7.4xlarge', zoneId: 'cn-hangzhou-h', vSwitchId: 'vsw-mock-a', securityGroupId: 'sg-mock-1' },
+    ],
+    accessKeys: [{ id: 'LTAImockAccessKeyId01', secret: 'mockAccessKeySecret0123456789abcd' }],
+    seed: 1,
+    maxIpsUnattached: 50,
+  };
+}
+
+/** Fills a partial world file with defaults, field by field. */
+export function resolveWorldSpec(partial?: Partial<WorldSpec>): WorldSpec {
+  const d = defaultWorldSpec();
+  if (!partial) return d;
+  return { ...d, ...partial, vpc: { ...d.vpc, ...(partial.vpc ?? {}) } };
+}
+
+export interface VSwitchState {
+  id: string;
+  zoneId: string;
+  vpcId: string;
+  cidr: Cidr;
+  cidrText: string;
+  used: Set<number>;
+  creationTime: string;
+}
+
+export interface EniState {
+  id: string;
+  mac: string;
+  type: 'Primary' | 'Secondary';
+  status: EniStatus;
+  instanceId?: string;
+  vSwitchId: string;
+  zoneId: string;
+  vpcId: string;
+  securityGroupIds: string[];
+  primaryIp: string;
+  secondaryIps: string[];
+  ipv6s: string[];
+  tags: Record<string, string>;
+  name?: string;
+  description?: string;
+  creationTime: string;
+  /** Clock time (ms) when the ENI last became InUse (metadata lag is measured from here). */
+  inUseSince?: number;
+  /** Device index on its instance while attached. */
+  deviceIndex?: number;
+}
+
+export interface InstanceState {
+  id: string;
+  instanceType: string;
+  zoneId: string;
+  vSwitchId: string;
+  securityGroupIds: string[];
+  primaryEniId: string;
+  creationTime: string;
+}
+
+export interface RouteTableState {
+  id: string;
+  vRouterId: string;
+  vpcId: string;
+  entries: RouteEntryDump[];
+}
+
+export interface InstanceTypeState {
+  id: string;
+  eniQuantity: number;
+  ipv4PerEni: number;
+  ipv6PerEni: number;
+}
+
+export interface CreateEniInput {
+  vSwitchId: string;
+  securityGroupIds: string[];
+  primaryIp?: string;
+  secondaryIpCount?: number;
+  secondaryIps?: string[];
+  tags?: Record<string, string>;
+  name?: string;
+  description?: string;
+}
+
+export interface EniFilter {
+  instanceId?: string;
+  eniIds?: string[];
+  status?: string;
+  vSwitchId?: string;
+  vpcId?: string;
+  type?: string;
+  tags?: { key: string; value?: string }[];
+  primaryIp?: string;
+  privateIps?: string[];
+  securityGroupId?: string;
+  name?: string;
+}
+
+/** At most this many private IPs per AssignPrivateIpAddresses / CreateNetworkInterface call. */
+export const MAX_IPS_PER_CALL = 10;
+
+function isoSeconds(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export class World {
+  readonly regionId: string;
+  readonly zones: string[];
+  readonly vpc: { id: string; cidr: Cidr; cidrText: string };
+  readonly vSwitches = new Map<string, VSwitchState>();
+  readonly securityGroups = new Set<string>();
+  readonly instanceTypes = new Map<string, InstanceTypeState>();
+  readonly instances = new Map<string, InstanceState>();
+  readonly enis = new Map<string, EniState>();
+  readonly routeTables = new Map<string, RouteTableState>();
+  readonly accessKeys = new Map<string, string>();
+  readonly maxIpsUnattached: number;
+  private readonly macs = new Set<string>();
+  private readonly ids = new Set<string>();
+  private rngState: number;
+
+  constructor(
+    spec: WorldSpec,
+    readonly now: () => number = Date.now,
+  ) {
+    this.rngState = (spec.seed ?? 1) >>> 0 || 1;
+    this.regionId = spec.regionId;
+    this.zones = [...spec.zones];
+    this.maxIpsUnattached = spec.maxIpsUnattached ?? 50;
+    const vpcCidr = parseCidr(spec.vpc.cidr);
+    this.vpc = { id: spec.vpc.id, cidr: vpcCidr, cidrText: cidrString(vpcCidr) };
+    const created = isoSeconds(this.now());
+    for (const k of spec.accessKeys) this.accessKeys.set(k.id, k.secret);
+    for (const sg of spec.securityGroups) this.securityGroups.add(sg);
+    for (const t of spec.instanceTypes) this.instanceTypes.set(t.id, { ...t });
+    for (const v of spec.vSwitches) {
+      if (!this.zones.includes(v.zoneId)) throw new Error(`world: vSwitch ${v.id} is in unknown zone ${v.zoneId}`);
+      const c = parseCidr(v.cidr);
+      if (!cidrWithin(c, vpcCidr)) throw new Error(`world: vSwitch ${v.id} ${v.cidr} is outside the VPC ${spec.vpc.cidr}`);
+      for (const other of this.vSwitches.values()) {
+        if (cidrOverlaps(c, other.cidr)) throw new Error(`world: vSwitch ${v.id} overlaps ${other.id}`);
+      }
+      if (c.prefix > 29) throw new Error(`world: vSwitch ${v.id} must be /29 or larger`);
+      this.vSwitches.set(v.id, { id: v.id, zoneId: v.zoneId, vpcId: spec.vpc.id, cidr: c, cidrText: cidrString(c), used: new Set(), creationTime: created });
+    }
+    const rt: RouteTableState = {
+      id: spec.vpc.routeTableId ?? 'vtb-mock-1',
+      vRouterId: spec.vpc.vRouterId ?? 'vrt-mock-1',
+      vpcId: spec.vpc.id,
+      entries: [],
+    };
+    for (const v of this.vSwitches.values()) {
+      rt.entries.push({
+        routeEntryId: `rte-sys-${v.id}`,
+        routeTableId: rt.id,
+        destinationCidrBlock: v.cidrText,
+        nextHopType: 'local',
+        nextHopId: '',
+        type: 'System',
+        status: 'Available',
+      });
+    }
+    this.routeTables.set(rt.id, rt);
+    for (const inst of spec.instances) {
+      const type = this.instanceTypes.get(inst.instanceType);
+      if (!type) throw new Error(`world: instance ${inst.id} has unknown type ${inst.instanceType}`);
+      const vsw = this.vSwitches.get(inst.vSwitchId);
+      if (!vsw) throw new Error(`world: instance ${inst.id} has unknown vSwitch ${inst.vSwitchId}`);
+      if (vsw.zoneId !== inst.zoneId) throw new Error(`world: instance ${inst.id} zone differs from its vSwitch's`);
+      if (!this.securityGroups.has(inst.securityGroupId)) throw new Error(`world: instance ${inst.id} has unknown security group`);
+      const eni = this.newEni({ vSwitchId: inst.vSwitchId, securityGroupIds: [inst.securityGroupId] }, 'Primary');
+      eni.status = 'InUse';
+      eni.instanceId = inst.id;
+      eni.deviceIndex = 0;
+      eni.inUseSince = 0;
+      this.instances.set(inst.id, {
+        id: inst.id,
+        instanceType: inst.instanceType,
+        zoneId: inst.zoneId,
+        vSwitchId: inst.vSwitchId,
+        securityGroupIds: [inst.securityGroupId],
+        primaryEniId: eni.id,
+        creationTime: created,
+      });
+    }
+  }
+
+  // ---- ids and addresses -------------------------------------------------------------------
+
+  private rand(): number {
+    // mulberry32: small, seedable, good enough for ids
+    let t = (this.rngState = (this.rngState + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  newId(prefix: string): string {
+    const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+    for (;;) {
+      let s = `${prefix}-bp1`;
+      for (let i = 0; i < 17; i++) s += alphabet[Math.floor(this.rand() * alphabet.length)];
+      if (!this.ids.has(s)) {
+        this.ids.add(s);
+        return s;
+      }
+    }
+  }
+
+  private newMac(): string {
+    for (;;) {
+      const b = [0, 0, 0].map(() => Math.floor(this.rand() * 256).toString(16).padStart(2, '0'));
+      const mac = `00:16:3e:${b.join(':')}`;
+      if (!this.macs.has(mac)) {
+        this.macs.add(mac);
+        return mac;
+      }
+    }
+  }
+
+  vSwitch(id: string): VSwitchState {
+    const v = this.vSwitches.get(id);
+    if (!v) throw errors.vSwitchNotFound(id);
+    return v;
+  }
+
+  availableIpCount(v: VSwitchState): number {
+    const r = usableRange(v.cidr);
+    return r.last - r.first + 1 - v.used.size;
+  }
+
+  gateway(v: VSwitchState): string {
+    return intToIp(usableRange(v.cidr).gateway);
+  }
+
+  netmask(v: VSwitchState): string {
+    return netmask(v.cidr.prefix);
+  }
+
+  /** Allocates `count` free addresses, lowest first; all or nothing. */
+  private allocate(v: VSwitchState, count: number): string[] {
+    if (count === 0) return [];
+    if (this.availableIpCount(v) < count) throw errors.vSwitchIpNotEnough(v.id);
+    const r = usableRange(v.cidr);
+    const out: number[] = [];
+    for (let n = r.first; n <= r.last && out.length < count; n++) if (!v.used.has(n)) out.push(n);
+    for (const n of out) v.used.add(n);
+    return out.map(intToIp);
+  }
+
+  /** Checks that explicit addresses are usable and free (without taking them). */
+  private checkExplicit(v: VSwitchState, ips: string[]): number[] {
+    const r = usableRange(v.cidr);
+    const seen = new Set<number>();
+    const out: number[] = [];
+    for (const ip of ips) {
+      if (!isIpv4(ip)) throw errors.vSwitchIpInvalid(ip);
+      const n = ipToInt(ip);
+      if (!cidrContains(v.cidr, n) || n < r.first || n > r.last) throw errors.vSwitchIpInvalid(ip);
+      if (seen.has(n)) throw errors.ipRepeated(ip);
+      if (v.used.has(n)) throw errors.ipAssigned(ip);
+      seen.add(n);
+      out.push(n);
+    }
+    return out;
+  }
+
+  private release(v: VSwitchState, ips: string[]): void {
+    for (const ip of ips) v.used.delete(ipToInt(ip));
+  }
+
+  // ---- ENIs ------------------------------------------------------------------------------
+
+  eni(id: string): EniState {
+    const e = this.enis.get(id);
+    if (!e) throw errors.eniNotFound(id);
+    return e;
+  }
+
+  instance(id: string): InstanceState {
+    const i = this.instances.get(id);
+    if (!i) throw errors.instanceNotFound(id);
+    return i;
+  }
+
+  instanceType(id: string): InstanceTypeState {
+    const t = this.instanceTypes.get(id);
+    if (!t) throw errors.instanceType(id);
+    return t;
+  }
+
+  /** ENIs bound to the instance in any state (attaching, in use, detaching). */
+  enisOf(instanceId: string): EniState[] {
+    return [...this.enis.values()].filter((e) => e.instanceId === instanceId);
+  }
+
+  /** Max private IPv4 addresses (primary included) the ENI may hold in its current binding. */
+  ipv4Limit(e: EniState): number {
+    if (e.instanceId) return this.instanceType(this.instance(e.instanceId).instanceType).ipv4PerEni;
+    return this.maxIpsUnattached;
+  }
+
+  private newEni(input: CreateEniInput, type: 'Primary' | 'Secondary'): EniState {
+    const v = this.vSwitch(input.vSwitchId);
+    if (input.securityGroupIds.length === 0) throw errors.missing('SecurityGroupId');
+    for (const sg of input.securityGroupIds) if (!this.securityGroups.has(sg)) throw errors.securityGroupNotFound(sg);
+    const secondaryCount = input.secondaryIpCount ?? 0;
+    const explicit = input.secondaryIps ?? [];
+    if (secondaryCount > 0 && explicit.length > 0) throw errors.invalidParam('SecondaryPrivateIpAddressCount', 'cannot be used together with PrivateIpAddress.N');
+    if (secondaryCount > MAX_IPS_PER_CALL || explicit.length > MAX_IPS_PER_CALL) throw errors.ipCountPerCall();
+    const explicitAll = input.primaryIp ? [input.primaryIp, ...explicit] : explicit;
+    const explicitNums = this.checkExplicit(v, explicitAll);
+    const autoCount = (input.primaryIp ? 0 : 1) + secondaryCount;
+    if (this.availableIpCount(v) < autoCount + explicitNums.length) throw errors.vSwitchIpNotEnough(v.id);
+    for (const n of explicitNums) v.used.add(n);
+    const auto = this.allocate(v, autoCount);
+    const primaryIp = input.primaryIp ?? auto.shift()!;
+    const secondaryIps = input.primaryIp ? [...explicit, ...auto] : [...explicit, ...auto];
+    const eni: EniState = {
+      id: this.newId('eni'),
+      mac: this.newMac(),
+      type,
+      status: 'Available',
+      vSwitchId: v.id,
+      zoneId: v.zoneId,
+      vpcId: v.vpcId,
+      securityGroupIds: [...input.securityGroupIds],
+      primaryIp,
+      secondaryIps,
+      ipv6s: [],
+      tags: { ...(input.tags ?? {}) },
+      name: input.name,
+      description: input.description,
+      creationTime: isoSeconds(this.now()),
+    };
+    this.enis.set(eni.id, eni);
+    return eni;
+  }
+
+  createEni(input: CreateEniInput): EniState {
+    return this.newEni(input, 'Secondary');
+  }
+
+  deleteEni(id: string): EniState {
+    const e = this.eni(id);
+    if (e.type === 'Primary') throw errors.eniType();
+    if (e.status !== 'Available') throw errors.eniState(id, e.status);
+    this.release(this.vSwitch(e.vSwitchId), [e.primaryIp, ...e.secondaryIps]);
+    this.enis.delete(id);
+    return e;
+  }
+
+  /** Validates and moves the ENI to Attaching; the caller completes it later. */
+  beginAttach(eniId: string, instanceId: string): EniState {
+    const e = this.eni(eniId);
+    const inst = this.instance(instanceId);
+    if (e.type === 'Primary') throw errors.eniType();
+    if (e.status !== 'Available') throw errors.eniState(eniId, e.status);
+    if (e.zoneId !== inst.zoneId) throw errors.zoneMismatch();
+    const type = this.instanceType(inst.instanceType);
+    const bound = this.enisOf(instanceId);
+    if (bound.length >= type.eniQuantity) throw errors.eniPerInstance(type.id, type.eniQuantity);
+    if (1 + e.secondaryIps.length > type.ipv4PerEni) throw errors.ipv4CountExceeded(type.ipv4PerEni);
+    const usedIdx = new Set(bound.map((b) => b.deviceIndex));
+    let idx = 1;
+    while (usedIdx.has(idx)) idx++;
+    e.status = 'Attaching';
+    e.instanceId = instanceId;
+    e.deviceIndex = idx;
+    return e;
+  }
+
+  /** Attaching → InUse. Returns undefined when the ENI is gone or no longer attaching. */
+  completeAttach(eniId: string): EniState | undefined {
+    const e = this.enis.get(eniId);
+    if (!e || e.status !== 'Attaching') return undefined;
+    e.status = 'InUse';
+    e.inUseSince = this.now();
+    return e;
+  }
+
+  /** Attaching → Available (a failed attach, as the real state machine shows it). */
+  failAttach(eniId: string): void {
+    const e = this.enis.get(eniId);
+    if (!e || e.status !== 'Attaching') return;
+    e.status = 'Available';
+    e.instanceId = undefined;
+    e.deviceIndex = undefined;
+  }
+
+  beginDetach(eniId: string, instanceId: string): EniState {
+    const e = this.eni(eniId);
+    this.instance(instanceId);
+    if (e.type === 'Primary') throw errors.detachPrimary();
+    if (e.status !== 'InUse' || e.instanceId !== instanceId) throw errors.eniState(eniId, e.instanceId === instanceId ? e.status : `${e.status} (not on ${instanceId})`);
+    e.status = 'Detaching';
+    return e;
+  }
+
+  completeDetach(eniId: string): { eni: EniState; instanceId: string } | undefined {
+    const e = this.enis.get(eniId);
+    if (!e || e.status !== 'Detaching' || !e.instanceId) return undefined;
+    const instanceId = e.instanceId;
+    e.status = 'Available';
+    e.instanceId = undefined;
+    e.deviceIndex = undefined;
+    e.inUseSince = undefined;
+    return { eni: e, instanceId };
+  }
+
+  assignIps(eniId: string, opts: { count?: number; ips?: string[] }): string[] {
+    const e = this.eni(eniId);
+    const count = opts.count ?? 0;
+    const ips = opts.ips ?? [];
+    if (count > 0 && ips.length > 0) throw errors.invalidParam('SecondaryPrivateIpAddressCount', 'cannot be used together with PrivateIpAddress.N');
+    if (count === 0 && ips.length === 0) throw errors.missing('SecondaryPrivateIpAddressCount');
+    if (count < 0) throw errors.invalidParam('SecondaryPrivateIpAddressCount');
+    if (count > MAX_IPS_PER_CALL || ips.length > MAX_IPS_PER_CALL) throw errors.ipCountPerCall();
+    if (e.status !== 'Available' && e.status !== 'InUse') throw errors.eniState(eniId, e.status, true);
+    const want = count || ips.length;
+    const limit = this.ipv4Limit(e);
+    if (1 + e.secondaryIps.length + want > limit) throw errors.ipv4CountExceeded(limit);
+    const v = this.vSwitch(e.vSwitchId);
+    let got: string[];
+    if (ips.length > 0) {
+      const nums = this.checkExplicit(v, ips);
+      for (const n of nums) v.used.add(n);
+      got = [...ips];
+    } else {
+      got = this.allocate(v, count);
+    }
+    e.secondaryIps.push(...got);
+    return got;
+  }
+
+  unassignIps(eniId: string, ips: string[]): string[] {
+    const e = this.eni(eniId);
+    if (ips.length === 0) throw errors.missing('PrivateIpAddress.1');
+    if (e.status !== 'Available' && e.status !== 'InUse') throw errors.eniState(eniId, e.status, true);
+    for (const ip of ips) {
+      if (ip === e.primaryIp) throw errors.invalidParam('PrivateIpAddress', `${ip} is the primary address of the ENI`);
+      if (!e.secondaryIps.includes(ip)) throw errors.ipUnassigned(ip);
+    }
+    const drop = new Set(ips);
+    e.secondaryIps = e.secondaryIps.filter((ip) => !drop.has(ip));
+    this.release(this.vSwitch(e.vSwitchId), [...drop]);
+    return [...drop];
+  }
+
+  describeEnis(f: EniFilter): EniState[] {
+    return [...this.enis.values()].filter((e) => {
+      if (f.instanceId && e.instanceId !== f.instanceId) return false;
+      if (f.eniIds && f.eniIds.length > 0 && !f.eniIds.includes(e.id)) return false;
+      if (f.status && e.status !== f.status) return false;
+      if (f.vSwitchId && e.vSwitchId !== f.vSwitchId) return false;
+      if (f.vpcId && e.vpcId !== f.vpcId) return false;
+      if (f.type && e.type !== f.type) return false;
+      if (f.primaryIp && e.primaryIp !== f.primaryIp) return false;
+      if (f.securityGroupId && !e.securityGroupIds.includes(f.securityGroupId)) return false;
+      if (f.name && e.name !== f.name) return false;
+      if (f.privateIps && f.privateIps.length > 0) {
+        const all = new Set([e.primaryIp, ...e.secondaryIps]);
+        if (!f.privateIps.some((ip) => all.has(ip))) return false;
+      }
+      for (const t of f.tags ?? []) {
+        if (!(t.key in e.tags)) return false;
+        if (t.value !== undefined && t.value !== '' && e.tags[t.key] !== t.value) return false;
+      }
+      return true;
+    });
+  }
+
+  // ---- routes ----------------------------------------------------------------------------
+
+  routeTable(id: string): RouteTableState {
+    const rt = this.routeTables.get(id);
+    if (!rt) throw errors.routeTableNotFound(id);
+    return rt;
+  }
+
+  createRouteEntry(input: { routeTableId: string; destinationCidrBlock: string; nextHopType: string; nextHopId: string; description?: string }): RouteEntryDump {
+    const rt = this.routeTable(input.routeTableId);
+    let dst: string;
+    try {
+      dst = cidrString(parseCidr(input.destinationCidrBlock));
+    } catch {
+      throw errors.invalidParam('DestinationCidrBlock');
+    }
+    if (dst !== input.destinationCidrBlock) throw errors.invalidParam('DestinationCidrBlock', 'is not a network address');
+    if (input.nextHopType !== 'Instance') throw errors.invalidParam('NextHopType', 'is not supported by the mock (only Instance)');
+    if (!this.instances.has(input.nextHopId)) throw errors.nextHopNotFound(input.nextHopId);
+    if (rt.entries.some((r) => r.destinationCidrBlock === dst)) throw errors.cidrDuplicate(dst);
+    const entry: RouteEntryDump = {
+      routeEntryId: this.newId('rte'),
+      routeTableId: rt.id,
+      destinationCidrBlock: dst,
+      nextHopType: input.nextHopType,
+      nextHopId: input.nextHopId,
+      type: 'Custom',
+      status: 'Available',
+      description: input.description,
+    };
+    rt.entries.push(entry);
+    return entry;
+  }
+
+  deleteRouteEntry(input: { routeTableId?: string; routeEntryId?: string; destinationCidrBlock?: string; nextHopId?: string }): RouteEntryDump {
+    const tables = input.routeTableId ? [this.routeTable(input.routeTableId)] : [...this.routeTables.values()];
+    for (const rt of tables) {
+      const i = rt.entries.findIndex(
+        (r) =>
+          r.type === 'Custom' &&
+          (input.routeEntryId ? r.routeEntryId === input.routeEntryId : r.destinationCidrBlock === input.destinationCidrBlock) &&
+          (!input.nextHopId || r.nextHopId === input.nextHopId),
+      );
+      if (i >= 0) return rt.entries.splice(i, 1)[0];
+    }
+    throw errors.routeEntryNotFound();
+  }
+
+  // ---- dump ------------------------------------------------------------------------------
+
+  eniDump(e: EniState): EniDump {
+    return {
+      eniId: e.id,
+      mac: e.mac,
+      type: e.type,
+      status: e.status,
+      instanceId: e.instanceId,
+      vSwitchId: e.vSwitchId,
+      vpcId: e.vpcId,
+      zoneId: e.zoneId,
+      securityGroupIds: [...e.securityGroupIds],
+      primaryIp: e.primaryIp,
+      secondaryIps: [...e.secondaryIps],
+      ipv6s: [...e.ipv6s],
+      tags: { ...e.tags },
+      description: e.description,
+      creationTime: e.creationTime,
+    };
+  }
+
+  dump(): WorldDump {
+    const rt0 = [...this.routeTables.values()][0];
+    return {
+      regionId: this.regionId,
+      zones: [...this.zones],
+      vpc: { id: this.vpc.id, cidr: this.vpc.cidrText, routeTableId: rt0?.id ?? '', vRouterId: rt0?.vRouterId ?? '' },
+      vSwitches: [...this.vSwitches.values()].map((v) => ({
+        vSwitchId: v.id,
+        zoneId: v.zoneId,
+        cidr: v.cidrText,
+        gateway: this.gateway(v),
+        availableIpAddressCount: this.availableIpCount(v),
+        usedIps: [...v.used].sort((a, b) => a - b).map(intToIp),
+      })),
+      securityGroups: [...this.securityGroups],
+      instanceTypes: [...this.instanceTypes.values()].map((t) => ({ ...t })),
+      instances: [...this.instances.values()].map((i) => ({
+        instanceId: i.id,
+        instanceType: i.instanceType,
+        zoneId: i.zoneId,
+        vSwitchId: i.vSwitchId,
+        securityGroupIds: [...i.securityGroupIds],
+        primaryEniId: i.primaryEniId,
+        eniIds: this.enisOf(i.id).map((e) => e.id),
+      })),
+      enis: [...this.enis.values()].map((e) => this.eniDump(e)),
+      routeTables: [...this.routeTables.values()].map((rt) => ({ routeTableId: rt.id, vpcId: rt.vpcId, entries: rt.entries.map((r) => ({ ...r })) })),
+    };
+  }
+}
