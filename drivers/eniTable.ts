@@ -1,0 +1,131 @@
+// Per-ENI policy-routing table on the host (shared by every pod whose IP sits on that ENI).
+// Layout follows AWS VPC CNI: table holds `<gw>/32 dev <eni> scope link` and `default via <gw> dev <eni>`;
+// pods on the ENI get `from <podIP> lookup <table>` (FROM_POD_RULE_PRIORITY).
+import { DriverError } from './types.js';
+import { CREATE_REPLACE, Nl, RT_TABLE_MAIN, all, parseCidr } from './netlink.js';
+import { writeSysctl } from './netns.js';
+
+/**
+ * ip rule priorities used by the drivers. Reserved: 512–1599 for per-pod rules (nothing else of ours
+ * goes there; AWS VPC CNI uses the same slots), 32765 for ENI primary-IP rules. The kernel's own
+ * rules sit at 0 (local), 32766 (main) and 32767 (default).
+ */
+export const TO_POD_RULE_PRIORITY = 512;
+export const FROM_POD_RULE_PRIORITY = 1536;
+export const ENI_PRIMARY_IP_RULE_PRIORITY = 32765;
+
+/**
+ * Per-ENI route tables default to ENI_TABLE_BASE + ifindex of the ENI link: stable for as long as
+ * the link exists (and across daemon restarts), never in the kernel's reserved 0–255 range.
+ * The daemon may pass its own id instead (EniLinkSpec.tableId), e.g. base + ENI device index.
+ */
+export const ENI_TABLE_BASE = 1000;
+
+export interface EniLinkSpec {
+  eniId?: string;
+  /** ENI MAC: finds the host link. */
+  mac: string;
+  /** vSwitch gateway and CIDR of the ENI. */
+  gateway: string;
+  vSwitchCidr: string;
+  /** Primary ENI: pods use the main table, nothing is created. */
+  primaryEni?: boolean;
+  /** Explicit route table id (> 255); default ENI_TABLE_BASE + ifindex. */
+  tableId?: number;
+  /** ENI primary IP: added to the link (no prefix route) with a `from <ip> lookup <table>` rule. */
+  primaryIp?: string;
+  mtu?: number;
+}
+
+export interface EniTable {
+  mac: string;
+  ifindex: number;
+  ifName: string;
+  /** 254 (main) for the primary ENI. */
+  tableId: number;
+}
+
+export function eniTableId(ifindex: number, base = ENI_TABLE_BASE): number {
+  return base + ifindex;
+}
+
+/**
+ * Idempotent: brings the ENI link up, (re)writes the table's two routes with REPLACE, adds the
+ * primary-IP address and rule if given, sets rp_filter=2 (loose) on the ENI link and ip_forward=1.
+ * `hostNetns` undefined = the daemon's own netns.
+ */
+export async function ensureEniTableOn(
+  host: Nl,
+  hostNetns: string | undefined,
+  eni: EniLinkSpec,
+  base = ENI_TABLE_BASE,
+  sysctls = true,
+): Promise<EniTable> {
+  const link = await host.linkByMac(eni.mac);
+  if (!link) {
+    throw new DriverError('ensureEniTable', `no link with ENI MAC ${eni.mac}${eni.eniId ? ` (${eni.eniId})` : ''}`, {
+      errno: 'ENODEV',
+      netns: host.netns,
+    });
+  }
+  if (eni.primaryEni) {
+    if (!link.up) await host.setLink(`set ENI link ${link.name} up`, link.index, {}, true);
+    return { mac: eni.mac, ifindex: link.index, ifName: link.name, tableId: RT_TABLE_MAIN };
+  }
+  const tableId = eni.tableId ?? eniTableId(link.index, base);
+  const { prefixLen } = parseCidr(eni.vSwitchCidr);
+  const ops: Promise<unknown>[] = [];
+  if (!link.up || (eni.mtu && link.mtu !== eni.mtu)) {
+    ops.push(host.setLink(`set ENI link ${link.name} up`, link.index, eni.mtu ? { mtu: eni.mtu } : {}, true));
+  }
+  if (eni.primaryIp) {
+    ops.push(
+      host.addAddress(`add ENI primary IP ${eni.primaryIp} on ${link.name}`, link.index, eni.primaryIp, prefixLen, {
+        noPrefixRoute: true,
+        flags: CREATE_REPLACE,
+      }),
+    );
+  }
+  ops.push(
+    host.addRoute(`add ${eni.gateway}/32 to table ${tableId}`, { dst: eni.gateway, oif: link.index, table: tableId, scope: 'LINK' }, CREATE_REPLACE),
+    host.addRoute(
+      `add default via ${eni.gateway} to table ${tableId}`,
+      { gateway: eni.gateway, oif: link.index, table: tableId, scope: 'UNIVERSE' },
+      CREATE_REPLACE,
+    ),
+  );
+  if (eni.primaryIp) {
+    ops.push(
+      host.addRule(`add rule from ${eni.primaryIp} lookup ${tableId}`, {
+        src: eni.primaryIp,
+        table: tableId,
+        priority: ENI_PRIMARY_IP_RULE_PRIORITY,
+      }),
+    );
+  }
+  await all(ops);
+  if (sysctls) await writeSysctl(hostNetns, `net/ipv4/conf/${link.name}/rp_filter`, '2');
+  return { mac: eni.mac, ifindex: link.index, ifName: link.name, tableId };
+}
+
+/**
+ * Removes an ENI's table: its routes, every rule pointing at it (including pods' from-rules), and the
+ * primary IP if given. Works after the link is gone when `tableId` is known.
+ */
+export async function removeEniTableOn(host: Nl, eni: { mac: string; tableId?: number; primaryIp?: string; vSwitchCidr?: string }, base = ENI_TABLE_BASE): Promise<void> {
+  const link = await host.linkByMac(eni.mac);
+  const tableId = eni.tableId ?? (link ? eniTableId(link.index, base) : undefined);
+  if (tableId === undefined || tableId === RT_TABLE_MAIN) return;
+  const [routes, rules] = await Promise.all([host.routes(tableId), host.rules()]);
+  const ops: Promise<unknown>[] = [];
+  for (const r of routes) {
+    ops.push(host.delRoute(`delete route from table ${tableId}`, { dst: r.dst, dstLen: r.dstLen, oif: r.oif, table: tableId }));
+  }
+  for (const r of rules.filter((x) => x.table === tableId && x.priority !== undefined)) {
+    ops.push(host.delRule(`delete rule lookup ${tableId}`, { src: r.src, dst: r.dst, table: tableId, priority: r.priority! }));
+  }
+  if (link && eni.primaryIp && eni.vSwitchCidr) {
+    ops.push(host.delAddress(`delete ENI primary IP ${eni.primaryIp}`, link.index, eni.primaryIp, parseCidr(eni.vSwitchCidr).prefixLen));
+  }
+  await all(ops);
+}
