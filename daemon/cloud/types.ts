@@ -152,6 +152,8 @@ export const CloudErrorCodes = {
   ThrottlingUser: 'Throttling.User',
   VSwitchIpNotEnough: 'InvalidVSwitchId.IpNotEnough',
   QuotaExceededPrivateIp: 'QuotaExceeded.PrivateIpAddress',
+  /** The ENI already holds as many private IPs as its instance type allows. */
+  Ipv4CountExceeded: 'InvalidOperation.Ipv4CountExceeded',
   EniPerInstanceLimitExceeded: 'EniPerInstanceLimitExceeded',
   EniNotFound: 'InvalidEniId.NotFound',
   InstanceNotFound: 'InvalidEcsId.NotFound',

@@ -46,7 +46,7 @@ interface Page<T> {
  * Paging the way ECS does it: NextToken/MaxResults when either is given, else PageNumber/PageSize.
  * The token is an opaque offset.
  */
-function paginate<T>(all: T[], p: Params, opts: { maxResultsName?: string; defaultSize?: number; maxSize?: number } = {}): Page<T> {
+function paginate<T>(all: T[], p: Params, opts: { maxResultsName?: string; defaultSize?: number; maxSize?: number; maxResults?: number } = {}): Page<T> {
   const maxName = opts.maxResultsName ?? 'MaxResults';
   const defaultSize = opts.defaultSize ?? 10;
   const maxSize = opts.maxSize ?? 500;
@@ -59,7 +59,7 @@ function paginate<T>(all: T[], p: Params, opts: { maxResultsName?: string; defau
       if (!m) throw errors.invalidParam('NextToken');
       offset = Number(m[1]);
     }
-    const size = Math.min(maxResults ?? defaultSize, maxSize);
+    const size = Math.min(maxResults ?? defaultSize, opts.maxResults ?? maxSize);
     const items = all.slice(offset, offset + size);
     const next = offset + size < all.length ? `mock-offset-${offset + size}` : '';
     return { items, body: { TotalCount: all.length, NextToken: next } };
@@ -204,7 +204,7 @@ const describeNetworkInterfaces: ActionFn = (ctx, p) => {
     securityGroupId: str(p, 'SecurityGroupId'),
     name: str(p, 'NetworkInterfaceName'),
   });
-  const page = paginate(matched, p, { defaultSize: 10, maxSize: 1000 });
+  const page = paginate(matched, p, { defaultSize: 10, maxSize: 1000, maxResults: 500 });
   return { ...page.body, NetworkInterfaceSets: { NetworkInterfaceSet: page.items.map((e) => eniBody(ctx, e)) } };
 };
 

@@ -59,13 +59,20 @@ describe('mockcloud CLI', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mockcloud-'));
     const worldFile = join(dir, 'world.json');
     writeFileSync(worldFile, JSON.stringify({ regionId: 'cn-beijing', zones: ['cn-beijing-a'], vSwitches: [{ id: 'vsw-x', zoneId: 'cn-beijing-a', cidr: '10.0.0.0/24' }], instances: [] }));
-    const { banner, lines } = await start(false, ['--port', '0', '--world', worldFile]);
+    const faultsFile = join(dir, 'faults.json');
+    writeFileSync(faultsFile, JSON.stringify({ errorRates: [{ action: 'DescribeInstanceTypes', rate: 1, kind: 'unavailable' }] }));
+    const { banner, lines } = await start(false, ['--port', '0', '--world', worldFile, '--faults', faultsFile, '--attach-delay', '10']);
     expect(banner.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(banner.regionId).toBe('cn-beijing');
     expect(banner.admin).toBe(`${banner.url}/admin`);
     const ecs = ecsClient({ sdkConfig: () => ({ accessKeyId: banner.accessKeyId, accessKeySecret: banner.accessKeySecret, endpoint: banner.endpoint, protocol: 'http', regionId: banner.regionId }) });
     const r = await ecs.createNetworkInterface(new $ecs.CreateNetworkInterfaceRequest({ regionId: 'cn-beijing', vSwitchId: 'vsw-x', securityGroupIds: ['sg-mock-1'] }));
     expect(r.body!.privateIpAddress).toBe('10.0.0.1');
+    const failed = await ecs.describeInstanceTypes(new $ecs.DescribeInstanceTypesRequest({})).then(
+      () => 'ok',
+      (err: { code?: string }) => err.code,
+    );
+    expect(failed).toBe('ServiceUnavailable');
     const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
     child!.kill('SIGTERM');
     expect(await exited).toBe(0);

@@ -136,7 +136,9 @@ describe('attach / detach', () => {
     d = await describeEni(e2.networkInterfaceId!);
     expect(d.status).toBe('Available');
     expect(d.instanceId).toBe('');
-    expect(detached).toEqual([{ instanceId: 'i-mock-node-1', eniId: e2.networkInterfaceId, mac: e2.macAddress }]);
+    expect(detached).toEqual([
+      { instanceId: 'i-mock-node-1', eniId: e2.networkInterfaceId, mac: e2.macAddress, primaryIp: e2.privateIpAddress, secondaryIps: attached[0].secondaryIps },
+    ]);
   });
 
   it('a failing attach hook leaves the ENI Available', async () => {

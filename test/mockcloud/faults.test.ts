@@ -33,7 +33,7 @@ async function admin(path: string, body?: unknown): Promise<{ status: number; js
 
 describe('throttling', () => {
   it('answers Throttling.User beyond the account QPS and recovers when lifted', async () => {
-    h.faults.setThrottle(1); // burst 1: one call passes, the rest of a simultaneous burst is refused
+    h.faults.setThrottle(0.001); // burst 1, refill once per 1000 s: one call passes, the rest are refused
     const results = await Promise.all(Array.from({ length: 6 }, () => outcome(describeTypes())));
     expect(results.filter((r) => r === 'ok')).toHaveLength(1);
     expect(results.filter((r) => r === 'Throttling.User')).toHaveLength(5);
@@ -118,7 +118,7 @@ describe('counters, dump and admin endpoint', () => {
   });
 
   it('sets and clears faults over HTTP', async () => {
-    expect((await admin('/faults/throttle', { qps: 1 })).status).toBe(200);
+    expect((await admin('/faults/throttle', { qps: 0.001 })).status).toBe(200);
     const results = await Promise.all(Array.from({ length: 3 }, () => outcome(describeTypes())));
     expect(results.filter((r) => r === 'Throttling.User').length).toBe(2);
     await admin('/faults/throttle', { qps: null });

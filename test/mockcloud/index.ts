@@ -9,6 +9,7 @@ import { resolveWorldSpec, type World } from './world.js';
 export type { AttachHook, DetachHook } from './lifecycle.js';
 export { MockErrorCodes } from './errors.js';
 export { defaultWorldSpec, resolveWorldSpec } from './world.js';
+export type { World, EniState, InstanceState, VSwitchState } from './world.js';
 export type {
   EniAttachedEvent,
   EniCreatedEvent,

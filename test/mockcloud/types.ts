@@ -81,6 +81,9 @@ export interface EniDetachedEvent {
   instanceId: string;
   eniId: string;
   mac: string;
+  /** The ENI's addresses at detach time (extra to the agreed shape, for a kernel backend's routes). */
+  primaryIp: string;
+  secondaryIps: string[];
 }
 export interface IpsChangedEvent {
   eniId: string;

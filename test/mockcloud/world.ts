@@ -338,7 +338,7 @@ export class World {
     for (const n of explicitNums) v.used.add(n);
     const auto = this.allocate(v, autoCount);
     const primaryIp = input.primaryIp ?? auto.shift()!;
-    const secondaryIps = input.primaryIp ? [...explicit, ...auto] : [...explicit, ...auto];
+    const secondaryIps = [...explicit, ...auto];
     const eni: EniState = {
       id: this.newId('eni'),
       mac: this.newMac(),
