@@ -1,0 +1,11 @@
+// Kubernetes face of the daemon. Importing this file does not load @kubernetes/client-node;
+// createKubeClient does, on first call.
+export type { PodInfo, KubeClient, KubeClientOptions, KubeEvent, EventType, NodeCondition, WallClock } from './types.js';
+export { systemWallClock, REPORTING_CONTROLLER } from './types.js';
+export { KubeError, toKubeError, type KubeErrorReason } from './errors.js';
+export { createKubeClient, loadClientNode, type KubeClientWithStats } from './client.js';
+export { isStatefulPod, ANNOTATION_POD_IP_RESERVATION } from './stateful.js';
+export { createOwnerCheck, ownerVerdict, GONE_VERDICTS, type OwnerCheckOptions, type OwnerVerdict, type VerdictContext } from './ownerCheck.js';
+export { EventCorrelator, buildEventBody, eventKey, type CorrelatorOptions, type CorrelateDecision, type CorrelatorStats } from './events.js';
+export { conditionPatch, extendedResourcePatch, kubeTime } from './nodeStatus.js';
+export { kubeEventRecorder, type DaemonEventRecord } from './recorder.js';
