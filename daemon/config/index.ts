@@ -1,0 +1,4 @@
+export * from './types.js';
+export { parseDaemonConfig, redactConfig, parseListenAddress, DEFAULTS, type ParseResult } from './parse.js';
+export { loadDaemonConfig } from './load.js';
+export { parseGoDuration, formatDuration } from './duration.js';

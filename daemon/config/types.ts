@@ -1,0 +1,93 @@
+// The daemon's resolved configuration (camelCase), parsed from a Terway-compatible eni_conf.
+
+export type DaemonMode = 'ENIMultiIP' | 'VPCENI' | 'VPCIP';
+export type DriverName = 'veth' | 'ipvlan' | 'rawEni' | 'none';
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+/** Terway's backoff_override entry (one per API family: eni_create, eni_ops, eni_ip_ops ...). */
+export interface BackoffSpec {
+  initialDelayMs?: number;
+  durationMs?: number;
+  factor?: number;
+  jitter?: number;
+  steps?: number;
+  capMs?: number;
+}
+
+export type ListenAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+
+export interface DaemonConfig {
+  version?: string;
+  // credentials and region
+  accessKey?: string;
+  accessSecret?: string;
+  credentialPath?: string;
+  regionId?: string;
+  // network placement
+  /** zone id -> vSwitch ids. Empty: use the node's own vSwitch (from metadata). */
+  vSwitches: Record<string, string[]>;
+  vSwitchSelectionPolicy: 'random' | 'ordered';
+  /** security_group + security_groups, de-duplicated, at most 10. Empty: copy the primary ENI's. */
+  securityGroupIds: string[];
+  serviceCidrs: string[];
+  // pool sizing and reclaim
+  maxPoolSize: number;
+  minPoolSize: number;
+  /** Unset: idle IPs above max_pool_size are released without delay, none below it. */
+  idleIpReclaimAfterMs?: number;
+  idleIpReclaimIntervalMs: number;
+  idleIpReclaimBatchSize: number;
+  idleIpReclaimJitterFactor: number;
+  minEni: number;
+  /** 0: the instance type's limit. */
+  maxEni: number;
+  eniSelectionPolicy: 'most_ips' | 'least_ips';
+  eniTags: Record<string, string>;
+  eniTagFilter: Record<string, string>;
+  // cloud API behaviour
+  /** API name -> calls per minute. */
+  rateLimit: Record<string, number>;
+  backoffOverride: Record<string, BackoffSpec>;
+  ipStack: 'ipv4';
+  // ours
+  daemonMode: DaemonMode;
+  /** VPCIP: the node's pod CIDR (Node.spec.podCIDR in Kubernetes; there is no API client yet). */
+  podCidr?: string;
+  eniipVirtualType: 'veth' | 'ipvlan';
+  mtu: number;
+  cloudEndpoint?: string;
+  vpcEndpoint?: string;
+  cloudProtocol: 'https' | 'http';
+  metadataEndpoint?: string;
+  socketPath: string;
+  dbPath: string;
+  ipCooldownMs: number;
+  statefulIpReserveMs: number;
+  /** Resolved driver: the `driver` override, else derived from daemon_mode / eniip_virtual_type. */
+  driver: DriverName;
+  /** Host-side veth name prefix (Terway CNI conf `veth_prefix`). */
+  vethPrefix?: string;
+  /** Netns holding the node's ENI links (multi-node demos on one machine); default the daemon's own. */
+  hostNetnsPath?: string;
+  instanceId?: string;
+  logLevel: LogLevel;
+  metricsListen?: ListenAddress;
+  /** How long AllocIP waits for the pool's next batch when the client sets no deadline. */
+  allocTimeoutMs: number;
+  /** Bound on waiting for in-flight requests at shutdown. */
+  shutdownTimeoutMs: number;
+}
+
+export interface ConfigIssue {
+  key: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  readonly issues: ConfigIssue[];
+  constructor(issues: ConfigIssue[]) {
+    super(issues.map((i) => `config error: eni_conf${i.key ? `.${i.key}` : ''}: ${i.message}`).join('\n'));
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}

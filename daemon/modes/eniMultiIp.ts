@@ -1,0 +1,237 @@
+// ENIMultiIP mode: each pod interface gets one secondary IP of a shared ENI (from the pool) and
+// a driver wires it into the pod netns. Calls for one pod key run one at a time (KeyedMutex).
+// VPCIP runs the same flow over a pod-CIDR allocator (ipType VPC_IP): only the allocator differs.
+import type { Logger } from 'pino';
+import { podKeyOf, type IpAllocation, type IpAllocator, type PodRef } from '../../pool/types.js';
+import type { Driver, PodNetworkResult, PodNetworkSpec, TeardownSpec } from '../../drivers/types.js';
+import { podFields } from '../log.js';
+import { mapFailure } from './errors.js';
+import { KeyedMutex } from './keyedMutex.js';
+import {
+  ServiceError,
+  type AllocResult,
+  type GcAttachment,
+  type InfoResult,
+  type NetworkService,
+  type ReleaseResult,
+  type StatusResult,
+} from './types.js';
+
+export interface EniMultiIpDeps {
+  allocator: IpAllocator;
+  driver: Driver;
+  mtu: number;
+  logger: Logger;
+  now?: () => number;
+  /** Default ENI_MULTI_IP. */
+  ipType?: 'ENI_MULTI_IP' | 'VPC_IP';
+}
+
+function specOf(alloc: IpAllocation, netnsPath: string, mtu: number): PodNetworkSpec {
+  return {
+    containerId: alloc.containerId,
+    netnsPath,
+    ifName: alloc.ifName,
+    ip: alloc.ip,
+    eniId: alloc.eniId,
+    eniMac: alloc.eniMac,
+    primaryEni: alloc.primaryEni,
+    vSwitchCidr: alloc.vSwitchCidr,
+    gateway: alloc.gateway,
+    mtu,
+  };
+}
+
+function teardownOf(alloc: IpAllocation, netnsPath?: string): TeardownSpec {
+  return {
+    containerId: alloc.containerId,
+    netnsPath: netnsPath || alloc.netns || undefined,
+    ifName: alloc.ifName,
+    ip: alloc.ip,
+    eniMac: alloc.eniMac,
+    primaryEni: alloc.primaryEni,
+  };
+}
+
+export class EniMultiIpService implements NetworkService {
+  readonly ipType: 'ENI_MULTI_IP' | 'VPC_IP';
+  private readonly allocator: IpAllocator;
+  private readonly driver: Driver;
+  private readonly mtu: number;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly locks = new KeyedMutex();
+  /** What setup returned per pod key, so a repeated ADD can answer without re-wiring. */
+  private readonly wired = new Map<string, PodNetworkResult>();
+  private started = false;
+  private stopped = false;
+
+  constructor(deps: EniMultiIpDeps) {
+    this.allocator = deps.allocator;
+    this.driver = deps.driver;
+    this.mtu = deps.mtu;
+    this.ipType = deps.ipType ?? 'ENI_MULTI_IP';
+    this.log = deps.logger.child({ mode: this.ipType === 'VPC_IP' ? 'VPCIP' : 'ENIMultiIP' });
+    this.now = deps.now ?? Date.now;
+  }
+
+  async start(): Promise<void> {
+    await this.allocator.start();
+    this.started = true;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.started) await this.allocator.stop();
+  }
+
+  allocIp(pod: PodRef, opts: { deadlineMs: number }): Promise<AllocResult> {
+    const key = podKeyOf(pod);
+    return this.locks.run(key, async () => {
+      if (this.stopped) throw new ServiceError('SHUTTING_DOWN', 'daemon is shutting down');
+      const log = this.log.child(podFields({ ...pod, podKey: key }));
+      const existed = this.allocator.get(key) !== undefined;
+      const alloc = await this.allocator.allocate(pod, { deadlineMs: opts.deadlineMs });
+      const netns = pod.netns || alloc.netns;
+      const spec = specOf(alloc, netns, this.mtu);
+      const cached = this.wired.get(key);
+      if (existed && cached) {
+        // Repeated ADD: answer from the first one while the netns still has its wiring.
+        try {
+          await this.driver.check(spec);
+          log.info({ eniId: alloc.eniId, ip: alloc.ip }, 'AllocIP repeated: already wired');
+          return this.reply(alloc, cached);
+        } catch (e) {
+          log.warn({ err: (e as Error).message }, 'AllocIP repeated: wiring is gone, re-wiring');
+        }
+      }
+      if (existed) await this.teardownQuietly(teardownOf(alloc, netns), log);
+      let result: PodNetworkResult;
+      try {
+        result = await this.driver.setup(spec);
+      } catch (e) {
+        this.wired.delete(key);
+        await this.teardownQuietly(teardownOf(alloc, netns), log);
+        try {
+          await this.allocator.release(key);
+        } catch (re) {
+          log.error({ err: (re as Error).message, ip: alloc.ip }, 'releasing the allocation after a driver failure failed');
+        }
+        const f = mapFailure(e);
+        log.warn({ eniId: alloc.eniId, ip: alloc.ip, err: f.message }, 'driver setup failed; allocation released');
+        throw new ServiceError('DRIVER_FAILED', `${this.driver.name} driver: ${f.message}`, { cause: e });
+      }
+      this.wired.set(key, result);
+      log.info({ eniId: alloc.eniId, ip: alloc.ip }, 'AllocIP done');
+      return this.reply(alloc, result);
+    });
+  }
+
+  releaseIp(pod: PodRef, reason: string): Promise<ReleaseResult> {
+    const key = podKeyOf(pod);
+    return this.locks.run(key, async () => {
+      const log = this.log.child(podFields({ ...pod, podKey: key }));
+      const alloc = this.allocator.get(key);
+      if (!alloc) {
+        // Nothing in our books; still remove any wiring a crashed ADD may have left.
+        await this.teardownQuietly({ containerId: pod.containerId, netnsPath: pod.netns || undefined, ifName: pod.ifName }, log);
+        this.wired.delete(key);
+        log.info({ reason }, 'ReleaseIP: no allocation, nothing to do');
+        return { releasedIp: '' };
+      }
+      try {
+        await this.driver.teardown(teardownOf(alloc, pod.netns));
+      } catch (e) {
+        // Keep the IP: handing it out while its old routes remain would misroute the next pod.
+        const f = mapFailure(e);
+        log.warn({ eniId: alloc.eniId, ip: alloc.ip, err: f.message }, 'ReleaseIP: teardown failed; IP kept');
+        throw new ServiceError('DRIVER_FAILED', `teardown failed, IP ${alloc.ip} kept until a retry succeeds: ${f.message}`, { cause: e });
+      }
+      const released = await this.allocator.release(key);
+      this.wired.delete(key);
+      log.info({ eniId: alloc.eniId, ip: alloc.ip, reason }, 'ReleaseIP done');
+      return { releasedIp: released?.ip ?? alloc.ip };
+    });
+  }
+
+  async getIpInfo(pod: PodRef): Promise<InfoResult> {
+    const alloc = this.allocator.get(podKeyOf(pod));
+    if (!alloc) return { found: false, ipType: this.ipType, ips: [], eniId: '', eniMac: '', netns: '' };
+    return {
+      found: true,
+      ipType: this.ipType,
+      ips: [{ address: `${alloc.ip}/32`, gateway: alloc.gateway, family: 4 }],
+      eniId: alloc.eniId,
+      eniMac: alloc.eniMac,
+      netns: alloc.netns,
+    };
+  }
+
+  checkIp(pod: PodRef): Promise<void> {
+    const key = podKeyOf(pod);
+    return this.locks.run(key, async () => {
+      const alloc = this.allocator.get(key);
+      if (!alloc) throw new ServiceError('NOT_FOUND', `no allocation for pod key ${key}`);
+      try {
+        await this.driver.check(specOf(alloc, pod.netns || alloc.netns, this.mtu));
+      } catch (e) {
+        throw new ServiceError('CHECK_FAILED', mapFailure(e).message, { cause: e });
+      }
+    });
+  }
+
+  async gc(networkName: string, valid: GcAttachment[]): Promise<string[]> {
+    const before = new Map(this.allocator.list().map((a) => [a.podKey, a] as const));
+    const keep = new Set(valid.map((a) => podKeyOf({ containerId: a.containerId, ifName: a.ifName, networkName })));
+    // GC is per network: other networks' allocations are not ours to judge here.
+    for (const a of before.values()) if (a.networkName !== networkName) keep.add(a.podKey);
+    const released = await this.allocator.gcExcept(keep);
+    // Teardown after the release: the IP sits in cool-down, and the pool's GC grace decides
+    // what is really stale (a young allocation it keeps must not lose its wiring).
+    for (const key of released) {
+      await this.locks.run(key, async () => {
+        this.wired.delete(key);
+        const alloc = before.get(key);
+        if (!alloc || this.allocator.get(key)) return; // re-allocated meanwhile: its wiring is live
+        await this.teardownQuietly(teardownOf(alloc), this.log.child(podFields(alloc)));
+      });
+    }
+    if (released.length > 0) this.log.info({ networkName, released }, 'GC released stale allocations');
+    return released;
+  }
+
+  status(): StatusResult {
+    const s = this.allocator.stats();
+    const base = { ipType: this.ipType, freeIps: s.free, totalIps: s.total };
+    if (this.stopped) return { ...base, ready: false, message: 'daemon is shutting down' };
+    if (!this.started) return { ...base, ready: false, message: 'pool is starting' };
+    const backingOff = s.backoffUntil !== undefined && s.backoffUntil > this.now();
+    if (backingOff && s.free === 0) {
+      const left = Math.ceil((s.backoffUntil! - this.now()) / 1000);
+      return { ...base, ready: false, message: `no free IP and allocation paused for ${left}s: ${s.backoffReason ?? 'backoff'}` };
+    }
+    return { ...base, ready: true, message: `${s.free} free of ${s.total} IPs` };
+  }
+
+  private reply(alloc: IpAllocation, wired: PodNetworkResult): AllocResult {
+    const gateway = wired.podGateway || alloc.gateway;
+    return {
+      ipType: this.ipType,
+      ips: [{ address: `${alloc.ip}/32`, gateway, family: 4 }],
+      routes: [{ dst: '0.0.0.0/0', gw: gateway }],
+      interface: { name: alloc.ifName, mac: wired.podIfMac, hostIfName: wired.hostIfName ?? '', hostIfMac: wired.hostIfMac ?? '' },
+      eniId: alloc.eniId,
+      eniMac: alloc.eniMac,
+      vSwitchId: alloc.vSwitchId,
+    };
+  }
+
+  private async teardownQuietly(spec: TeardownSpec, log: Logger): Promise<void> {
+    try {
+      await this.driver.teardown(spec);
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'teardown failed (ignored)');
+    }
+  }
+}

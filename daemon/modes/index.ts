@@ -1,0 +1,29 @@
+// The mode switch: daemon_mode -> NetworkService.
+import type { DaemonMode } from '../config/types.js';
+import { EniMultiIpService, type EniMultiIpDeps } from './eniMultiIp.js';
+import type { NetworkService } from './types.js';
+
+export * from './types.js';
+export { EniMultiIpService, type EniMultiIpDeps } from './eniMultiIp.js';
+export { mapFailure, type MappedFailure } from './errors.js';
+export { KeyedMutex } from './keyedMutex.js';
+export { LogEventRecorder } from './events.js';
+export * from './vpcIp/index.js';
+
+export class ModeNotImplementedError extends Error {
+  constructor(mode: DaemonMode) {
+    super(`daemon_mode ${mode} is not implemented yet (ENIMultiIP and VPCIP are)`);
+    this.name = 'ModeNotImplementedError';
+  }
+}
+
+export function createNetworkService(mode: DaemonMode, deps: EniMultiIpDeps): NetworkService {
+  switch (mode) {
+    case 'ENIMultiIP':
+      return new EniMultiIpService({ ...deps, ipType: 'ENI_MULTI_IP' });
+    case 'VPCIP':
+      return new EniMultiIpService({ ...deps, ipType: 'VPC_IP' });
+    case 'VPCENI':
+      throw new ModeNotImplementedError(mode);
+  }
+}
