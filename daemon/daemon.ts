@@ -1,20 +1,33 @@
-// Process wiring: config -> metadata -> cloud -> pod DB -> pool -> driver -> mode service -> gRPC.
-// startDaemon() is what main.ts, the tests and the demo call; every part can be injected (deps).
-import { mkdir } from 'node:fs/promises';
+// Process wiring: config -> metadata -> cloud -> Kubernetes (optional) -> pod DB -> pool -> driver ->
+// mode service -> gRPC. startDaemon() is what main.ts, the tests and the demo call; every part can be
+// injected (deps).
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { createEniMultiIpPool } from '../pool/index.js';
-import type { IpAllocator, OwnerCheck } from '../pool/types.js';
+import { createEniMultiIpPool, type PoolEvent } from '../pool/index.js';
+import { podKeyOf, type IpAllocator, type OwnerCheck } from '../pool/types.js';
 import type { PoolStore } from '../pool/store.js';
 import { createDriver } from '../drivers/index.js';
 import type { Driver } from '../drivers/types.js';
 import { AliyunCloud, MetadataClient, REAL_METADATA_BASE_URL, type TerwayBackoff } from './cloud/index.js';
 import type { Cloud, InstanceMetadata } from './cloud/types.js';
 import { openPoolStore } from './store/index.js';
-import { redactConfig, type DaemonConfig } from './config/index.js';
+import { nodeNameOf, redactConfig, resolveKubeSettings, type DaemonConfig } from './config/index.js';
+import { createKubeClient, createOwnerCheck, kubeEventRecorder, type KubeClient } from './k8s/index.js';
 import { createLogger } from './log.js';
 import { DaemonMetrics, serveMetrics, type MetricsServer } from './metrics.js';
-import { createNetworkService, LogEventRecorder, ModeNotImplementedError, type EventRecorder, type NetworkService } from './modes/index.js';
+import {
+  createNetworkService,
+  createPodStatefulness,
+  FanOutEventRecorder,
+  IpConditionReporter,
+  KubeAwareService,
+  LogEventRecorder,
+  ModeNotImplementedError,
+  onThisNode,
+  type EventRecorder,
+  type NetworkService,
+} from './modes/index.js';
 import { VpcIpAllocator } from './modes/vpcIp/index.js';
 import { DaemonServer } from './server/server.js';
 import { prepareSocketPath } from './server/socket.js';
@@ -29,11 +42,15 @@ export interface DaemonDeps {
   /** A ready allocator: no cloud, store or pool is built. */
   allocator?: IpAllocator;
   driver?: Driver;
-  /** Plugin-reported events; default: the log. `kubeEventRecorder(kube)` from ./k8s fits. */
+  /** Plugin-reported and daemon events; default: the log, plus core/v1 Events when Kubernetes is on. */
   events?: EventRecorder;
-  /** Tells the pool's periodic GC which pods are gone (`createOwnerCheck` from ./k8s fits). */
+  /** Tells the pool's periodic GC which pods are gone; default with Kubernetes and a node name: `createOwnerCheck`. */
   ownerCheck?: OwnerCheck;
   metrics?: DaemonMetrics;
+  /** A ready Kubernetes client; null: run without Kubernetes whatever the config says. Default: from the config and env. */
+  kube?: KubeClient | null;
+  /** Environment read for NODE_NAME and KUBERNETES_SERVICE_HOST (default process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface DaemonHandle {
@@ -47,6 +64,10 @@ export interface DaemonHandle {
   driver: Driver;
   metrics: DaemonMetrics;
   logger: Logger;
+  /** The Kubernetes client, when the daemon runs with one. */
+  kube?: KubeClient;
+  /** This node's name (node_name / env NODE_NAME), when known. */
+  nodeName?: string;
   /** Graceful: stop accepting, drain in-flight calls (bounded), stop the pool, close the DB, remove the socket. Idempotent. */
   stop(): Promise<void>;
 }
@@ -79,6 +100,7 @@ async function createPool(
   md: InstanceMetadata,
   logger: Logger,
   ownerCheck?: OwnerCheck,
+  forward?: (e: PoolEvent) => void,
 ): Promise<IpAllocator> {
   const { ids: vSwitchIds, fallback } = pickVSwitches(config, md);
   if (fallback && Object.keys(config.vSwitches).length > 0) {
@@ -116,10 +138,55 @@ async function createPool(
       ipCooldownMs: config.ipCooldownMs,
       statefulReserveMs: config.statefulIpReserveMs,
       allocDeadlineMs: config.allocTimeoutMs,
+      gcIntervalMs: config.gcIntervalMs,
+      gcGraceMs: config.gcGraceMs,
     },
     logger: poolLog,
-    onEvent: (e) => (e.type === 'Warning' ? poolLog.warn : poolLog.info).call(poolLog, { event: true, ...e }, e.message),
+    onEvent: (e) => {
+      (e.type === 'Warning' ? poolLog.warn : poolLog.info).call(poolLog, { event: true, ...e }, e.message);
+      forward?.(e);
+    },
   });
+}
+
+interface KubeWiring {
+  kube: KubeClient;
+  nodeName?: string;
+}
+
+/** The Kubernetes client, or undefined when none is configured (Kubernetes is optional). */
+async function connectKube(config: DaemonConfig, deps: DaemonDeps, log: Logger): Promise<KubeWiring | undefined> {
+  if (deps.kube === null) return undefined;
+  const env = deps.env ?? process.env;
+  const settings = resolveKubeSettings(config, env);
+  const nodeName = nodeNameOf(config, env);
+  let kube = deps.kube;
+  if (!kube) {
+    if (!settings.enabled) {
+      log.info({ why: settings.why }, 'Kubernetes not configured: no GC by pod existence, no stateful IP reservation, events only in the log');
+      return undefined;
+    }
+    let token: string | undefined;
+    if (settings.tokenFile) {
+      try {
+        token = (await readFile(settings.tokenFile, 'utf8')).trim();
+      } catch (e) {
+        throw new Error(`eni_conf.kube_token_file ${settings.tokenFile}: ${(e as NodeJS.ErrnoException).code ?? 'EIO'}`);
+      }
+    }
+    // No request is made here: an API server that is down does not stop the daemon from starting.
+    try {
+      kube = await createKubeClient({ ...settings.clientOptions, ...(token ? { token } : {}) });
+    } catch (e) {
+      // Configured on purpose: a mistake to report. Merely running in a pod: Kubernetes stays optional.
+      if (settings.source !== 'in-cluster') throw e;
+      log.warn({ err: (e as Error).message }, 'in-cluster Kubernetes client unavailable: running without Kubernetes');
+      return undefined;
+    }
+    log.info({ source: settings.source, server: settings.clientOptions.server, kubeconfig: settings.clientOptions.kubeconfig, nodeName }, 'Kubernetes client configured');
+  }
+  if (!nodeName) log.warn('node name unknown (set node_name or env NODE_NAME): no GC by pod existence, no node events or conditions');
+  return { kube, nodeName };
 }
 
 export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): Promise<DaemonHandle> {
@@ -168,6 +235,38 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
             logger: logger.child({ component: 'cloud' }),
           }));
 
+    const k8s = await connectKube(config, deps, log);
+    const kube = k8s?.kube;
+    const nodeName = k8s?.nodeName;
+    const logEvents = new LogEventRecorder(logger.child({ component: 'events' }));
+    const kubeEvents = kube
+      ? onThisNode(
+          kubeEventRecorder(kube, (err, ev) => log.warn({ err: err.message, reason: ev.reason, target: ev.target, name: ev.name }, 'writing a Kubernetes event failed')),
+          nodeName,
+        )
+      : undefined;
+    const events = deps.events ?? (kubeEvents ? new FanOutEventRecorder(logEvents, kubeEvents) : logEvents);
+    let ownerCheck = deps.ownerCheck;
+    if (!ownerCheck && kube && nodeName && config.daemonMode === 'ENIMultiIP') {
+      ownerCheck = createOwnerCheck(kube, {
+        nodeName,
+        graceMs: config.gcGraceMs,
+        customStatefulKinds: config.customStatefulWorkloadKinds,
+        onError: (err) => log.warn({ err: err.message }, 'pod GC skipped this round: the API server did not answer'),
+        onGone: (a, verdict) => log.info({ pod: `${a.namespace}/${a.name}`, podKey: a.podKey, ip: a.ip, verdict }, 'pod is gone: releasing its IP'),
+      });
+    }
+    if (kube && config.daemonMode !== 'ENIMultiIP') log.warn({ mode: config.daemonMode }, 'GC by pod existence is not implemented in this mode');
+    // Pool warnings (failed ENI / IP calls with their cloud codes) also go on the Node, as Terway
+    // does; the pool logs them itself.
+    const forwardPoolEvent =
+      kubeEvents && nodeName
+        ? (e: PoolEvent): void => {
+            if (e.type !== 'Warning') return;
+            void kubeEvents.record({ target: 'node', namespace: '', name: nodeName, type: e.type, reason: e.reason, message: e.message });
+          }
+        : undefined;
+
     let allocator = deps.allocator;
     if (!allocator) {
       if (!cloud) throw new Error('no cloud client');
@@ -189,18 +288,52 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
               ipCooldownMs: config.ipCooldownMs,
               logger: logger.child({ component: 'vpcip' }),
             })
-          : await createPool(config, cloud, store, instanceId, md, logger, deps.ownerCheck);
+          : await createPool(config, cloud, store, instanceId, md, logger, ownerCheck, forwardPoolEvent);
     }
 
     const driver =
       deps.driver ?? createDriver(config.driver, { vethPrefix: config.vethPrefix, hostNetnsPath: config.hostNetnsPath });
-    const service = createNetworkService(config.daemonMode, { allocator, driver, mtu: config.mtu, logger });
-    const metrics = deps.metrics ?? new DaemonMetrics();
     const pool = allocator;
+    let service = createNetworkService(config.daemonMode, { allocator, driver, mtu: config.mtu, logger });
+    let ipCondition: IpConditionReporter | undefined;
+    if (kube) {
+      if (nodeName) {
+        ipCondition = new IpConditionReporter({
+          write: (c) => kube.setNodeCondition(nodeName, c),
+          onError: (err) => log.warn({ err: err.message }, 'updating node condition SufficientIP failed'),
+        });
+      }
+      service = new KubeAwareService({
+        inner: service,
+        hasAllocation: (p) => pool.get(podKeyOf(p)) !== undefined,
+        statefulness: createPodStatefulness({
+          getPod: (ns, name) => kube.getPod(ns, name),
+          customStatefulKinds: config.customStatefulWorkloadKinds,
+          timeoutMs: config.podLookupTimeoutMs,
+          onFallback: (ns, name, why) => log.warn({ pod: `${ns}/${name}` }, `${why}: the pod is treated as not stateful`),
+        }),
+        events,
+        ipCondition,
+        logger,
+      });
+    }
+    const metrics = deps.metrics ?? new DaemonMetrics();
     metrics.setSources({ poolStats: () => pool.stats(), cloudStats: cloud ? () => cloud.stats() : undefined });
 
     await service.start();
-    cleanups.push(() => service.stop());
+    const startedService = service;
+    cleanups.push(() => startedService.stop());
+    if (ipCondition) {
+      // Back to SufficientIP once the pool has IPs again (after Terway's hold), even without new pods.
+      const ic = ipCondition;
+      const check = (): void => {
+        if (pool.stats().free > 0) void ic.sufficient();
+      };
+      check();
+      const t = setInterval(check, 60_000);
+      t.unref();
+      cleanups.push(() => clearInterval(t));
+    }
 
     let server: DaemonServer | undefined;
     const health = (): { ok: boolean; message: string } =>
@@ -216,7 +349,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
       service,
       logger,
       metrics,
-      events: deps.events ?? new LogEventRecorder(logger.child({ component: 'events' })),
+      events,
       allocTimeoutMs: config.allocTimeoutMs,
     });
     await grpcServer.listen(config.socketPath);
@@ -251,6 +384,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
       driver,
       metrics,
       logger,
+      kube,
+      nodeName,
       stop,
     };
   } catch (e) {

@@ -27,6 +27,11 @@ export const DEFAULTS = {
   statefulIpReserveMs: 10 * 60_000,
   allocTimeoutMs: 60_000,
   shutdownTimeoutMs: 10_000,
+  gcIntervalMs: 5 * 60_000,
+  gcGraceMs: 2 * 60_000,
+  kubeClientQps: 20,
+  kubeClientBurst: 30,
+  podLookupTimeoutMs: 2_000,
 } as const;
 
 /** Keys whose values never appear in errors or logs. */
@@ -45,14 +50,11 @@ const IGNORED_TERWAY_KEYS: Record<string, string> = {
   enable_ip_prefix: 'prefix delegation is not supported',
   ipv4_prefix_count: 'prefix delegation is not supported',
   ipv6_prefix_count: 'prefix delegation is not supported',
-  custom_stateful_workload_kinds: 'not supported yet',
   ipam_type: 'centralized (crd) IPAM is not supported; the daemon runs the pool itself',
   ip_pool_sync_period: 'not configurable yet',
   extra_routes: 'not supported yet',
   disable_device_plugin: 'there is no device plugin',
-  enable_patch_pod_ips: 'there is no Kubernetes client yet',
-  kube_client_qps: 'there is no Kubernetes client yet',
-  kube_client_burst: 'there is no Kubernetes client yet',
+  enable_patch_pod_ips: 'pod IPs are not patched onto pods',
   enable_eip: 'EIP is not supported (deprecated in Terway too)',
   hot_plug: 'ignored',
 };
@@ -339,6 +341,49 @@ function parseEndpoint(r: Reader, key: string): { host?: string; scheme?: 'http'
   return { host: s };
 }
 
+type KubeKeys = Pick<
+  DaemonConfig,
+  'kubeconfig' | 'kubeApiServer' | 'kubeTokenFile' | 'kubeCaFile' | 'nodeName' | 'customStatefulWorkloadKinds' | 'kubeClientQps' | 'kubeClientBurst' | 'podLookupTimeoutMs'
+>;
+
+function parseKube(r: Reader): KubeKeys {
+  const kubeconfig = r.str('kubeconfig');
+  let kubeApiServer = r.str('kube_api_server');
+  if (kubeApiServer !== undefined) {
+    try {
+      const u = new URL(kubeApiServer);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+      kubeApiServer = kubeApiServer.replace(/\/+$/, '');
+    } catch {
+      kubeApiServer = r.fail('kube_api_server', `must be an http(s) URL (got ${show('kube_api_server', kubeApiServer)})`);
+    }
+  }
+  const kubeTokenFile = r.str('kube_token_file');
+  const kubeCaFile = r.str('kube_ca_file');
+  if (kubeApiServer === undefined) {
+    if (r.has('kube_token_file')) r.fail('kube_token_file', 'needs kube_api_server (a kubeconfig carries its own credentials)');
+    if (r.has('kube_ca_file')) r.fail('kube_ca_file', 'needs kube_api_server (a kubeconfig carries its own CA)');
+  }
+  const nodeName = r.str('node_name');
+  // Node names are DNS subdomains (RFC 1123), at most 253 characters.
+  if (nodeName !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(nodeName)) {
+    r.fail('node_name', `must be a lower-case DNS subdomain (got ${show('node_name', nodeName)})`);
+  }
+  let customStatefulWorkloadKinds: string[] = [];
+  if (r.has('custom_stateful_workload_kinds')) {
+    const v = r.value('custom_stateful_workload_kinds');
+    if (!Array.isArray(v) || v.some((k) => typeof k !== 'string' || k.trim() === '')) {
+      r.fail('custom_stateful_workload_kinds', `must be a list of owner kinds like ["CloneSet"] (got ${show('custom_stateful_workload_kinds', v)})`);
+    } else {
+      customStatefulWorkloadKinds = [...new Set((v as string[]).map((k) => k.trim()))];
+    }
+  }
+  const kubeClientQps = r.num('kube_client_qps', DEFAULTS.kubeClientQps, 0.01, 10_000);
+  const kubeClientBurst = r.int('kube_client_burst', Math.max(DEFAULTS.kubeClientBurst, Math.ceil(kubeClientQps)), { min: 1 });
+  const podLookupTimeoutMs = r.duration('pod_lookup_timeout') ?? DEFAULTS.podLookupTimeoutMs;
+  return { kubeconfig, kubeApiServer, kubeTokenFile, kubeCaFile, nodeName, customStatefulWorkloadKinds, kubeClientQps, kubeClientBurst, podLookupTimeoutMs };
+}
+
 function defaultDriver(mode: DaemonMode, virtualType: 'veth' | 'ipvlan'): DriverName {
   if (mode === 'VPCENI') return 'rawEni';
   if (mode === 'VPCIP') return 'veth';
@@ -468,6 +513,9 @@ export function parseDaemonConfig(raw: unknown): ParseResult {
   }
   const allocTimeoutMs = r.duration('alloc_timeout') ?? DEFAULTS.allocTimeoutMs;
   const shutdownTimeoutMs = r.duration('shutdown_timeout', { allowZero: true }) ?? DEFAULTS.shutdownTimeoutMs;
+  const gcIntervalMs = r.duration('gc_interval') ?? DEFAULTS.gcIntervalMs;
+  const gcGraceMs = r.duration('gc_grace', { allowZero: true }) ?? DEFAULTS.gcGraceMs;
+  const kube = parseKube(r);
 
   for (const key of r.unknownKeys()) {
     const why = IGNORED_TERWAY_KEYS[key];
@@ -519,6 +567,9 @@ export function parseDaemonConfig(raw: unknown): ParseResult {
     metricsListen,
     allocTimeoutMs,
     shutdownTimeoutMs,
+    gcIntervalMs,
+    gcGraceMs,
+    ...kube,
   };
   return { config, warnings: r.warnings };
 }

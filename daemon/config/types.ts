@@ -51,7 +51,7 @@ export interface DaemonConfig {
   ipStack: 'ipv4';
   // ours
   daemonMode: DaemonMode;
-  /** VPCIP: the node's pod CIDR (Node.spec.podCIDR in Kubernetes; there is no API client yet). */
+  /** VPCIP: the node's pod CIDR (Node.spec.podCIDR in Kubernetes; not read from the API server). */
   podCidr?: string;
   eniipVirtualType: 'veth' | 'ipvlan';
   mtu: number;
@@ -76,6 +76,29 @@ export interface DaemonConfig {
   allocTimeoutMs: number;
   /** Bound on waiting for in-flight requests at shutdown. */
   shutdownTimeoutMs: number;
+  // pool GC by pod existence (needs Kubernetes)
+  /** Period of the pool's GC + cloud reconcile (Terway: 5 min). */
+  gcIntervalMs: number;
+  /** Allocations younger than this are never garbage-collected (Terway: 2 min). */
+  gcGraceMs: number;
+  // Kubernetes (all optional: without them, and outside a pod, the daemon runs without an API client)
+  /** Path of a kubeconfig file. */
+  kubeconfig?: string;
+  /** API server URL; with `kubeTokenFile` it needs no kubeconfig. */
+  kubeApiServer?: string;
+  /** File holding the bearer token for `kubeApiServer`. */
+  kubeTokenFile?: string;
+  /** CA bundle for an https `kubeApiServer` (default: the system roots). */
+  kubeCaFile?: string;
+  /** This node's name; unset: env NODE_NAME (resolved at start, see config/kube.ts). */
+  nodeName?: string;
+  /** Terway `custom_stateful_workload_kinds`: owner kinds whose pods keep their IP, like StatefulSet. */
+  customStatefulWorkloadKinds: string[];
+  /** Terway `kube_client_qps` / `kube_client_burst`. */
+  kubeClientQps: number;
+  kubeClientBurst: number;
+  /** Bound on the pod lookup AllocIP does (stateful or not); past it the pod counts as not stateful. */
+  podLookupTimeoutMs: number;
 }
 
 export interface ConfigIssue {

@@ -7,7 +7,10 @@ export * from './types.js';
 export { EniMultiIpService, type EniMultiIpDeps } from './eniMultiIp.js';
 export { mapFailure, type MappedFailure } from './errors.js';
 export { KeyedMutex } from './keyedMutex.js';
-export { LogEventRecorder } from './events.js';
+export { LogEventRecorder, FanOutEventRecorder, onThisNode } from './events.js';
+export { KubeAwareService, type KubeAwareDeps } from './kubeAware.js';
+export { createPodStatefulness, type PodStatefulness, type PodStatefulnessOptions } from './podStateful.js';
+export { IpConditionReporter, SUFFICIENT_IP_CONDITION, type IpConditionOptions } from './ipCondition.js';
 export * from './vpcIp/index.js';
 
 export class ModeNotImplementedError extends Error {

@@ -101,7 +101,7 @@ export interface EventRecord {
   message: string;
 }
 
-/** Where plugin-reported events go (a Kubernetes client later; the log for now). */
+/** Where plugin-reported and daemon events go (the log; with Kubernetes, also core/v1 Events). */
 export interface EventRecorder {
   record(ev: EventRecord): Promise<void>;
 }

@@ -7,6 +7,11 @@ import { Writable } from 'node:stream';
 import { parseDaemonConfig, type DaemonConfig } from '../../daemon/config/index.js';
 import { createLogger, type Logger } from '../../daemon/log.js';
 
+// A daemon started without `env` reads process.env: if these tests run inside a Kubernetes pod (a CI
+// runner), it must not pick up that cluster (tests only talk to loopback). Kubernetes tests configure it.
+delete process.env['KUBERNETES_SERVICE_HOST'];
+delete process.env['KUBERNETES_SERVICE_PORT'];
+
 const made: string[] = [];
 // Registered on the root suite of every test file that imports this module.
 afterAll(() => {
