@@ -1,0 +1,63 @@
+// Pod DB schema, versioned with SQLite's user_version. Append migrations; never edit a shipped one.
+
+export interface Migration {
+  version: number;
+  sql: string;
+}
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE enis (
+        eni_id        TEXT PRIMARY KEY,
+        mac           TEXT NOT NULL,
+        vswitch_id    TEXT NOT NULL,
+        vswitch_cidr  TEXT NOT NULL,
+        gateway       TEXT NOT NULL,
+        is_primary    INTEGER NOT NULL CHECK (is_primary IN (0, 1)),
+        created_by_us INTEGER NOT NULL CHECK (created_by_us IN (0, 1)),
+        state         TEXT NOT NULL CHECK (state IN ('attaching', 'inuse', 'deleting')),
+        created_at    INTEGER NOT NULL
+      );
+      CREATE TABLE ips (
+        ip               TEXT PRIMARY KEY,
+        eni_id           TEXT NOT NULL REFERENCES enis(eni_id) ON DELETE CASCADE,
+        state            TEXT NOT NULL CHECK (state IN ('free', 'assigned', 'cooling', 'reserved', 'releasing')),
+        pod_key          TEXT,
+        since            INTEGER NOT NULL,
+        reserved_for     TEXT,
+        until            INTEGER,
+        missing_in_cloud INTEGER NOT NULL DEFAULT 0,
+        CHECK ((state = 'assigned') = (pod_key IS NOT NULL)),
+        CHECK ((state = 'reserved') = (reserved_for IS NOT NULL))
+      );
+      CREATE INDEX ips_eni ON ips(eni_id);
+      -- One holder per IP is the primary key; one IP per pod key is this index.
+      CREATE UNIQUE INDEX ips_pod_key ON ips(pod_key) WHERE pod_key IS NOT NULL;
+      CREATE TABLE pods (
+        pod_key      TEXT PRIMARY KEY,            -- containerId/ifName/networkName
+        container_id TEXT NOT NULL,
+        if_name      TEXT NOT NULL,
+        network_name TEXT NOT NULL,
+        namespace    TEXT NOT NULL,
+        name         TEXT NOT NULL,
+        netns        TEXT NOT NULL,
+        ip           TEXT NOT NULL UNIQUE,         -- no IP held by two pods
+        eni_id       TEXT NOT NULL,
+        eni_mac      TEXT NOT NULL,
+        primary_eni  INTEGER NOT NULL,
+        vswitch_id   TEXT NOT NULL,
+        vswitch_cidr TEXT NOT NULL,
+        gateway      TEXT NOT NULL,
+        mode         TEXT NOT NULL CHECK (mode IN ('ENIMultiIP', 'VPCENI', 'VPCIP')),
+        stateful     INTEGER NOT NULL DEFAULT 0,
+        allocated_at INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL
+      );
+      CREATE INDEX pods_ns_name ON pods(namespace, name);
+    `,
+  },
+];
+
+export const schemaVersion = migrations[migrations.length - 1]!.version;

@@ -1,0 +1,97 @@
+// Pool tuning knobs (Terway `eni_conf` names in camelCase, durations in ms) and their defaults.
+
+export type EniSelectionPolicy = 'most_ips' | 'least_ips';
+export type VSwitchSelectionPolicy = 'ordered' | 'random';
+
+export interface BackoffConfig {
+  /** Pause after `EniPerInstanceLimitExceeded` (Terway: 1 minute). */
+  eniPerInstanceLimitMs: number;
+  /** Pause a vSwitch after `InvalidVSwitchId.IpNotEnough` (Terway: 10 minutes). */
+  vSwitchIpNotEnoughMs: number;
+  /** Pause all IP allocation after `QuotaExceeded.PrivateIpAddress` (Terway: 10 minutes). */
+  privateIpQuotaMs: number;
+  /** Pause after any other failed create/assign (throttling that outlived the client's retries, 5xx). */
+  otherErrorMs: number;
+}
+
+export interface PoolConfig {
+  /** Keep at least this many free IPs. */
+  minPoolSize: number;
+  /** Release free IPs above this (after they have been idle). */
+  maxPoolSize: number;
+  /** A free IP above maxPoolSize is released only after being idle this long. */
+  idleIpReclaimAfterMs: number;
+  /** At most one reclaim batch per interval. */
+  idleIpReclaimIntervalMs: number;
+  /** IPs released per reclaim batch (a whole idle ENI may go at once, see planner). */
+  idleIpReclaimBatchSize: number;
+  /** ENIs per node, primary included; capped by the instance quota. 0 = the quota. */
+  maxEni: number;
+  /** Keep at least this many ENIs (primary included) even when idle. */
+  minEni: number;
+  eniSelectionPolicy: EniSelectionPolicy;
+  vSwitchSelectionPolicy: VSwitchSelectionPolicy;
+  /** A released pod IP waits this long before reuse (kube-proxy / conntrack convergence). */
+  ipCooldownMs: number;
+  /** A stateful pod's IP stays reserved for it this long after release. */
+  statefulReserveMs: number;
+  /** IPs per AssignPrivateIpAddresses call (the cloud's limit is 10). */
+  batchSize: number;
+  /** Secondary IPs requested inside CreateNetworkInterface (0 = none, assign after attach). */
+  maxIpsPerCreate: number;
+  backoff: BackoffConfig;
+  /** Default wait for a free IP when the pool is empty. */
+  allocDeadlineMs: number;
+  /** Idle ticker period (watermarks, cooldown expiry). */
+  tickIntervalMs: number;
+  /** GC + cloud reconcile period (Terway: 5 minutes). */
+  gcIntervalMs: number;
+  /** Allocations younger than this are never garbage-collected (Terway: 2 minutes). */
+  gcGraceMs: number;
+}
+
+export const defaultPoolConfig: PoolConfig = {
+  minPoolSize: 0,
+  maxPoolSize: 5,
+  idleIpReclaimAfterMs: 0,
+  idleIpReclaimIntervalMs: 10 * 60_000,
+  idleIpReclaimBatchSize: 5,
+  maxEni: 0,
+  minEni: 0,
+  eniSelectionPolicy: 'most_ips',
+  vSwitchSelectionPolicy: 'ordered',
+  ipCooldownMs: 30_000,
+  statefulReserveMs: 5 * 60_000,
+  batchSize: 10,
+  maxIpsPerCreate: 10,
+  backoff: {
+    eniPerInstanceLimitMs: 60_000,
+    vSwitchIpNotEnoughMs: 10 * 60_000,
+    privateIpQuotaMs: 10 * 60_000,
+    otherErrorMs: 5_000,
+  },
+  allocDeadlineMs: 60_000,
+  tickIntervalMs: 1_000,
+  gcIntervalMs: 5 * 60_000,
+  gcGraceMs: 2 * 60_000,
+};
+
+export type PoolConfigInput = Partial<Omit<PoolConfig, 'backoff'>> & { backoff?: Partial<BackoffConfig> };
+
+/** Fills defaults and checks the numbers make sense together. */
+export function resolvePoolConfig(input: PoolConfigInput = {}): PoolConfig {
+  const cfg: PoolConfig = {
+    ...defaultPoolConfig,
+    ...stripUndefined(input),
+    backoff: { ...defaultPoolConfig.backoff, ...stripUndefined(input.backoff ?? {}) },
+  };
+  if (cfg.minPoolSize < 0 || cfg.maxPoolSize < 0) throw new RangeError('pool sizes must be >= 0');
+  if (cfg.maxPoolSize < cfg.minPoolSize) throw new RangeError(`maxPoolSize (${cfg.maxPoolSize}) < minPoolSize (${cfg.minPoolSize})`);
+  if (cfg.batchSize < 1 || cfg.batchSize > 10) throw new RangeError('batchSize must be 1..10');
+  if (cfg.idleIpReclaimBatchSize < 1) throw new RangeError('idleIpReclaimBatchSize must be >= 1');
+  return cfg;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,898 @@
+// The ENI multi-IP pool: in-memory view of the node's ENIs and secondary IPs, kept in step with the
+// PoolStore (committed before any answer) and the cloud (per-ENI serialized workers). What to do is
+// decided by planner.ts; this file only executes those decisions and keeps the books.
+
+import { CloudError, CloudErrorCodes, type Cloud, type Eni, type InstanceTypeLimits } from '../daemon/cloud/types.js';
+import { resolvePoolConfig, type PoolConfig, type PoolConfigInput } from './config.js';
+import { expireTimers, pickFreeIp, plan, type Backoffs, type Plan, type PlanAction, type PlannerEni, type PlannerIp } from './planner.js';
+import type { EniRecord, IpRecord, PodRecord, PoolStore, StoreOp } from './store.js';
+import { vSwitchGateway } from './ipv4.js';
+import { reconcileWithCloud, type ReconcileFinding } from './reconcile.js';
+import { errorCode, expireBackoffs, recordFailure } from './backoff.js';
+import { EniWorkers } from './eniWorkers.js';
+import { WaitQueue } from './waitQueue.js';
+import { PoolError, podKeyOf, type IpAllocation, type IpAllocator, type OwnerCheck, type PodRef, type PoolStats } from './types.js';
+
+export interface Clock {
+  now(): number;
+}
+
+/** pino-compatible subset. */
+export interface PoolLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface PoolEvent {
+  type: 'Normal' | 'Warning';
+  /** Terway-style reason, e.g. CreateENISucceed, AllocIPFailed, IpMissingInCloud. */
+  reason: string;
+  message: string;
+  eniId?: string;
+  ip?: string;
+  podKey?: string;
+}
+
+/** The creator tag every ENI this pool creates carries (plus `node: <instanceId>` and `eniTags`). */
+export const CREATOR_TAG_KEY = 'creator';
+export const CREATOR_TAG_VALUE = 'eni-ipam';
+export const NODE_TAG_KEY = 'node';
+
+export interface EniMultiIpPoolOptions {
+  cloud: Cloud;
+  store: PoolStore;
+  instanceId: string;
+  /** Quotas: give them, or give `instanceType` and they are read with DescribeInstanceTypes. */
+  limits?: Pick<InstanceTypeLimits, 'eniQuantity' | 'ipv4PerEni'>;
+  instanceType?: string;
+  /** vSwitches for new ENIs (same zone as the instance), in preference order ('ordered') or to pick from ('random'). Empty: the primary ENI's vSwitch. */
+  vSwitchIds: string[];
+  securityGroupIds: string[];
+  /** Extra tags on ENIs this pool creates (the creator and node tags are always added). */
+  eniTags?: Record<string, string>;
+  config?: PoolConfigInput;
+  clock?: Clock;
+  logger?: PoolLogger;
+  onEvent?: (e: PoolEvent) => void;
+  ownerCheck?: OwnerCheck;
+  /** Start the idle ticker and GC timers in start() (default true; tests drive tick()/gc() by hand). */
+  timers?: boolean;
+  /** [0,1) source for the 'random' vSwitch policy. */
+  random?: () => number;
+}
+
+interface VSwitchInfo {
+  cidr: string;
+  gateway: string;
+}
+
+const noopLogger: PoolLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export class EniMultiIpPool implements IpAllocator {
+  readonly config: PoolConfig;
+  private readonly cloud: Cloud;
+  private readonly store: PoolStore;
+  private readonly instanceId: string;
+  private readonly limits: { eniQuantity: number; ipv4PerEni: number };
+  private readonly vSwitchIds: string[];
+  private readonly securityGroupIds: string[];
+  private readonly eniTags: Record<string, string>;
+  private readonly clock: Clock;
+  private readonly log: PoolLogger;
+  private readonly onEvent: (e: PoolEvent) => void;
+  private readonly ownerCheck?: OwnerCheck;
+  private readonly useTimers: boolean;
+  private readonly random: () => number;
+
+  private readonly enis = new Map<string, EniRecord>();
+  private readonly ips = new Map<string, IpRecord>();
+  private readonly ipsByEni = new Map<string, Set<string>>();
+  private readonly pods = new Map<string, PodRecord>();
+  private readonly waiters = new WaitQueue<PodRef, IpAllocation>();
+  private readonly workers = new EniWorkers((err, eniId) => this.log.error({ err, eniId }, 'ENI operation failed'));
+  private readonly incoming = new Map<string, number>();
+  private readonly creating = new Map<number, number>();
+  private createSeq = 0;
+  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly vSwitchInfo = new Map<string, VSwitchInfo>();
+  private backoffs: Backoffs = { vSwitches: {}, enis: {} };
+  private lastReclaimAt = 0;
+  private planScheduled = false;
+  private started = false;
+  private stopping = false;
+  private timersHandles: NodeJS.Timeout[] = [];
+  private reconciling: Promise<void> | undefined;
+  private syncedOnce = false;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private lastSyncAttempt = 0;
+
+  constructor(opts: EniMultiIpPoolOptions & { limits: { eniQuantity: number; ipv4PerEni: number } }) {
+    this.config = resolvePoolConfig(opts.config);
+    this.cloud = opts.cloud;
+    this.store = opts.store;
+    this.instanceId = opts.instanceId;
+    this.limits = { eniQuantity: opts.limits.eniQuantity, ipv4PerEni: opts.limits.ipv4PerEni };
+    this.vSwitchIds = [...opts.vSwitchIds];
+    this.securityGroupIds = [...opts.securityGroupIds];
+    this.eniTags = { ...(opts.eniTags ?? {}), [CREATOR_TAG_KEY]: CREATOR_TAG_VALUE, [NODE_TAG_KEY]: opts.instanceId };
+    this.clock = opts.clock ?? { now: () => Date.now() };
+    this.log = opts.logger ?? noopLogger;
+    this.onEvent = opts.onEvent ?? (() => {});
+    this.ownerCheck = opts.ownerCheck;
+    this.useTimers = opts.timers ?? true;
+    this.random = opts.random ?? Math.random;
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /**
+   * Rebuilds the view from the DB, reconciles with the cloud, then starts the ticker and GC timers.
+   * If the cloud cannot be reached, it still starts on the DB alone: IPs the DB knows as free are handed
+   * out, but the pool does not grow or shrink until a reconcile succeeds (retried from the ticker).
+   */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.stopping = false;
+    this.loadFromStore();
+    try {
+      await this.reconcile();
+    } catch (err) {
+      this.log.warn({ err }, 'start-up reconcile failed; serving from the pod DB until the cloud answers');
+      this.onEvent({ type: 'Warning', reason: 'ReconcileFailed', message: `start-up reconcile failed: ${(err as Error).message}` });
+    }
+    this.started = true;
+    this.serveWaiters();
+    this.kick();
+    if (this.useTimers) {
+      const tick = setInterval(() => void this.tick().catch((err) => this.log.error({ err }, 'pool tick failed')), this.config.tickIntervalMs);
+      const gc = setInterval(() => void this.gc().catch((err) => this.log.error({ err }, 'pool gc failed')), this.config.gcIntervalMs);
+      tick.unref();
+      gc.unref();
+      this.timersHandles.push(tick, gc);
+    }
+  }
+
+  /** Stops timers, fails waiting requests with ShuttingDown and waits for running cloud work. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const t of this.timersHandles) clearInterval(t);
+    this.timersHandles = [];
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    this.waiters.failAll(() => new PoolError('ShuttingDown', 'pool is stopping'));
+    await this.whenIdle();
+    this.started = false;
+  }
+
+  /** Resolves when no cloud operation is queued or running (tests, benchmarks, stop()). */
+  async whenIdle(): Promise<void> {
+    while (this.inflight.size > 0 || this.planScheduled) {
+      await Promise.allSettled([...this.inflight]);
+      if (this.planScheduled) await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  private loadFromStore(): void {
+    const snap = this.store.load();
+    this.enis.clear();
+    this.ips.clear();
+    this.ipsByEni.clear();
+    this.pods.clear();
+    for (const e of snap.enis) {
+      this.enis.set(e.eniId, e);
+      this.ipsByEni.set(e.eniId, new Set());
+      if (e.vSwitchCidr) this.vSwitchInfo.set(e.vSwitchId, { cidr: e.vSwitchCidr, gateway: e.gateway });
+    }
+    for (const ip of snap.ips) this.indexIp(ip);
+    // The pods table may also hold other modes' pods (VPCENI / VPCIP handlers share the DB).
+    for (const p of snap.pods) if (p.mode === 'ENIMultiIP') this.pods.set(p.podKey, p);
+  }
+
+  // ---------------------------------------------------------------- IpAllocator
+
+  allocate(pod: PodRef, opts: { deadlineMs?: number } = {}): Promise<IpAllocation> {
+    const key = podKeyOf(pod);
+    const existing = this.pods.get(key);
+    if (existing) return Promise.resolve(toAllocation(existing));
+    const waiting = this.waiters.pending(key);
+    if (waiting) return waiting;
+    if (this.stopping) return Promise.reject(new PoolError('ShuttingDown', 'pool is stopping'));
+    if (!this.started) return Promise.reject(new PoolError('Internal', 'pool not started', { retryable: true }));
+
+    if (this.waiters.length === 0) {
+      try {
+        const a = this.tryAssignNow(pod, key);
+        if (a) {
+          this.kick(); // refill toward minPoolSize in the background
+          return Promise.resolve(a);
+        }
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    const deadline = opts.deadlineMs ?? this.config.allocDeadlineMs;
+    const promise = this.waiters.enqueue(key, pod, deadline, () => new PoolError('Timeout', `no IP within ${deadline} ms`, { retryable: true }));
+    this.kick();
+    return promise;
+  }
+
+  async release(podKey: string): Promise<IpAllocation | undefined> {
+    const pod = this.pods.get(podKey);
+    if (!pod) {
+      this.waiters.fail(podKey, new PoolError('Internal', 'released while waiting for an IP', { retryable: true }));
+      return undefined;
+    }
+    const now = this.clock.now();
+    const rec = this.ips.get(pod.ip);
+    const ops: StoreOp[] = [{ op: 'deletePod', podKey }];
+    let next: IpRecord | undefined;
+    if (rec && rec.podKey === podKey) {
+      if (rec.missingInCloud) {
+        ops.push({ op: 'deleteIp', ip: rec.ip });
+      } else if (pod.stateful && this.config.statefulReserveMs > 0) {
+        next = { ip: rec.ip, eniId: rec.eniId, state: 'reserved', since: now, reservedFor: `${pod.namespace}/${pod.name}`, until: now + this.config.statefulReserveMs };
+      } else if (this.config.ipCooldownMs > 0) {
+        next = { ip: rec.ip, eniId: rec.eniId, state: 'cooling', since: now, until: now + this.config.ipCooldownMs };
+      } else {
+        next = { ip: rec.ip, eniId: rec.eniId, state: 'free', since: now };
+      }
+      if (next) ops.push({ op: 'putIp', ip: next });
+    }
+    this.commit(ops);
+    this.pods.delete(podKey);
+    if (rec && rec.podKey === podKey) {
+      if (next) this.indexIp(next);
+      else this.unindexIp(rec.ip);
+    }
+    this.serveWaiters();
+    this.kick();
+    return toAllocation(pod);
+  }
+
+  get(podKey: string): IpAllocation | undefined {
+    const p = this.pods.get(podKey);
+    return p && toAllocation(p);
+  }
+
+  list(): IpAllocation[] {
+    return [...this.pods.values()].map(toAllocation);
+  }
+
+  stats(): PoolStats {
+    const s: PoolStats = {
+      enis: this.enis.size,
+      total: this.ips.size,
+      free: 0,
+      assigned: 0,
+      cooling: 0,
+      reserved: 0,
+      releasing: 0,
+      pendingRequests: this.waiters.length,
+      minPoolSize: this.config.minPoolSize,
+      maxPoolSize: this.config.maxPoolSize,
+    };
+    for (const ip of this.ips.values()) {
+      if (ip.state === 'free' && this.enis.get(ip.eniId)?.state !== 'inuse') continue;
+      s[ip.state]++;
+    }
+    const now = this.clock.now();
+    const all = this.backoffs.all;
+    if (all && all.until > now) {
+      s.backoffUntil = all.until;
+      s.backoffReason = all.code;
+    } else {
+      const vsw = Object.entries(this.backoffs.vSwitches).find(([, b]) => b.until > now);
+      if (vsw) {
+        s.backoffUntil = vsw[1].until;
+        s.backoffReason = `${vsw[1].code} (${vsw[0]})`;
+      }
+    }
+    return s;
+  }
+
+  async gcExcept(valid: Set<string>): Promise<string[]> {
+    // The runtime's list is authoritative (CNI GC), so no grace period here.
+    const gone = [...this.pods.keys()].filter((k) => !valid.has(k));
+    for (const k of gone) await this.release(k);
+    return gone;
+  }
+
+  /** Snapshot of every IP record (introspection, tests). */
+  ipRecords(): IpRecord[] {
+    return [...this.ips.values()].map((r) => ({ ...r }));
+  }
+
+  eniRecords(): EniRecord[] {
+    return [...this.enis.values()].map((e) => ({ ...e }));
+  }
+
+  // ---------------------------------------------------------------- allocation internals
+
+  /** Takes a free (or this stateful pod's reserved) IP and commits it; undefined when none. Caller holds no lock: all synchronous. */
+  private tryAssignNow(pod: PodRef, key: string): IpAllocation | undefined {
+    const reservedFor = pod.stateful ? `${pod.namespace}/${pod.name}` : undefined;
+    const pick = pickFreeIp(this.plannerEnis(), this.config.eniSelectionPolicy, reservedFor);
+    if (!pick) return undefined;
+    const eni = this.enis.get(pick.eniId)!;
+    const vsw = this.vSwitchInfo.get(eni.vSwitchId);
+    const now = this.clock.now();
+    const rec: IpRecord = { ip: pick.ip, eniId: eni.eniId, state: 'assigned', podKey: key, since: now };
+    const podRec: PodRecord = {
+      podKey: key,
+      namespace: pod.namespace,
+      name: pod.name,
+      containerId: pod.containerId,
+      ifName: pod.ifName,
+      networkName: pod.networkName,
+      netns: pod.netns ?? '',
+      ip: pick.ip,
+      eniId: eni.eniId,
+      eniMac: eni.mac,
+      primaryEni: eni.primary,
+      vSwitchId: eni.vSwitchId,
+      vSwitchCidr: vsw?.cidr ?? eni.vSwitchCidr,
+      gateway: vsw?.gateway ?? eni.gateway,
+      allocatedAt: now,
+      mode: 'ENIMultiIP',
+      stateful: pod.stateful ?? false,
+    };
+    this.commit([
+      { op: 'putIp', ip: rec },
+      { op: 'putPod', pod: podRec },
+    ]);
+    this.indexIp(rec);
+    this.pods.set(key, podRec);
+    return toAllocation(podRec);
+  }
+
+  private serveWaiters(): void {
+    this.waiters.drain((pod, key) => this.tryAssignNow(pod, key));
+  }
+
+  /** Writes ops durably; a failed commit is an Internal error and the in-memory view is left untouched. */
+  private commit(ops: StoreOp[]): void {
+    try {
+      this.store.apply(ops);
+    } catch (err) {
+      throw new PoolError('Internal', `pod DB commit failed: ${(err as Error).message}`, { retryable: true, cause: err });
+    }
+  }
+
+  private indexIp(rec: IpRecord): void {
+    const old = this.ips.get(rec.ip);
+    if (old && old.eniId !== rec.eniId) this.ipsByEni.get(old.eniId)?.delete(rec.ip);
+    this.ips.set(rec.ip, rec);
+    let set = this.ipsByEni.get(rec.eniId);
+    if (!set) this.ipsByEni.set(rec.eniId, (set = new Set()));
+    set.add(rec.ip);
+  }
+
+  private unindexIp(ip: string): void {
+    const old = this.ips.get(ip);
+    if (!old) return;
+    this.ips.delete(ip);
+    this.ipsByEni.get(old.eniId)?.delete(ip);
+  }
+
+  // ---------------------------------------------------------------- planning
+
+  private plannerEnis(): PlannerEni[] {
+    const out: PlannerEni[] = [];
+    for (const e of this.enis.values()) {
+      // IpRecord is a PlannerIp; the planner never mutates, so the records are passed as they are (no copies on the hot path).
+      const ips: PlannerIp[] = [];
+      for (const ip of this.ipsByEni.get(e.eniId) ?? []) ips.push(this.ips.get(ip)!);
+      out.push({
+        eniId: e.eniId,
+        vSwitchId: e.vSwitchId,
+        primary: e.primary,
+        createdByUs: e.createdByUs,
+        state: e.state,
+        createdAt: e.createdAt,
+        ips,
+        incoming: this.incoming.get(e.eniId) ?? 0,
+        busy: this.workers.busy(e.eniId),
+      });
+    }
+    return out;
+  }
+
+  /** Coalesces plan runs: everything that happens in one turn of the event loop shares one plan. */
+  private kick(): void {
+    if (this.planScheduled || !this.started || this.stopping) return;
+    this.planScheduled = true;
+    setImmediate(() => {
+      this.planScheduled = false;
+      if (!this.stopping) this.runPlan();
+    });
+  }
+
+  /** Runs the planner once and launches its actions; returns the promise of those actions. */
+  private runPlan(): Promise<unknown> {
+    if (!this.syncedOnce) return Promise.resolve(); // cloud view unknown: no growth, no reclaim
+    const now = this.clock.now();
+    this.backoffs = expireBackoffs(this.backoffs, now);
+    const p: Plan = plan({
+      now,
+      config: this.config,
+      limits: this.limits,
+      vSwitchIds: this.vSwitchIds,
+      enis: this.plannerEnis(),
+      creating: [...this.creating.values()],
+      pending: this.waiters.length,
+      backoffs: this.backoffs,
+      lastReclaimAt: this.lastReclaimAt,
+      random: this.random,
+    });
+    if (p.reclaimed) this.lastReclaimAt = now;
+    if (p.shortfall > 0 && p.blocker?.exhausted) {
+      const blocker = p.blocker;
+      const n = this.waiters.failNewest(p.shortfall, () => new PoolError('Exhausted', `no IP available: ${blocker.message}`, { cloudCode: blocker.code, retryable: true }));
+      this.onEvent({ type: 'Warning', reason: 'AllocIPFailed', message: `${n} request(s) failed: ${p.blocker.message}` });
+    }
+    if (p.actions.length === 0 && this.waiters.length > 0) this.wakeAfterBackoff(now);
+    return Promise.allSettled(p.actions.map((a) => this.launch(a)));
+  }
+
+  /** Requests are waiting on a back-off: plan again when the earliest one ends (the ticker may be off or slow). */
+  private wakeAfterBackoff(now: number): void {
+    const b = this.backoffs;
+    const ends = [b.all, b.create, ...Object.values(b.vSwitches), ...Object.values(b.enis)].filter((x) => x !== undefined).map((x) => x.until);
+    if (ends.length === 0 || this.wakeTimer) return;
+    const ms = Math.max(1, Math.min(...ends) - now);
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.kick();
+    }, ms);
+    this.wakeTimer.unref();
+  }
+
+  private launch(a: PlanAction): Promise<void> {
+    let p: Promise<void>;
+    switch (a.kind) {
+      case 'assign':
+        this.incoming.set(a.eniId, (this.incoming.get(a.eniId) ?? 0) + a.count);
+        p = this.onEni(a.eniId, () => this.doAssign(a.eniId, a.count));
+        break;
+      case 'createEni':
+        p = this.doCreateEni(a.vSwitchId, a.secondaryCount, a.expectIps);
+        break;
+      case 'unassign':
+        if (!this.markReleasing(a.eniId, a.ips)) return Promise.resolve();
+        p = this.onEni(a.eniId, () => this.doUnassign(a.eniId, a.ips));
+        break;
+      case 'deleteEni':
+        if (!this.markEniDeleting(a.eniId)) return Promise.resolve();
+        p = this.onEni(a.eniId, () => this.doDeleteEni(a.eniId));
+        break;
+    }
+    return this.track(p);
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    const t = p.finally(() => this.inflight.delete(t));
+    this.inflight.add(t);
+    return t;
+  }
+
+  /** Serializes cloud work per ENI: operations on one ENI never overlap; different ENIs run in parallel. */
+  private onEni(eniId: string, fn: () => Promise<void>): Promise<void> {
+    return this.workers.run(eniId, fn);
+  }
+
+  private async doAssign(eniId: string, count: number): Promise<void> {
+    const eni = this.enis.get(eniId);
+    try {
+      if (!eni || eni.state !== 'inuse') return;
+      const got = await this.cloud.assignPrivateIpAddresses(eniId, count);
+      const now = this.clock.now();
+      const recs: IpRecord[] = got.filter((ip) => !this.ips.has(ip)).map((ip) => ({ ip, eniId, state: 'free', since: now }));
+      if (this.enis.has(eniId)) {
+        this.commit(recs.map((ip) => ({ op: 'putIp', ip })));
+        for (const r of recs) this.indexIp(r);
+      }
+      this.log.debug({ eniId, count: got.length }, 'assigned secondary IPs');
+    } catch (err) {
+      this.onCloudError(err, { eniId, vSwitchId: eni?.vSwitchId, api: 'AssignPrivateIpAddresses' });
+    } finally {
+      this.decIncoming(eniId, count);
+      this.serveWaiters();
+      this.kick();
+    }
+  }
+
+  private decIncoming(eniId: string, count: number): void {
+    const left = (this.incoming.get(eniId) ?? 0) - count;
+    if (left > 0) this.incoming.set(eniId, left);
+    else this.incoming.delete(eniId);
+  }
+
+  private async vSwitch(vSwitchId: string): Promise<VSwitchInfo> {
+    const known = this.vSwitchInfo.get(vSwitchId);
+    if (known) return known;
+    const [v] = await this.cloud.describeVSwitches([vSwitchId]);
+    if (!v) throw new PoolError('Internal', `vSwitch ${vSwitchId} not found`, { retryable: true });
+    const info = { cidr: v.cidrBlock, gateway: vSwitchGateway(v.cidrBlock) };
+    this.vSwitchInfo.set(vSwitchId, info);
+    return info;
+  }
+
+  private async doCreateEni(vSwitchId: string, secondaryCount: number, expectIps: number): Promise<void> {
+    const token = ++this.createSeq;
+    this.creating.set(token, expectIps);
+    let eni: Eni | undefined;
+    try {
+      const vsw = await this.vSwitch(vSwitchId);
+      eni = await this.cloud.createNetworkInterface({
+        vSwitchId,
+        securityGroupIds: this.securityGroupIds,
+        description: `eni-ipam pool ENI for ${this.instanceId}`,
+        tags: this.eniTags,
+        secondaryIpCount: secondaryCount > 0 ? secondaryCount : undefined,
+      });
+      const now = this.clock.now();
+      const rec: EniRecord = {
+        eniId: eni.eniId,
+        mac: eni.mac,
+        vSwitchId,
+        vSwitchCidr: vsw.cidr,
+        gateway: vsw.gateway,
+        primary: false,
+        createdByUs: true,
+        state: 'attaching',
+        createdAt: now,
+      };
+      const ipRecs: IpRecord[] = eni.secondaryIps.map((ip) => ({ ip, eniId: eni!.eniId, state: 'free', since: now }));
+      this.commit([{ op: 'putEni', eni: rec }, ...ipRecs.map((ip): StoreOp => ({ op: 'putIp', ip }))]);
+      this.enis.set(rec.eniId, rec);
+      for (const r of ipRecs) this.indexIp(r);
+      // The ENI's expected IPs now count as incoming on it (not on the anonymous create).
+      this.creating.delete(token);
+      this.incoming.set(rec.eniId, (this.incoming.get(rec.eniId) ?? 0) + expectIps);
+      const eniId = rec.eniId;
+      this.onEvent({ type: 'Normal', reason: 'CreateENISucceed', message: `created ${eniId} in ${vSwitchId} with ${ipRecs.length} IPs`, eniId });
+      await this.onEni(eniId, async () => {
+        try {
+          await this.cloud.attachNetworkInterface(eniId, this.instanceId);
+          const cur = this.enis.get(eniId);
+          if (!cur) return;
+          const up = { ...cur, state: 'inuse' as const };
+          this.commit([{ op: 'putEni', eni: up }]);
+          this.enis.set(eniId, up);
+          this.onEvent({ type: 'Normal', reason: 'AttachENISucceed', message: `attached ${eniId}`, eniId });
+        } catch (err) {
+          this.onEvent({ type: 'Warning', reason: 'AttachENIFailed', message: `attach ${eniId}: ${(err as Error).message}`, eniId });
+          this.onCloudError(err, { api: 'AttachNetworkInterface' });
+          await this.dropAndDeleteEni(eniId);
+        } finally {
+          this.decIncoming(eniId, expectIps);
+        }
+      });
+    } catch (err) {
+      if (!eni) {
+        this.onEvent({ type: 'Warning', reason: 'CreateENIFailed', message: `create ENI in ${vSwitchId}: ${(err as Error).message}` });
+        this.onCloudError(err, { vSwitchId, api: 'CreateNetworkInterface' });
+      } else this.log.error({ err, eniId: eni.eniId }, 'recording a new ENI failed');
+    } finally {
+      this.creating.delete(token);
+      this.serveWaiters();
+      this.kick();
+    }
+  }
+
+  /** Forgets an ENI and its IPs, then deletes it in the cloud (best effort; reconcile retries leaked ones). */
+  private async dropAndDeleteEni(eniId: string): Promise<void> {
+    this.commit([{ op: 'deleteEni', eniId }]);
+    for (const ip of [...(this.ipsByEni.get(eniId) ?? [])]) this.unindexIp(ip);
+    this.ipsByEni.delete(eniId);
+    this.enis.delete(eniId);
+    try {
+      await this.cloud.deleteNetworkInterface(eniId);
+    } catch (err) {
+      this.log.warn({ err, eniId }, 'deleting ENI failed; reconcile will retry');
+    }
+  }
+
+  /** Marks free IPs `releasing` (committed) before the cloud call; false when none qualify any more. */
+  private markReleasing(eniId: string, ips: string[]): boolean {
+    const now = this.clock.now();
+    const recs = ips
+      .map((ip) => this.ips.get(ip))
+      .filter((r): r is IpRecord => r !== undefined && r.state === 'free' && r.eniId === eniId)
+      .map((r): IpRecord => ({ ip: r.ip, eniId, state: 'releasing', since: now }));
+    if (recs.length === 0) return false;
+    this.commit(recs.map((ip) => ({ op: 'putIp', ip })));
+    for (const r of recs) this.indexIp(r);
+    return true;
+  }
+
+  private async doUnassign(eniId: string, ips: string[]): Promise<void> {
+    const mine = ips.filter((ip) => this.ips.get(ip)?.state === 'releasing');
+    if (mine.length === 0) return;
+    try {
+      await this.cloud.unassignPrivateIpAddresses(eniId, mine);
+      this.finishRelease(mine);
+      this.log.debug({ eniId, count: mine.length }, 'released idle IPs');
+    } catch (err) {
+      if (err instanceof CloudError && err.code === CloudErrorCodes.IpNotFound) {
+        this.finishRelease(mine);
+        return;
+      }
+      this.log.warn({ err, eniId }, 'unassign failed; IPs go back to the pool');
+      const now = this.clock.now();
+      const back = mine.filter((ip) => this.ips.get(ip)?.state === 'releasing').map((ip): IpRecord => ({ ip, eniId, state: 'free', since: now }));
+      this.commit(back.map((ip) => ({ op: 'putIp', ip })));
+      for (const r of back) this.indexIp(r);
+      this.serveWaiters();
+    }
+  }
+
+  private finishRelease(ips: string[]): void {
+    const gone = ips.filter((ip) => this.ips.get(ip)?.state === 'releasing');
+    this.commit(gone.map((ip) => ({ op: 'deleteIp', ip })));
+    for (const ip of gone) this.unindexIp(ip);
+  }
+
+  private markEniDeleting(eniId: string): boolean {
+    const eni = this.enis.get(eniId);
+    if (!eni || eni.primary || !eni.createdByUs || eni.state !== 'inuse') return false;
+    const ips = [...(this.ipsByEni.get(eniId) ?? [])].map((ip) => this.ips.get(ip)!);
+    if (ips.some((r) => r.state !== 'free')) return false;
+    const now = this.clock.now();
+    const up: EniRecord = { ...eni, state: 'deleting' };
+    const recs = ips.map((r): IpRecord => ({ ip: r.ip, eniId, state: 'releasing', since: now }));
+    this.commit([{ op: 'putEni', eni: up }, ...recs.map((ip): StoreOp => ({ op: 'putIp', ip }))]);
+    this.enis.set(eniId, up);
+    for (const r of recs) this.indexIp(r);
+    return true;
+  }
+
+  private async doDeleteEni(eniId: string): Promise<void> {
+    try {
+      await this.cloud.detachNetworkInterface(eniId, this.instanceId);
+    } catch (err) {
+      if (!(err instanceof CloudError && err.code === CloudErrorCodes.EniNotFound)) {
+        this.log.warn({ err, eniId }, 'detach failed; ENI goes back to the pool');
+        this.onEvent({ type: 'Warning', reason: 'DetachENIFailed', message: `detach ${eniId}: ${(err as Error).message}`, eniId });
+        const eni = this.enis.get(eniId);
+        if (eni) {
+          const now = this.clock.now();
+          const back = [...(this.ipsByEni.get(eniId) ?? [])].map((ip): IpRecord => ({ ip, eniId, state: 'free', since: now }));
+          const up: EniRecord = { ...eni, state: 'inuse' };
+          this.commit([{ op: 'putEni', eni: up }, ...back.map((ip): StoreOp => ({ op: 'putIp', ip }))]);
+          this.enis.set(eniId, up);
+          for (const r of back) this.indexIp(r);
+          this.serveWaiters();
+        }
+        return;
+      }
+    }
+    this.onEvent({ type: 'Normal', reason: 'DetachENISucceed', message: `detached ${eniId}`, eniId });
+    await this.dropAndDeleteEni(eniId);
+    this.onEvent({ type: 'Normal', reason: 'DeleteENISucceed', message: `deleted ${eniId}`, eniId });
+  }
+
+  // ---------------------------------------------------------------- errors and back-off
+
+  private onCloudError(err: unknown, ctx: { eniId?: string; vSwitchId?: string; api: string }): void {
+    const code = errorCode(err);
+    this.backoffs = recordFailure(this.backoffs, code, ctx, this.clock.now(), this.config.backoff);
+    this.log.warn({ err, code, ...ctx }, 'cloud call failed');
+    this.onEvent({ type: 'Warning', reason: 'AllocIPFailed', message: `${ctx.api}: ${(err as Error).message}`, eniId: ctx.eniId });
+  }
+
+  // ---------------------------------------------------------------- ticker, GC, reconcile
+
+  /** Idle ticker: expires cool-downs and reservations, then brings the pool between the watermarks. Resolves when the actions it started finish. */
+  async tick(): Promise<void> {
+    if (!this.started || this.stopping) return;
+    const now = this.clock.now();
+    if (!this.syncedOnce && !this.reconciling && Date.now() - this.lastSyncAttempt >= 5_000) {
+      this.lastSyncAttempt = Date.now();
+      await this.reconcile().catch((err) => this.log.warn({ err }, 'reconcile retry failed'));
+    }
+    const changes = expireTimers(this.ips.values(), now, this.config.ipCooldownMs);
+    if (changes.length > 0) {
+      const recs = changes.map((c): IpRecord => {
+        const old = this.ips.get(c.ip)!;
+        return c.to === 'free' ? { ip: c.ip, eniId: old.eniId, state: 'free', since: now } : { ip: c.ip, eniId: old.eniId, state: 'cooling', since: old.since, until: c.until };
+      });
+      this.commit(recs.map((ip) => ({ op: 'putIp', ip })));
+      for (const r of recs) this.indexIp(r);
+      this.serveWaiters();
+    }
+    await this.runPlan();
+  }
+
+  /** Releases allocations whose owner is gone (older than the grace period), then reconciles with the cloud. */
+  async gc(): Promise<string[]> {
+    const released: string[] = [];
+    if (this.ownerCheck) {
+      const now = this.clock.now();
+      const old = [...this.pods.values()].filter((p) => now - p.allocatedAt >= this.config.gcGraceMs).map(toAllocation);
+      if (old.length > 0) {
+        const gone = await this.ownerCheck.goneOwners(old);
+        for (const a of gone) {
+          const cur = this.pods.get(a.podKey);
+          if (!cur || cur.allocatedAt !== a.allocatedAt) continue;
+          await this.release(a.podKey);
+          released.push(a.podKey);
+          this.onEvent({ type: 'Normal', reason: 'GCReleasedIP', message: `released ${a.ip} of gone pod ${a.namespace}/${a.name}`, ip: a.ip, podKey: a.podKey });
+        }
+      }
+    }
+    await this.reconcile();
+    return released;
+  }
+
+  /** Brings the pool in line with the cloud's view of this instance's ENIs (adopt, drop, flag, clean leaked ENIs). */
+  reconcile(): Promise<void> {
+    if (!this.reconciling) {
+      this.reconciling = this.track(this.reconcileOnce()).finally(() => {
+        this.reconciling = undefined;
+      });
+    }
+    return this.reconciling;
+  }
+
+  /** True once a reconcile has succeeded: until then the cloud's view is unknown and the pool does not plan. */
+  get synced(): boolean {
+    return this.syncedOnce;
+  }
+
+  private async reconcileOnce(): Promise<void> {
+    const seqBefore = this.workers.snapshot();
+    const createSeqBefore = this.createSeq;
+    const creatingBefore = this.creating.size;
+    const attached = await this.cloud.describeNetworkInterfaces({ instanceId: this.instanceId });
+    const detached = await this.cloud.describeNetworkInterfaces({ status: 'Available', tags: { [CREATOR_TAG_KEY]: CREATOR_TAG_VALUE, [NODE_TAG_KEY]: this.instanceId } });
+    // Fetch vSwitch facts first: everything below runs without awaiting, so no allocation interleaves with it.
+    for (const e of attached) {
+      if (this.vSwitchInfo.has(e.vSwitchId)) continue;
+      await this.vSwitch(e.vSwitchId).catch(async (err) => {
+        // DescribeVSwitches may be denied by a narrow RAM policy: the ENI's metadata has the same facts.
+        this.log.warn({ err, vSwitchId: e.vSwitchId }, 'DescribeVSwitches failed; using ENI metadata');
+        const m = await this.cloud.getEniMetadata(e.mac).catch(() => undefined);
+        if (m?.vSwitchCidr && m.gateway) this.vSwitchInfo.set(e.vSwitchId, { cidr: m.vSwitchCidr, gateway: m.gateway });
+      });
+    }
+    const { ops, findings } = reconcileWithCloud({
+      now: this.clock.now(),
+      enis: this.enis,
+      ips: this.ips,
+      attached: attached.filter((e) => e.instanceId === this.instanceId || e.instanceId === undefined),
+      vSwitchInfo: (id) => this.vSwitchInfo.get(id),
+      busy: (eniId) => this.workers.changedSince(seqBefore, eniId),
+      isOurs: (e) => this.isOurs(e),
+      createsInFlight: creatingBefore > 0 || this.creating.size > 0,
+    });
+    this.commit(ops);
+    this.applyInMemory(ops);
+    this.report(findings);
+    this.syncedOnce = true;
+
+    // Leaked ENIs of ours (crash between create and attach, or between detach and delete): delete them,
+    // unless a create was in flight while we looked (its ENI may be in the Available list legitimately).
+    const createsQuiet = creatingBefore === 0 && this.creating.size === 0 && this.createSeq === createSeqBefore;
+    if (createsQuiet) {
+      for (const ce of detached) {
+        if (ce.status !== 'Available' || !this.isOurs(ce) || this.enis.has(ce.eniId)) continue;
+        try {
+          await this.cloud.deleteNetworkInterface(ce.eniId);
+          this.onEvent({ type: 'Normal', reason: 'DeleteENISucceed', message: `deleted leaked ENI ${ce.eniId}`, eniId: ce.eniId });
+        } catch (err) {
+          this.log.warn({ err, eniId: ce.eniId }, 'deleting leaked ENI failed');
+        }
+      }
+    }
+    this.serveWaiters();
+    this.kick();
+  }
+
+  /** Mirrors committed store ops in the in-memory view. */
+  private applyInMemory(ops: StoreOp[]): void {
+    for (const o of ops) {
+      switch (o.op) {
+        case 'putEni':
+          this.enis.set(o.eni.eniId, o.eni);
+          if (!this.ipsByEni.has(o.eni.eniId)) this.ipsByEni.set(o.eni.eniId, new Set());
+          break;
+        case 'deleteEni':
+          for (const ip of [...(this.ipsByEni.get(o.eniId) ?? [])]) if (this.ips.get(ip)?.eniId === o.eniId) this.unindexIp(ip);
+          this.ipsByEni.delete(o.eniId);
+          this.enis.delete(o.eniId);
+          break;
+        case 'putIp':
+          this.indexIp(o.ip);
+          break;
+        case 'deleteIp':
+          this.unindexIp(o.ip);
+          break;
+        case 'putPod':
+          this.pods.set(o.pod.podKey, o.pod);
+          break;
+        case 'deletePod':
+          this.pods.delete(o.podKey);
+          break;
+      }
+    }
+  }
+
+  private report(findings: ReconcileFinding[]): void {
+    for (const f of findings) {
+      switch (f.kind) {
+        case 'adoptEni':
+          this.onEvent({ type: 'Normal', reason: 'AdoptENI', message: `adopted ${f.eniId} (${f.primary ? 'primary' : 'created by us'})`, eniId: f.eniId });
+          break;
+        case 'eniFactsUnknown':
+          this.log.warn({ eniId: f.eniId, vSwitchId: f.vSwitchId }, 'not adopting ENI yet: vSwitch CIDR/gateway unknown');
+          break;
+        case 'adoptIp':
+          this.log.info({ ip: f.ip, eniId: f.eniId }, 'adopted IP the cloud assigned behind our back');
+          break;
+        case 'dropIp':
+          this.log.info({ ip: f.ip, eniId: f.eniId, state: f.state }, 'dropped IP the cloud no longer has');
+          break;
+        case 'ipMissing':
+          this.log.error({ ip: f.ip, eniId: f.eniId, podKey: f.podKey }, 'assigned IP missing in the cloud');
+          this.onEvent({ type: 'Warning', reason: 'IpMissingInCloud', message: `IP ${f.ip} of ${f.podKey} is no longer on ${f.eniId} in the cloud`, ip: f.ip, eniId: f.eniId, podKey: f.podKey });
+          break;
+        case 'ipMoved':
+          this.log.warn({ ip: f.ip, from: f.from, to: f.to }, 'IP moved to another ENI behind our back');
+          break;
+        case 'dropEni':
+          this.log.info({ eniId: f.eniId }, 'dropped ENI no longer attached here');
+          break;
+      }
+    }
+  }
+
+  private isOurs(e: Eni): boolean {
+    return e.tags[CREATOR_TAG_KEY] === CREATOR_TAG_VALUE && e.tags[NODE_TAG_KEY] === this.instanceId;
+  }
+}
+
+function toAllocation(p: PodRecord): IpAllocation {
+  return {
+    podKey: p.podKey,
+    namespace: p.namespace,
+    name: p.name,
+    containerId: p.containerId,
+    ifName: p.ifName,
+    networkName: p.networkName,
+    netns: p.netns,
+    ip: p.ip,
+    eniId: p.eniId,
+    eniMac: p.eniMac,
+    primaryEni: p.primaryEni,
+    vSwitchId: p.vSwitchId,
+    vSwitchCidr: p.vSwitchCidr,
+    gateway: p.gateway,
+    allocatedAt: p.allocatedAt,
+  };
+}
+
+/**
+ * Builds the pool. It reads the instance's quotas when only `instanceType` is given, and uses the
+ * primary ENI's vSwitch (from instance metadata) when `vSwitchIds` is empty. It is not started:
+ * call start() to rebuild from the DB, reconcile with the cloud and start the timers.
+ *
+ *   const store = openPoolStore('/var/lib/eni-ipam/pod.db');
+ *   const pool = await createEniMultiIpPool({ cloud, store, instanceId, instanceType, vSwitchIds, securityGroupIds, config });
+ *   await pool.start();            // DB → memory, reconcile with DescribeNetworkInterfaces, timers
+ *   const a = await pool.allocate(podRef);   // committed to the DB before it resolves
+ *   await pool.release(a.podKey);
+ *   await pool.stop();
+ */
+export async function createEniMultiIpPool(opts: EniMultiIpPoolOptions): Promise<EniMultiIpPool> {
+  let limits = opts.limits;
+  if (!limits) {
+    if (!opts.instanceType) throw new PoolError('Internal', 'createEniMultiIpPool needs limits or instanceType', { retryable: false });
+    limits = await opts.cloud.describeInstanceTypeLimits(opts.instanceType);
+  }
+  let vSwitchIds = opts.vSwitchIds;
+  if (vSwitchIds.length === 0) vSwitchIds = [(await opts.cloud.getInstanceMetadata()).vSwitchId];
+  return new EniMultiIpPool({ ...opts, limits, vSwitchIds });
+}

@@ -1,0 +1,156 @@
+// Pure reconcile: compare the pool's records with the cloud's view of the ENIs attached to this
+// instance and return the store ops that bring the records in line, plus findings to log / report.
+// Rules (DESIGN.md "State and crash safety"):
+//   - an IP the cloud has on an attached ENI that the pool lacks is adopted as free;
+//   - an IP the pool has that the cloud lacks is dropped, unless a pod holds it: then it is kept and
+//     flagged (missingInCloud) and reported, never silently taken from a live pod;
+//   - a `releasing` IP the cloud still has is free again (the release was interrupted);
+//   - an attached ENI the pool does not know is adopted if it is the primary or carries our tags;
+//   - an ENI the pool knows that is no longer attached here is dropped (once no pod holds its IPs).
+// ENIs with cloud work in flight (`busy`) are left for the next round: the describe may predate that work.
+
+import type { Eni } from '../daemon/cloud/types.js';
+import type { EniRecord, IpRecord, StoreOp } from './store.js';
+
+export interface ReconcileInput {
+  now: number;
+  /** Current records. */
+  enis: ReadonlyMap<string, EniRecord>;
+  ips: ReadonlyMap<string, IpRecord>;
+  /** DescribeNetworkInterfaces({instanceId}) result. */
+  attached: readonly Eni[];
+  vSwitchInfo(vSwitchId: string): { cidr: string; gateway: string } | undefined;
+  /** True for ENIs that had cloud work queued, running, or finished since the describe. */
+  busy(eniId: string): boolean;
+  /** Carries our creator + node tags. */
+  isOurs(e: Eni): boolean;
+  /** A create is in flight: an `attaching` ENI the cloud does not list yet may be it. */
+  createsInFlight: boolean;
+}
+
+export type ReconcileFinding =
+  | { kind: 'adoptEni'; eniId: string; primary: boolean }
+  | { kind: 'eniFactsUnknown'; eniId: string; vSwitchId: string }
+  | { kind: 'adoptIp'; eniId: string; ip: string }
+  | { kind: 'dropIp'; eniId: string; ip: string; state: IpRecord['state'] }
+  | { kind: 'ipMissing'; eniId: string; ip: string; podKey: string }
+  | { kind: 'ipMoved'; from: string; to: string; ip: string }
+  | { kind: 'dropEni'; eniId: string };
+
+export interface ReconcileResult {
+  ops: StoreOp[];
+  findings: ReconcileFinding[];
+}
+
+export function reconcileWithCloud(input: ReconcileInput): ReconcileResult {
+  const { now } = input;
+  const ops: StoreOp[] = [];
+  const findings: ReconcileFinding[] = [];
+  const next = new Map<string, IpRecord | null>(); // decided IP records (null = deleted)
+  const putIp = (r: IpRecord) => {
+    next.set(r.ip, r);
+  };
+  const dropIp = (r: IpRecord) => {
+    next.set(r.ip, null);
+    findings.push({ kind: 'dropIp', eniId: r.eniId, ip: r.ip, state: r.state });
+  };
+  const flag = (r: IpRecord) => {
+    if (r.missingInCloud) return;
+    putIp({ ...r, missingInCloud: true });
+    findings.push({ kind: 'ipMissing', eniId: r.eniId, ip: r.ip, podKey: r.podKey ?? '' });
+  };
+
+  const inUse = new Map<string, Eni>();
+  const listed = new Set<string>(); // attached here in any status
+  for (const e of input.attached) {
+    listed.add(e.eniId);
+    if (e.status === 'InUse') inUse.set(e.eniId, e);
+  }
+  // Where the cloud has each IP, over ENIs we manage (or will adopt) this round.
+  const cloudEniOf = new Map<string, string>();
+  const managed = new Set<string>();
+
+  for (const ce of inUse.values()) {
+    if (input.busy(ce.eniId)) continue;
+    const rec = input.enis.get(ce.eniId);
+    if (!rec) {
+      const primary = ce.type === 'Primary';
+      if (!primary && !input.isOurs(ce)) continue; // someone else's ENI
+      const vsw = input.vSwitchInfo(ce.vSwitchId);
+      if (!vsw) {
+        findings.push({ kind: 'eniFactsUnknown', eniId: ce.eniId, vSwitchId: ce.vSwitchId });
+        continue;
+      }
+      ops.push({
+        op: 'putEni',
+        eni: { eniId: ce.eniId, mac: ce.mac, vSwitchId: ce.vSwitchId, vSwitchCidr: vsw.cidr, gateway: vsw.gateway, primary, createdByUs: !primary, state: 'inuse', createdAt: now },
+      });
+      findings.push({ kind: 'adoptEni', eniId: ce.eniId, primary });
+    } else if (rec.state !== 'inuse' || rec.mac !== ce.mac) {
+      // attaching → the attach finished; deleting → the detach never happened: usable again.
+      ops.push({ op: 'putEni', eni: { ...rec, state: 'inuse', mac: ce.mac } });
+    }
+    managed.add(ce.eniId);
+    for (const ip of ce.secondaryIps) cloudEniOf.set(ip, ce.eniId);
+  }
+
+  // Pool IPs on managed ENIs.
+  for (const r of input.ips.values()) {
+    if (!managed.has(r.eniId)) continue;
+    const where = cloudEniOf.get(r.ip);
+    if (where === undefined) {
+      if (r.state === 'assigned') flag(r);
+      else dropIp(r);
+    } else if (where !== r.eniId) {
+      if (input.busy(where)) continue;
+      putIp({ ...r, eniId: where, ...(r.state === 'releasing' ? { state: 'free', since: now } : {}), missingInCloud: undefined });
+      findings.push({ kind: 'ipMoved', from: r.eniId, to: where, ip: r.ip });
+    } else if (r.state === 'releasing') {
+      putIp({ ip: r.ip, eniId: r.eniId, state: 'free', since: now });
+    } else if (r.missingInCloud) {
+      putIp({ ...r, missingInCloud: undefined });
+    }
+  }
+  // Cloud IPs the pool lacks.
+  for (const [ip, eniId] of cloudEniOf) {
+    const r = input.ips.get(ip);
+    if (r && !managed.has(r.eniId) && r.eniId !== eniId) {
+      // Held on an ENI we are not looking at this round (busy) or lost: it follows the cloud.
+      if (input.busy(r.eniId)) continue;
+      putIp({ ...r, eniId, missingInCloud: undefined });
+      findings.push({ kind: 'ipMoved', from: r.eniId, to: eniId, ip });
+      continue;
+    }
+    if (r) continue;
+    putIp({ ip, eniId, state: 'free', since: now });
+    findings.push({ kind: 'adoptIp', eniId, ip });
+  }
+
+  // ENIs we know that the cloud no longer lists here (deleted, detached, or still Available after a crash).
+  const gone: string[] = [];
+  for (const rec of input.enis.values()) {
+    if (listed.has(rec.eniId) || input.busy(rec.eniId)) continue;
+    if (rec.state === 'attaching' && input.createsInFlight) continue;
+    let held = false;
+    for (const r of input.ips.values()) {
+      if (r.eniId !== rec.eniId) continue;
+      const decided = next.has(r.ip) ? next.get(r.ip) : r;
+      if (!decided || decided.eniId !== rec.eniId) continue;
+      if (decided.state === 'assigned') {
+        held = true;
+        flag(decided);
+      } else dropIp(decided);
+    }
+    if (!held) gone.push(rec.eniId);
+  }
+
+  for (const [ip, r] of next) {
+    if (r) ops.push({ op: 'putIp', ip: r });
+    else ops.push({ op: 'deleteIp', ip });
+  }
+  for (const eniId of gone) {
+    ops.push({ op: 'deleteEni', eniId });
+    findings.push({ kind: 'dropEni', eniId });
+  }
+  return { ops, findings };
+}

@@ -1,0 +1,64 @@
+// Shared set-up for pool tests against the mock cloud through the real SDK client, plus the
+// DESIGN.md invariant check against the mock's own state dump.
+
+import { AliyunCloud } from '../../daemon/cloud/client.js';
+import type { MockCloudHandle, WorldDump } from '../mockcloud/index.js';
+import { CREATOR_TAG_KEY, CREATOR_TAG_VALUE, NODE_TAG_KEY } from '../../pool/eniMultiIpPool.js';
+import type { PoolSnapshot } from '../../pool/store.js';
+
+export const NODE = 'i-mock-node-1';
+
+export function mockClient(mc: MockCloudHandle, instanceId = NODE, extra: { qps?: number } = {}): AliyunCloud {
+  return new AliyunCloud({
+    regionId: mc.regionId,
+    endpoint: mc.url,
+    accessKeyId: mc.accessKeyId,
+    accessKeySecret: mc.accessKeySecret,
+    metadataBaseUrl: mc.metadataUrl(instanceId),
+    qps: extra.qps ?? 1000,
+    burst: 1000,
+    terwayRateLimitDefaults: false,
+    attachPollMs: 20,
+    retry: { attempts: 4, baseMs: 20, factor: 2, capMs: 200, jitter: 0.1 },
+  });
+}
+
+/**
+ * Checks DESIGN.md's invariants for one node: no IP held by two pods; every secondary IP the cloud has on
+ * the node's ENIs is held or free in the pool (and the pool has no IP the cloud lacks, except flagged ones);
+ * no ENI the pool created is left unattached. Returns the list of violations (empty = fine).
+ */
+export function checkInvariants(dump: WorldDump, snap: PoolSnapshot, instanceId = NODE): string[] {
+  const problems: string[] = [];
+  const holders = new Map<string, string>();
+  for (const p of snap.pods) {
+    const other = holders.get(p.ip);
+    if (other) problems.push(`IP ${p.ip} held by ${other} and ${p.podKey}`);
+    holders.set(p.ip, p.podKey);
+  }
+  const cloudIps = new Map<string, string>();
+  for (const e of dump.enis) {
+    if (e.instanceId !== instanceId || e.status !== 'InUse') continue;
+    for (const ip of e.secondaryIps) cloudIps.set(ip, e.eniId);
+  }
+  const poolIps = new Map(snap.ips.map((r) => [r.ip, r]));
+  for (const [ip, eniId] of cloudIps) {
+    const r = poolIps.get(ip);
+    if (!r) problems.push(`cloud IP ${ip} on ${eniId} is lost (not in the pool)`);
+    else if (r.state === 'releasing') problems.push(`cloud IP ${ip} still 'releasing' after reconcile`);
+  }
+  for (const r of snap.ips) {
+    if (!cloudIps.has(r.ip) && !r.missingInCloud) problems.push(`pool IP ${r.ip} (${r.state}) is not on the node in the cloud`);
+    if (r.state === 'assigned' && !snap.pods.some((p) => p.podKey === r.podKey && p.ip === r.ip)) problems.push(`IP ${r.ip} assigned to missing pod ${r.podKey}`);
+  }
+  for (const p of snap.pods) {
+    const r = poolIps.get(p.ip);
+    if (!r || r.state !== 'assigned' || r.podKey !== p.podKey) problems.push(`pod ${p.podKey} holds ${p.ip} but the IP row says ${r ? `${r.state}/${r.podKey}` : 'nothing'}`);
+  }
+  for (const e of dump.enis) {
+    if (e.tags[CREATOR_TAG_KEY] === CREATOR_TAG_VALUE && e.tags[NODE_TAG_KEY] === instanceId && e.status !== 'InUse') {
+      problems.push(`ENI ${e.eniId} created by the pool is ${e.status}`);
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,329 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createEniMultiIpPool, CREATOR_TAG_KEY, CREATOR_TAG_VALUE, NODE_TAG_KEY, type EniMultiIpPool, type PoolEvent } from '../../pool/eniMultiIpPool.js';
+import { MemoryPoolStore, type PoolStore } from '../../pool/store.js';
+import { PoolError, podKeyOf, type IpAllocation, type PodRef } from '../../pool/types.js';
+import type { PoolConfigInput } from '../../pool/config.js';
+import { FakeCloud, type FakeCloudOptions } from './fakeCloud.js';
+
+class FakeClock {
+  t = 1_700_000_000_000;
+  now = () => this.t;
+  advance(ms: number) {
+    this.t += ms;
+  }
+}
+
+function pod(i: number, o: Partial<PodRef> = {}): PodRef {
+  return { namespace: 'default', name: `pod-${i}`, containerId: `c${i}`, ifName: 'eth0', networkName: 'terway', netns: `/var/run/netns/p${i}`, ...o };
+}
+
+interface Rig {
+  cloud: FakeCloud;
+  store: PoolStore;
+  clock: FakeClock;
+  pool: EniMultiIpPool;
+  events: PoolEvent[];
+}
+
+const pools: EniMultiIpPool[] = [];
+afterEach(async () => {
+  for (const p of pools.splice(0)) await p.stop();
+});
+
+async function rig(o: { cfg?: PoolConfigInput; cloud?: FakeCloudOptions; store?: PoolStore; cloudInstance?: FakeCloud; clock?: FakeClock; vSwitchIds?: string[]; ownerCheck?: Parameters<typeof createEniMultiIpPool>[0]['ownerCheck'] } = {}): Promise<Rig> {
+  const cloud = o.cloudInstance ?? new FakeCloud(o.cloud);
+  const store = o.store ?? new MemoryPoolStore();
+  const clock = o.clock ?? new FakeClock();
+  const events: PoolEvent[] = [];
+  const pool = await createEniMultiIpPool({
+    cloud,
+    store,
+    instanceId: cloud.instanceId,
+    instanceType: 'ecs.fake',
+    vSwitchIds: o.vSwitchIds ?? ['vsw-a', 'vsw-b'],
+    securityGroupIds: ['sg-1'],
+    eniTags: { cluster: 'test' },
+    config: { minPoolSize: 0, maxPoolSize: 5, ipCooldownMs: 30_000, idleIpReclaimAfterMs: 60_000, idleIpReclaimIntervalMs: 0, allocDeadlineMs: 5_000, ...o.cfg },
+    clock,
+    timers: false,
+    onEvent: (e) => events.push(e),
+    ownerCheck: o.ownerCheck,
+  });
+  pools.push(pool);
+  await pool.start();
+  return { cloud, store, clock, pool, events };
+}
+
+function cloudCalls(c: FakeCloud, api: string): number {
+  return c.calls[api] ?? 0;
+}
+
+describe('ENI multi-IP pool against the in-memory cloud', () => {
+  it('first allocation waits for one batch; the answer carries ENI, vSwitch CIDR and gateway', async () => {
+    const { pool, cloud } = await rig();
+    const a = await pool.allocate(pod(1));
+    const primary = cloud.primaryEni();
+    expect(a).toMatchObject({ eniId: primary.eniId, eniMac: primary.mac, primaryEni: true, vSwitchId: 'vsw-a', vSwitchCidr: '10.0.0.0/24', gateway: '10.0.0.253', podKey: 'c1/eth0/terway', netns: '/var/run/netns/p1' });
+    expect(primary.secondaryIps).toContain(a.ip);
+    expect(cloudCalls(cloud, 'AssignPrivateIpAddresses')).toBe(1);
+    await pool.whenIdle();
+    // the round-up to a batch stays on existing ENIs: the primary (5 secondaries) is filled, no new ENI
+    expect(pool.stats()).toMatchObject({ enis: 1, assigned: 1, free: 4 });
+    expect(cloudCalls(cloud, 'CreateNetworkInterface')).toBe(0);
+  });
+
+  it('warm allocations make no cloud call and are committed before they resolve', async () => {
+    const store = new MemoryPoolStore();
+    const { pool, cloud } = await rig({ store, cfg: { minPoolSize: 3 } });
+    await pool.whenIdle();
+    const before = { ...cloud.calls };
+    const commits = store.commits;
+    const a = await pool.allocate(pod(1));
+    expect(cloud.calls).toEqual(before);
+    expect(store.commits).toBe(commits + 1);
+    expect(store.load().pods.map((p) => p.ip)).toEqual([a.ip]);
+  });
+
+  it('is idempotent per pod key, also for concurrent calls', async () => {
+    const { pool } = await rig();
+    const [a, b] = await Promise.all([pool.allocate(pod(1)), pool.allocate(pod(1))]);
+    expect(b).toEqual(a);
+    expect(await pool.allocate(pod(1))).toEqual(a);
+    expect(pool.list()).toHaveLength(1);
+    expect(pool.get(podKeyOf(pod(1)))).toEqual(a);
+  });
+
+  it('a burst larger than one ENI aggregates demand: assign calls <= ceil(N/10) + ENIs created', async () => {
+    const { pool, cloud } = await rig({ cloud: { eniQuantity: 8, ipv4PerEni: 20, latencyMs: 5 } });
+    const allocs = await Promise.all(Array.from({ length: 100 }, (_, i) => pool.allocate(pod(i))));
+    expect(new Set(allocs.map((a) => a.ip)).size).toBe(100);
+    const created = cloudCalls(cloud, 'CreateNetworkInterface');
+    expect(created).toBeGreaterThan(0);
+    expect(cloudCalls(cloud, 'AssignPrivateIpAddresses')).toBeLessThanOrEqual(10 + created);
+    // every handed-out IP is on the ENI the answer names
+    for (const a of allocs) expect(cloud.enis.get(a.eniId)!.secondaryIps).toContain(a.ip);
+    await pool.whenIdle();
+    // per-ENI workers: one ENI's operations never overlap, different ENIs run in parallel
+    expect(cloud.maxOverlapPerEni).toBe(1);
+    expect(cloud.maxOverlapAcrossEnis).toBeGreaterThan(1);
+  });
+
+  it('released IPs cool down before reuse', async () => {
+    const { pool, clock } = await rig({ cfg: { maxPoolSize: 0 } });
+    const a = await pool.allocate(pod(1));
+    await pool.whenIdle();
+    await pool.release(a.podKey);
+    expect(pool.stats()).toMatchObject({ cooling: 1, free: 0 });
+    const b = await pool.allocate(pod(2));
+    expect(b.ip).not.toBe(a.ip);
+    await pool.release(b.podKey);
+    clock.advance(30_000);
+    await pool.tick();
+    // cooled IPs are free again (and above maxPoolSize 0, but not idle long enough to go)
+    expect(pool.stats()).toMatchObject({ cooling: 0, free: 2 });
+    const c = await pool.allocate(pod(3));
+    expect([a.ip, b.ip]).toContain(c.ip);
+  });
+
+  it('a stateful pod gets its IP back within the reservation; others never take it', async () => {
+    const { pool, clock } = await rig({ cfg: { statefulReserveMs: 60_000, minPoolSize: 2 } });
+    const web0 = { namespace: 'db', name: 'web-0', stateful: true };
+    const a = await pool.allocate(pod(1, web0));
+    await pool.release(a.podKey);
+    expect(pool.stats().reserved).toBe(1);
+    for (let i = 0; i < 4; i++) expect((await pool.allocate(pod(10 + i))).ip).not.toBe(a.ip);
+    const again = await pool.allocate(pod(2, web0)); // new container, same StatefulSet pod
+    expect(again.ip).toBe(a.ip);
+    await pool.release(again.podKey);
+    clock.advance(60_000);
+    await pool.tick();
+    expect(pool.stats().reserved).toBe(0);
+  });
+
+  it('vSwitch out of IPs: backs off that vSwitch and puts the next ENI in another one', async () => {
+    const { pool, cloud } = await rig({ cloud: { vSwitches: [{ id: 'vsw-a', cidr: '10.0.0.0/24', limit: 3 }, { id: 'vsw-b', cidr: '10.0.1.0/24' }] }, cfg: { maxPoolSize: 0 } });
+    // primary ENI holds the 1st address of vsw-a; two more fit
+    const a = await pool.allocate(pod(1));
+    const b = await pool.allocate(pod(2));
+    expect(a.vSwitchId).toBe('vsw-a');
+    const c = await pool.allocate(pod(3));
+    expect(c.vSwitchId).toBe('vsw-b');
+    expect(b.vSwitchId).toBe('vsw-a');
+    expect(pool.stats().backoffReason).toContain('InvalidVSwitchId.IpNotEnough');
+    expect(cloudCalls(cloud, 'CreateNetworkInterface')).toBe(1);
+  });
+
+  it('every vSwitch exhausted: Exhausted with the cloud code, retryable', async () => {
+    const { pool } = await rig({ cloud: { vSwitches: [{ id: 'vsw-a', cidr: '10.0.0.0/24', limit: 1 }] }, vSwitchIds: ['vsw-a'] });
+    const err = await pool.allocate(pod(1)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PoolError);
+    expect(err).toMatchObject({ reason: 'Exhausted', cloudCode: 'InvalidVSwitchId.IpNotEnough', retryable: true });
+  });
+
+  it('quota reached: Exhausted', async () => {
+    const { pool } = await rig({ cloud: { eniQuantity: 2, ipv4PerEni: 3 }, cfg: { maxPoolSize: 0 } });
+    for (let i = 0; i < 4; i++) await pool.allocate(pod(i));
+    await expect(pool.allocate(pod(9))).rejects.toMatchObject({ reason: 'Exhausted', retryable: true });
+  });
+
+  it('EniPerInstanceLimitExceeded pauses allocation for the configured time', async () => {
+    const { pool, cloud, clock } = await rig({ cloud: { ipv4PerEni: 2 }, cfg: { maxPoolSize: 0, backoff: { eniPerInstanceLimitMs: 60_000 } } });
+    await pool.allocate(pod(1)); // fills the primary (1 secondary)
+    cloud.failNext('CreateNetworkInterface', 'EniPerInstanceLimitExceeded');
+    await expect(pool.allocate(pod(2))).rejects.toMatchObject({ reason: 'Exhausted', cloudCode: 'EniPerInstanceLimitExceeded' });
+    await expect(pool.allocate(pod(3))).rejects.toMatchObject({ reason: 'Exhausted', cloudCode: 'EniPerInstanceLimitExceeded' });
+    expect(cloudCalls(cloud, 'CreateNetworkInterface')).toBe(1);
+    clock.advance(60_000);
+    const c = await pool.allocate(pod(4));
+    expect(c.primaryEni).toBe(false);
+  });
+
+  it('a transient failure makes the request wait, then time out at its deadline', async () => {
+    const { pool, cloud } = await rig({ cfg: { backoff: { otherErrorMs: 60_000 } } });
+    cloud.failNext('AssignPrivateIpAddresses', 'ServiceUnavailable');
+    cloud.failNext('CreateNetworkInterface', 'ServiceUnavailable');
+    await expect(pool.allocate(pod(1), { deadlineMs: 50 })).rejects.toMatchObject({ reason: 'Timeout', retryable: true });
+  });
+
+  it('idle ticker: refills below min, releases above max after idle, then deletes an emptied ENI of ours', async () => {
+    const { pool, cloud, clock } = await rig({ cloud: { eniQuantity: 4, ipv4PerEni: 6 }, cfg: { minPoolSize: 2, maxPoolSize: 4, ipCooldownMs: 0, idleIpReclaimBatchSize: 3 } });
+    await pool.whenIdle();
+    expect(pool.stats().free).toBe(4); // min 2 rounded toward a batch, capped at max
+    const allocs = await Promise.all(Array.from({ length: 12 }, (_, i) => pool.allocate(pod(i))));
+    await pool.whenIdle();
+    expect(pool.stats().free).toBeGreaterThanOrEqual(2);
+    const enisAtPeak = pool.stats().enis;
+    expect(enisAtPeak).toBeGreaterThan(2);
+    for (const a of allocs) await pool.release(a.podKey);
+    // not idle long enough yet
+    await pool.tick();
+    expect(cloudCalls(cloud, 'UnassignPrivateIpAddresses') + cloudCalls(cloud, 'DeleteNetworkInterface')).toBe(0);
+    for (let i = 0; i < 10; i++) {
+      clock.advance(61_000);
+      await pool.tick();
+    }
+    const s = pool.stats();
+    expect(s.free).toBeLessThanOrEqual(4);
+    expect(s.free).toBeGreaterThanOrEqual(2);
+    expect(s.enis).toBeLessThan(enisAtPeak);
+    expect(cloudCalls(cloud, 'DeleteNetworkInterface')).toBeGreaterThan(0);
+    // the primary ENI is never deleted, and cloud and pool agree on what is left
+    expect(cloud.enis.has(cloud.primaryEni().eniId)).toBe(true);
+    expect(new Set(cloud.attachedSecondaryIps())).toEqual(new Set(pool.ipRecords().map((r) => r.ip)));
+  });
+
+  it('reconcile adopts IPs assigned behind its back and drops ones unassigned behind its back', async () => {
+    const { pool, cloud, events } = await rig({ cfg: { minPoolSize: 3 } });
+    await pool.whenIdle();
+    const a = await pool.allocate(pod(1));
+    const primary = cloud.primaryEni();
+    const free = pool.ipRecords().filter((r) => r.state === 'free').map((r) => r.ip);
+    const extra = cloud.assignBehindBack(primary.eniId, 1);
+    cloud.unassignBehindBack(primary.eniId, [free[0]!, a.ip]);
+    await pool.reconcile();
+    const recs = new Map(pool.ipRecords().map((r) => [r.ip, r]));
+    expect(recs.get(extra[0]!)?.state).toBe('free');
+    expect(recs.has(free[0]!)).toBe(false);
+    // the pod's IP is kept (never silently dropped) and flagged with an event
+    expect(recs.get(a.ip)).toMatchObject({ state: 'assigned', missingInCloud: true });
+    expect(events.some((e) => e.reason === 'IpMissingInCloud' && e.ip === a.ip)).toBe(true);
+    await pool.release(a.podKey);
+    expect(pool.ipRecords().some((r) => r.ip === a.ip)).toBe(false);
+  });
+
+  it('reconcile deletes our leaked Available ENIs and leaves others alone', async () => {
+    const cloud = new FakeCloud();
+    const ours = await cloud.createNetworkInterface({ vSwitchId: 'vsw-b', securityGroupIds: [], tags: { [CREATOR_TAG_KEY]: CREATOR_TAG_VALUE, [NODE_TAG_KEY]: cloud.instanceId }, secondaryIpCount: 2 });
+    const foreign = await cloud.createNetworkInterface({ vSwitchId: 'vsw-b', securityGroupIds: [], tags: { owner: 'someone' } });
+    const otherNode = await cloud.createNetworkInterface({ vSwitchId: 'vsw-b', securityGroupIds: [], tags: { [CREATOR_TAG_KEY]: CREATOR_TAG_VALUE, [NODE_TAG_KEY]: 'i-other' } });
+    await rig({ cloudInstance: cloud });
+    expect(cloud.enis.has(ours.eniId)).toBe(false);
+    expect(cloud.enis.has(foreign.eniId)).toBe(true);
+    expect(cloud.enis.has(otherNode.eniId)).toBe(true);
+  });
+
+  it('reconcile adopts an attached ENI of ours that the DB does not know (crash after attach)', async () => {
+    const cloud = new FakeCloud();
+    const ours = await cloud.createNetworkInterface({ vSwitchId: 'vsw-b', securityGroupIds: [], tags: { [CREATOR_TAG_KEY]: CREATOR_TAG_VALUE, [NODE_TAG_KEY]: cloud.instanceId }, secondaryIpCount: 3 });
+    await cloud.attachNetworkInterface(ours.eniId, cloud.instanceId);
+    const { pool } = await rig({ cloudInstance: cloud, cfg: { maxPoolSize: 10 } });
+    expect(pool.eniRecords().find((e) => e.eniId === ours.eniId)).toMatchObject({ createdByUs: true, state: 'inuse', vSwitchCidr: '10.0.1.0/24', gateway: '10.0.1.253' });
+    expect(pool.stats().free).toBe(3);
+  });
+
+  it('restart on the same store restores allocations and finishes interrupted releases', async () => {
+    const store = new MemoryPoolStore();
+    const cloud = new FakeCloud();
+    const r1 = await rig({ store, cloudInstance: cloud, cfg: { minPoolSize: 2 } });
+    const a = await r1.pool.allocate(pod(1));
+    const b = await r1.pool.allocate(pod(2));
+    await r1.pool.whenIdle();
+    await r1.pool.stop();
+    // a crash mid-release leaves a 'releasing' row whose IP the cloud still has
+    const snap = store.load();
+    const freeRow = snap.ips.find((r) => r.state === 'free')!;
+    store.apply([{ op: 'putIp', ip: { ...freeRow, state: 'releasing' } }]);
+    const r2 = await rig({ store, cloudInstance: cloud, cfg: { minPoolSize: 2 } });
+    expect(r2.pool.get(a.podKey)).toEqual(a);
+    expect(r2.pool.get(b.podKey)).toEqual(b);
+    expect(r2.pool.ipRecords().find((r) => r.ip === freeRow.ip)?.state).toBe('free');
+    const c = await r2.pool.allocate(pod(3));
+    expect([a.ip, b.ip]).not.toContain(c.ip);
+  });
+
+  it('starts on the DB alone when the cloud is down: serves known free IPs, grows only after a reconcile', async () => {
+    const store = new MemoryPoolStore();
+    const cloud = new FakeCloud();
+    const r1 = await rig({ store, cloudInstance: cloud, cfg: { minPoolSize: 2, maxPoolSize: 2 } });
+    await r1.pool.whenIdle();
+    await r1.pool.stop();
+    cloud.failNext('DescribeNetworkInterfaces', 'ServiceUnavailable');
+    const r2 = await rig({ store, cloudInstance: cloud, cfg: { minPoolSize: 2, maxPoolSize: 2 } });
+    expect(r2.pool.synced).toBe(false);
+    expect(r2.events.some((e) => e.reason === 'ReconcileFailed')).toBe(true);
+    const assignsBefore = cloudCalls(cloud, 'AssignPrivateIpAddresses');
+    const a = await r2.pool.allocate(pod(1));
+    const b = await r2.pool.allocate(pod(2));
+    expect(a.ip).not.toBe(b.ip);
+    await expect(r2.pool.allocate(pod(3), { deadlineMs: 50 })).rejects.toMatchObject({ reason: 'Timeout' });
+    expect(cloudCalls(cloud, 'AssignPrivateIpAddresses')).toBe(assignsBefore);
+    await r2.pool.reconcile();
+    expect(r2.pool.synced).toBe(true);
+    await r2.pool.allocate(pod(4));
+    expect(cloudCalls(cloud, 'AssignPrivateIpAddresses')).toBeGreaterThan(assignsBefore);
+  });
+
+  it('GC releases allocations whose owner is gone, sparing young ones', async () => {
+    let goneNames = new Set<string>();
+    const ownerCheck = { goneOwners: async (allocs: IpAllocation[]) => allocs.filter((x) => goneNames.has(x.name)) };
+    const { pool, clock } = await rig({ ownerCheck, cfg: { gcGraceMs: 120_000 } });
+    const a = await pool.allocate(pod(1));
+    await pool.allocate(pod(2));
+    goneNames = new Set(['pod-1', 'pod-2']);
+    expect(await pool.gc()).toEqual([]); // too young
+    clock.advance(120_000);
+    const c = await pool.allocate(pod(3));
+    goneNames = new Set(['pod-1', 'pod-3']);
+    expect(await pool.gc()).toEqual([a.podKey]);
+    expect(pool.get(c.podKey)).toBeDefined();
+  });
+
+  it('gcExcept releases everything not in the valid set', async () => {
+    const { pool } = await rig();
+    const a = await pool.allocate(pod(1));
+    const b = await pool.allocate(pod(2));
+    expect(await pool.gcExcept(new Set([a.podKey]))).toEqual([b.podKey]);
+    expect(pool.list().map((x) => x.podKey)).toEqual([a.podKey]);
+  });
+
+  it('release is idempotent and stop() fails waiting requests with ShuttingDown', async () => {
+    const { pool, cloud } = await rig();
+    expect(await pool.release('nope/eth0/x')).toBeUndefined();
+    cloud.latencyMs = 200;
+    const p = pool.allocate(pod(1)).catch((e: unknown) => Promise.reject(e));
+    p.catch(() => {});
+    await new Promise((r) => setTimeout(r, 10));
+    await pool.stop();
+    await expect(p).rejects.toMatchObject({ reason: 'ShuttingDown' });
+  });
+});
