@@ -1,0 +1,82 @@
+// End to end, a burst: 30 ADDs at once on one node (more than the primary ENI holds, so the pool grows onto a
+// secondary ENI while pods wait). All succeed with distinct cloud IPs; all reach their node; a sample from every
+// ENI reaches pods on the other node and back; a parallel DEL of all leaves the node clean.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupProblems, cloudIpProblems, e2eSupport, pingFailures, snapshotNodes, type PingJob } from './lib/checks.js';
+import { netnsWithPrefix, startCluster, type Cluster } from './lib/cluster.js';
+import { addPod, buildPluginTo, createPod, delPod, destroyPod, podRefOf, type Pod } from './lib/pods.js';
+import type { NetnsSnapshot } from './lib/snapshot.js';
+
+const PREFIX = 'e2pa';
+const BURST = 30;
+const support = await e2eSupport();
+if (!support.ok) console.warn(`[e2e parallel] SKIPPED: missing ${support.missing.join(', ')}`);
+
+describe.skipIf(!support.ok)(`e2e: ${BURST} parallel ADDs on one node`, () => {
+  let c: Cluster;
+  let plugin: string;
+  let pluginDir: string;
+  let before: Map<string, NetnsSnapshot>;
+  const burst: Pod[] = [];
+  const remote: Pod[] = [];
+  const eniOf = new Map<Pod, string>();
+
+  beforeAll(async () => {
+    pluginDir = mkdtempSync(join(tmpdir(), 'e2e-plugin-'));
+    plugin = await buildPluginTo(join(pluginDir, 'terway'));
+    c = await startCluster({ prefix: PREFIX, minPoolSize: 10, maxPoolSize: 40 });
+    before = await snapshotNodes(c);
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const p of [...burst, ...remote]) await destroyPod(p).catch(() => undefined);
+    await c?.destroy();
+    if (pluginDir) rmSync(pluginDir, { recursive: true, force: true });
+    expect(await netnsWithPrefix(PREFIX)).toEqual([]);
+  }, 60_000);
+
+  it(`${BURST} ADDs at once all succeed with distinct ENI secondary IPs`, async () => {
+    const [n1, n2] = c.nodes;
+    for (let i = 0; i < BURST; i++) burst.push(await createPod(PREFIX, `b${i}`, n1!.daemon));
+    for (let i = 0; i < 2; i++) remote.push(await createPod(PREFIX, `r${i}`, n2!.daemon));
+    const results = await Promise.allSettled(burst.map((p) => addPod(plugin, p)));
+    const failed = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
+    expect(failed).toEqual([]);
+    for (const p of remote) await addPod(plugin, p);
+    expect(await cloudIpProblems(c, [...burst, ...remote])).toEqual([]);
+    for (const p of burst) eniOf.set(p, (await p.node.getIpInfo(podRefOf(p))).eniId);
+    expect(c.kernel.errors.map((e) => e.message)).toEqual([]);
+  }, 90_000);
+
+  it('every burst pod reaches its node; a sample from every ENI reaches the other node and back', async () => {
+    expect(burst.every((p) => p.ip) && remote.every((p) => p.ip)).toBe(true);
+    const n1 = c.nodes[0]!;
+    const jobs: PingJob[] = burst.map((p) => ({ from: p, to: n1.primaryIp, label: `node ${n1.instanceId}` }));
+    // Up to 3 pods per ENI: the primary ENI (main table) and the secondary ones (per-ENI table) take different paths.
+    const byEni = new Map<string, Pod[]>();
+    for (const p of burst) byEni.set(eniOf.get(p)!, [...(byEni.get(eniOf.get(p)!) ?? []), p]);
+    const sample = [...byEni.values()].flatMap((ps) => ps.slice(0, 3));
+    for (const p of sample) {
+      for (const r of remote) {
+        jobs.push({ from: p, to: r.ip!, label: r.name });
+        jobs.push({ from: r, to: p.ip!, label: p.name });
+      }
+    }
+    // Same node, across ENIs.
+    for (let i = 0; i + 1 < sample.length; i++) jobs.push({ from: sample[i]!, to: sample[i + 1]!.ip!, label: sample[i + 1]!.name });
+    const failures = await pingFailures(jobs);
+    expect(failures).toEqual([]);
+    console.info(`[e2e parallel] ${BURST} pods on ${byEni.size} ENI(s) of ${n1.instanceId}; ${jobs.length} pings ok`);
+  });
+
+  it('a parallel DEL of everything leaves both nodes clean and the IPs pooled', async () => {
+    const results = await Promise.allSettled([...burst, ...remote].map((p) => delPod(plugin, p)));
+    expect(results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []))).toEqual([]);
+    const report = await cleanupProblems(c, before, [...burst, ...remote]);
+    if (report.eniInfra.length > 0) console.info(`[e2e parallel] per-ENI state kept after DEL (expected):\n  ${report.eniInfra.join('\n  ')}`);
+    expect(report.problems).toEqual([]);
+  });
+});

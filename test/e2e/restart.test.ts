@@ -1,0 +1,94 @@
+// End to end, crash between ADD and DEL: both daemons are SIGKILLed after the pods were added, restarted on the
+// same pod DB, and DEL still removes every link, route and rule and returns the IPs to the pool.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupProblems, cloudIpProblems, e2eSupport, meshJobs, pingFailures, snapshotNodes } from './lib/checks.js';
+import { netnsWithPrefix, startCluster, type Cluster } from './lib/cluster.js';
+import { addPod, buildPluginTo, createPod, delPod, destroyPod, podRefOf, runCni, runGc, type Pod } from './lib/pods.js';
+import type { NetnsSnapshot } from './lib/snapshot.js';
+
+const PREFIX = 'e2rs';
+const PODS_PER_NODE = 2;
+const support = await e2eSupport();
+if (!support.ok) console.warn(`[e2e restart] SKIPPED: missing ${support.missing.join(', ')}`);
+
+describe.skipIf(!support.ok)('e2e: daemon SIGKILLed between ADD and DEL, restarted on the same DB', () => {
+  let c: Cluster;
+  let plugin: string;
+  let pluginDir: string;
+  let before: Map<string, NetnsSnapshot>;
+  const pods: Pod[] = [];
+  const ipsBefore = new Map<Pod, string>();
+
+  beforeAll(async () => {
+    pluginDir = mkdtempSync(join(tmpdir(), 'e2e-plugin-'));
+    plugin = await buildPluginTo(join(pluginDir, 'terway'));
+    c = await startCluster({ prefix: PREFIX, minPoolSize: PODS_PER_NODE + 1, maxPoolSize: 10 });
+    before = await snapshotNodes(c);
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const p of pods) await destroyPod(p).catch(() => undefined);
+    await c?.destroy();
+    if (pluginDir) rmSync(pluginDir, { recursive: true, force: true });
+    expect(await netnsWithPrefix(PREFIX)).toEqual([]);
+  }, 60_000);
+
+  it('pods are added and connected', async () => {
+    for (const n of c.nodes) for (let i = 0; i < PODS_PER_NODE; i++) pods.push(await createPod(PREFIX, `${n.instanceId.slice(-1)}${i}`, n.daemon));
+    for (const p of pods) {
+      await addPod(plugin, p);
+      ipsBefore.set(p, p.ip!);
+    }
+    expect(await cloudIpProblems(c, pods)).toEqual([]);
+    expect(await pingFailures(meshJobs(c, pods))).toEqual([]);
+  });
+
+  it('after SIGKILL and a restart on the same DB the daemon still knows every pod', async () => {
+    expect(pods.every((p) => p.ip)).toBe(true);
+    const oldPids = c.nodes.map((n) => n.daemon.pid);
+    await Promise.all(c.nodes.map((n) => n.daemon.kill('SIGKILL')));
+    // The data plane does not need the daemon: pods keep talking while it is down.
+    expect(await pingFailures(meshJobs(c, pods).slice(0, 4))).toEqual([]);
+    await Promise.all(c.nodes.map((n) => n.daemon.start()));
+    expect(c.nodes.map((n) => n.daemon.pid)).not.toEqual(oldPids);
+    for (const p of pods) {
+      const info = await p.node.getIpInfo(podRefOf(p));
+      expect(info.found, `${p.name} known after restart`).toBe(true);
+      expect(info.ips[0]?.address).toBe(`${ipsBefore.get(p)}/32`);
+    }
+    expect(await cloudIpProblems(c, pods)).toEqual([]);
+    // Start-up reconcile must not have broken live pods.
+    expect(await pingFailures(meshJobs(c, pods))).toEqual([]);
+  });
+
+  it('DEL after the restart cleans up and returns the IPs to the pool', async () => {
+    for (const p of pods) await delPod(plugin, p);
+    const report = await cleanupProblems(c, before, pods);
+    expect(report.problems).toEqual([]);
+    expect(c.kernel.errors.map((e) => e.message)).toEqual([]);
+  });
+
+  it('DEL while the daemon is down succeeds; after the restart CNI GC releases that pod and removes its wiring', async () => {
+    const n1 = c.nodes[0]!;
+    const gone = await createPod(PREFIX, 'gx', n1.daemon);
+    const kept = await createPod(PREFIX, 'gy', n1.daemon);
+    pods.push(gone, kept);
+    await addPod(plugin, gone);
+    await addPod(plugin, kept);
+    await n1.daemon.kill('SIGKILL');
+    const del = await runCni(plugin, gone, 'DEL');
+    expect(del.code, `DEL with the daemon down: ${del.stdout} ${del.stderr}`).toBe(0);
+    await n1.daemon.start();
+    expect((await n1.daemon.getIpInfo(podRefOf(gone))).found, 'the daemon never heard the DEL').toBe(true);
+    const gc = await runGc(plugin, n1.daemon.socketPath, [kept]);
+    expect(gc.code, `GC: ${gc.stdout} ${gc.stderr}`).toBe(0);
+    expect((await n1.daemon.getIpInfo(podRefOf(gone))).found).toBe(false);
+    expect((await n1.daemon.getIpInfo(podRefOf(kept))).found).toBe(true);
+    expect(await pingFailures([{ from: kept, to: n1.primaryIp, label: 'node' }])).toEqual([]);
+    await delPod(plugin, kept);
+    expect((await cleanupProblems(c, before, pods)).problems).toEqual([]);
+  });
+});

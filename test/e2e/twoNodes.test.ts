@@ -1,0 +1,63 @@
+// End to end, two nodes: mock cloud + simulated VPC kernel + one real daemon per node (inside its node netns)
+// + the real plugin binary. Pods reach every pod on both nodes and their node; DEL leaves the nodes as they were
+// and the IPs back in the pool (still assigned to the node's ENIs in the cloud).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupProblems, cloudIpProblems, e2eSupport, mapLimit, meshJobs, pingFailures, snapshotNodes } from './lib/checks.js';
+import { netnsWithPrefix, startCluster, type Cluster } from './lib/cluster.js';
+import { addPod, buildPluginTo, createPod, delPod, destroyPod, type Pod } from './lib/pods.js';
+import type { NetnsSnapshot } from './lib/snapshot.js';
+
+const PREFIX = 'e2tn';
+const PODS_PER_NODE = 3;
+const support = await e2eSupport();
+if (!support.ok) console.warn(`[e2e twoNodes] SKIPPED: missing ${support.missing.join(', ')}`);
+
+describe.skipIf(!support.ok)(`e2e: two nodes, ${PODS_PER_NODE} pods each, real plugin + daemons`, () => {
+  let c: Cluster;
+  let plugin: string;
+  let pluginDir: string;
+  let before: Map<string, NetnsSnapshot>;
+  const pods: Pod[] = [];
+
+  beforeAll(async () => {
+    pluginDir = mkdtempSync(join(tmpdir(), 'e2e-plugin-'));
+    plugin = await buildPluginTo(join(pluginDir, 'terway'));
+    c = await startCluster({ prefix: PREFIX, minPoolSize: PODS_PER_NODE + 1, maxPoolSize: 10 });
+    before = await snapshotNodes(c);
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const p of pods) await destroyPod(p).catch(() => undefined);
+    await c?.destroy();
+    if (pluginDir) rmSync(pluginDir, { recursive: true, force: true });
+    expect(await netnsWithPrefix(PREFIX)).toEqual([]);
+  }, 60_000);
+
+  it('ADD through the plugin gives every pod an ENI secondary IP the cloud shows', async () => {
+    for (const n of c.nodes) for (let i = 0; i < PODS_PER_NODE; i++) pods.push(await createPod(PREFIX, `${n.instanceId.slice(-1)}${i}`, n.daemon));
+    for (const p of pods) await addPod(plugin, p);
+    expect(await cloudIpProblems(c, pods)).toEqual([]);
+    expect(c.kernel.errors.map((e) => e.message)).toEqual([]);
+  });
+
+  it('every pod reaches every other pod (same node and other node) and its node', async () => {
+    expect(pods.every((p) => p.ip)).toBe(true);
+    const jobs = meshJobs(c, pods);
+    expect(jobs.length).toBe(pods.length * pods.length);
+    expect(await pingFailures(jobs)).toEqual([]);
+  });
+
+  it('DEL removes every pod link, route and rule; the IPs stay in the pool', async () => {
+    expect(pods.every((p) => p.ip)).toBe(true);
+    await mapLimit(pods, 3, (p) => delPod(plugin, p));
+    const report = await cleanupProblems(c, before, pods);
+    if (report.eniInfra.length > 0) console.info(`[e2e twoNodes] per-ENI state kept after DEL (expected):\n  ${report.eniInfra.join('\n  ')}`);
+    expect(report.problems).toEqual([]);
+    // A second DEL of the same pods is a no-op that still succeeds (runtimes retry DEL).
+    for (const p of pods.slice(0, 2)) await delPod(plugin, p);
+    expect((await cleanupProblems(c, before, pods)).problems).toEqual([]);
+  });
+});
