@@ -5,6 +5,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { createEniMultiIpPool, type PoolEvent } from '../pool/index.js';
+import type { EniMultiIpPoolOptions } from '../pool/eniMultiIpPool.js';
 import { podKeyOf, type IpAllocator, type OwnerCheck } from '../pool/types.js';
 import type { PoolStore } from '../pool/store.js';
 import { createDriver } from '../drivers/index.js';
@@ -23,12 +24,16 @@ import {
   IpConditionReporter,
   KubeAwareService,
   LogEventRecorder,
-  ModeNotImplementedError,
+  createVpcEniAllocator,
+  ENI_RESOURCE_NAME,
   onThisNode,
   type EventRecorder,
   type NetworkService,
 } from './modes/index.js';
 import { VpcIpAllocator } from './modes/vpcIp/index.js';
+import { EniMultiIpService } from './modes/eniMultiIp.js';
+import { KernelHygiene } from './modes/kernelHygiene.js';
+import type { EniPool } from '../pool/enipool/index.js';
 import { DaemonServer } from './server/server.js';
 import { prepareSocketPath } from './server/socket.js';
 
@@ -101,6 +106,7 @@ async function createPool(
   logger: Logger,
   ownerCheck?: OwnerCheck,
   forward?: (e: PoolEvent) => void,
+  hooks?: Pick<EniMultiIpPoolOptions, 'beforeRelease' | 'onEniRemoved'>,
 ): Promise<IpAllocator> {
   const { ids: vSwitchIds, fallback } = pickVSwitches(config, md);
   if (fallback && Object.keys(config.vSwitches).length > 0) {
@@ -125,6 +131,8 @@ async function createPool(
     securityGroupIds,
     eniTags: config.eniTags,
     ownerCheck,
+    beforeRelease: hooks?.beforeRelease,
+    onEniRemoved: hooks?.onEniRemoved,
     config: {
       minPoolSize: config.minPoolSize,
       maxPoolSize: config.maxPoolSize,
@@ -192,7 +200,6 @@ async function connectKube(config: DaemonConfig, deps: DaemonDeps, log: Logger):
 export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): Promise<DaemonHandle> {
   const logger = deps.logger ?? createLogger({ level: config.logLevel });
   const log = logger;
-  if (config.daemonMode === 'VPCENI') throw new ModeNotImplementedError(config.daemonMode);
   log.info({ config: redactConfig(config) }, 'starting');
 
   // Refuse early if another daemon answers on our socket: two daemons must not share the pod DB.
@@ -267,7 +274,10 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
           }
         : undefined;
 
+    // Unwires gone pods before pool GC frees their IP, drops tables of ENIs that leave, repairs the kernel at start.
+    const hygiene = new KernelHygiene(logger.child({ component: 'kernel' }));
     let allocator = deps.allocator;
+    let eniPool: EniPool | undefined;
     if (!allocator) {
       if (!cloud) throw new Error('no cloud client');
       let store = deps.store;
@@ -277,8 +287,21 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
         cleanups.push(() => opened.close());
         store = opened;
       }
+      if (config.daemonMode === 'VPCENI') {
+        eniPool = await createVpcEniAllocator({
+          config,
+          cloud,
+          store,
+          instanceId,
+          metadata: md,
+          vSwitchIds: pickVSwitches(config, md).ids,
+          logger,
+          onEvent: forwardPoolEvent,
+        });
+      }
       allocator =
-        config.daemonMode === 'VPCIP'
+        eniPool ??
+        (config.daemonMode === 'VPCIP'
           ? new VpcIpAllocator({
               cloud,
               store,
@@ -288,13 +311,15 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
               ipCooldownMs: config.ipCooldownMs,
               logger: logger.child({ component: 'vpcip' }),
             })
-          : await createPool(config, cloud, store, instanceId, md, logger, ownerCheck, forwardPoolEvent);
+          : await createPool(config, cloud, store, instanceId, md, logger, ownerCheck, forwardPoolEvent, hygiene));
     }
 
     const driver =
       deps.driver ?? createDriver(config.driver, { vethPrefix: config.vethPrefix, hostNetnsPath: config.hostNetnsPath });
     const pool = allocator;
     let service = createNetworkService(config.daemonMode, { allocator, driver, mtu: config.mtu, logger });
+    const podService = service;
+    hygiene.bind({ driver, teardownGone: podService instanceof EniMultiIpService ? (a) => podService.teardownGone(a) : undefined });
     let ipCondition: IpConditionReporter | undefined;
     if (kube) {
       if (nodeName) {
@@ -321,6 +346,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
     metrics.setSources({ poolStats: () => pool.stats(), cloudStats: cloud ? () => cloud.stats() : undefined });
 
     await service.start();
+    // Allocations are loaded (DB + cloud): remove host wiring none of them owns, before any CNI call.
+    await hygiene.reconcile(pool.list());
     const startedService = service;
     cleanups.push(() => startedService.stop());
     if (ipCondition) {
@@ -333,6 +360,16 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
       const t = setInterval(check, 60_000);
       t.unref();
       cleanups.push(() => clearInterval(t));
+    }
+
+    if (eniPool && kube && nodeName) {
+      // VPCENI: the scheduler must not place more ENI pods here than the node can attach (Terway's
+      // device plugin advertises the same resource). Best effort, not awaited: an API server that is down does not stop us.
+      const capacity = eniPool.capacity();
+      void kube
+        .setNodeExtendedResource(nodeName, ENI_RESOURCE_NAME, capacity)
+        .then(() => log.info({ resource: ENI_RESOURCE_NAME, capacity }, 'node extended resource set'))
+        .catch((e: Error) => log.warn({ err: e.message, resource: ENI_RESOURCE_NAME }, 'advertising the ENI capacity on the node failed'));
     }
 
     let server: DaemonServer | undefined;

@@ -430,11 +430,11 @@ export class Nl {
     );
   }
 
-  /** Deletes a route; scope NOWHERE so the kernel matches any scope. Missing route is fine. */
-  async delRoute(op: string, r: { dst?: string; dstLen?: number; oif?: number; table?: number; gateway?: string }): Promise<void> {
+  /** Deletes a route; scope NOWHERE so the kernel matches any scope. Missing route is fine: returns false. */
+  async delRoute(op: string, r: { dst?: string; dstLen?: number; oif?: number; table?: number; gateway?: string }): Promise<boolean> {
     const table = r.table ?? RT_TABLE_MAIN;
-    await this.tolerate(op, ['ESRCH', 'ENOENT', 'ENODEV'], () =>
-      this.sock.delRoute(
+    const res = await this.tolerate(op, ['ESRCH', 'ENOENT', 'ENODEV'], async () => {
+      await this.sock.delRoute(
         { family: AF_INET, dstLen: r.dst ? (r.dstLen ?? 32) : 0, table: table > 255 ? RT_TABLE_COMPAT : table, scope: 'NOWHERE' },
         {
           ...(r.dst ? { dst: ip4(r.dst) } : {}),
@@ -442,8 +442,10 @@ export class Nl {
           ...(r.gateway ? { gateway: ip4(r.gateway) } : {}),
           table,
         },
-      ),
-    );
+      );
+      return true;
+    });
+    return res === true;
   }
 
   // rules

@@ -8,6 +8,7 @@
 // nothing inside the window may await, start workers or spawn processes.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
 import { DriverError } from './types.js';
 import { Nl, errnoOf, loadNetlink } from './netlink.js';
 
@@ -16,6 +17,14 @@ const CLONE_NEWNET = 0x40000000;
 type SetnsFn = (fd: number, nstype: number) => number;
 let setnsFn: SetnsFn | undefined;
 let errnoFn: (() => number) | undefined;
+/** libc socket calls for the off-main-thread RTM_DELLINK (delLinkOffMainThread). */
+interface RawNetlinkFns {
+  socket: (domain: number, type: number, protocol: number) => number;
+  send: { async(fd: number, buf: Buffer, len: number, flags: number, cb: (err: unknown, res: number) => void): void };
+  recv: (fd: number, buf: Buffer, len: number, flags: number) => number;
+  close: (fd: number) => number;
+}
+let rawFns: RawNetlinkFns | undefined;
 let homeFd: number | undefined;
 let warmed: Promise<void> | undefined;
 
@@ -80,6 +89,83 @@ export function closeFd(fd: number | undefined): void {
 export function openHomeNetnsFd(): number {
   if (homeFd === undefined) throw new DriverError('open home netns', 'warmThreadPool() has not run');
   return fs.openSync(`/proc/self/fd/${homeFd}`, 'r');
+}
+
+function loadRawNetlink(): RawNetlinkFns {
+  if (!rawFns) {
+    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+    const lib = koffi.load('libc.so.6');
+    rawFns = {
+      socket: lib.func('int socket(int domain, int type, int protocol)') as unknown as RawNetlinkFns['socket'],
+      send: lib.func('long send(int fd, void *buf, size_t len, int flags)') as unknown as RawNetlinkFns['send'],
+      recv: lib.func('long recv(int fd, void *buf, size_t len, int flags)') as unknown as RawNetlinkFns['recv'],
+      close: lib.func('int close(int fd)') as unknown as RawNetlinkFns['close'],
+    };
+    errnoFn ??= () => koffi.errno();
+  }
+  return rawFns;
+}
+
+function errnoName(n: number): string | undefined {
+  return Object.entries(osConstants.errno).find(([, v]) => v === n)?.[0];
+}
+
+const AF_NETLINK = 16;
+const SOCK_RAW_CLOEXEC = 3 | 0x80000;
+const NETLINK_ROUTE = 0;
+const RTM_DELLINK = 17;
+const NLMSG_ERROR = 2;
+const NLM_F_REQUEST_ACK = 0x1 | 0x4;
+const MSG_DONTWAIT = 0x40;
+
+/** RTM_DELLINK for ifindex `index`: nlmsghdr + ifinfomsg (AF_UNSPEC). Pure; exported for tests. */
+export function delLinkRequest(index: number, seq: number): Buffer {
+  const b = Buffer.alloc(32);
+  b.writeUInt32LE(32, 0);
+  b.writeUInt16LE(RTM_DELLINK, 4);
+  b.writeUInt16LE(NLM_F_REQUEST_ACK, 6);
+  b.writeUInt32LE(seq >>> 0, 8);
+  b.writeInt32LE(index, 20);
+  return b;
+}
+
+/** The errno of a netlink ACK (0 = success); undefined when `b` is not an NLMSG_ERROR for `seq`. Pure; exported for tests. */
+export function ackErrno(b: Buffer, seq: number): number | undefined {
+  if (b.length < 20 || b.readUInt16LE(4) !== NLMSG_ERROR || b.readUInt32LE(8) !== seq >>> 0) return undefined;
+  return -b.readInt32LE(16);
+}
+
+let delSeq = 1;
+
+/**
+ * Deletes link `index` in the netns at `path` (undefined = home), with the request sent from a libuv
+ * pool thread. rtnetlink runs a request inside the sender's sendmsg(), and unregistering a veth waits
+ * for RCU (15-40 ms here): sent from the main thread (the netlink package's uv_poll socket) it would
+ * stall the whole event loop. The socket is opened on the main thread (in the netns, synchronously)
+ * and used only for this one request; the ACK is queued before send() returns. A missing link is fine.
+ */
+export async function delLinkOffMainThread(path: string | undefined, index: number, op: string): Promise<void> {
+  await warmThreadPool();
+  const fns = loadRawNetlink();
+  const open = (): number => fns.socket(AF_NETLINK, SOCK_RAW_CLOEXEC, NETLINK_ROUTE);
+  const fd = path ? runInNetnsSync(path, op, open) : open();
+  const fail = (what: string, n: number | undefined): DriverError =>
+    new DriverError(op, `${what}: ${n !== undefined ? (errnoName(n) ?? `errno ${n}`) : 'no reply'}`, { errno: n !== undefined ? errnoName(n) : undefined, netns: path });
+  if (fd < 0) throw fail('netlink socket', errnoFn?.());
+  try {
+    const seq = delSeq++;
+    const req = delLinkRequest(index, seq);
+    const sent = await new Promise<number>((resolve, reject) => fns.send.async(fd, req, req.length, 0, (err, res) => (err ? reject(err) : resolve(res))));
+    if (sent !== req.length) throw fail('send', undefined);
+    const ack = Buffer.alloc(1024);
+    const n = fns.recv(fd, ack, ack.length, MSG_DONTWAIT);
+    if (n < 0) throw fail('recv', errnoFn?.());
+    const err = ackErrno(ack.subarray(0, n), seq);
+    if (err === undefined) throw fail('unexpected reply', undefined);
+    if (err !== 0 && errnoName(err) !== 'ENODEV') throw fail('rejected', err);
+  } finally {
+    fns.close(fd);
+  }
 }
 
 function setnsOrThrow(fd: number, op: string, netns: string): void {

@@ -11,6 +11,8 @@ export interface PodNetworkSpec {
   /** The ENI that carries the pod's IP: its MAC finds the host link, its id names the per-ENI table. */
   eniId: string;
   eniMac: string;
+  /** The ENI's primary IP: set on the ENI link together with its table (secondary ENIs). Optional: unknown after a restart until the cloud answers. */
+  eniPrimaryIp?: string;
   /** IP sits on the primary ENI: egress uses the main table, no from-rule. */
   primaryEni: boolean;
   /** vSwitch CIDR and gateway of that ENI. */
@@ -45,6 +47,22 @@ export interface Driver {
   teardown(spec: TeardownSpec): Promise<void>;
   /** Throws DriverError when the interface, address or routes are missing. */
   check(spec: PodNetworkSpec): Promise<void>;
+  /**
+   * Start-up repair: removes host-side wiring (links, routes, rules) this driver made for pods that are
+   * not in `live`, and never touches what a live pod uses. Returns what it removed. Optional: ipvlan
+   * leaves only `/32` routes on its shared host slave (not reconciled yet), rawEni leaves nothing (an
+   * ENI link in a dead netns comes back to the init netns by itself), none touches no kernel state.
+   */
+  reconcile?(live: LivePod[]): Promise<{ removed: string[] }>;
+  /** Removes the kernel state of an ENI that was detached (its table, rules, primary IP). Optional: only drivers with per-ENI tables. */
+  removeEniTable?(eni: { mac: string; primaryIp?: string; vSwitchCidr?: string }): Promise<void>;
+}
+
+/** A pod interface the daemon still holds an allocation for (Driver.reconcile). */
+export interface LivePod {
+  containerId: string;
+  ifName: string;
+  ip: string;
 }
 
 export class DriverError extends Error {

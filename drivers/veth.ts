@@ -4,10 +4,10 @@
 //   host: veth <prefix><11 hex> up; `podIP dev <hostVeth> scope link` (main);
 //         rule `to podIP lookup main` (512); secondary ENI: rule `from podIP lookup <eniTable>` (1536).
 import { createHash } from 'node:crypto';
-import type { Driver, PodNetworkResult, PodNetworkSpec, TeardownSpec } from './types.js';
+import type { Driver, LivePod, PodNetworkResult, PodNetworkSpec, TeardownSpec } from './types.js';
 import { DriverError } from './types.js';
-import { CREATE_EXCL, CREATE_REPLACE, Nl, RT_TABLE_MAIN, all, errnoOf, vethLinkInfo } from './netlink.js';
-import { closeFd, netnsExists, openNetlinkIn, openNetnsFd, warmThreadPool, writeSysctl } from './netns.js';
+import { CREATE_EXCL, CREATE_REPLACE, Nl, RT_TABLE_MAIN, all, errnoOf, vethLinkInfo, type RouteInfo } from './netlink.js';
+import { closeFd, delLinkOffMainThread, netnsExists, openNetlinkIn, openNetnsFd, warmThreadPool, writeSysctl } from './netns.js';
 import {
   ENI_TABLE_BASE,
   FROM_POD_RULE_PRIORITY,
@@ -65,6 +65,9 @@ export class VethDriver implements Driver {
   private hostSock?: Promise<Nl>;
   private forwardingSet?: Promise<void>;
   private readonly eniTables = new Map<string, { spec: EniLinkSpec; table: Promise<EniTable> }>();
+  /** Host veth name -> its delete running in the background (teardownHostVeth). */
+  private readonly pendingDeletes = new Map<string, Promise<void>>();
+  private lastBackgroundError?: Error;
 
   constructor(opts: VethDriverOptions = {}) {
     this.vethPrefix = opts.vethPrefix ?? DEFAULT_VETH_PREFIX;
@@ -83,8 +86,9 @@ export class VethDriver implements Driver {
     return this.hostSock;
   }
 
-  /** Closes the cached host socket (tests, shutdown). */
+  /** Waits for background veth deletes, then closes the cached host socket (tests, shutdown). */
   async close(): Promise<void> {
+    await this.settle().catch(() => undefined);
     const s = this.hostSock;
     this.hostSock = undefined;
     if (s) (await s.catch(() => undefined))?.close();
@@ -146,9 +150,11 @@ export class VethDriver implements Driver {
       this.host(),
       spec.primaryEni
         ? undefined
-        : this.ensureEniTable({ eniId: spec.eniId, mac: spec.eniMac, gateway: spec.gateway, vSwitchCidr: spec.vSwitchCidr }),
+        : this.ensureEniTable({ eniId: spec.eniId, mac: spec.eniMac, gateway: spec.gateway, vSwitchCidr: spec.vSwitchCidr, primaryIp: spec.eniPrimaryIp }),
       this.ensureForwarding(),
     ]);
+    // A teardown of this very name may still be deleting the old pair: creating now would hit EEXIST.
+    await this.pendingDeletes.get(hostName)?.catch(() => undefined);
     const podFd = openNetnsFd(spec.netnsPath, 'setup veth');
     let pod: Nl | undefined;
     let created = false;
@@ -236,23 +242,66 @@ export class VethDriver implements Driver {
   /**
    * teardown() by host veth name: also the daemon's GC entry for a leaked veth found by listHostVeths().
    * `ip` optional (read from the host /32 route or the pod netns).
+   *
+   * What makes the IP unreachable through this node (its /32 and its rules) is removed before this
+   * returns; the veth itself is deleted in the background (deleteVethInBackground): unregistering a
+   * veth waits for an RCU grace period (15-40 ms) and nothing about the pod depends on it any more.
    */
   async teardownHostVeth(hostName: string, ip?: string, netnsPath?: string, ifName?: string): Promise<void> {
     await warmThreadPool();
     const host = await this.host();
-    const [link, mainRoutes] = await all([host.linkByName(hostName), host.routes(RT_TABLE_MAIN)]);
-    if (!ip && link) ip = mainRoutes.find((r) => r.oif === link.index && r.dstLen === 32 && r.dst)?.dst;
+    // A repeated teardown while the first one's delete is still running: let it finish first.
+    await this.pendingDeletes.get(hostName)?.catch(() => undefined);
+    const link = await host.linkByName(hostName);
+    let mainRoutes: RouteInfo[] | undefined;
+    const dumpMain = async (): Promise<RouteInfo[]> => (mainRoutes ??= await host.routes(RT_TABLE_MAIN));
+    if (!ip && link) ip = (await dumpMain()).find((r) => r.oif === link.index && r.dstLen === 32 && r.dst)?.dst;
     if (!ip && netnsPath && ifName && netnsExists(netnsPath)) ip = await this.podIp(netnsPath, ifName);
 
-    const ops: Promise<unknown>[] = [];
-    // Deleting one end deletes the pair, the pod end's addresses/routes/neighbour and the host /32.
-    if (link) ops.push(host.delLink(`delete veth ${hostName}`, link.index));
     if (ip) {
-      const owner = mainRoutes.find((r) => r.dst === ip && r.dstLen === 32);
-      const reused = owner !== undefined && owner.oif !== link?.index;
-      if (!reused) ops.push(this.removePodRules(ip));
+      // Our /32 (matched by its device, so another link's /32 for a reused IP stays) goes first. Having
+      // removed it proves the IP was ours here; otherwise only a dump tells whether another link owns it
+      // now (the IP was reused and its rules belong to the new pod).
+      const ownRouteRemoved = link ? await host.delRoute(`delete route ${ip}/32 dev ${hostName}`, { dst: ip, oif: link.index }) : false;
+      const reused = !ownRouteRemoved && (await dumpMain()).some((r) => r.dst === ip && r.dstLen === 32 && r.oif !== link?.index);
+      if (!reused) await this.removePodRules(ip);
     }
-    await all(ops);
+    // Deleting one end deletes the pair and the pod end's addresses, routes and neighbour.
+    if (link) this.deleteVethInBackground(hostName, link.index);
+  }
+
+  /**
+   * Deletes a host veth off the event loop (delLinkOffMainThread), tracked by name: setup() of the same
+   * name and a repeated teardown wait for it, settle() waits for all. A failed delete leaves a veth that
+   * setup() replaces (EEXIST path) and the start-up reconcile removes.
+   */
+  private deleteVethInBackground(hostName: string, index: number): void {
+    const del: Promise<void> = delLinkOffMainThread(this.hostNetnsPath, index, `delete veth ${hostName}`)
+      .catch((e: unknown) => {
+        this.lastBackgroundError = e instanceof Error ? e : new Error(String(e));
+        throw e;
+      })
+      .finally(() => {
+        if (this.pendingDeletes.get(hostName) === del) this.pendingDeletes.delete(hostName);
+      });
+    del.catch(() => undefined);
+    this.pendingDeletes.set(hostName, del);
+  }
+
+  /** Number of veth deletes still running in the background. */
+  get pendingDeleteCount(): number {
+    return this.pendingDeletes.size;
+  }
+
+  /**
+   * Waits until every background veth delete has finished (daemon stop, tests, reconcile). Throws the
+   * last background failure since the previous settle(), if any (the veth then stays until reconcile).
+   */
+  async settle(): Promise<void> {
+    while (this.pendingDeletes.size > 0) await Promise.allSettled([...this.pendingDeletes.values()]);
+    const err = this.lastBackgroundError;
+    this.lastBackgroundError = undefined;
+    if (err) throw err;
   }
 
   /** Removes the per-pod rules (512 to, 1536 from) of `ip`, every copy. Daemon GC uses it for stale IPs. */
@@ -285,6 +334,32 @@ export class VethDriver implements Driver {
     return links
       .filter((l) => isOurs(l.name) && l.kind === 'veth')
       .map((l) => ({ name: l.name, index: l.index, ip: routes.find((r) => r.oif === l.index && r.dstLen === 32)?.dst }));
+  }
+
+  /**
+   * Start-up repair (Driver.reconcile): deletes host veths of ours whose name belongs to no live pod,
+   * and per-pod rules whose IP no live pod holds. A stale veth whose /32 names a live pod's IP (the IP
+   * was handed to another pod) loses only its link: the rules of that IP are the live pod's.
+   */
+  async reconcile(live: LivePod[]): Promise<{ removed: string[] }> {
+    await warmThreadPool();
+    const liveNames = new Set(live.map((p) => hostVethName(p.containerId, p.ifName, this.vethPrefix)));
+    const liveIps = new Set(live.map((p) => p.ip));
+    const host = await this.host();
+    const removed: string[] = [];
+    for (const v of await this.listHostVeths()) {
+      if (liveNames.has(v.name)) continue;
+      if (v.ip && !liveIps.has(v.ip)) await this.teardownHostVeth(v.name, v.ip);
+      else await host.delLink(`delete stale veth ${v.name}`, v.index); // ENODEV (gone meanwhile) is tolerated
+      removed.push(`veth ${v.name}${v.ip ? ` (${v.ip})` : ''}`);
+    }
+    for (const ip of await this.podRuleIps()) {
+      if (liveIps.has(ip)) continue;
+      await this.removePodRules(ip);
+      removed.push(`rules ${ip}`);
+    }
+    await this.settle();
+    return { removed };
   }
 
   private async podIp(netnsPath: string, ifName: string): Promise<string | undefined> {

@@ -40,6 +40,15 @@ export const CREATOR_TAG_KEY = 'creator';
 export const CREATOR_TAG_VALUE = 'eni-ipam';
 export const NODE_TAG_KEY = 'node';
 
+/** An ENI leaving the node (idle deletion, or detached behind the pool's back): the daemon removes its kernel state (table, rules). */
+export interface RemovedEni {
+  eniId: string;
+  mac: string;
+  /** Known when the pool saw the ENI in the cloud since it started. */
+  primaryIp?: string;
+  vSwitchCidr: string;
+}
+
 export interface EniMultiIpPoolOptions {
   cloud: Cloud;
   store: PoolStore;
@@ -57,6 +66,18 @@ export interface EniMultiIpPoolOptions {
   logger?: PoolLogger;
   onEvent?: (e: PoolEvent) => void;
   ownerCheck?: OwnerCheck;
+  /**
+   * Runs before GC releases an allocation whose owner is gone (the daemon tears the pod's wiring down).
+   * If it throws, the allocation is kept (retried next GC) and a Warning event is raised: the IP must not
+   * go to another pod while the old pod's routes still point at it.
+   */
+  beforeRelease?: (alloc: IpAllocation, why: 'gc') => Promise<void>;
+  /**
+   * Runs when an idle ENI is about to be detached and deleted (before the detach, while its link still
+   * exists), and when reconcile finds an ENI detached behind the pool's back. Failures are logged and
+   * raised as a Warning event; they never stop the deletion.
+   */
+  onEniRemoved?: (eni: RemovedEni) => Promise<void>;
   /** Start the idle ticker and GC timers in start() (default true; tests drive tick()/gc() by hand). */
   timers?: boolean;
   /** [0,1) source for the 'random' vSwitch policy. */
@@ -83,6 +104,8 @@ export class EniMultiIpPool implements IpAllocator {
   private readonly log: PoolLogger;
   private readonly onEvent: (e: PoolEvent) => void;
   private readonly ownerCheck?: OwnerCheck;
+  private readonly beforeRelease?: (alloc: IpAllocation, why: 'gc') => Promise<void>;
+  private readonly onEniRemoved?: (eni: RemovedEni) => Promise<void>;
   private readonly useTimers: boolean;
   private readonly random: () => number;
 
@@ -97,6 +120,8 @@ export class EniMultiIpPool implements IpAllocator {
   private createSeq = 0;
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly vSwitchInfo = new Map<string, VSwitchInfo>();
+  /** ENI id → its primary IP, from the cloud (create, reconcile); not in the DB, so unknown until the first reconcile. */
+  private readonly eniPrimaryIps = new Map<string, string>();
   private backoffs: Backoffs = { vSwitches: {}, enis: {} };
   private lastReclaimAt = 0;
   private planScheduled = false;
@@ -121,6 +146,8 @@ export class EniMultiIpPool implements IpAllocator {
     this.log = opts.logger ?? noopLogger;
     this.onEvent = opts.onEvent ?? (() => {});
     this.ownerCheck = opts.ownerCheck;
+    this.beforeRelease = opts.beforeRelease;
+    this.onEniRemoved = opts.onEniRemoved;
     this.useTimers = opts.timers ?? true;
     this.random = opts.random ?? Math.random;
   }
@@ -195,7 +222,7 @@ export class EniMultiIpPool implements IpAllocator {
   allocate(pod: PodRef, opts: { deadlineMs?: number } = {}): Promise<IpAllocation> {
     const key = podKeyOf(pod);
     const existing = this.pods.get(key);
-    if (existing) return Promise.resolve(toAllocation(existing));
+    if (existing) return Promise.resolve(this.toAlloc(existing));
     const waiting = this.waiters.pending(key);
     if (waiting) return waiting;
     if (this.stopping) return Promise.reject(new PoolError('ShuttingDown', 'pool is stopping'));
@@ -248,16 +275,16 @@ export class EniMultiIpPool implements IpAllocator {
     }
     this.serveWaiters();
     this.kick();
-    return toAllocation(pod);
+    return this.toAlloc(pod);
   }
 
   get(podKey: string): IpAllocation | undefined {
     const p = this.pods.get(podKey);
-    return p && toAllocation(p);
+    return p && this.toAlloc(p);
   }
 
   list(): IpAllocation[] {
-    return [...this.pods.values()].map(toAllocation);
+    return [...this.pods.values()].map((p) => this.toAlloc(p));
   }
 
   stats(): PoolStats {
@@ -344,7 +371,7 @@ export class EniMultiIpPool implements IpAllocator {
     ]);
     this.indexIp(rec);
     this.pods.set(key, podRec);
-    return toAllocation(podRec);
+    return this.toAlloc(podRec);
   }
 
   private serveWaiters(): void {
@@ -547,6 +574,7 @@ export class EniMultiIpPool implements IpAllocator {
       const ipRecs: IpRecord[] = eni.secondaryIps.map((ip) => ({ ip, eniId: eni!.eniId, state: 'free', since: now }));
       this.commit([{ op: 'putEni', eni: rec }, ...ipRecs.map((ip): StoreOp => ({ op: 'putIp', ip }))]);
       this.enis.set(rec.eniId, rec);
+      if (eni.primaryIp) this.eniPrimaryIps.set(rec.eniId, eni.primaryIp);
       for (const r of ipRecs) this.indexIp(r);
       // The ENI's expected IPs now count as incoming on it (not on the anonymous create).
       this.creating.delete(token);
@@ -588,6 +616,7 @@ export class EniMultiIpPool implements IpAllocator {
     for (const ip of [...(this.ipsByEni.get(eniId) ?? [])]) this.unindexIp(ip);
     this.ipsByEni.delete(eniId);
     this.enis.delete(eniId);
+    this.eniPrimaryIps.delete(eniId);
     try {
       await this.cloud.deleteNetworkInterface(eniId);
     } catch (err) {
@@ -650,6 +679,10 @@ export class EniMultiIpPool implements IpAllocator {
   }
 
   private async doDeleteEni(eniId: string): Promise<void> {
+    // Kernel cleanup first, while the ENI link still exists (its table id and primary IP are on it).
+    // No pod uses the ENI any more (markEniDeleting); if the detach fails, the next pod's setup rebuilds the table.
+    const leaving = this.enis.get(eniId);
+    if (leaving) await this.eniRemoved(leaving);
     try {
       await this.cloud.detachNetworkInterface(eniId, this.instanceId);
     } catch (err) {
@@ -711,12 +744,30 @@ export class EniMultiIpPool implements IpAllocator {
     const released: string[] = [];
     if (this.ownerCheck) {
       const now = this.clock.now();
-      const old = [...this.pods.values()].filter((p) => now - p.allocatedAt >= this.config.gcGraceMs).map(toAllocation);
+      const old = [...this.pods.values()].filter((p) => now - p.allocatedAt >= this.config.gcGraceMs).map((p) => this.toAlloc(p));
       if (old.length > 0) {
         const gone = await this.ownerCheck.goneOwners(old);
         for (const a of gone) {
           const cur = this.pods.get(a.podKey);
           if (!cur || cur.allocatedAt !== a.allocatedAt) continue;
+          if (this.beforeRelease) {
+            try {
+              await this.beforeRelease(a, 'gc');
+            } catch (err) {
+              this.log.warn({ err, podKey: a.podKey, ip: a.ip }, 'GC: cleaning up a gone pod failed; its IP is kept until the next GC');
+              this.onEvent({
+                type: 'Warning',
+                reason: 'GCReleaseFailed',
+                message: `kept ${a.ip} of gone pod ${a.namespace}/${a.name}: cleanup failed: ${(err as Error).message}`,
+                ip: a.ip,
+                podKey: a.podKey,
+              });
+              continue;
+            }
+            // A DEL may have released it (or a new ADD re-allocated the key) while the hook ran.
+            const now2 = this.pods.get(a.podKey);
+            if (!now2 || now2.allocatedAt !== a.allocatedAt) continue;
+          }
           await this.release(a.podKey);
           released.push(a.podKey);
           this.onEvent({ type: 'Normal', reason: 'GCReleasedIP', message: `released ${a.ip} of gone pod ${a.namespace}/${a.name}`, ip: a.ip, podKey: a.podKey });
@@ -758,6 +809,7 @@ export class EniMultiIpPool implements IpAllocator {
         if (m?.vSwitchCidr && m.gateway) this.vSwitchInfo.set(e.vSwitchId, { cidr: m.vSwitchCidr, gateway: m.gateway });
       });
     }
+    for (const e of attached) if (e.primaryIp) this.eniPrimaryIps.set(e.eniId, e.primaryIp);
     const { ops, findings } = reconcileWithCloud({
       now: this.clock.now(),
       enis: this.enis,
@@ -768,10 +820,16 @@ export class EniMultiIpPool implements IpAllocator {
       isOurs: (e) => this.isOurs(e),
       createsInFlight: creatingBefore > 0 || this.creating.size > 0,
     });
+    // ENIs reconcile drops (detached behind our back) may still have kernel state: remember them first.
+    const dropped = ops.flatMap((o) => (o.op === 'deleteEni' && this.enis.has(o.eniId) ? [this.enis.get(o.eniId)!] : []));
     this.commit(ops);
     this.applyInMemory(ops);
     this.report(findings);
     this.syncedOnce = true;
+    for (const e of dropped) {
+      if (!e.primary) void this.track(this.eniRemoved(e));
+      this.eniPrimaryIps.delete(e.eniId);
+    }
 
     // Leaked ENIs of ours (crash between create and attach, or between detach and delete): delete them,
     // unless a create was in flight while we looked (its ENI may be in the Available list legitimately).
@@ -849,13 +907,30 @@ export class EniMultiIpPool implements IpAllocator {
     }
   }
 
+  /** Runs the onEniRemoved hook; never throws (a leftover table is not worth keeping an ENI for). */
+  private async eniRemoved(e: EniRecord): Promise<void> {
+    if (!this.onEniRemoved) return;
+    const primaryIp = this.eniPrimaryIps.get(e.eniId);
+    try {
+      await this.onEniRemoved({ eniId: e.eniId, mac: e.mac, vSwitchCidr: e.vSwitchCidr, ...(primaryIp ? { primaryIp } : {}) });
+    } catch (err) {
+      this.log.warn({ err, eniId: e.eniId }, 'cleaning up a removed ENI failed');
+      this.onEvent({ type: 'Warning', reason: 'EniCleanupFailed', message: `cleanup after removing ${e.eniId}: ${(err as Error).message}`, eniId: e.eniId });
+    }
+  }
+
+  private toAlloc(p: PodRecord): IpAllocation {
+    return toAllocation(p, this.eniPrimaryIps.get(p.eniId));
+  }
+
   private isOurs(e: Eni): boolean {
     return e.tags[CREATOR_TAG_KEY] === CREATOR_TAG_VALUE && e.tags[NODE_TAG_KEY] === this.instanceId;
   }
 }
 
-function toAllocation(p: PodRecord): IpAllocation {
+function toAllocation(p: PodRecord, eniPrimaryIp: string | undefined): IpAllocation {
   return {
+    ...(eniPrimaryIp ? { eniPrimaryIp } : {}),
     podKey: p.podKey,
     namespace: p.namespace,
     name: p.name,

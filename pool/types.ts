@@ -28,6 +28,8 @@ export interface IpAllocation {
   ip: string;
   eniId: string;
   eniMac: string;
+  /** The ENI's own primary IP (the driver puts it on the ENI link with its table); unset when not known yet. */
+  eniPrimaryIp?: string;
   /** True when the IP sits on the instance's primary ENI (no per-ENI table is needed). */
   primaryEni: boolean;
   vSwitchId: string;

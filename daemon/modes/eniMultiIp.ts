@@ -35,6 +35,7 @@ function specOf(alloc: IpAllocation, netnsPath: string, mtu: number): PodNetwork
     ip: alloc.ip,
     eniId: alloc.eniId,
     eniMac: alloc.eniMac,
+    ...(alloc.eniPrimaryIp ? { eniPrimaryIp: alloc.eniPrimaryIp } : {}),
     primaryEni: alloc.primaryEni,
     vSwitchCidr: alloc.vSwitchCidr,
     gateway: alloc.gateway,
@@ -84,6 +85,12 @@ export class EniMultiIpService implements NetworkService {
     if (this.stopped) return;
     this.stopped = true;
     if (this.started) await this.allocator.stop();
+    // Drivers that finish deletes in the background (veth) complete them before the process exits;
+    // one cut short is repaired by the start-up reconcile.
+    const settle = (this.driver as Driver & { settle?: () => Promise<void> }).settle;
+    if (settle) {
+      await settle.call(this.driver).catch((e: Error) => this.log.warn({ err: e.message }, 'background driver cleanup failed; start-up reconcile will repair it'));
+    }
   }
 
   allocIp(pod: PodRef, opts: { deadlineMs: number }): Promise<AllocResult> {
@@ -122,6 +129,15 @@ export class EniMultiIpService implements NetworkService {
         log.warn({ eniId: alloc.eniId, ip: alloc.ip, err: f.message }, 'driver setup failed; allocation released');
         throw new ServiceError('DRIVER_FAILED', `${this.driver.name} driver: ${f.message}`, { cause: e });
       }
+      const still = this.allocator.get(key);
+      if (!still || still.ip !== alloc.ip || still.allocatedAt !== alloc.allocatedAt) {
+        // Pool GC released it while we wired (its hook ran before this ADD took the lock): do not
+        // leave a pod wired to an IP the pool may hand to another pod.
+        this.wired.delete(key);
+        await this.teardownQuietly(teardownOf(alloc, netns), log);
+        log.warn({ eniId: alloc.eniId, ip: alloc.ip }, 'allocation released by GC during setup; wiring removed');
+        throw new ServiceError('INTERNAL', `allocation of ${alloc.ip} was released by GC during setup; retry`);
+      }
       this.wired.set(key, result);
       log.info({ eniId: alloc.eniId, ip: alloc.ip }, 'AllocIP done');
       return this.reply(alloc, result);
@@ -152,6 +168,21 @@ export class EniMultiIpService implements NetworkService {
       this.wired.delete(key);
       log.info({ eniId: alloc.eniId, ip: alloc.ip, reason }, 'ReleaseIP done');
       return { releasedIp: released?.ip ?? alloc.ip };
+    });
+  }
+
+  /**
+   * Pool GC hook (beforeRelease): the owner of `alloc` is gone; tear its wiring down and forget the cached
+   * reply, under the pod key's lock so no ADD/DEL of that key runs meanwhile. Throws when teardown fails
+   * (the pool then keeps the IP). Nothing to do when the key was released or re-allocated meanwhile.
+   */
+  teardownGone(alloc: IpAllocation): Promise<void> {
+    return this.locks.run(alloc.podKey, async () => {
+      const cur = this.allocator.get(alloc.podKey);
+      if (!cur || cur.allocatedAt !== alloc.allocatedAt || cur.ip !== alloc.ip) return;
+      await this.driver.teardown(teardownOf(cur));
+      this.wired.delete(alloc.podKey);
+      this.log.info({ ...podFields(alloc), eniId: alloc.eniId, ip: alloc.ip }, 'GC: gone pod unwired');
     });
   }
 

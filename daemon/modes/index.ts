@@ -2,6 +2,7 @@
 import type { DaemonMode } from '../config/types.js';
 import { EniMultiIpService, type EniMultiIpDeps } from './eniMultiIp.js';
 import type { NetworkService } from './types.js';
+import { VpcEniService } from './vpcEni.js';
 
 export * from './types.js';
 export { EniMultiIpService, type EniMultiIpDeps } from './eniMultiIp.js';
@@ -12,13 +13,7 @@ export { KubeAwareService, type KubeAwareDeps } from './kubeAware.js';
 export { createPodStatefulness, type PodStatefulness, type PodStatefulnessOptions } from './podStateful.js';
 export { IpConditionReporter, SUFFICIENT_IP_CONDITION, type IpConditionOptions } from './ipCondition.js';
 export * from './vpcIp/index.js';
-
-export class ModeNotImplementedError extends Error {
-  constructor(mode: DaemonMode) {
-    super(`daemon_mode ${mode} is not implemented yet (ENIMultiIP and VPCIP are)`);
-    this.name = 'ModeNotImplementedError';
-  }
-}
+export { VpcEniService, createVpcEniAllocator, ENI_RESOURCE_NAME, type VpcEniAllocatorDeps } from './vpcEni.js';
 
 export function createNetworkService(mode: DaemonMode, deps: EniMultiIpDeps): NetworkService {
   switch (mode) {
@@ -27,6 +22,6 @@ export function createNetworkService(mode: DaemonMode, deps: EniMultiIpDeps): Ne
     case 'VPCIP':
       return new EniMultiIpService({ ...deps, ipType: 'VPC_IP' });
     case 'VPCENI':
-      throw new ModeNotImplementedError(mode);
+      return new VpcEniService(deps);
   }
 }

@@ -118,9 +118,9 @@ describe('EniMultiIpService', () => {
     expect(driver.teardowns).toHaveLength(0);
   });
 
-  it('a mode other than ENIMultiIP is refused with a clear message', () => {
+  it('each daemon mode gets the service that replies with its IP type', () => {
     const deps = { allocator: new FakeAllocator(), driver: new FakeDriver(), mtu: 1500, logger: captureLog().logger };
-    expect(() => createNetworkService('VPCENI', deps)).toThrow('daemon_mode VPCENI is not implemented yet (ENIMultiIP and VPCIP are)');
+    expect(createNetworkService('VPCENI', deps).ipType).toBe('VPC_ENI');
     expect(createNetworkService('ENIMultiIP', deps).ipType).toBe('ENI_MULTI_IP');
     expect(createNetworkService('VPCIP', deps).ipType).toBe('VPC_IP');
   });

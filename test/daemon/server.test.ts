@@ -334,10 +334,13 @@ describe('health, socket and lifecycle', () => {
     await expect(startDaemon(testConfig(dir), { allocator: new FakeAllocator(), driver: new FakeDriver(), metadata: FAKE_METADATA, logger: captureLog().logger })).rejects.toThrow(/is not a unix socket/);
   });
 
-  it('fails start-up with a clear error for modes not implemented', async () => {
-    await expect(startDaemon(testConfig(tempDir(), { daemon_mode: 'VPCENI' }), { allocator: new FakeAllocator(), logger: captureLog().logger })).rejects.toThrow(
-      'daemon_mode VPCENI is not implemented yet (ENIMultiIP and VPCIP are)',
-    );
+  it('starts in VPCENI mode with the whole-ENI service', async () => {
+    const handle = await startDaemon(testConfig(tempDir(), { daemon_mode: 'VPCENI' }), { allocator: new FakeAllocator(), driver: new FakeDriver(), metadata: FAKE_METADATA, logger: captureLog().logger });
+    try {
+      expect(handle.service.ipType).toBe('VPC_ENI');
+    } finally {
+      await handle.stop();
+    }
   });
 
   it('stop drains in-flight calls, then stops the pool; later calls cannot connect', async () => {

@@ -99,6 +99,7 @@ describe.skipIf(!isRoot)('veth driver (real netns)', () => {
     await driver.check(spec);
 
     await driver.teardown({ containerId: spec.containerId, ifName: 'eth0', netnsPath: spec.netnsPath, ip: spec.ip });
+    await driver.settle(); // the veth itself is deleted in the background
     expect(snapshot(node.host)).toEqual(before);
     expect(ip(['-o', 'link', 'show'], pod)).not.toContain('eth0');
     // Second DEL and DEL with only containerId + ifName are no-ops.
@@ -207,6 +208,7 @@ describe.skipIf(!isRoot)('veth driver (real netns)', () => {
     expect((await driver.podRuleIps()).sort()).toEqual(['10.30.0.91', '10.30.0.92']);
     // GC by veth name (e.g. a veth whose container the DB does not know).
     await driver.teardownHostVeth(hostVethName(`ctr-${podA}`, 'eth0'));
+    await driver.settle();
     // Veth gone (deleted behind our back) and DEL carries no IP: nothing names the IP, rules stay for GC.
     ip(['link', 'del', hostVethName(`ctr-${podB}`, 'eth0')], node.host);
     await driver.teardown({ containerId: `ctr-${podB}`, ifName: 'eth0' });

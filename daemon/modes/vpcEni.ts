@@ -1,0 +1,144 @@
+// VPCENI mode (Terway's exclusive ENI): each pod interface gets a whole ENI from the ENI pool and the
+// raw ENI driver moves that ENI's link into the pod netns. The AllocIP / ReleaseIP / Check / GC flow
+// is EniMultiIpService's (per-pod-key lock, driver rollback, teardown before release); this wrapper
+// only changes what the reply says: ipType VPC_ENI and the pod IP with the vSwitch prefix length
+// (the pod sits on the vSwitch itself), not /32.
+import type { Logger } from 'pino';
+import { EniPool, type EniPoolEvent } from '../../pool/enipool/index.js';
+import { podKeyOf, type IpAllocator, type PodRef } from '../../pool/types.js';
+import type { PoolStore } from '../../pool/store.js';
+import type { Cloud, InstanceMetadata } from '../cloud/types.js';
+import type { DaemonConfig } from '../config/types.js';
+import { EniMultiIpService, type EniMultiIpDeps } from './eniMultiIp.js';
+import type { AllocResult, GcAttachment, InfoResult, IpConfigOut, NetworkService, ReleaseResult, StatusResult } from './types.js';
+
+/** Terway's device-plugin resource name for exclusive ENIs. */
+export const ENI_RESOURCE_NAME = 'aliyun/eni';
+
+function prefixLenOf(cidr: string): number {
+  const n = Number(cidr.split('/')[1]);
+  return Number.isInteger(n) && n >= 0 && n <= 32 ? n : 32;
+}
+
+export class VpcEniService implements NetworkService {
+  readonly ipType = 'VPC_ENI' as const;
+  private readonly inner: EniMultiIpService;
+  private readonly allocator: IpAllocator;
+  private readonly log: Logger;
+
+  constructor(deps: Omit<EniMultiIpDeps, 'ipType'>) {
+    this.allocator = deps.allocator;
+    this.log = deps.logger.child({ mode: 'VPCENI' });
+    this.inner = new EniMultiIpService({ ...deps, logger: deps.logger.child({ vpcEni: true }) });
+  }
+
+  /** The pod's address with its vSwitch prefix (the allocation knows the vSwitch CIDR). */
+  private withPrefix(pod: PodRef, ips: IpConfigOut[]): IpConfigOut[] {
+    const alloc = this.allocator.get(podKeyOf(pod));
+    if (!alloc) return ips;
+    const len = prefixLenOf(alloc.vSwitchCidr);
+    return ips.map((c) => (c.family === 4 && c.address.split('/')[0] === alloc.ip ? { ...c, address: `${alloc.ip}/${len}`, gateway: alloc.gateway } : c));
+  }
+
+  async allocIp(pod: PodRef, opts: { deadlineMs: number }): Promise<AllocResult> {
+    const r = await this.inner.allocIp(pod, opts);
+    const ips = this.withPrefix(pod, r.ips);
+    const gw = ips[0]?.gateway ?? '';
+    return { ...r, ipType: this.ipType, ips, routes: gw ? [{ dst: '0.0.0.0/0', gw }] : r.routes };
+  }
+
+  releaseIp(pod: PodRef, reason: string): Promise<ReleaseResult> {
+    return this.inner.releaseIp(pod, reason);
+  }
+
+  async getIpInfo(pod: PodRef): Promise<InfoResult> {
+    const r = await this.inner.getIpInfo(pod);
+    return { ...r, ipType: this.ipType, ips: this.withPrefix(pod, r.ips) };
+  }
+
+  checkIp(pod: PodRef): Promise<void> {
+    return this.inner.checkIp(pod);
+  }
+
+  /**
+   * Unlike the shared-ENI modes, the link must leave the stale pod's netns BEFORE the ENI goes back to
+   * the pool, or the next pod could be handed an ENI whose link is still elsewhere. So each stale
+   * allocation goes through ReleaseIP (teardown, then release); one whose teardown fails is kept.
+   */
+  async gc(networkName: string, valid: GcAttachment[]): Promise<string[]> {
+    const keep = new Set(valid.map((a) => podKeyOf({ containerId: a.containerId, ifName: a.ifName, networkName })));
+    const stale = this.allocator.list().filter((a) => a.networkName === networkName && !keep.has(a.podKey));
+    const released: string[] = [];
+    for (const a of stale) {
+      const ref: PodRef = { namespace: a.namespace, name: a.name, containerId: a.containerId, ifName: a.ifName, networkName: a.networkName, netns: a.netns };
+      try {
+        const r = await this.inner.releaseIp(ref, 'gc');
+        if (r.releasedIp) released.push(a.podKey);
+      } catch (e) {
+        this.log.warn({ podKey: a.podKey, eniId: a.eniId, err: (e as Error).message }, 'GC: ENI kept, teardown failed');
+      }
+    }
+    if (released.length > 0) this.log.info({ networkName, released }, 'GC released stale ENIs');
+    return released;
+  }
+
+  status(): StatusResult {
+    const r = this.inner.status();
+    const s = this.allocator.stats();
+    return { ...r, ipType: this.ipType, message: r.ready ? `${s.free} free of ${s.total} ENIs` : r.message };
+  }
+
+  start(): Promise<void> {
+    return this.inner.start();
+  }
+
+  stop(): Promise<void> {
+    return this.inner.stop();
+  }
+}
+
+export interface VpcEniAllocatorDeps {
+  config: DaemonConfig;
+  cloud: Cloud;
+  store: PoolStore;
+  instanceId: string;
+  metadata: Pick<InstanceMetadata, 'zoneId' | 'vSwitchId' | 'instanceType'>;
+  /** vSwitches for new ENIs (daemon.ts pickVSwitches). */
+  vSwitchIds: string[];
+  logger: Logger;
+  onEvent?: (e: EniPoolEvent) => void;
+}
+
+/** The ENI pool for daemon_mode VPCENI, from eni_conf (security groups copied from the primary ENI when unset). */
+export async function createVpcEniAllocator(d: VpcEniAllocatorDeps): Promise<EniPool> {
+  let securityGroupIds = d.config.securityGroupIds;
+  if (securityGroupIds.length === 0) {
+    const enis = await d.cloud.describeNetworkInterfaces({ instanceId: d.instanceId });
+    securityGroupIds = enis.find((e) => e.type === 'Primary')?.securityGroupIds ?? [];
+    if (securityGroupIds.length === 0) throw new Error('eni_conf.security_group(s) is not set and the primary ENI has no security group to copy');
+    d.logger.info({ securityGroupIds }, 'security groups copied from the primary ENI');
+  }
+  const log = d.logger.child({ component: 'enipool' });
+  return new EniPool({
+    cloud: d.cloud,
+    store: d.store,
+    instanceId: d.instanceId,
+    instanceType: d.metadata.instanceType,
+    vSwitchIds: d.vSwitchIds,
+    securityGroupIds,
+    eniTags: d.config.eniTags,
+    config: {
+      minPoolSize: d.config.minPoolSize,
+      maxPoolSize: d.config.maxPoolSize,
+      maxEni: d.config.maxEni,
+      cooldownMs: d.config.ipCooldownMs,
+      allocDeadlineMs: d.config.allocTimeoutMs,
+      vSwitchSelectionPolicy: d.config.vSwitchSelectionPolicy,
+    },
+    logger: log,
+    onEvent: (e) => {
+      (e.type === 'Warning' ? log.warn : log.info).call(log, { event: true, ...e }, e.message);
+      d.onEvent?.(e);
+    },
+  });
+}

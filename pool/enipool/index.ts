@@ -1,0 +1,33 @@
+// Face of the ENI pool (VPCENI mode): a whole ENI per pod, warm between min and max pool size.
+export {
+  EniPool,
+  createEniPool,
+  resolveEniPoolConfig,
+  defaultEniPoolConfig,
+  ENI_POOL_CREATOR_TAG_KEY,
+  ENI_POOL_CREATOR_TAG_VALUE,
+  ENI_POOL_NODE_TAG_KEY,
+  type EniPoolOptions,
+  type EniPoolConfig,
+  type EniPoolConfigInput,
+  type EniPoolLogger,
+  type EniPoolEvent,
+} from './eniPool.js';
+export {
+  planEniPool,
+  eniCapacity,
+  expireCooling,
+  pickFreeEni,
+  placeReleased,
+  pickVSwitch,
+  effectiveBackoff,
+  backoffFor,
+  defaultEniBackoff,
+  EXHAUSTION_CODES,
+  type EniSlot,
+  type EniSlotState,
+  type EniPlan,
+  type EniPlannerInput,
+  type EniPoolBackoff,
+  type EniBackoffConfig,
+} from './planner.js';
