@@ -48,6 +48,11 @@ export interface PoolConfig {
   gcIntervalMs: number;
   /** Allocations younger than this are never garbage-collected (Terway: 2 minutes). */
   gcGraceMs: number;
+  /**
+   * After the pool unassigns an IP or deletes an ENI, reconcile does not adopt it again for this long even if
+   * DescribeNetworkInterfaces still lists it (stale / eventually consistent answers; AWS ipReconcileCooldown, 60 s).
+   */
+  reconcileCooldownMs: number;
 }
 
 export const defaultPoolConfig: PoolConfig = {
@@ -74,6 +79,7 @@ export const defaultPoolConfig: PoolConfig = {
   tickIntervalMs: 1_000,
   gcIntervalMs: 5 * 60_000,
   gcGraceMs: 2 * 60_000,
+  reconcileCooldownMs: 60_000,
 };
 
 export type PoolConfigInput = Partial<Omit<PoolConfig, 'backoff'>> & { backoff?: Partial<BackoffConfig> };

@@ -4,7 +4,7 @@
 
 import { CloudError, CloudErrorCodes, type Cloud, type Eni, type InstanceTypeLimits } from '../daemon/cloud/types.js';
 import { resolvePoolConfig, type PoolConfig, type PoolConfigInput } from './config.js';
-import { expireTimers, pickFreeIp, plan, type Backoffs, type Plan, type PlanAction, type PlannerEni, type PlannerIp } from './planner.js';
+import { expireTimers, pickFreeIp, plan, planReleaseRetries, type Backoffs, type Plan, type PlanAction, type PlannerEni, type PlannerIp } from './planner.js';
 import type { EniRecord, IpRecord, PodRecord, PoolStore, StoreOp } from './store.js';
 import { vSwitchGateway } from './ipv4.js';
 import { reconcileWithCloud, type ReconcileFinding } from './reconcile.js';
@@ -122,6 +122,12 @@ export class EniMultiIpPool implements IpAllocator {
   private readonly vSwitchInfo = new Map<string, VSwitchInfo>();
   /** ENI id → its primary IP, from the cloud (create, reconcile); not in the DB, so unknown until the first reconcile. */
   private readonly eniPrimaryIps = new Map<string, string>();
+  /** IPs unassigned / ENIs deleted by the pool → until when reconcile must not adopt them again (stale describes). */
+  private readonly recentlyRemoved = new Map<string, number>();
+  /** Secondary ENIs attached to this instance that are not ours (another tool's, or trunking): they use quota slots. */
+  private foreignEnis = 0;
+  /** A reconcile skipped something listed within its cooldown: reconcile again (from the ticker) at this time. */
+  private recheckAt: number | undefined;
   private backoffs: Backoffs = { vSwitches: {}, enis: {} };
   private lastReclaimAt = 0;
   private planScheduled = false;
@@ -444,7 +450,8 @@ export class EniMultiIpPool implements IpAllocator {
     const p: Plan = plan({
       now,
       config: this.config,
-      limits: this.limits,
+      // Slots held by ENIs that are not ours cannot be used: creating an ENI for them only fails to attach.
+      limits: { ...this.limits, eniQuantity: Math.max(1, this.limits.eniQuantity - this.foreignEnis) },
       vSwitchIds: this.vSwitchIds,
       enis: this.plannerEnis(),
       creating: [...this.creating.values()],
@@ -460,7 +467,8 @@ export class EniMultiIpPool implements IpAllocator {
       this.onEvent({ type: 'Warning', reason: 'AllocIPFailed', message: `${n} request(s) failed: ${p.blocker.message}` });
     }
     if (p.actions.length === 0 && this.waiters.length > 0) this.wakeAfterBackoff(now);
-    return Promise.allSettled(p.actions.map((a) => this.launch(a)));
+    const retries = planReleaseRetries(this.plannerEnis(), this.backoffs, now, this.config.batchSize);
+    return Promise.allSettled([...p.actions, ...retries].map((a) => this.launch(a)));
   }
 
   /** Requests are waiting on a back-off: plan again when the earliest one ends (the ticker may be off or slow). */
@@ -490,6 +498,12 @@ export class EniMultiIpPool implements IpAllocator {
         if (!this.markReleasing(a.eniId, a.ips)) return Promise.resolve();
         p = this.onEni(a.eniId, () => this.doUnassign(a.eniId, a.ips));
         break;
+      case 'retryUnassign':
+        p = this.onEni(a.eniId, () => this.doUnassign(a.eniId, a.ips));
+        break;
+      case 'retryDeleteEni':
+        p = this.onEni(a.eniId, () => this.doDeleteEni(a.eniId));
+        break;
       case 'deleteEni':
         if (!this.markEniDeleting(a.eniId)) return Promise.resolve();
         p = this.onEni(a.eniId, () => this.doDeleteEni(a.eniId));
@@ -514,8 +528,9 @@ export class EniMultiIpPool implements IpAllocator {
     try {
       if (!eni || eni.state !== 'inuse') return;
       const got = await this.cloud.assignPrivateIpAddresses(eniId, count);
+      for (const ip of got) this.recentlyRemoved.delete(ip); // ours again, for sure
       const now = this.clock.now();
-      const recs: IpRecord[] = got.filter((ip) => !this.ips.has(ip)).map((ip) => ({ ip, eniId, state: 'free', since: now }));
+      const recs: IpRecord[] = got.filter((ip) => this.newlyOurs(ip)).map((ip) => ({ ip, eniId, state: 'free', since: now }));
       if (this.enis.has(eniId)) {
         this.commit(recs.map((ip) => ({ op: 'putIp', ip })));
         for (const r of recs) this.indexIp(r);
@@ -528,6 +543,16 @@ export class EniMultiIpPool implements IpAllocator {
       this.serveWaiters();
       this.kick();
     }
+  }
+
+  /**
+   * May an address the cloud just assigned to us become a free record? Yes when unknown, or `releasing`
+   * (its earlier unassign did happen after all). Never over a record a pod holds (a flagged missing IP
+   * the cloud hands out again) nor one cooling or reserved: that would give one IP to two pods.
+   */
+  private newlyOurs(ip: string): boolean {
+    const r = this.ips.get(ip);
+    return r === undefined || r.state === 'releasing';
   }
 
   private decIncoming(eniId: string, count: number): void {
@@ -571,9 +596,10 @@ export class EniMultiIpPool implements IpAllocator {
         state: 'attaching',
         createdAt: now,
       };
-      const ipRecs: IpRecord[] = eni.secondaryIps.map((ip) => ({ ip, eniId: eni!.eniId, state: 'free', since: now }));
+      const ipRecs: IpRecord[] = eni.secondaryIps.filter((ip) => this.newlyOurs(ip)).map((ip) => ({ ip, eniId: eni!.eniId, state: 'free', since: now }));
       this.commit([{ op: 'putEni', eni: rec }, ...ipRecs.map((ip): StoreOp => ({ op: 'putIp', ip }))]);
       this.enis.set(rec.eniId, rec);
+      for (const ip of eni.secondaryIps) this.recentlyRemoved.delete(ip);
       if (eni.primaryIp) this.eniPrimaryIps.set(rec.eniId, eni.primaryIp);
       for (const r of ipRecs) this.indexIp(r);
       // The ENI's expected IPs now count as incoming on it (not on the anonymous create).
@@ -613,6 +639,7 @@ export class EniMultiIpPool implements IpAllocator {
   /** Forgets an ENI and its IPs, then deletes it in the cloud (best effort; reconcile retries leaked ones). */
   private async dropAndDeleteEni(eniId: string): Promise<void> {
     this.commit([{ op: 'deleteEni', eniId }]);
+    this.noteRemoved([eniId, ...(this.ipsByEni.get(eniId) ?? [])]);
     for (const ip of [...(this.ipsByEni.get(eniId) ?? [])]) this.unindexIp(ip);
     this.ipsByEni.delete(eniId);
     this.enis.delete(eniId);
@@ -638,7 +665,7 @@ export class EniMultiIpPool implements IpAllocator {
   }
 
   private async doUnassign(eniId: string, ips: string[]): Promise<void> {
-    const mine = ips.filter((ip) => this.ips.get(ip)?.state === 'releasing');
+    const mine = ips.filter((ip) => this.ips.get(ip)?.state === 'releasing' && this.ips.get(ip)?.eniId === eniId);
     if (mine.length === 0) return;
     try {
       await this.cloud.unassignPrivateIpAddresses(eniId, mine);
@@ -646,15 +673,17 @@ export class EniMultiIpPool implements IpAllocator {
       this.log.debug({ eniId, count: mine.length }, 'released idle IPs');
     } catch (err) {
       if (err instanceof CloudError && err.code === CloudErrorCodes.IpNotFound) {
+        // Already gone (an earlier call, ours or a killed daemon's, did it). Any of them the cloud still
+        // has is adopted back as free by the next reconcile, after the cooldown.
         this.finishRelease(mine);
         return;
       }
-      this.log.warn({ err, eniId }, 'unassign failed; IPs go back to the pool');
-      const now = this.clock.now();
-      const back = mine.filter((ip) => this.ips.get(ip)?.state === 'releasing').map((ip): IpRecord => ({ ip, eniId, state: 'free', since: now }));
-      this.commit(back.map((ip) => ({ op: 'putIp', ip })));
-      for (const r of back) this.indexIp(r);
-      this.serveWaiters();
+      // The IPs stay `releasing`: the call may have taken effect (lost reply, timeout), so handing them
+      // out again could give a pod an IP the cloud no longer has. Retried after the ENI's back-off.
+      const code = errorCode(err);
+      this.backoffs = { ...this.backoffs, enis: { ...this.backoffs.enis, [eniId]: { until: this.clock.now() + this.config.backoff.otherErrorMs, code } } };
+      this.log.warn({ err, eniId, code }, 'unassign failed; retried after the back-off');
+      this.onEvent({ type: 'Warning', reason: 'ReleaseIPFailed', message: `unassign ${mine.length} IP(s) from ${eniId}: ${(err as Error).message}`, eniId });
     }
   }
 
@@ -662,6 +691,13 @@ export class EniMultiIpPool implements IpAllocator {
     const gone = ips.filter((ip) => this.ips.get(ip)?.state === 'releasing');
     this.commit(gone.map((ip) => ({ op: 'deleteIp', ip })));
     for (const ip of gone) this.unindexIp(ip);
+    this.noteRemoved(gone);
+  }
+
+  /** Reconcile must not adopt these again within the cooldown (DescribeNetworkInterfaces may lag). */
+  private noteRemoved(ids: Iterable<string>): void {
+    const until = this.clock.now() + this.config.reconcileCooldownMs;
+    for (const id of ids) this.recentlyRemoved.set(id, until);
   }
 
   private markEniDeleting(eniId: string): boolean {
@@ -686,7 +722,15 @@ export class EniMultiIpPool implements IpAllocator {
     try {
       await this.cloud.detachNetworkInterface(eniId, this.instanceId);
     } catch (err) {
-      if (!(err instanceof CloudError && err.code === CloudErrorCodes.EniNotFound)) {
+      const attached = err instanceof CloudError && err.code === CloudErrorCodes.EniNotFound ? false : await this.stillAttached(eniId);
+      if (attached === undefined) {
+        // Cannot tell whether the detach happened: keep it `deleting` (IPs `releasing`) and try again later.
+        this.backoffs = { ...this.backoffs, enis: { ...this.backoffs.enis, [eniId]: { until: this.clock.now() + this.config.backoff.otherErrorMs, code: errorCode(err) } } };
+        this.log.warn({ err, eniId }, 'detach failed and the ENI state is unknown; retried after the back-off');
+        return;
+      }
+      if (attached) {
+        // Still attached here: nothing was undone, so the ENI and its IPs are usable again.
         this.log.warn({ err, eniId }, 'detach failed; ENI goes back to the pool');
         this.onEvent({ type: 'Warning', reason: 'DetachENIFailed', message: `detach ${eniId}: ${(err as Error).message}`, eniId });
         const eni = this.enis.get(eniId);
@@ -707,6 +751,21 @@ export class EniMultiIpPool implements IpAllocator {
     this.onEvent({ type: 'Normal', reason: 'DeleteENISucceed', message: `deleted ${eniId}`, eniId });
   }
 
+  /**
+   * After a failed detach: is the ENI still InUse on this instance? A lost reply or a timeout may hide a
+   * detach that did happen; giving its IPs back to pods then would wire them to an ENI that is gone.
+   * undefined when the cloud cannot tell (the caller keeps the old behaviour; reconcile settles it).
+   */
+  private async stillAttached(eniId: string): Promise<boolean | undefined> {
+    try {
+      const [e] = await this.cloud.describeNetworkInterfaces({ eniIds: [eniId] });
+      return e !== undefined && e.instanceId === this.instanceId && e.status === 'InUse';
+    } catch (err) {
+      this.log.warn({ err, eniId }, 'describing an ENI after a failed detach failed');
+      return undefined;
+    }
+  }
+
   // ---------------------------------------------------------------- errors and back-off
 
   private onCloudError(err: unknown, ctx: { eniId?: string; vSwitchId?: string; api: string }): void {
@@ -725,6 +784,10 @@ export class EniMultiIpPool implements IpAllocator {
     if (!this.syncedOnce && !this.reconciling && Date.now() - this.lastSyncAttempt >= 5_000) {
       this.lastSyncAttempt = Date.now();
       await this.reconcile().catch((err) => this.log.warn({ err }, 'reconcile retry failed'));
+    }
+    if (this.recheckAt !== undefined && now >= this.recheckAt && !this.reconciling) {
+      this.recheckAt = undefined;
+      await this.reconcile().catch((err) => this.log.warn({ err }, 'reconcile after the cooldown failed'));
     }
     const changes = expireTimers(this.ips.values(), now, this.config.ipCooldownMs);
     if (changes.length > 0) {
@@ -810,6 +873,8 @@ export class EniMultiIpPool implements IpAllocator {
       });
     }
     for (const e of attached) if (e.primaryIp) this.eniPrimaryIps.set(e.eniId, e.primaryIp);
+    const now = this.clock.now();
+    for (const [id, until] of this.recentlyRemoved) if (until <= now) this.recentlyRemoved.delete(id);
     const { ops, findings } = reconcileWithCloud({
       now: this.clock.now(),
       enis: this.enis,
@@ -819,13 +884,23 @@ export class EniMultiIpPool implements IpAllocator {
       busy: (eniId) => this.workers.changedSince(seqBefore, eniId),
       isOurs: (e) => this.isOurs(e),
       createsInFlight: creatingBefore > 0 || this.creating.size > 0,
+      recentlyRemoved: (id) => this.recentlyRemoved.has(id),
     });
+    const here = attached.filter((e) => e.instanceId === this.instanceId);
+    this.foreignEnis = here.filter((e) => e.type !== 'Primary' && !this.isOurs(e) && !this.enis.has(e.eniId)).length;
     // ENIs reconcile drops (detached behind our back) may still have kernel state: remember them first.
     const dropped = ops.flatMap((o) => (o.op === 'deleteEni' && this.enis.has(o.eniId) ? [this.enis.get(o.eniId)!] : []));
     this.commit(ops);
     this.applyInMemory(ops);
     this.report(findings);
     this.syncedOnce = true;
+    // An ENI a killed daemon left mid-attach (the cloud says Attaching) is usable once the attach lands:
+    // look again soon rather than at the next GC (minutes).
+    const stuck = [...this.enis.values()].some((e) => e.state === 'attaching' && !this.workers.busy(e.eniId));
+    if (stuck && this.creating.size === 0) {
+      const at = this.clock.now() + 5_000;
+      this.recheckAt = Math.min(this.recheckAt ?? at, at);
+    }
     for (const e of dropped) {
       if (!e.primary) void this.track(this.eniRemoved(e));
       this.eniPrimaryIps.delete(e.eniId);
@@ -903,6 +978,14 @@ export class EniMultiIpPool implements IpAllocator {
         case 'dropEni':
           this.log.info({ eniId: f.eniId }, 'dropped ENI no longer attached here');
           break;
+        case 'skippedRecent': {
+          // An IP we just released that the cloud lists (stale answer, or handed back to us by a lost-reply
+          // assign): look again once the cooldown is over, so a real one is adopted then.
+          const until = this.recentlyRemoved.get(f.id);
+          if (until !== undefined) this.recheckAt = Math.min(this.recheckAt ?? until, until);
+          this.log.debug({ id: f.id }, 'not adopting what was removed a moment ago');
+          break;
+        }
       }
     }
   }

@@ -66,6 +66,10 @@ export type PlanAction =
   | { kind: 'assign'; eniId: string; count: number }
   | { kind: 'createEni'; vSwitchId: string; secondaryCount: number; expectIps: number }
   | { kind: 'unassign'; eniId: string; ips: string[] }
+  /** Finish an interrupted release: IPs already committed `releasing` (a failed call, or a crash). */
+  | { kind: 'retryUnassign'; eniId: string; ips: string[] }
+  /** Finish an interrupted ENI deletion (a detach whose outcome was unknown). */
+  | { kind: 'retryDeleteEni'; eniId: string }
   | { kind: 'deleteEni'; eniId: string };
 
 export interface Plan {
@@ -276,6 +280,26 @@ function planReclaim(input: PlannerInput, free: number, incoming: number): { act
     budget -= ips.length;
   }
   return { actions, reclaimed: actions.some((a) => a.kind === 'unassign') };
+}
+
+/**
+ * `releasing` IPs only ever leave by being unassigned (roll forward, never back to free: the earlier call
+ * may have happened). Retries them on attached ENIs that are idle and not backing off, `batch` per call;
+ * likewise a `deleting` ENI with no work under way is deleted again.
+ */
+export function planReleaseRetries(enis: PlannerEni[], backoffs: Backoffs, now: number, batch: number): PlanAction[] {
+  const out: PlanAction[] = [];
+  for (const e of enis) {
+    if (e.busy || active(backoffs.enis[e.eniId], now)) continue;
+    if (e.state === 'deleting') {
+      out.push({ kind: 'retryDeleteEni', eniId: e.eniId });
+      continue;
+    }
+    if (e.state !== 'inuse') continue;
+    const ips = e.ips.filter((i) => i.state === 'releasing').map((i) => i.ip).sort();
+    for (let i = 0; i < ips.length; i += batch) out.push({ kind: 'retryUnassign', eniId: e.eniId, ips: ips.slice(i, i + batch) });
+  }
+  return out;
 }
 
 /** State changes due to timers: cooled IPs become free, expired reservations cool for what is left of their cool-down. */

@@ -4,7 +4,10 @@
 //   - an IP the cloud has on an attached ENI that the pool lacks is adopted as free;
 //   - an IP the pool has that the cloud lacks is dropped, unless a pod holds it: then it is kept and
 //     flagged (missingInCloud) and reported, never silently taken from a live pod;
-//   - a `releasing` IP the cloud still has is free again (the release was interrupted);
+//   - a `releasing` IP stays `releasing` (the pool finishes the unassign; turning it free would race with
+//     an unassign of a killed daemon still on the wire, or one whose reply was lost): dropped once the cloud lacks it;
+//   - an IP or ENI the pool removed a moment ago is not adopted again (`recentlyRemoved`: the describe may be
+//     stale; AWS's reconcile cooldown guards against the same);
 //   - an attached ENI the pool does not know is adopted if it is the primary or carries our tags;
 //   - an ENI the pool knows that is no longer attached here is dropped (once no pod holds its IPs).
 // ENIs with cloud work in flight (`busy`) are left for the next round: the describe may predate that work.
@@ -26,6 +29,8 @@ export interface ReconcileInput {
   isOurs(e: Eni): boolean;
   /** A create is in flight: an `attaching` ENI the cloud does not list yet may be it. */
   createsInFlight: boolean;
+  /** IPs / ENIs the pool unassigned / deleted within the reconcile cooldown: never adopted this round. */
+  recentlyRemoved?(id: string): boolean;
 }
 
 export type ReconcileFinding =
@@ -35,7 +40,9 @@ export type ReconcileFinding =
   | { kind: 'dropIp'; eniId: string; ip: string; state: IpRecord['state'] }
   | { kind: 'ipMissing'; eniId: string; ip: string; podKey: string }
   | { kind: 'ipMoved'; from: string; to: string; ip: string }
-  | { kind: 'dropEni'; eniId: string };
+  | { kind: 'dropEni'; eniId: string }
+  /** Listed by the cloud but removed by the pool within the cooldown: not adopted now, looked at again later. */
+  | { kind: 'skippedRecent'; id: string };
 
 export interface ReconcileResult {
   ops: StoreOp[];
@@ -70,10 +77,16 @@ export function reconcileWithCloud(input: ReconcileInput): ReconcileResult {
   const cloudEniOf = new Map<string, string>();
   const managed = new Set<string>();
 
+  const recent = input.recentlyRemoved ?? (() => false);
   for (const ce of inUse.values()) {
     if (input.busy(ce.eniId)) continue;
     const rec = input.enis.get(ce.eniId);
     if (!rec) {
+      if (recent(ce.eniId)) {
+        // deleted by us a moment ago: a stale answer (or the cloud reused the id; the next round tells)
+        findings.push({ kind: 'skippedRecent', id: ce.eniId });
+        continue;
+      }
       const primary = ce.type === 'Primary';
       if (!primary && !input.isOurs(ce)) continue; // someone else's ENI
       const vsw = input.vSwitchInfo(ce.vSwitchId);
@@ -103,10 +116,8 @@ export function reconcileWithCloud(input: ReconcileInput): ReconcileResult {
       else dropIp(r);
     } else if (where !== r.eniId) {
       if (input.busy(where)) continue;
-      putIp({ ...r, eniId: where, ...(r.state === 'releasing' ? { state: 'free', since: now } : {}), missingInCloud: undefined });
+      putIp({ ...r, eniId: where, missingInCloud: undefined });
       findings.push({ kind: 'ipMoved', from: r.eniId, to: where, ip: r.ip });
-    } else if (r.state === 'releasing') {
-      putIp({ ip: r.ip, eniId: r.eniId, state: 'free', since: now });
     } else if (r.missingInCloud) {
       putIp({ ...r, missingInCloud: undefined });
     }
@@ -122,6 +133,10 @@ export function reconcileWithCloud(input: ReconcileInput): ReconcileResult {
       continue;
     }
     if (r) continue;
+    if (recent(ip)) {
+      findings.push({ kind: 'skippedRecent', id: ip });
+      continue;
+    }
     putIp({ ip, eniId, state: 'free', since: now });
     findings.push({ kind: 'adoptIp', eniId, ip });
   }

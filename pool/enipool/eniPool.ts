@@ -324,7 +324,7 @@ export class EniPool implements IpAllocator {
       return toAllocation(rec);
     }
     const others = [...this.slots.values()].filter((s) => s.eniId !== slot.eniId);
-    const place = placeReleased(others, this.config.maxPoolSize, this.config.cooldownMs, now);
+    const place = placeReleased(others, this.config.maxPoolSize, this.config.cooldownMs, now, this.waiters.length);
     const next: EniSlot = place.state === 'cooling' ? { eniId: slot.eniId, state: 'cooling', since: now, coolUntil: place.coolUntil } : { eniId: slot.eniId, state: place.state, since: now };
     const ops: StoreOp[] = [{ op: 'deletePod', podKey }, { op: 'putIp', ip: this.ipRecord(info, next) }];
     if (next.state === 'releasing') ops.push({ op: 'putEni', eni: this.eniRecord(info, 'deleting') });
@@ -542,6 +542,11 @@ export class EniPool implements IpAllocator {
       if (failed) throw failed;
     } catch (err) {
       this.onCreateFailure(err, vSwitchId, eni);
+      // Created but never recorded (its vSwitch facts could not be read): nothing else knows it, delete it now.
+      if (eni && !this.enis.has(eni.eniId)) {
+        const id = eni.eniId;
+        this.track(this.workers.run(id, () => this.deleteDetached(id)));
+      }
     }
   }
 

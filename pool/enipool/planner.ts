@@ -112,11 +112,12 @@ export function pickFreeEni(slots: EniSlot[]): string | undefined {
 
 /**
  * Where a released ENI goes: back to the warm pool (cooling, or free when there is no cool-down)
- * or detached and deleted when the idle ENIs already reach maxPoolSize.
+ * or detached and deleted when the idle ENIs already reach maxPoolSize and no request is waiting.
  */
-export function placeReleased(slots: EniSlot[], maxPoolSize: number, cooldownMs: number, now: number): { state: 'cooling' | 'free' | 'releasing'; coolUntil?: number } {
+export function placeReleased(slots: EniSlot[], maxPoolSize: number, cooldownMs: number, now: number, waiting = 0): { state: 'cooling' | 'free' | 'releasing'; coolUntil?: number } {
   const idle = count(slots, 'free', 'cooling');
-  if (idle >= maxPoolSize) return { state: 'releasing' };
+  // A request is waiting for an ENI: never delete one it could have (detach + delete + create + attach).
+  if (idle >= maxPoolSize && waiting === 0) return { state: 'releasing' };
   return cooldownMs > 0 ? { state: 'cooling', coolUntil: now + cooldownMs } : { state: 'free' };
 }
 

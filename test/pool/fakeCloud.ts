@@ -29,6 +29,12 @@ export class FakeCloud implements Cloud {
   latencyMs: number;
   /** Next call of `api` fails with this code (once per entry). */
   private failures: { api: string; code: string }[] = [];
+  /** Next call of `api` takes effect in the cloud, then its reply is lost (the caller sees this code). */
+  private lostReplies: { api: string; code: string }[] = [];
+  /** Calls of these APIs wait here until the gate opens (a request still on the wire). */
+  private readonly gates = new Map<string, Promise<void>>();
+  /** Next describe of attached ENIs answers with this earlier view (eventual consistency). */
+  staleDescribe: Eni[] | undefined;
   private seq = 0;
 
   constructor(opts: FakeCloudOptions = {}) {
@@ -54,6 +60,28 @@ export class FakeCloud implements Cloud {
 
   failNext(api: string, code: string): void {
     this.failures.push({ api, code });
+  }
+
+  loseReplyNext(api: string, code: string): void {
+    this.lostReplies.push({ api, code });
+  }
+
+  /** Holds every call of `api` (already made or to come) until the returned function is called. */
+  gate(api: string): () => void {
+    let open!: () => void;
+    this.gates.set(api, new Promise<void>((r) => (open = r)));
+    return () => {
+      this.gates.delete(api);
+      open();
+    };
+  }
+
+  /** Throws the lost-reply error for `api` if one is queued (after the call took effect). */
+  private lostReply(api: string): void {
+    const i = this.lostReplies.findIndex((f) => f.api === api);
+    if (i < 0) return;
+    const f = this.lostReplies.splice(i, 1)[0]!;
+    throw new CloudError({ api, code: f.code, message: 'reply lost (injected)', retryable: true });
   }
 
   setVSwitchLimit(id: string, limit: number): void {
@@ -86,6 +114,8 @@ export class FakeCloud implements Cloud {
   private async enter(api: string): Promise<void> {
     this.calls[api] = (this.calls[api] ?? 0) + 1;
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+    const gate = this.gates.get(api);
+    if (gate) await gate;
     const i = this.failures.findIndex((f) => f.api === api);
     if (i >= 0) {
       const f = this.failures.splice(i, 1)[0]!;
@@ -176,6 +206,7 @@ export class FakeCloud implements Cloud {
       if (e.instanceId !== instanceId) throw new CloudError({ api: 'DetachNetworkInterface', code: 'InvalidOperation.InvalidEniState', message: 'not attached', retryable: false });
       e.status = 'Available';
       delete e.instanceId;
+      this.lostReply('DetachNetworkInterface');
     });
   }
 
@@ -201,11 +232,17 @@ export class FakeCloud implements Cloud {
       }
       e.secondaryIps = e.secondaryIps.filter((ip) => !ips.includes(ip));
       for (const ip of ips) this.giveBack(e.vSwitchId, ip);
+      this.lostReply('UnassignPrivateIpAddresses');
     });
   }
 
   async describeNetworkInterfaces(filter: DescribeEniFilter): Promise<Eni[]> {
     await this.enter('DescribeNetworkInterfaces');
+    if (this.staleDescribe && filter.instanceId) {
+      const stale = this.staleDescribe;
+      this.staleDescribe = undefined;
+      return structuredClone(stale);
+    }
     return [...this.enis.values()]
       .filter((e) => !filter.instanceId || e.instanceId === filter.instanceId)
       .filter((e) => !filter.status || e.status === filter.status)

@@ -133,7 +133,9 @@ describe('ENI multi-IP pool on the mock cloud (real SDK client, SQLite)', () => 
   });
 
   it('under API throttling and injected 5xx errors the burst still completes and the books match the cloud', async () => {
-    const { mc, pool, store } = await setup({ cfg: { backoff: { otherErrorMs: 50 } } });
+    // reconcileCooldownMs 0: the mock hands out the lowest free address, so a lost-reply assign often returns
+    // an IP the pool released a moment ago; with a cooldown it is adopted only once that is over (crashWindows.test.ts).
+    const { mc, pool, store } = await setup({ cfg: { backoff: { otherErrorMs: 50 }, reconcileCooldownMs: 0 } });
     mc.faults.setThrottle(20, 5);
     mc.faults.setErrorRate('AssignPrivateIpAddresses', 0.2, '5xx', { afterEffect: true });
     mc.faults.setErrorRate('CreateNetworkInterface', 0.2, '5xx');

@@ -16,7 +16,7 @@ function ip(addr: string, eniId: string, o: Partial<IpRecord> = {}): IpRecord {
   return { ip: addr, eniId, state: 'free', since: 1, ...o };
 }
 
-function run(o: { enis: EniRecord[]; ips: IpRecord[]; attached: Eni[]; busy?: string[]; createsInFlight?: boolean }) {
+function run(o: { enis: EniRecord[]; ips: IpRecord[]; attached: Eni[]; busy?: string[]; createsInFlight?: boolean; recent?: string[] }) {
   const input: ReconcileInput = {
     now: NOW,
     enis: new Map(o.enis.map((e) => [e.eniId, e])),
@@ -26,6 +26,7 @@ function run(o: { enis: EniRecord[]; ips: IpRecord[]; attached: Eni[]; busy?: st
     busy: (id) => (o.busy ?? []).includes(id),
     isOurs: (e) => e.tags.creator === 'eni-ipam' && e.tags.node === 'i-1',
     createsInFlight: o.createsInFlight ?? false,
+    recentlyRemoved: (id) => (o.recent ?? []).includes(id),
   };
   return reconcileWithCloud(input);
 }
@@ -54,12 +55,10 @@ describe('reconcileWithCloud (pure)', () => {
     expect(r.findings).toContainEqual({ kind: 'ipMissing', eniId: 'e1', ip: '10.0.0.3', podKey: 'k' });
   });
 
-  it('an interrupted release whose IP the cloud still has becomes free; one the cloud lacks is dropped', () => {
+  it('an interrupted release whose IP the cloud still has stays releasing (the pool finishes it); one the cloud lacks is dropped', () => {
+    // Turning it free would race with the killed daemon's unassign still on the wire (crashWindows.test.ts).
     const r = run({ enis: [rec('e1')], ips: [ip('10.0.0.2', 'e1', { state: 'releasing' }), ip('10.0.0.3', 'e1', { state: 'releasing' })], attached: [cloudEni('e1', ['10.0.0.2'])] });
-    expect(r.ops).toEqual([
-      { op: 'putIp', ip: { ip: '10.0.0.2', eniId: 'e1', state: 'free', since: NOW } },
-      { op: 'deleteIp', ip: '10.0.0.3' },
-    ]);
+    expect(r.ops).toEqual([{ op: 'deleteIp', ip: '10.0.0.3' }]);
   });
 
   it('adopts the primary ENI and our ENIs, never someone else’s', () => {
@@ -78,13 +77,18 @@ describe('reconcileWithCloud (pure)', () => {
     expect(r.ops.findIndex((o) => o.op === 'putIp')).toBeGreaterThan(r.ops.findIndex((o) => o.op === 'putEni'));
   });
 
-  it('an ENI left attaching or deleting by a crash becomes inuse when the cloud has it attached', () => {
+  it('an ENI left attaching or deleting by a crash becomes inuse when the cloud has it attached (its IPs keep releasing)', () => {
     const r = run({ enis: [rec('e1', { state: 'attaching' }), rec('e2', { state: 'deleting' })], ips: [ip('10.0.0.2', 'e2', { state: 'releasing' })], attached: [cloudEni('e1', []), cloudEni('e2', ['10.0.0.2'])] });
     expect(r.ops).toEqual([
       { op: 'putEni', eni: rec('e1') },
       { op: 'putEni', eni: rec('e2') },
-      { op: 'putIp', ip: { ip: '10.0.0.2', eniId: 'e2', state: 'free', since: NOW } },
     ]);
+  });
+
+  it('does not adopt an IP or ENI removed within the cooldown, and says so', () => {
+    const r = run({ enis: [rec('e1')], ips: [], attached: [cloudEni('e1', ['10.0.0.2', '10.0.0.3']), cloudEni('e9', ['10.0.0.9'])], recent: ['10.0.0.2', 'e9'] });
+    expect(r.ops).toEqual([{ op: 'putIp', ip: { ip: '10.0.0.3', eniId: 'e1', state: 'free', since: NOW } }]);
+    expect(r.findings).toEqual(expect.arrayContaining([{ kind: 'skippedRecent', id: '10.0.0.2' }, { kind: 'skippedRecent', id: 'e9' }]));
   });
 
   it('drops an ENI no longer attached here, but keeps one whose IP a pod holds (flagged)', () => {
