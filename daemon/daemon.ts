@@ -17,6 +17,7 @@ import { nodeNameOf, redactConfig, resolveKubeSettings, type DaemonConfig } from
 import { createKubeClient, createOwnerCheck, kubeEventRecorder, type KubeClient } from './k8s/index.js';
 import { createLogger } from './log.js';
 import { DaemonMetrics, serveMetrics, type MetricsServer } from './metrics.js';
+import { Introspection } from './introspect.js';
 import {
   createNetworkService,
   createPodStatefulness,
@@ -278,6 +279,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
     const hygiene = new KernelHygiene(logger.child({ component: 'kernel' }));
     let allocator = deps.allocator;
     let eniPool: EniPool | undefined;
+    let podDb: PoolStore | undefined; // read by introspection (/v1/mapping cross-checks it)
     if (!allocator) {
       if (!cloud) throw new Error('no cloud client');
       let store = deps.store;
@@ -287,6 +289,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
         cleanups.push(() => opened.close());
         store = opened;
       }
+      podDb = store;
       if (config.daemonMode === 'VPCENI') {
         eniPool = await createVpcEniAllocator({
           config,
@@ -377,7 +380,9 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
       !server ? { ok: false, message: 'starting' } : server.isDraining ? { ok: false, message: 'shutting down' } : { ok: true, message: 'ok' };
     let metricsServer: MetricsServer | undefined;
     if (config.metricsListen) {
-      metricsServer = await serveMetrics(metrics, config.metricsListen, { health });
+      const db = podDb;
+      const introspection = new Introspection({ instanceId, config, allocator, cloud, loadDb: db ? () => db.load() : undefined });
+      metricsServer = await serveMetrics(metrics, config.metricsListen, { health, routes: (m, p, q) => introspection.route(m, p, q) });
       const ms = metricsServer;
       cleanups.push(() => ms.close());
     }

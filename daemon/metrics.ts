@@ -115,6 +115,11 @@ export class DaemonMetrics {
   }
 }
 
+/** Peers allowed to read /v1/* over TCP. */
+export function isLoopback(addr: string): boolean {
+  return addr === '::1' || addr.startsWith('127.') || addr.startsWith('::ffff:127.');
+}
+
 export interface MetricsServer {
   /** "host:port" or the unix socket path actually bound. */
   address: string;
@@ -125,10 +130,41 @@ export interface MetricsServer {
 export async function serveMetrics(
   metrics: DaemonMetrics,
   listen: ListenAddress,
-  opts: { health?: () => { ok: boolean; message: string } } = {},
+  opts: {
+    health?: () => { ok: boolean; message: string };
+    /** Extra read-only JSON routes (introspection, /v1/*); undefined for paths they do not serve. */
+    routes?: (method: string, path: string, query: URLSearchParams) => Promise<{ status: number; body: unknown }> | undefined;
+  } = {},
 ): Promise<MetricsServer> {
   const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    // Split by hand: new URL() throws on some request targets, and a throw here would take the daemon down.
+    const [path = '/', search = ''] = (req.url ?? '/').split('?', 2);
+    const query = new URLSearchParams(search);
+    if (opts.routes && path.startsWith('/v1/')) {
+      // Pod names, IPs and config are for the node's operator: a TCP listener (`:port` binds every address,
+      // for Prometheus) answers /v1/* to loopback peers only. A unix socket peer has no remote address.
+      // Checked before routing: a refused peer must not trigger a cloud call either.
+      const peer = req.socket.remoteAddress;
+      if (peer !== undefined && !isLoopback(peer)) {
+        res.writeHead(403, { 'content-type': 'application/json' });
+        res.end(`${JSON.stringify({ error: 'introspection is served to loopback and unix socket clients only' })}\n`);
+        return;
+      }
+    }
+    const routed = opts.routes && path.startsWith('/v1/') ? opts.routes(req.method ?? 'GET', path, query) : undefined;
+    if (routed) {
+      routed.then(
+        (r) => {
+          res.writeHead(r.status, { 'content-type': 'application/json' });
+          res.end(`${JSON.stringify(r.body, null, 2)}\n`);
+        },
+        (e: Error) => {
+          res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(`${JSON.stringify({ error: e.message })}\n`);
+        },
+      );
+      return;
+    }
     if (req.method === 'GET' && path === '/healthz' && opts.health) {
       const h = opts.health();
       res.writeHead(h.ok ? 200 : 503, { 'content-type': 'text/plain' });
@@ -149,7 +185,7 @@ export async function serveMetrics(
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end('not found; try /metrics\n');
+    res.end(`not found; try /metrics${opts.routes ? ', /v1/pods, /v1/pool, /v1/mapping, /v1/config' : ''}\n`);
   });
   if (listen.kind === 'unix') {
     await prepareSocketPath(listen.path);

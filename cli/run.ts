@@ -1,0 +1,92 @@
+// eni-ipam-cli: reads the daemon's introspection endpoints (/v1/*) and prints tables or JSON.
+// Exit codes: 0 fine; 1 `mapping` found a mismatch (as terway-cli mapping does); 2 usage, connection or server error.
+import { parseArgs } from 'node:util';
+import { loadDaemonConfig, type ListenAddress } from '../daemon/config/index.js';
+import type { MappingReport, PodView, PoolView } from '../daemon/introspect.js';
+import { CliError, getJson, parseAddr } from './client.js';
+import { formatMapping, formatPods, formatPool } from './format.js';
+
+export const USAGE = `usage: eni-ipam-cli [--addr ADDR | --config FILE] COMMAND [--json] [--pod NS/NAME] [--eni ENI_ID]
+
+commands:
+  pods      pod allocations (namespace, name, container, ifname, IP, ENI)
+  pool      pool statistics and per-ENI IPs by state
+  mapping   cross-check pod DB, pool and cloud; exits 1 on a mismatch
+  config    the daemon's configuration (credentials redacted), JSON
+
+ADDR: the daemon's metrics_listen: unix:/path, /path, host:port or :port.
+Without --addr it is read from the eni_conf file given by --config (or env ENI_CONFIG);
+the daemon has no default introspection listener.
+`;
+
+export interface CliIo {
+  out(s: string): void;
+  err(s: string): void;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+const COMMANDS = ['pods', 'pool', 'mapping', 'config'] as const;
+type Command = (typeof COMMANDS)[number];
+
+async function resolveAddr(addr: string | undefined, configPath: string | undefined): Promise<ListenAddress> {
+  if (addr) return parseAddr(addr);
+  if (!configPath) throw new CliError('no daemon address: give --addr, or --config FILE (env ENI_CONFIG) whose metrics_listen is set');
+  const { config } = await loadDaemonConfig(configPath);
+  if (!config.metricsListen) throw new CliError(`${configPath}: metrics_listen is not set, so the daemon serves no introspection; set it or give --addr`);
+  const a = config.metricsListen;
+  return a.kind === 'tcp' && (a.host === '0.0.0.0' || a.host === '::') ? { ...a, host: '127.0.0.1' } : a;
+}
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  let values: { addr?: string; config?: string; json?: boolean; pod?: string; eni?: string; help?: boolean };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      options: {
+        addr: { type: 'string', short: 'a' },
+        config: { type: 'string', short: 'c' },
+        json: { type: 'boolean' },
+        pod: { type: 'string', short: 'p' },
+        eni: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
+      strict: true,
+    }));
+  } catch (e) {
+    io.err(`${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  const [cmd, ...extra] = positionals;
+  if (!cmd || !(COMMANDS as readonly string[]).includes(cmd) || extra.length > 0) {
+    io.err(`${cmd ? `unknown command ${JSON.stringify([cmd, ...extra].join(' '))}` : 'a command is required'}\n${USAGE}`);
+    return 2;
+  }
+  const command = cmd as Command;
+  try {
+    const addr = await resolveAddr(values.addr, values.config ?? io.env['ENI_CONFIG']);
+    const q = new URLSearchParams();
+    if (values.pod && (command === 'pods' || command === 'mapping')) q.set('pod', values.pod);
+    if (values.eni && command === 'pool') q.set('eni', values.eni);
+    const path = `/v1/${command}${q.size > 0 ? `?${q.toString()}` : ''}`;
+    const reply = await getJson(addr, path);
+    if (reply.status !== 200) {
+      const msg = (reply.body as { error?: string } | null)?.error ?? JSON.stringify(reply.body);
+      io.err(`${path}: HTTP ${reply.status}: ${msg}\n`);
+      return 2;
+    }
+    if (values.json || command === 'config') io.out(`${JSON.stringify(reply.body, null, 2)}\n`);
+    else if (command === 'pods') io.out(formatPods(reply.body as { pods: PodView[] }));
+    else if (command === 'pool') io.out(formatPool(reply.body as PoolView));
+    else io.out(formatMapping(reply.body as MappingReport));
+    return command === 'mapping' && !(reply.body as MappingReport).ok ? 1 : 0;
+  } catch (e) {
+    io.err(`eni-ipam-cli: ${(e as Error).message}\n`);
+    return 2;
+  }
+}
