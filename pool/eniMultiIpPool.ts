@@ -5,7 +5,7 @@
 import { CloudError, CloudErrorCodes, type Cloud, type Eni, type InstanceTypeLimits } from '../daemon/cloud/types.js';
 import { resolvePoolConfig, type PoolConfig, type PoolConfigInput } from './config.js';
 import { expireTimers, pickFreeIp, plan, planReleaseRetries, type Backoffs, type Plan, type PlanAction, type PlannerEni, type PlannerIp } from './planner.js';
-import type { EniRecord, IpRecord, PodRecord, PoolStore, StoreOp } from './store.js';
+import { allocationOf, podRecordFor, type EniRecord, type IpRecord, type PodRecord, type PoolStore, type StoreOp } from './store.js';
 import { vSwitchGateway } from './ipv4.js';
 import { reconcileWithCloud, type ReconcileFinding } from './reconcile.js';
 import { errorCode, expireBackoffs, recordFailure } from './backoff.js';
@@ -352,25 +352,13 @@ export class EniMultiIpPool implements IpAllocator {
     const vsw = this.vSwitchInfo.get(eni.vSwitchId);
     const now = this.clock.now();
     const rec: IpRecord = { ip: pick.ip, eniId: eni.eniId, state: 'assigned', podKey: key, since: now };
-    const podRec: PodRecord = {
-      podKey: key,
-      namespace: pod.namespace,
-      name: pod.name,
-      containerId: pod.containerId,
-      ifName: pod.ifName,
-      networkName: pod.networkName,
-      netns: pod.netns ?? '',
-      ip: pick.ip,
-      eniId: eni.eniId,
-      eniMac: eni.mac,
-      primaryEni: eni.primary,
-      vSwitchId: eni.vSwitchId,
-      vSwitchCidr: vsw?.cidr ?? eni.vSwitchCidr,
-      gateway: vsw?.gateway ?? eni.gateway,
-      allocatedAt: now,
-      mode: 'ENIMultiIP',
-      stateful: pod.stateful ?? false,
-    };
+    const podRec = podRecordFor(
+      key,
+      pod,
+      'ENIMultiIP',
+      { ip: pick.ip, eniId: eni.eniId, eniMac: eni.mac, primaryEni: eni.primary, vSwitchId: eni.vSwitchId, vSwitchCidr: vsw?.cidr ?? eni.vSwitchCidr, gateway: vsw?.gateway ?? eni.gateway },
+      now,
+    );
     this.commit([
       { op: 'putIp', ip: rec },
       { op: 'putPod', pod: podRec },
@@ -1003,33 +991,12 @@ export class EniMultiIpPool implements IpAllocator {
   }
 
   private toAlloc(p: PodRecord): IpAllocation {
-    return toAllocation(p, this.eniPrimaryIps.get(p.eniId));
+    return allocationOf(p, this.eniPrimaryIps.get(p.eniId));
   }
 
   private isOurs(e: Eni): boolean {
     return e.tags[CREATOR_TAG_KEY] === CREATOR_TAG_VALUE && e.tags[NODE_TAG_KEY] === this.instanceId;
   }
-}
-
-function toAllocation(p: PodRecord, eniPrimaryIp: string | undefined): IpAllocation {
-  return {
-    ...(eniPrimaryIp ? { eniPrimaryIp } : {}),
-    podKey: p.podKey,
-    namespace: p.namespace,
-    name: p.name,
-    containerId: p.containerId,
-    ifName: p.ifName,
-    networkName: p.networkName,
-    netns: p.netns,
-    ip: p.ip,
-    eniId: p.eniId,
-    eniMac: p.eniMac,
-    primaryEni: p.primaryEni,
-    vSwitchId: p.vSwitchId,
-    vSwitchCidr: p.vSwitchCidr,
-    gateway: p.gateway,
-    allocatedAt: p.allocatedAt,
-  };
 }
 
 /**

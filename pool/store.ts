@@ -3,7 +3,7 @@
 // Calls are synchronous on purpose: better-sqlite3 commits in microseconds, and a synchronous
 // commit means "committed before allocate() resolves" holds without extra bookkeeping.
 
-import type { IpAllocation } from './types.js';
+import type { IpAllocation, PodRef } from './types.js';
 
 export type IpState = 'free' | 'assigned' | 'cooling' | 'reserved' | 'releasing';
 
@@ -44,6 +44,48 @@ export type PodMode = 'ENIMultiIP' | 'VPCENI' | 'VPCIP';
 export interface PodRecord extends IpAllocation {
   mode: PodMode;
   stateful: boolean;
+}
+
+/** Where an allocation's address lives: the part of a pod row each allocator fills in its own way. */
+export type AddressPlacement = Pick<IpAllocation, 'ip' | 'eniId' | 'eniMac' | 'primaryEni' | 'vSwitchId' | 'vSwitchCidr' | 'gateway'>;
+
+/** The pod row of a new allocation, shared by every mode's allocator. */
+export function podRecordFor(podKey: string, pod: PodRef, mode: PodMode, at: AddressPlacement, allocatedAt: number): PodRecord {
+  return {
+    podKey,
+    namespace: pod.namespace,
+    name: pod.name,
+    containerId: pod.containerId,
+    ifName: pod.ifName,
+    networkName: pod.networkName,
+    netns: pod.netns ?? '',
+    ...at,
+    allocatedAt,
+    mode,
+    stateful: pod.stateful ?? false,
+  };
+}
+
+/** The allocation a pod row describes (the row's bookkeeping fields left out). */
+export function allocationOf(p: PodRecord, eniPrimaryIp?: string): IpAllocation {
+  return {
+    ...(eniPrimaryIp ? { eniPrimaryIp } : {}),
+    podKey: p.podKey,
+    namespace: p.namespace,
+    name: p.name,
+    containerId: p.containerId,
+    ifName: p.ifName,
+    networkName: p.networkName,
+    netns: p.netns,
+    ip: p.ip,
+    eniId: p.eniId,
+    eniMac: p.eniMac,
+    primaryEni: p.primaryEni,
+    vSwitchId: p.vSwitchId,
+    vSwitchCidr: p.vSwitchCidr,
+    gateway: p.gateway,
+    allocatedAt: p.allocatedAt,
+  };
 }
 
 export type StoreOp =

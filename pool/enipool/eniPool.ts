@@ -10,8 +10,9 @@
 import { randomUUID } from 'node:crypto';
 import { CloudError, type Cloud, type Eni } from '../../daemon/cloud/types.js';
 import { EniWorkers } from '../eniWorkers.js';
+import type { PoolEvent, PoolLogger } from '../eniMultiIpPool.js';
 import { vSwitchGateway } from '../ipv4.js';
-import type { EniRecord, IpRecord, PodRecord, PoolStore, StoreOp } from '../store.js';
+import { allocationOf, podRecordFor, type EniRecord, type IpRecord, type PodRecord, type PoolStore, type StoreOp } from '../store.js';
 import { PoolError, podKeyOf, type IpAllocation, type IpAllocator, type PodRef, type PoolStats } from '../types.js';
 import { WaitQueue } from '../waitQueue.js';
 import {
@@ -72,17 +73,9 @@ export function resolveEniPoolConfig(input: EniPoolConfigInput = {}): EniPoolCon
   return cfg;
 }
 
-export interface EniPoolLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type EniPoolLogger = Pick<PoolLogger, 'info' | 'warn' | 'error'>;
 
-export interface EniPoolEvent {
-  type: 'Normal' | 'Warning';
-  reason: string;
-  message: string;
-}
+export type EniPoolEvent = Pick<PoolEvent, 'type' | 'reason' | 'message'>;
 
 export interface EniPoolOptions {
   cloud: Cloud;
@@ -121,11 +114,6 @@ interface VSwitchFacts {
 }
 
 const noopLogger: EniPoolLogger = { info() {}, warn() {}, error() {} };
-
-function toAllocation(p: PodRecord): IpAllocation {
-  const { mode: _mode, stateful: _stateful, ...a } = p;
-  return a;
-}
 
 function codeOf(err: unknown): string {
   if (err instanceof CloudError) return err.code;
@@ -296,7 +284,7 @@ export class EniPool implements IpAllocator {
   async allocate(pod: PodRef, opts: { deadlineMs?: number } = {}): Promise<IpAllocation> {
     const key = podKeyOf(pod);
     const existing = this.pods.get(key);
-    if (existing) return toAllocation(existing);
+    if (existing) return allocationOf(existing);
     if (this.stopping) throw new PoolError('ShuttingDown', 'ENI pool is stopping');
     if (!this.started) throw new PoolError('Internal', 'ENI pool not started', { retryable: true });
     const pending = this.waiters.pending(key);
@@ -321,7 +309,7 @@ export class EniPool implements IpAllocator {
     if (!info || !slot || slot.state !== 'assigned') {
       // Its ENI vanished from the cloud while the pod held it (or is on its way out): only the pod row is left.
       this.store.apply([{ op: 'deletePod', podKey }]);
-      return toAllocation(rec);
+      return allocationOf(rec);
     }
     const others = [...this.slots.values()].filter((s) => s.eniId !== slot.eniId);
     const place = placeReleased(others, this.config.maxPoolSize, this.config.cooldownMs, now, this.waiters.length);
@@ -332,16 +320,16 @@ export class EniPool implements IpAllocator {
     this.slots.set(slot.eniId, next);
     if (next.state === 'releasing') this.startRelease(slot.eniId);
     else this.drain();
-    return toAllocation(rec);
+    return allocationOf(rec);
   }
 
   get(podKey: string): IpAllocation | undefined {
     const rec = this.pods.get(podKey);
-    return rec ? toAllocation(rec) : undefined;
+    return rec ? allocationOf(rec) : undefined;
   }
 
   list(): IpAllocation[] {
-    return [...this.pods.values()].map(toAllocation);
+    return [...this.pods.values()].map((p) => allocationOf(p));
   }
 
   stats(): PoolStats {
@@ -456,32 +444,20 @@ export class EniPool implements IpAllocator {
     const info = this.enis.get(eniId)!;
     const now = this.clock.now();
     const key = podKeyOf(pod);
-    const rec: PodRecord = {
-      podKey: key,
-      namespace: pod.namespace,
-      name: pod.name,
-      containerId: pod.containerId,
-      ifName: pod.ifName,
-      networkName: pod.networkName,
-      netns: pod.netns ?? '',
-      ip: info.primaryIp,
-      eniId,
-      eniMac: info.mac,
-      primaryEni: false,
-      vSwitchId: info.vSwitchId,
-      vSwitchCidr: info.vSwitchCidr,
-      gateway: info.gateway,
-      allocatedAt: now,
-      mode: 'VPCENI',
-      stateful: pod.stateful ?? false,
-    };
+    const rec = podRecordFor(
+      key,
+      pod,
+      'VPCENI',
+      { ip: info.primaryIp, eniId, eniMac: info.mac, primaryEni: false, vSwitchId: info.vSwitchId, vSwitchCidr: info.vSwitchCidr, gateway: info.gateway },
+      now,
+    );
     const slot: EniSlot = { eniId, state: 'assigned', since: now };
     this.store.apply([{ op: 'putIp', ip: this.ipRecord(info, slot, key) }, { op: 'putPod', pod: rec }]);
     this.slots.set(eniId, slot);
     this.pods.set(key, rec);
     // The warm pool shrank: top it up.
     queueMicrotask(() => this.tick());
-    return toAllocation(rec);
+    return allocationOf(rec);
   }
 
   private drain(): void {

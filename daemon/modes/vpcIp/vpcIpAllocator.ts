@@ -2,7 +2,7 @@
 // carries that CIDR to this instance (route entry ensured at start). No ENI is involved: the IP
 // is reachable through the node's primary ENI, so allocations say primaryEni=true.
 import { PoolError, podKeyOf, type IpAllocation, type IpAllocator, type PodRef, type PoolStats } from '../../../pool/types.js';
-import type { PodRecord, PoolStore } from '../../../pool/store.js';
+import { allocationOf, podRecordFor, type PodRecord, type PoolStore } from '../../../pool/store.js';
 import type { Cloud } from '../../cloud/types.js';
 import { contains, nextFree, parsePodCidr, usableCount, type PodCidr } from './podCidr.js';
 
@@ -20,11 +20,6 @@ export interface VpcIpAllocatorOptions {
   ipCooldownMs: number;
   now?: () => number;
   logger?: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
-}
-
-function toAllocation(p: PodRecord): IpAllocation {
-  const { mode: _mode, stateful: _stateful, ...a } = p;
-  return a;
 }
 
 export class VpcIpAllocator implements IpAllocator {
@@ -82,7 +77,7 @@ export class VpcIpAllocator implements IpAllocator {
   async allocate(pod: PodRef): Promise<IpAllocation> {
     const key = podKeyOf(pod);
     const existing = this.pods.get(key);
-    if (existing) return toAllocation(existing);
+    if (existing) return allocationOf(existing);
     if (this.stopping) throw new PoolError('ShuttingDown', 'allocator is stopping');
     if (!this.started) throw new PoolError('Internal', 'allocator not started', { retryable: true });
     const ip = nextFree(this.cidr, this.taken(), this.cursor);
@@ -91,30 +86,18 @@ export class VpcIpAllocator implements IpAllocator {
       throw new PoolError('Exhausted', `pod CIDR ${this.cidr.cidr} has no free address (${this.pods.size} assigned, ${cooling} cooling down)`);
     }
     const now = this.now();
-    const rec: PodRecord = {
-      podKey: key,
-      namespace: pod.namespace,
-      name: pod.name,
-      containerId: pod.containerId,
-      ifName: pod.ifName,
-      networkName: pod.networkName,
-      netns: pod.netns ?? '',
-      ip,
-      eniId: '',
-      eniMac: '',
-      primaryEni: true,
-      vSwitchId: this.opts.vSwitchId,
-      vSwitchCidr: this.cidr.cidr,
-      gateway: this.cidr.gateway,
-      allocatedAt: now,
-      mode: 'VPCIP',
-      stateful: pod.stateful ?? false,
-    };
+    const rec = podRecordFor(
+      key,
+      pod,
+      'VPCIP',
+      { ip, eniId: '', eniMac: '', primaryEni: true, vSwitchId: this.opts.vSwitchId, vSwitchCidr: this.cidr.cidr, gateway: this.cidr.gateway },
+      now,
+    );
     this.opts.store.apply([{ op: 'putPod', pod: rec }]); // committed before we answer
     this.pods.set(key, rec);
     this.byIp.set(ip, key);
     this.cursor = ip;
-    return toAllocation(rec);
+    return allocationOf(rec);
   }
 
   async release(podKey: string): Promise<IpAllocation | undefined> {
@@ -124,16 +107,16 @@ export class VpcIpAllocator implements IpAllocator {
     this.pods.delete(podKey);
     this.byIp.delete(rec.ip);
     if (this.opts.ipCooldownMs > 0) this.cooling.set(rec.ip, this.now() + this.opts.ipCooldownMs);
-    return toAllocation(rec);
+    return allocationOf(rec);
   }
 
   get(podKey: string): IpAllocation | undefined {
     const rec = this.pods.get(podKey);
-    return rec ? toAllocation(rec) : undefined;
+    return rec ? allocationOf(rec) : undefined;
   }
 
   list(): IpAllocation[] {
-    return [...this.pods.values()].map(toAllocation);
+    return [...this.pods.values()].map((p) => allocationOf(p));
   }
 
   stats(): PoolStats {
