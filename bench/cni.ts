@@ -236,7 +236,7 @@ async function main(): Promise<void> {
   console.log(`CNI plugin latency, ${RUNS} interleaved runs (+${WARMUP} warm-up), clean env; target: ${target.label}`);
   console.log(`${'what'.padEnd(44)} ${'median'.padStart(8)} ${'p90'.padStart(8)} ${'vs bare'.padStart(9)}`);
   console.log(row('node -e 0 (bare start)', bare));
-  console.log(row('ADD  dist/cni/terway (ESM scope of repo)', add));
+  console.log(row('ADD  dist/cni/terway (CJS: dist/cni/package.json)', add));
   console.log(row('DEL  dist/cni/terway', del));
   console.log(row('ADD  installed copy (no package.json: CJS)', addInst));
   console.log(row('DEL  installed copy', delInst));

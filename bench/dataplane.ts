@@ -139,8 +139,22 @@ async function round(i: number, runner: NsRunner, plugin: string, daemon: NodeDa
       return r;
     };
     const bare = () => runner.run({ cmd: process.execPath, args: ['-e', '0'], env: cleanEnv() }).then((r) => must('node -e 0', r));
-    const oursDel = async () => must(`our DEL #${i}`, await runner.run({ cmd: plugin, env: podEnv(pod, 'DEL'), stdin: oursConf }));
-    const refDel = async () => must(`ptp DEL #${i}`, await runner.run({ cmd: join(REF_DIR, 'ptp'), env: refEnv('DEL'), stdin: refConf }));
+    // Untimed, after every DEL (both sides alike): deletes a throw-away veth, which returns only once the
+    // kernel's RCU barrier of earlier link deletes is through. Our daemon leaves that trailing wait of
+    // its veth delete to a background thread; without this the next timed command (often the
+    // reference DEL, whose own delete queues behind it) would pay for it.
+    const rcuBarrier = async () =>
+      must('rcu barrier probe', await runner.run({ cmd: 'sh', args: ['-c', 'ip link add bdpbar0 type veth peer name bdpbar1 && ip link del bdpbar0'], env: cleanEnv() }));
+    const oursDel = async () => {
+      const r = must(`our DEL #${i}`, await runner.run({ cmd: plugin, env: podEnv(pod, 'DEL'), stdin: oursConf }));
+      await rcuBarrier();
+      return r;
+    };
+    const refDel = async () => {
+      const r = must(`ptp DEL #${i}`, await runner.run({ cmd: join(REF_DIR, 'ptp'), env: refEnv('DEL'), stdin: refConf }));
+      await rcuBarrier();
+      return r;
+    };
 
     const statusConf = JSON.stringify({ ...netConf(daemon.socketPath), cniVersion: '1.1.0' });
     const version = async () => must('plugin VERSION', await runner.run({ cmd: plugin, env: cleanEnv({ CNI_COMMAND: 'VERSION' }) }));
@@ -260,6 +274,11 @@ async function main(): Promise<number> {
     const m0 = await daemon.metrics();
     const calls0 = cloudCalls(cluster);
     const ours: Sample = { add: [], del: [] };
+    // Our DEL leaves the kernel's trailing RCU wait of the veth delete to the daemon's background: the
+    // reference DEL is split by whether it ran right after ours (odd rounds) to show it is not slowed
+    // (the barrier probe after every DEL is what keeps it so).
+    const refDelAfterOurs: number[] = [];
+    const refDelBeforeOurs: number[] = [];
     const oursRuns: { i: number; add: TimedRun; del: TimedRun }[] = [];
     const ref: Sample = { add: [], del: [] };
     const bare: number[] = [];
@@ -272,6 +291,7 @@ async function main(): Promise<number> {
       ours.del.push(r.ours.del.ms);
       ref.add.push(r.ref.add.ms);
       ref.del.push(r.ref.del.ms);
+      (i % 2 === 1 ? refDelAfterOurs : refDelBeforeOurs).push(r.ref.del.ms);
       bare.push(r.bare.ms);
       version.push(r.version.ms);
       status.push(r.status.ms);
@@ -300,6 +320,8 @@ async function main(): Promise<number> {
     line('ours DEL', ours.del);
     line('ptp + host-local DEL (reference)', ref.del);
     line('node -e 0 (bare node start)', bare);
+    line('  ref DEL right after ours (odd rounds)', refDelAfterOurs);
+    line('  ref DEL before ours (even rounds)', refDelBeforeOurs);
     out();
     out(`pool warm during the timed runs: cloud calls made meanwhile: ${callDelta(calls0, calls1)}`);
     const load = loadavg()[0]!;

@@ -119,6 +119,7 @@ export class H2Connection {
   private blockStream = 0;
   private blockEndStream = false;
   private blockParts: Buffer[] = [];
+  private preface: Buffer | undefined;
 
   constructor(readonly socketPath: string) {
     this.sock = net.connect(socketPath);
@@ -140,18 +141,29 @@ export class H2Connection {
     this.sock.on('close', () => {
       this.fail(new H2Error(`daemon at ${socketPath} closed the connection`, 'closed'));
     });
-    // The client preface may be sent at once (prior knowledge); no need to wait for the server's.
-    this.sock.write(
-      Buffer.concat([
-        PREFACE,
-        settings([
-          [S_ENABLE_PUSH, 0],
-          [S_INITIAL_WINDOW_SIZE, RECV_WINDOW],
-          [S_HEADER_TABLE_SIZE, HEADER_TABLE_SIZE],
-        ]),
-        windowUpdate(0, RECV_WINDOW - DEFAULT_WINDOW),
+    // The client preface needs no wait for the server's (prior knowledge); it goes out in one write with
+    // the first request (see out()).
+    this.preface = Buffer.concat([
+      PREFACE,
+      settings([
+        [S_ENABLE_PUSH, 0],
+        [S_INITIAL_WINDOW_SIZE, RECV_WINDOW],
+        [S_HEADER_TABLE_SIZE, HEADER_TABLE_SIZE],
       ]),
-    );
+      windowUpdate(0, RECV_WINDOW - DEFAULT_WINDOW),
+    ]);
+  }
+
+  /**
+   * Writes frames, the preface first if it has not gone out yet: a unary call is one socket write
+   * (each net.Socket write costs a cold plugin process more than the bytes do).
+   */
+  private out(frames: Buffer[]): void {
+    if (this.preface) {
+      frames.unshift(this.preface);
+      this.preface = undefined;
+    }
+    if (frames.length > 0) this.sock.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
   }
 
   /** True once the connection failed or got a GOAWAY: open a new one for further requests. */
@@ -177,8 +189,8 @@ export class H2Connection {
         const last = off + this.peerMaxFrame >= block.length;
         out.push(frame(off === 0 ? T_HEADERS : T_CONTINUATION, last ? F_END_HEADERS : 0, id, part));
       }
-      this.sock.write(Buffer.concat(out));
-      this.flush(s);
+      this.flush(s, out);
+      this.out(out);
     });
     return { id, response };
   }
@@ -188,7 +200,7 @@ export class H2Connection {
     if (!this.streams.delete(id) || this.dead) return;
     const p = Buffer.allocUnsafe(4);
     p.writeUInt32BE(RST_CANCEL, 0);
-    this.sock.write(frame(T_RST_STREAM, 0, id, p));
+    this.out([frame(T_RST_STREAM, 0, id, p)]);
   }
 
   close(): void {
@@ -203,7 +215,8 @@ export class H2Connection {
     this.streams.clear();
   }
 
-  private flush(s: Stream): void {
+  /** Sends what the windows allow of the stream's body; into `batch` when given (written by the caller). */
+  private flush(s: Stream, batch?: Buffer[]): void {
     while (s.pending.length > 0 && this.streams.has(s.id)) {
       const n = Math.min(s.pending.length, s.sendWindow, this.connSendWindow, this.peerMaxFrame);
       if (n <= 0) return; // wait for WINDOW_UPDATE / SETTINGS
@@ -211,7 +224,9 @@ export class H2Connection {
       s.pending = s.pending.subarray(n);
       s.sendWindow -= n;
       this.connSendWindow -= n;
-      this.sock.write(frame(T_DATA, s.pending.length === 0 ? F_END_STREAM : 0, s.id, chunk));
+      const f = frame(T_DATA, s.pending.length === 0 ? F_END_STREAM : 0, s.id, chunk);
+      if (batch) batch.push(f);
+      else this.out([f]);
     }
   }
 
@@ -249,12 +264,12 @@ export class H2Connection {
             this.peerMaxFrame = v;
           }
         }
-        this.sock.write(frame(T_SETTINGS, F_ACK, 0));
+        this.out([frame(T_SETTINGS, F_ACK, 0)]);
         for (const s of this.streams.values()) this.flush(s);
         return;
       }
       case T_PING:
-        if (!(flags & F_ACK)) this.sock.write(frame(T_PING, F_ACK, 0, p));
+        if (!(flags & F_ACK)) this.out([frame(T_PING, F_ACK, 0, p)]);
         return;
       case T_WINDOW_UPDATE: {
         const inc = p.readUInt32BE(0) & 0x7fffffff;
@@ -310,7 +325,7 @@ export class H2Connection {
         this.recvConsumed += p.length;
         if (this.recvConsumed > RECV_WINDOW / 2) {
           // Return the credit on the connection (and the stream) before the daemon stalls.
-          this.sock.write(Buffer.concat([windowUpdate(0, this.recvConsumed), ...(sid && this.streams.has(sid) ? [windowUpdate(sid, this.recvConsumed)] : [])]));
+          this.out([windowUpdate(0, this.recvConsumed), ...(sid && this.streams.has(sid) ? [windowUpdate(sid, this.recvConsumed)] : [])]);
           this.recvConsumed = 0;
         }
         const s = this.streams.get(sid);

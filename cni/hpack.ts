@@ -130,7 +130,8 @@ export function huffmanDecode(bytes: Uint8Array): string {
   for (const byte of bytes) {
     for (let i = 7; i >= 0; i--) {
       code = code * 2 + ((byte >> i) & 1);
-      len++;
+      // No code is shorter than 5 bits: skip the lookups before (this runs cold in every plugin exec).
+      if (++len < 5) continue;
       const sym = t[len]?.get(code);
       if (sym !== undefined) {
         out += String.fromCharCode(sym);

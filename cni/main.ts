@@ -60,14 +60,13 @@ async function main(): Promise<number> {
   }
   let stdin: string | undefined;
   let log: Logger | undefined;
-  let client: UnaryClient | undefined;
   try {
     const cniEnv = parseEnv(env);
     stdin = readStdin();
     const conf = parseNetConf(stdin, cniEnv.command);
     log = createLogger(conf.logFile, `${cniEnv.command} ${cniEnv.containerId || '-'}/${cniEnv.ifName || '-'}`);
     const cniArgs = parseCniArgs(cniEnv.args);
-    client = connectUnix(conf.socket);
+    const client: UnaryClient = connectUnix(conf.socket);
     const io: CommandIO = { print: printOut, log };
     await runCommand({ env: cniEnv, conf, cniArgs, pluginVersion: PLUGIN_VERSION }, eniBackend(client), io);
     return 0;
@@ -81,9 +80,10 @@ async function main(): Promise<number> {
       /* stdout gone: the exit code still says it failed */
     }
     return 1;
-  } finally {
-    client?.close();
   }
+  // The daemon connection is not closed here: process.exit follows at once and the kernel closes the
+  // socket. Destroying a net.Socket makes node look at process.stderr (net.js `this !== process.stderr`),
+  // and creating that stream on a piped stderr (as runtimes give plugins) is work for nothing.
 }
 
 main().then(

@@ -20,7 +20,9 @@ let errnoFn: (() => number) | undefined;
 /** libc socket calls for the off-main-thread RTM_DELLINK (delLinkOffMainThread). */
 interface RawNetlinkFns {
   socket: (domain: number, type: number, protocol: number) => number;
-  send: { async(fd: number, buf: Buffer, len: number, flags: number, cb: (err: unknown, res: number) => void): void };
+  send: ((fd: number, buf: Buffer, len: number, flags: number) => number) & {
+    async(fd: number, buf: Buffer, len: number, flags: number, cb: (err: unknown, res: number) => void): void;
+  };
   recv: (fd: number, buf: Buffer, len: number, flags: number) => number;
   close: (fd: number) => number;
 }
@@ -132,7 +134,8 @@ export function delLinkRequest(index: number, seq: number): Buffer {
 /** The errno of a netlink ACK (0 = success); undefined when `b` is not an NLMSG_ERROR for `seq`. Pure; exported for tests. */
 export function ackErrno(b: Buffer, seq: number): number | undefined {
   if (b.length < 20 || b.readUInt16LE(4) !== NLMSG_ERROR || b.readUInt32LE(8) !== seq >>> 0) return undefined;
-  return -b.readInt32LE(16);
+  const e = b.readInt32LE(16);
+  return e === 0 ? 0 : -e;
 }
 
 let delSeq = 1;
@@ -155,7 +158,14 @@ export async function delLinkOffMainThread(path: string | undefined, index: numb
   try {
     const seq = delSeq++;
     const req = delLinkRequest(index, seq);
-    const sent = await new Promise<number>((resolve, reject) => fns.send.async(fd, req, req.length, 0, (err, res) => (err ? reject(err) : resolve(res))));
+    const sent = await new Promise<number>((resolve, reject) => {
+      try {
+        fns.send.async(fd, req, req.length, 0, (err, res) => (err ? reject(err) : resolve(res)));
+      } catch {
+        // koffi's queue of async calls is full (256): send from here, blocking the loop this once.
+        resolve(fns.send(fd, req, req.length, 0));
+      }
+    });
     if (sent !== req.length) throw fail('send', undefined);
     const ack = Buffer.alloc(1024);
     const n = fns.recv(fd, ack, ack.length, MSG_DONTWAIT);

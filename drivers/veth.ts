@@ -243,9 +243,9 @@ export class VethDriver implements Driver {
    * teardown() by host veth name: also the daemon's GC entry for a leaked veth found by listHostVeths().
    * `ip` optional (read from the host /32 route or the pod netns).
    *
-   * What makes the IP unreachable through this node (its /32 and its rules) is removed before this
-   * returns; the veth itself is deleted in the background (deleteVethInBackground): unregistering a
-   * veth waits for an RCU grace period (15-40 ms) and nothing about the pod depends on it any more.
+   * Everything is gone from the netns when this returns: the /32 and rules first (the IP stops being
+   * routed here), then the veth. Its delete runs off the event loop (deleteVethInBackground) and only
+   * the kernel's trailing wait for an RCU grace period (15-40 ms here) is not awaited.
    */
   async teardownHostVeth(hostName: string, ip?: string, netnsPath?: string, ifName?: string): Promise<void> {
     await warmThreadPool();
@@ -267,7 +267,37 @@ export class VethDriver implements Driver {
       if (!reused) await this.removePodRules(ip);
     }
     // Deleting one end deletes the pair and the pod end's addresses, routes and neighbour.
-    if (link) this.deleteVethInBackground(hostName, link.index);
+    if (link) await this.unlinkVeth(host, hostName, link.index);
+  }
+
+  /**
+   * Deletes the veth and returns once it is gone from the netns: the kernel unlinks it at the start
+   * of the request, then waits for RCU before it answers; that wait is left to the background.
+   * Throws when the delete fails before the link went away (the caller then keeps the IP).
+   */
+  private async unlinkVeth(host: Nl, hostName: string, index: number): Promise<void> {
+    const del = this.deleteVethInBackground(hostName, index);
+    let failed: unknown;
+    let settled = false;
+    void del.then(
+      () => (settled = true),
+      (e: unknown) => {
+        failed = e;
+        settled = true;
+      },
+    );
+    // The first polls follow each other at once (each is a round trip, so the pool thread gets going
+    // meanwhile), then back off to 1, 2, 4, 8 ms: many DELs at once queue on libuv's few pool threads.
+    for (let n = 0; ; n++) {
+      if (n >= 4) await new Promise((r) => setTimeout(r, Math.min(8, 2 ** (n - 4))));
+      if (settled) break;
+      const l = await host.linkByName(hostName);
+      if (!l || l.index !== index) return;
+    }
+    if (failed) {
+      if (this.lastBackgroundError === failed) this.lastBackgroundError = undefined; // reported here, not again by settle()
+      throw failed;
+    }
   }
 
   /**
@@ -275,7 +305,7 @@ export class VethDriver implements Driver {
    * name and a repeated teardown wait for it, settle() waits for all. A failed delete leaves a veth that
    * setup() replaces (EEXIST path) and the start-up reconcile removes.
    */
-  private deleteVethInBackground(hostName: string, index: number): void {
+  private deleteVethInBackground(hostName: string, index: number): Promise<void> {
     const del: Promise<void> = delLinkOffMainThread(this.hostNetnsPath, index, `delete veth ${hostName}`)
       .catch((e: unknown) => {
         this.lastBackgroundError = e instanceof Error ? e : new Error(String(e));
@@ -286,6 +316,7 @@ export class VethDriver implements Driver {
       });
     del.catch(() => undefined);
     this.pendingDeletes.set(hostName, del);
+    return del;
   }
 
   /** Number of veth deletes still running in the background. */

@@ -194,6 +194,13 @@ export class DaemonServer {
     return (call, callback) => {
       const done = this.metrics?.startRpc(method);
       this.inFlight++;
+      // Response headers go out now, while the handler works: grpc-js would otherwise send them with
+      // the reply, an event-loop turn before the message and trailers, on the plugin's critical path.
+      try {
+        call.sendMetadata(new grpc.Metadata());
+      } catch {
+        // cancelled meanwhile: grpc-js drops the reply below as well
+      }
       fn.call(this, call.request, call)
         .then(
           (res) => {
