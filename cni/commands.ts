@@ -137,13 +137,39 @@ async function recordFailure(backend: EniBackend, inv: Invocation, reason: strin
   }
 }
 
+/**
+ * After a failed AllocIP call: could the daemon have allocated anyway? Not when it was never
+ * reached or refused the request up front (version, validation, size); otherwise it may have.
+ */
+function allocMayHaveHappened(e: unknown): boolean {
+  if (e instanceof CniError || e instanceof DaemonUnreachableError) return false;
+  if (e instanceof GrpcStatusError) {
+    const c = e.code;
+    return !(c === GrpcCode.FAILED_PRECONDITION || c === GrpcCode.INVALID_ARGUMENT || c === GrpcCode.UNIMPLEMENTED || c === GrpcCode.RESOURCE_EXHAUSTED);
+  }
+  return true;
+}
+
+async function releaseAfterFailedAdd(backend: EniBackend, inv: Invocation, pod: PodRef, reason: string, io: CommandIO): Promise<void> {
+  io.log.error(`ADD failed (${reason}); releasing`);
+  try {
+    await backend.releaseIP({ pod, apiVersion: API_VERSION, pluginVersion: inv.pluginVersion, reason }, RELEASE_AFTER_FAILED_ADD_MS);
+  } catch (re) {
+    io.log.error(`ReleaseIP after failed ADD failed: ${(re as Error).message}`);
+  }
+}
+
 export async function cmdAdd(inv: Invocation, backend: EniBackend, io: CommandIO): Promise<void> {
   const pod = podRef(inv);
   let reply: AllocIPReply;
   try {
     reply = await backend.allocIP({ pod, apiVersion: API_VERSION, pluginVersion: inv.pluginVersion }, timeoutFor(inv, 'ADD'));
   } catch (e) {
-    throw transportError(e, 'ADD');
+    const err = transportError(e, 'ADD');
+    // The daemon may hold an allocation we never got word of (reply garbled, deadline passed while
+    // it worked, handler crashed after allocating): give the pod key back; ReleaseIP is idempotent.
+    if (allocMayHaveHappened(e)) await releaseAfterFailedAdd(backend, inv, pod, `AllocIP outcome unknown: ${err.message}`, io);
+    throw err;
   }
   if (!reply.success) {
     const err = failureError(reply.failureReason, reply.message, reply.cloudErrorCode, 'ADD');
@@ -173,15 +199,7 @@ export async function cmdAdd(inv: Invocation, backend: EniBackend, io: CommandIO
   } catch (e) {
     // We hold an allocation the runtime will never learn about: give it back now.
     const cause = e instanceof Error ? e.message : String(e);
-    io.log.error(`ADD failed after allocation (${cause}); releasing`);
-    try {
-      await backend.releaseIP(
-        { pod, apiVersion: API_VERSION, pluginVersion: inv.pluginVersion, reason: `plugin failed after AllocIP: ${cause}` },
-        RELEASE_AFTER_FAILED_ADD_MS,
-      );
-    } catch (re) {
-      io.log.error(`ReleaseIP after failed ADD failed: ${(re as Error).message}`);
-    }
+    await releaseAfterFailedAdd(backend, inv, pod, `plugin failed after AllocIP: ${cause}`, io);
     throw e instanceof CniError ? e : new CniError(ErrCode.IO_FAILURE, 'cannot write the result', cause);
   }
   io.log.info(`ADD ok ${reply.ips.map((i) => i.address).join(',')} eni=${reply.eniId}`);

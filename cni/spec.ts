@@ -268,7 +268,8 @@ export function parseNetConf(stdin: string, command: Command): NetConf {
   }
 
   let prevResult: CniResult | undefined;
-  if (raw.prevResult !== undefined && raw.prevResult !== null) {
+  // DEL does not use prevResult: a damaged cached ADD result must not block the release.
+  if (raw.prevResult !== undefined && raw.prevResult !== null && command !== 'DEL') {
     prevResult = checkResultShape(raw.prevResult, 'prevResult');
   }
 

@@ -47,6 +47,8 @@ export function checkApiVersion(v: number): void {
   }
 }
 
+const CONTAINER_ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
 export function podRefOf(msg: M.PodRefMsg | null | undefined, opts: { needNetns?: boolean } = {}): PodRef {
   if (!msg) throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, 'pod is required');
   if (!msg.k8s_pod_infra_container_id) throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, 'pod.k8s_pod_infra_container_id (container id) is required');
@@ -54,6 +56,15 @@ export function podRefOf(msg: M.PodRefMsg | null | undefined, opts: { needNetns?
   if (opts.needNetns && !msg.netns) throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, 'pod.netns is required');
   if (msg.k8s_pod_infra_container_id.includes('/') || msg.if_name.includes('/')) {
     throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, 'container id and interface name must not contain "/"');
+  }
+  // The CNI spec's rules: the plugin checks them too, but other clients reach this socket, and a
+  // name the kernel refuses would only fail in the driver after an address was taken.
+  if (!CONTAINER_ID_RE.test(msg.k8s_pod_infra_container_id)) {
+    throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, `pod.k8s_pod_infra_container_id (container id) ${JSON.stringify(msg.k8s_pod_infra_container_id)} must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
+  }
+  const ifn = msg.if_name;
+  if (ifn === '.' || ifn === '..' || Buffer.byteLength(ifn) > 15 || /[:\s]/.test(ifn)) {
+    throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, `pod.if_name (interface name) ${JSON.stringify(ifn)} must be 1-15 bytes, not "." or "..", without ":" or whitespace`);
   }
   return {
     namespace: msg.k8s_pod_namespace,
