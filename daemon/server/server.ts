@@ -49,11 +49,13 @@ export function checkApiVersion(v: number): void {
 
 const CONTAINER_ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
-export function podRefOf(msg: M.PodRefMsg | null | undefined, opts: { needNetns?: boolean } = {}): PodRef {
+export function podRefOf(msg: M.PodRefMsg | null | undefined, opts: { needNetns?: boolean; needNetworkName?: boolean } = {}): PodRef {
   if (!msg) throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, 'pod is required');
   if (!msg.k8s_pod_infra_container_id) throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, 'pod.k8s_pod_infra_container_id (container id) is required');
   if (!msg.if_name) throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, 'pod.if_name (interface name) is required');
   if (opts.needNetns && !msg.netns) throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, 'pod.netns is required');
+  // Part of the pod key: an allocation without it could never be matched by CNI GC (which is per network).
+  if (opts.needNetworkName && !msg.network_name) throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, 'pod.network_name (the network config name) is required');
   if (msg.k8s_pod_infra_container_id.includes('/') || msg.if_name.includes('/')) {
     throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, 'container id and interface name must not contain "/"');
   }
@@ -246,7 +248,7 @@ export class DaemonServer {
 
   private async allocIp(req: M.AllocIPRequestMsg, call: grpc.ServerUnaryCall<M.AllocIPRequestMsg, M.AllocIPReplyMsg>): Promise<M.AllocIPReplyMsg> {
     checkApiVersion(req.api_version);
-    const pod = podRefOf(req.pod, { needNetns: true });
+    const pod = podRefOf(req.pod, { needNetns: true, needNetworkName: true });
     if (this.draining) return allocFailure(SHUTTING_DOWN);
     try {
       const r = await this.service.allocIp(pod, { deadlineMs: this.waitBudget(call) });

@@ -81,6 +81,14 @@ describe('daemon gRPC input checks', () => {
     expect(await alloc(client, podMsg('c1'))).toMatchObject({ success: true });
   });
 
+  it('refuses an AllocIP without a network name (it is part of the pod key CNI GC matches on)', async () => {
+    const { client, allocator } = await setup();
+    const err = await grpcError(alloc(client, podMsg('c1', { network_name: '' })));
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(err.details).toMatch(/network_name/);
+    expect(allocator.allocateCalls).toBe(0);
+  });
+
   it.each([
     ['an interface name over 15 bytes', { if_name: 'eth0123456789abc' }, /if_name/],
     ['an interface name with a space', { if_name: 'eth 0' }, /if_name/],
