@@ -2,7 +2,7 @@
 // Layout follows AWS VPC CNI: table holds `<gw>/32 dev <eni> scope link` and `default via <gw> dev <eni>`;
 // pods on the ENI get `from <podIP> lookup <table>` (FROM_POD_RULE_PRIORITY).
 import { DriverError } from './types.js';
-import { CREATE_REPLACE, Nl, RT_TABLE_MAIN, all, parseCidr } from './netlink.js';
+import { CREATE_REPLACE, Nl, RT_TABLE_MAIN, all, parseCidr, type RuleInfo } from './netlink.js';
 import { writeSysctl } from './netns.js';
 
 /**
@@ -114,9 +114,15 @@ export async function ensureEniTableOn(
  */
 export async function removeEniTableOn(host: Nl, eni: { mac: string; tableId?: number; primaryIp?: string; vSwitchCidr?: string }, base = ENI_TABLE_BASE): Promise<void> {
   const link = await host.linkByMac(eni.mac);
-  const tableId = eni.tableId ?? (link ? eniTableId(link.index, base) : undefined);
+  let tableId = eni.tableId ?? (link ? eniTableId(link.index, base) : undefined);
+  let dumped: RuleInfo[] | undefined;
+  if (tableId === undefined && eni.primaryIp) {
+    // Link already gone and no cached id (daemon restarted since): the primary-IP rule still names the table.
+    dumped = await host.rules();
+    tableId = dumped.find((r) => r.src === eni.primaryIp && r.srcLen === 32 && r.priority === ENI_PRIMARY_IP_RULE_PRIORITY && r.table > 255)?.table;
+  }
   if (tableId === undefined || tableId === RT_TABLE_MAIN) return;
-  const [routes, rules] = await Promise.all([host.routes(tableId), host.rules()]);
+  const [routes, rules] = await Promise.all([host.routes(tableId), dumped ?? host.rules()]);
   const ops: Promise<unknown>[] = [];
   for (const r of routes) {
     ops.push(host.delRoute(`delete route from table ${tableId}`, { dst: r.dst, dstLen: r.dstLen, oif: r.oif, table: tableId }));

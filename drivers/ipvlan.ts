@@ -127,6 +127,7 @@ export class IpvlanDriver implements Driver {
     let pod: Nl | undefined;
     let podFd: number | undefined;
     let created = false;
+    let hostSlaveIndex: number | undefined;
     try {
       if (!(await ipvlanSupported(host))) {
         throw new DriverError('setup ipvlan', IPVLAN_MISSING, { errno: 'ENOTSUP', netns: this.hostNetnsPath });
@@ -135,6 +136,7 @@ export class IpvlanDriver implements Driver {
       if (!eni) throw new DriverError('setup ipvlan', `no link with ENI MAC ${spec.eniMac} (${spec.eniId})`, { errno: 'ENODEV', netns: this.hostNetnsPath });
       if (!eni.up) await host.setLink(`set ENI link ${eni.name} up`, eni.index, {}, true);
       const hostSlave = await this.ensureHostSlave(host, eni.index, spec.mtu);
+      hostSlaveIndex = hostSlave.index;
 
       podFd = openNetnsFd(spec.netnsPath, 'setup ipvlan');
       pod = await openNetlinkIn(spec.netnsPath, 'open pod netlink socket');
@@ -158,6 +160,10 @@ export class IpvlanDriver implements Driver {
       if (created && pod) {
         const l = await pod.linkByName(spec.ifName).catch(() => undefined);
         if (l) await pod.delLink('rollback: delete ipvlan', l.index).catch(() => undefined);
+      }
+      // The host /32 goes out in the same batch as the pod's routes: it may exist although that batch failed.
+      if (created && hostSlaveIndex !== undefined) {
+        await host.delRoute(`rollback: delete route ${spec.ip}/32`, { dst: spec.ip, oif: hostSlaveIndex }).catch(() => undefined);
       }
       throw e;
     } finally {

@@ -40,7 +40,8 @@ export class RawEniDriver implements Driver {
     const host = await openNetlinkIn(this.hostNetnsPath, 'open host netlink socket');
     let pod: Nl | undefined;
     let podFd: number | undefined;
-    let moved: { origName: string } | undefined;
+    /** Set before the move is sent: the move can half-succeed (moved, then the rename fails). */
+    let moving: { origName: string; mtu?: number; alias?: string } | undefined;
     try {
       pod = await openNetlinkIn(spec.netnsPath, 'open pod netlink socket');
       podFd = openNetnsFd(spec.netnsPath, 'setup raw ENI');
@@ -52,13 +53,13 @@ export class RawEniDriver implements Driver {
       if (hostLink) {
         // One message: remember the name, move, rename, set MTU (the kernel moves first, then renames).
         const origName = origNameFromAlias(hostLink.alias) ?? hostLink.name;
+        moving = { origName, mtu: hostLink.mtu, alias: hostLink.alias };
         await host.setLink(`move ENI ${hostLink.name} into pod as ${spec.ifName}`, hostLink.index, {
           ifalias: aliasFor(origName),
           netNsFd: podFd,
           ifname: spec.ifName,
           ...(spec.mtu > 0 ? { mtu: spec.mtu } : {}),
         });
-        moved = { origName };
         podLink = await pod.linkByName(spec.ifName);
         if (!podLink) throw new DriverError('setup raw ENI', `ENI link ${spec.ifName} missing after the move`, { errno: 'ENODEV', netns: spec.netnsPath });
       } else if (podLink && podLink.name !== spec.ifName) {
@@ -73,8 +74,8 @@ export class RawEniDriver implements Driver {
       ]);
       return { podIfMac: link.mac ?? spec.eniMac, podGateway: spec.gateway };
     } catch (e) {
-      if (moved && pod) {
-        await this.moveBack(pod, spec.ifName, spec.netnsPath, 'rollback').catch(() => undefined);
+      if (moving && pod) {
+        await this.undoMove(host, pod, spec.eniMac, moving).catch(() => undefined);
       }
       throw e;
     } finally {
@@ -82,6 +83,26 @@ export class RawEniDriver implements Driver {
       host.close();
       closeFd(podFd);
     }
+  }
+
+  /**
+   * Setup rollback: puts the ENI link (found by MAC, wherever the failed move left it and under whatever
+   * name) back on the host with the name, MTU and alias it had before setup.
+   */
+  private async undoMove(host: Nl, pod: Nl, eniMac: string, orig: { origName: string; mtu?: number; alias?: string }): Promise<void> {
+    const restore = { ifname: orig.origName, ifalias: orig.alias ?? '', ...(orig.mtu ? { mtu: orig.mtu } : {}) };
+    const inPod = (await pod.links()).find((l) => l.mac !== undefined && sameMac(l.mac, eniMac));
+    if (inPod) {
+      const hostFd = this.hostFd('rollback: move ENI back');
+      try {
+        await pod.setLink(`rollback: move ${inPod.name} back as ${orig.origName}`, inPod.index, { netNsFd: hostFd, ...restore });
+      } finally {
+        closeFd(hostFd);
+      }
+      return;
+    }
+    const onHost = await host.linkByMac(eniMac);
+    if (onHost) await host.setLink(`rollback: restore ENI ${onHost.name}`, onHost.index, restore);
   }
 
   /** Moves the ENI link (by pod ifName) back to the host netns under its original name, down. */

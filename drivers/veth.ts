@@ -164,11 +164,14 @@ export class VethDriver implements Driver {
       await this.createPair(host, hostName, spec, podFd);
       created = true;
       // Round trip 2: pod end and lo up (by name / fixed index 1), then learn both ends (index, MAC).
+      // The IP's from-rule has one owner, this pod: a stale one (an earlier holder on another ENI, same
+      // priority, older so evaluated first) would send its traffic out of the wrong ENI. Usually ENOENT.
       const [, , hostLink, podLink] = await all([
         pod.setLink(`set ${spec.ifName} up`, 0, { ifname: spec.ifName }, true),
         pod.setLink('set lo up', 1, {}, true),
         host.linkByName(hostName),
         pod.linkByName(spec.ifName),
+        host.delRuleAll(`delete stale rule from ${spec.ip}`, { src: spec.ip, priority: FROM_POD_RULE_PRIORITY }),
       ]);
       if (!hostLink?.mac || !podLink?.mac) {
         throw new DriverError('setup veth', `veth pair ${hostName}/${spec.ifName} vanished after creation`, { errno: 'ENODEV', netns: spec.netnsPath });
