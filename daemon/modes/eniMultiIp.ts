@@ -119,13 +119,18 @@ export class EniMultiIpService implements NetworkService {
         result = await this.driver.setup(spec);
       } catch (e) {
         this.wired.delete(key);
-        await this.teardownQuietly(teardownOf(alloc, netns), log);
+        const f = mapFailure(e);
+        if (!(await this.teardownQuietly(teardownOf(alloc, netns), log))) {
+          // As in ReleaseIP: an IP whose partial wiring may remain is not handed to another pod; the
+          // runtime's DEL after the failed ADD (or GC) retries the teardown and then releases it.
+          log.warn({ eniId: alloc.eniId, ip: alloc.ip, err: f.message }, 'driver setup failed and so did its teardown; IP kept until DEL');
+          throw new ServiceError('DRIVER_FAILED', `${this.driver.name} driver: ${f.message} (cleanup failed too: IP ${alloc.ip} kept until DEL)`, { cause: e });
+        }
         try {
           await this.allocator.release(key);
         } catch (re) {
           log.error({ err: (re as Error).message, ip: alloc.ip }, 'releasing the allocation after a driver failure failed');
         }
-        const f = mapFailure(e);
         log.warn({ eniId: alloc.eniId, ip: alloc.ip, err: f.message }, 'driver setup failed; allocation released');
         throw new ServiceError('DRIVER_FAILED', `${this.driver.name} driver: ${f.message}`, { cause: e });
       }
@@ -258,11 +263,14 @@ export class EniMultiIpService implements NetworkService {
     };
   }
 
-  private async teardownQuietly(spec: TeardownSpec, log: Logger): Promise<void> {
+  /** Tears down, logging a failure instead of throwing; says whether it succeeded. */
+  private async teardownQuietly(spec: TeardownSpec, log: Logger): Promise<boolean> {
     try {
       await this.driver.teardown(spec);
+      return true;
     } catch (e) {
-      log.warn({ err: (e as Error).message }, 'teardown failed (ignored)');
+      log.warn({ err: (e as Error).message }, 'teardown failed');
+      return false;
     }
   }
 }

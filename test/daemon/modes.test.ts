@@ -118,6 +118,23 @@ describe('EniMultiIpService', () => {
     expect(driver.teardowns).toHaveLength(0);
   });
 
+  it('a failed setup releases the IP only when its cleanup succeeded; otherwise DEL releases it', async () => {
+    const { svc, allocator, driver } = service();
+    await svc.start();
+    driver.failSetup = 'veth exists';
+    await expect(svc.allocIp(pod('a'), { deadlineMs: 1000 })).rejects.toMatchObject({ reason: 'DRIVER_FAILED' });
+    expect(allocator.get('a/eth0/net')).toBeUndefined();
+
+    driver.failTeardown = 'device busy';
+    await expect(svc.allocIp(pod('b'), { deadlineMs: 1000 })).rejects.toThrow(/kept until DEL/);
+    const kept = allocator.get('b/eth0/net');
+    expect(kept).toBeDefined();
+
+    driver.failTeardown = undefined;
+    expect(await svc.releaseIp(pod('b'), 'cni del')).toEqual({ releasedIp: kept!.ip });
+    expect(allocator.get('b/eth0/net')).toBeUndefined();
+  });
+
   it('each daemon mode gets the service that replies with its IP type', () => {
     const deps = { allocator: new FakeAllocator(), driver: new FakeDriver(), mtu: 1500, logger: captureLog().logger };
     expect(createNetworkService('VPCENI', deps).ipType).toBe('VPC_ENI');
