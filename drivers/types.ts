@@ -56,6 +56,12 @@ export interface Driver {
   reconcile?(live: LivePod[]): Promise<{ removed: string[] }>;
   /** Removes the kernel state of an ENI that was detached (its table, rules, primary IP). Optional: only drivers with per-ENI tables. */
   removeEniTable?(eni: { mac: string; primaryIp?: string; vSwitchCidr?: string }): Promise<void>;
+  /**
+   * Pods among `live` that are gone: their host wiring vanished together with their netns, as when the
+   * runtime deleted the pod (and ran a DEL the daemon never saw) while the daemon was down. Optional:
+   * drivers that cannot tell return nothing.
+   */
+  orphaned?(live: Array<LivePod & { netnsPath: string }>): Promise<LivePod[]>;
 }
 
 /** A pod interface the daemon still holds an allocation for (Driver.reconcile). */

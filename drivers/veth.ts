@@ -375,6 +375,17 @@ export class VethDriver implements Driver {
    * and per-pod rules whose IP no live pod holds. A stale veth whose /32 names a live pod's IP (the IP
    * was handed to another pod) loses only its link: the rules of that IP are the live pod's.
    */
+  /**
+   * A pod's host veth dies with its netns (deleting either end deletes the pair), so an allocation whose
+   * host veth and netns path are both gone belongs to a pod deleted while the daemon was down. Both
+   * must be gone: a netns that still exists means an ADD was cut short, and the runtime will retry it.
+   */
+  async orphaned(live: Array<LivePod & { netnsPath: string }>): Promise<LivePod[]> {
+    await warmThreadPool();
+    const present = new Set((await this.listHostVeths()).map((v) => v.name));
+    return live.filter((p) => !present.has(hostVethName(p.containerId, p.ifName, this.vethPrefix)) && (p.netnsPath === '' || !netnsExists(p.netnsPath)));
+  }
+
   async reconcile(live: LivePod[]): Promise<{ removed: string[] }> {
     await warmThreadPool();
     const liveNames = new Set(live.map((p) => hostVethName(p.containerId, p.ifName, this.vethPrefix)));

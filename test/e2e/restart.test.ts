@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupProblems, cloudIpProblems, e2eSupport, meshJobs, pingFailures, snapshotNodes } from './lib/checks.js';
+import { cleanupProblems, cloudIpProblems, e2eSupport, eventually, meshJobs, pingFailures, snapshotNodes } from './lib/checks.js';
+import { execIn } from '../vpcsim/ip.js';
 import { netnsWithPrefix, startCluster, type Cluster } from './lib/cluster.js';
 import { addPod, buildPluginTo, createPod, delPod, destroyPod, podRefOf, runCni, runGc, type Pod } from './lib/pods.js';
 import type { NetnsSnapshot } from './lib/snapshot.js';
@@ -87,6 +88,27 @@ describe.skipIf(!support.ok)('e2e: daemon SIGKILLed between ADD and DEL, restart
     expect(gc.code, `GC: ${gc.stdout} ${gc.stderr}`).toBe(0);
     expect((await n1.daemon.getIpInfo(podRefOf(gone))).found).toBe(false);
     expect((await n1.daemon.getIpInfo(podRefOf(kept))).found).toBe(true);
+    expect(await pingFailures([{ from: kept, to: n1.primaryIp, label: 'node' }])).toEqual([]);
+    await delPod(plugin, kept);
+    expect((await cleanupProblems(c, before, pods)).problems).toEqual([]);
+  });
+
+  it('a pod deleted while the daemon is down (DEL unseen, netns gone) is released at restart, without GC', async () => {
+    const n1 = c.nodes[0]!;
+    const gone = await createPod(PREFIX, 'ox', n1.daemon);
+    const kept = await createPod(PREFIX, 'oy', n1.daemon);
+    pods.push(gone, kept);
+    await addPod(plugin, gone);
+    await addPod(plugin, kept);
+    expect(gone.hostVeth).toBeTruthy();
+    await n1.daemon.kill('SIGKILL');
+    expect((await runCni(plugin, gone, 'DEL')).code).toBe(0);
+    await destroyPod(gone); // the runtime removes the sandbox; its veth pair dies with the netns
+    const vethGone = await eventually(async () => (await execIn(n1.netns, ['ip', 'link', 'show', gone.hostVeth!])).code !== 0, 10_000);
+    expect(vethGone, 'host veth of the deleted netns').toBe(true);
+    await n1.daemon.start();
+    expect((await n1.daemon.getIpInfo(podRefOf(gone))).found, 'released at start-up').toBe(false);
+    expect((await n1.daemon.getIpInfo(podRefOf(kept))).found, 'a live pod is kept').toBe(true);
     expect(await pingFailures([{ from: kept, to: n1.primaryIp, label: 'node' }])).toEqual([]);
     await delPod(plugin, kept);
     expect((await cleanupProblems(c, before, pods)).problems).toEqual([]);
