@@ -2,10 +2,11 @@
 // raw ENI driver moves that ENI's link into the pod netns. The AllocIP / ReleaseIP / Check / GC flow
 // is EniMultiIpService's (per-pod-key lock, driver rollback, teardown before release); this wrapper
 // only changes what the reply says: ipType VPC_ENI and the pod IP with the vSwitch prefix length
-// (the pod sits on the vSwitch itself), not /32.
+// (the pod sits on the vSwitch itself), not /32. Periodic GC by pod existence runs in the ENI pool,
+// which calls back into teardownGone (through KernelHygiene) before an ENI goes back.
 import type { Logger } from 'pino';
 import { EniPool, type EniPoolEvent } from '../../pool/enipool/index.js';
-import { podKeyOf, type IpAllocator, type PodRef } from '../../pool/types.js';
+import { podKeyOf, type IpAllocation, type IpAllocator, type OwnerCheck, type PodRef } from '../../pool/types.js';
 import type { PoolStore } from '../../pool/store.js';
 import type { Cloud, InstanceMetadata } from '../cloud/types.js';
 import type { DaemonConfig } from '../config/types.js';
@@ -61,6 +62,15 @@ export class VpcEniService implements NetworkService {
   }
 
   /**
+   * Pool GC hook (via KernelHygiene.beforeRelease): the pod behind `alloc` is gone. Under the pod key's
+   * lock the raw ENI driver moves the ENI link back to the host under its original name; throws when
+   * that fails, and the pool then keeps the ENI assigned. No-op when the key was released meanwhile.
+   */
+  teardownGone(alloc: IpAllocation): Promise<void> {
+    return this.inner.teardownGone(alloc);
+  }
+
+  /**
    * Unlike the shared-ENI modes, the link must leave the stale pod's netns BEFORE the ENI goes back to
    * the pool, or the next pod could be handed an ENI whose link is still elsewhere. So each stale
    * allocation goes through ReleaseIP (teardown, then release); one whose teardown fails is kept.
@@ -107,6 +117,10 @@ export interface VpcEniAllocatorDeps {
   vSwitchIds: string[];
   logger: Logger;
   onEvent?: (e: EniPoolEvent) => void;
+  /** GC by pod existence (Kubernetes); without it periodic GC only reconciles with the cloud. */
+  ownerCheck?: OwnerCheck;
+  /** Unwires a gone pod before its ENI goes back (KernelHygiene.beforeRelease → VpcEniService.teardownGone). */
+  beforeRelease?: (alloc: IpAllocation, why: 'gc') => Promise<void>;
 }
 
 /** The ENI pool for daemon_mode VPCENI, from eni_conf (security groups copied from the primary ENI when unset). */
@@ -134,7 +148,11 @@ export async function createVpcEniAllocator(d: VpcEniAllocatorDeps): Promise<Eni
       cooldownMs: d.config.ipCooldownMs,
       allocDeadlineMs: d.config.allocTimeoutMs,
       vSwitchSelectionPolicy: d.config.vSwitchSelectionPolicy,
+      gcIntervalMs: d.config.gcIntervalMs,
+      gcGraceMs: d.config.gcGraceMs,
     },
+    ownerCheck: d.ownerCheck,
+    beforeRelease: d.beforeRelease,
     logger: log,
     onEvent: (e) => {
       (e.type === 'Warning' ? log.warn : log.info).call(log, { event: true, ...e }, e.message);

@@ -13,7 +13,7 @@ import { EniWorkers } from '../eniWorkers.js';
 import type { PoolEvent, PoolLogger } from '../eniMultiIpPool.js';
 import { vSwitchGateway } from '../ipv4.js';
 import { allocationOf, podRecordFor, type EniRecord, type IpRecord, type PodRecord, type PoolStore, type StoreOp } from '../store.js';
-import { PoolError, podKeyOf, type IpAllocation, type IpAllocator, type PodRef, type PoolStats } from '../types.js';
+import { PoolError, podKeyOf, type IpAllocation, type IpAllocator, type OwnerCheck, type PodRef, type PoolStats } from '../types.js';
 import { WaitQueue } from '../waitQueue.js';
 import {
   EXHAUSTION_CODES,
@@ -30,6 +30,7 @@ import {
   type EniPoolBackoff,
   type EniSlot,
 } from './planner.js';
+import { planEniReconcile, type EniReconcilePlan } from './reconcile.js';
 
 export const ENI_POOL_CREATOR_TAG_KEY = 'creator';
 export const ENI_POOL_CREATOR_TAG_VALUE = 'eni-ipam';
@@ -50,6 +51,12 @@ export interface EniPoolConfig {
   tickIntervalMs: number;
   vSwitchSelectionPolicy: 'ordered' | 'random';
   backoff: EniBackoffConfig;
+  /** Period of GC by pod existence (with an owner check) followed by a cloud reconcile. */
+  gcIntervalMs: number;
+  /** Allocations younger than this are never GC'd (an ADD may still be in flight). */
+  gcGraceMs: number;
+  /** An ENI we released / deleted is not adopted again from a listing within this time (stale describes). */
+  reconcileCooldownMs: number;
 }
 
 export const defaultEniPoolConfig: EniPoolConfig = {
@@ -61,6 +68,9 @@ export const defaultEniPoolConfig: EniPoolConfig = {
   tickIntervalMs: 1_000,
   vSwitchSelectionPolicy: 'ordered',
   backoff: defaultEniBackoff,
+  gcIntervalMs: 5 * 60_000,
+  gcGraceMs: 2 * 60_000,
+  reconcileCooldownMs: 60_000,
 };
 
 export type EniPoolConfigInput = Partial<Omit<EniPoolConfig, 'backoff'>> & { backoff?: Partial<EniBackoffConfig> };
@@ -75,7 +85,10 @@ export function resolveEniPoolConfig(input: EniPoolConfigInput = {}): EniPoolCon
 
 export type EniPoolLogger = Pick<PoolLogger, 'info' | 'warn' | 'error'>;
 
-export type EniPoolEvent = Pick<PoolEvent, 'type' | 'reason' | 'message'>;
+export type EniPoolEvent = Pick<PoolEvent, 'type' | 'reason' | 'message' | 'eniId' | 'podKey'> & {
+  /** The pod the event is about (its record names it), so the daemon can put the event on the Pod too. */
+  pod?: { namespace: string; name: string };
+};
 
 export interface EniPoolOptions {
   cloud: Cloud;
@@ -95,6 +108,13 @@ export interface EniPoolOptions {
   random?: () => number;
   logger?: EniPoolLogger;
   onEvent?: (e: EniPoolEvent) => void;
+  /** Tells periodic GC which allocations' pods are gone (Kubernetes). Without it GC only reconciles. */
+  ownerCheck?: OwnerCheck;
+  /**
+   * Runs before GC returns a gone pod's ENI to the pool: the daemon moves the ENI link back to the host
+   * (under the pod key's lock). If it throws, the ENI stays assigned and a Warning event is raised.
+   */
+  beforeRelease?: (alloc: IpAllocation, why: 'gc') => Promise<void>;
 }
 
 /** What the pool knows of an ENI it owns. */
@@ -147,6 +167,15 @@ export class EniPool implements IpAllocator {
   private started = false;
   private stopping = false;
   private timer?: NodeJS.Timeout;
+  private gcTimer?: NodeJS.Timeout;
+  /** ECS EniQuantity (primary included), known after start(). */
+  private quota = 0;
+  /** Bumped at every create start: a reconcile that saw it change leaves Available ENIs alone. */
+  private createSeq = 0;
+  /** ENI id → until when a listing of it is taken as stale (we just detached / deleted it). */
+  private readonly recentlyRemoved = new Map<string, number>();
+  private reconciling?: Promise<void>;
+  private gcRunning?: Promise<string[]>;
 
   constructor(private readonly opts: EniPoolOptions) {
     this.config = resolveEniPoolConfig(opts.config);
@@ -190,6 +219,7 @@ export class EniPool implements IpAllocator {
     ]);
     const ours = attached.filter((e) => e.type === 'Secondary' && this.isOurs(e));
     const foreign = attached.filter((e) => e.type === 'Secondary' && !this.isOurs(e));
+    this.quota = quota;
     this.cap = Math.max(0, eniCapacity(quota, this.config.maxEni) - foreign.length);
     await this.loadVSwitchFacts([...new Set([...ours.map((e) => e.vSwitchId), ...this.opts.vSwitchIds])]);
 
@@ -261,6 +291,8 @@ export class EniPool implements IpAllocator {
     if (this.opts.timers !== false) {
       this.timer = setInterval(() => this.tick(), this.config.tickIntervalMs);
       this.timer.unref();
+      this.gcTimer = setInterval(() => void this.gc().catch((err: Error) => this.log.error({ err: err.message }, 'ENI pool GC failed')), this.config.gcIntervalMs);
+      this.gcTimer.unref();
     }
     this.tick();
   }
@@ -268,7 +300,9 @@ export class EniPool implements IpAllocator {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.gcTimer) clearInterval(this.gcTimer);
     this.timer = undefined;
+    this.gcTimer = undefined;
     this.waiters.failAll(() => new PoolError('ShuttingDown', 'ENI pool is stopping'));
     // The DB closes after us: let the cloud calls under way record their outcome first.
     await this.idle();
@@ -355,6 +389,185 @@ export class EniPool implements IpAllocator {
     const gone = [...this.pods.keys()].filter((k) => !valid.has(k));
     for (const k of gone) await this.release(k);
     return gone;
+  }
+
+  /** Allocations whose ENI the pool no longer has (detached or deleted behind our back): flagged, kept until DEL / GC. */
+  lostAllocations(): IpAllocation[] {
+    return [...this.pods.values()].filter((p) => !this.enis.has(p.eniId)).map((p) => allocationOf(p));
+  }
+
+  /**
+   * GC by pod existence, then a cloud reconcile. Allocations older than gcGraceMs whose pod the owner
+   * check reports gone are unwired first (beforeRelease) and only then released; a failed unwire keeps
+   * the ENI assigned and raises a Warning. One round at a time. Resolves to the released pod keys.
+   */
+  gc(): Promise<string[]> {
+    if (!this.gcRunning) {
+      const p = this.gcOnce().finally(() => {
+        this.gcRunning = undefined;
+      });
+      this.gcRunning = p;
+      // stop() waits for it: a release after a teardown must reach the DB before it closes.
+      this.track(p.then(
+        () => undefined,
+        () => undefined,
+      ));
+    }
+    return this.gcRunning;
+  }
+
+  private async gcOnce(): Promise<string[]> {
+    if (!this.started || this.stopping) return [];
+    const released: string[] = [];
+    const check = this.opts.ownerCheck;
+    if (check) {
+      const now = this.clock.now();
+      const old = [...this.pods.values()].filter((p) => now - p.allocatedAt >= this.config.gcGraceMs).map((p) => allocationOf(p));
+      const gone = old.length > 0 ? await check.goneOwners(old) : [];
+      for (const a of gone) {
+        if (this.stopping) break;
+        if (!this.holds(a)) continue; // a DEL got there first
+        if (this.opts.beforeRelease) {
+          try {
+            await this.opts.beforeRelease(a, 'gc');
+          } catch (err) {
+            this.log.warn({ err: (err as Error).message, podKey: a.podKey, eniId: a.eniId }, 'GC: unwiring a gone pod failed; its ENI stays assigned until the next GC');
+            this.onEvent({
+              type: 'Warning',
+              reason: 'GCReleaseFailed',
+              message: `kept ENI ${a.eniId} of gone pod ${a.namespace}/${a.name}: teardown failed: ${(err as Error).message}`,
+              eniId: a.eniId,
+              podKey: a.podKey,
+              pod: { namespace: a.namespace, name: a.name },
+            });
+            continue;
+          }
+          if (!this.holds(a)) continue; // released or re-allocated while the hook ran
+        }
+        await this.release(a.podKey);
+        released.push(a.podKey);
+        this.log.info({ podKey: a.podKey, eniId: a.eniId, pod: `${a.namespace}/${a.name}` }, 'GC: released the ENI of a gone pod');
+        this.onEvent({ type: 'Normal', reason: 'GCReleasedENI', message: `released ENI ${a.eniId} (${a.ip}) of gone pod ${a.namespace}/${a.name}`, eniId: a.eniId, podKey: a.podKey });
+      }
+    }
+    try {
+      await this.reconcile();
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, code: codeOf(err) }, 'cloud reconcile failed; retried at the next GC');
+      this.onEvent({ type: 'Warning', reason: 'ReconcileFailed', message: `ENI reconcile failed: ${(err as Error).message}` });
+    }
+    return released;
+  }
+
+  /** The pool still holds exactly this allocation. */
+  private holds(a: IpAllocation): boolean {
+    const cur = this.pods.get(a.podKey);
+    return cur !== undefined && cur.allocatedAt === a.allocatedAt && cur.eniId === a.eniId;
+  }
+
+  /**
+   * Brings the pool in line with the cloud while running: ENIs detached / deleted behind our back are
+   * dropped (a pod holding one keeps its record, flagged, with a Warning), tagged ENIs of ours attached
+   * here but unknown are adopted, detached ones of ours deleted. Rejects when the cloud cannot be read.
+   */
+  reconcile(): Promise<void> {
+    if (!this.started) return Promise.resolve();
+    if (!this.reconciling) {
+      const p = this.reconcileOnce().finally(() => {
+        this.reconciling = undefined;
+      });
+      this.reconciling = p;
+      this.track(p.catch(() => {}));
+    }
+    return this.reconciling;
+  }
+
+  private async reconcileOnce(): Promise<void> {
+    const seqBefore = this.workers.snapshot();
+    const createSeqBefore = this.createSeq;
+    const creatingBefore = this.creating;
+    const [attached, available] = await Promise.all([
+      this.cloud.describeNetworkInterfaces({ instanceId: this.instanceId }),
+      this.cloud.describeNetworkInterfaces({ status: 'Available', tags: { [ENI_POOL_CREATOR_TAG_KEY]: ENI_POOL_CREATOR_TAG_VALUE, [ENI_POOL_NODE_TAG_KEY]: this.instanceId } }),
+    ]);
+    const unknownOurs = attached.filter((e) => e.instanceId === this.instanceId && this.isOurs(e) && !this.enis.has(e.eniId));
+    await this.loadVSwitchFacts([...new Set(unknownOurs.map((e) => e.vSwitchId))]).catch((err: Error) =>
+      this.log.warn({ err: err.message }, 'DescribeVSwitches failed: unknown ENIs are not adopted this round'),
+    );
+    if (this.stopping) return;
+    // From here on nothing awaits: no allocation or worker interleaves with applying the verdict.
+    const now = this.clock.now();
+    for (const [id, until] of this.recentlyRemoved) if (until <= now) this.recentlyRemoved.delete(id);
+    const plan = planEniReconcile({
+      instanceId: this.instanceId,
+      known: [...this.slots.values()].map((s) => ({ eniId: s.eniId, state: s.state, changed: this.workers.changedSince(seqBefore, s.eniId) })),
+      holders: new Map([...this.pods.values()].map((p) => [p.eniId, p.podKey] as const)),
+      attached,
+      available,
+      isOurs: (e) => this.isOurs(e),
+      recentlyRemoved: (id) => this.recentlyRemoved.has(id),
+      vSwitchKnown: (id) => this.vSwitchFacts.has(id),
+      createsQuiet: creatingBefore === 0 && this.creating === 0 && this.createSeq === createSeqBefore,
+    });
+    this.applyReconcile(plan, now);
+  }
+
+  private applyReconcile(plan: EniReconcilePlan, now: number): void {
+    const ops: StoreOp[] = [];
+    const adopted: { info: EniInfo; slot: EniSlot; podKey?: string }[] = [];
+    for (const d of plan.drop) ops.push({ op: 'deleteEni', eniId: d.eniId }); // the pod row, if any, stays
+    for (const a of plan.adopt) {
+      const facts = this.vSwitchFacts.get(a.eni.vSwitchId)!;
+      const info: EniInfo = { eniId: a.eni.eniId, mac: a.eni.mac, primaryIp: a.eni.primaryIp, vSwitchId: a.eni.vSwitchId, vSwitchCidr: facts.cidr, gateway: facts.gateway, createdAt: now };
+      const holder = a.podKey ? this.pods.get(a.podKey) : undefined;
+      const slot: EniSlot = holder ? { eniId: info.eniId, state: 'assigned', since: holder.allocatedAt } : { eniId: info.eniId, state: 'free', since: now };
+      adopted.push({ info, slot, podKey: holder?.podKey });
+      ops.push({ op: 'putEni', eni: this.eniRecord(info, 'inuse') }, { op: 'putIp', ip: this.ipRecord(info, slot, holder?.podKey) });
+    }
+    if (ops.length > 0) this.store.apply(ops); // committed before memory changes
+    for (const d of plan.drop) {
+      this.slots.delete(d.eniId);
+      this.enis.delete(d.eniId);
+      const where = d.cloudStatus ? `is ${d.cloudStatus}` : 'is no longer attached to this instance';
+      const holder = d.podKey ? this.pods.get(d.podKey) : undefined;
+      if (holder) {
+        this.log.error({ eniId: d.eniId, podKey: holder.podKey, cloudStatus: d.cloudStatus }, 'ENI of a live pod detached / deleted behind our back: pod record kept and flagged');
+        this.onEvent({
+          type: 'Warning',
+          reason: 'EniMissing',
+          message: `ENI ${d.eniId} of pod ${holder.namespace}/${holder.name} ${where}: the pod has lost its network; the ENI will not be handed out`,
+          eniId: d.eniId,
+          podKey: holder.podKey,
+          pod: { namespace: holder.namespace, name: holder.name },
+        });
+      } else {
+        this.log.warn({ eniId: d.eniId, cloudStatus: d.cloudStatus }, 'idle ENI detached / deleted behind our back: dropped from the pool');
+        this.onEvent({ type: 'Warning', reason: 'EniDropped', message: `idle ENI ${d.eniId} ${where}: dropped from the pool`, eniId: d.eniId });
+      }
+    }
+    for (const { info, slot, podKey } of adopted) {
+      this.enis.set(info.eniId, info);
+      this.slots.set(info.eniId, slot);
+      this.log.info({ eniId: info.eniId, mac: info.mac, podKey }, podKey ? 'ENI of a flagged pod is attached again: restored to it' : 'adopted an attached ENI tagged as ours');
+      this.onEvent({ type: 'Normal', reason: 'AdoptENI', message: podKey ? `ENI ${info.eniId} is back and stays with ${podKey}` : `adopted ENI ${info.eniId}`, eniId: info.eniId });
+    }
+    const cap = Math.max(0, eniCapacity(this.quota, this.config.maxEni) - plan.foreign);
+    if (cap !== this.cap) {
+      this.log.info({ from: this.cap, to: cap, foreignEnis: plan.foreign }, 'ENI capacity changed (secondary ENIs not ours attached / detached)');
+      this.cap = cap;
+    }
+    for (const id of plan.deleteLeftovers) {
+      if (this.workers.busy(id)) continue;
+      this.track(this.workers.run(id, () => this.deleteDetached(id)));
+    }
+    if (plan.drop.length + plan.adopt.length + plan.deleteLeftovers.length > 0) {
+      this.log.info({ dropped: plan.drop.length, adopted: plan.adopt.length, leftovers: plan.deleteLeftovers.length, skipped: plan.skipped.length }, 'ENI reconcile');
+    }
+    this.tick();
+  }
+
+  private markRemoved(eniId: string): void {
+    this.recentlyRemoved.set(eniId, this.clock.now() + this.config.reconcileCooldownMs);
   }
 
   /** One round of the ticker: cool-down expiry, watermarks, retries. Safe to call any time. */
@@ -474,6 +687,7 @@ export class EniPool implements IpAllocator {
 
   private startCreate(): void {
     this.creating++;
+    this.createSeq++;
     let placeholder = true;
     // The placeholder counts as an attaching ENI until the real one has a slot.
     const dropPlaceholder = (): void => {
@@ -588,6 +802,7 @@ export class EniPool implements IpAllocator {
       this.store.apply([{ op: 'deleteEni', eniId }]);
       this.slots.delete(eniId);
       this.enis.delete(eniId);
+      this.markRemoved(eniId);
       this.log.info({ eniId }, 'ENI detached and deleted');
     } catch (err) {
       const s = this.slots.get(eniId);
@@ -600,7 +815,8 @@ export class EniPool implements IpAllocator {
   private async deleteDetached(eniId: string): Promise<void> {
     try {
       await this.cloud.deleteNetworkInterface(eniId);
-      this.log.info({ eniId }, 'deleted a detached ENI left by an earlier run');
+      this.markRemoved(eniId);
+      this.log.info({ eniId }, 'deleted a detached ENI of ours that the pool does not hold');
     } catch (err) {
       this.log.warn({ eniId, err: (err as Error).message }, 'deleting a leftover ENI failed (next start retries)');
     }

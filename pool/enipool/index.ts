@@ -31,3 +31,11 @@ export {
   type EniPoolBackoff,
   type EniBackoffConfig,
 } from './planner.js';
+export {
+  planEniReconcile,
+  type EniReconcileInput,
+  type EniReconcilePlan,
+  type EniDrop,
+  type EniAdopt,
+  type KnownEni,
+} from './reconcile.js';
