@@ -27,6 +27,7 @@ import {
   LogEventRecorder,
   createVpcEniAllocator,
   ENI_RESOURCE_NAME,
+  VpcEniService,
   onThisNode,
   type EventRecorder,
   type NetworkService,
@@ -140,6 +141,8 @@ async function createPool(
       idleIpReclaimAfterMs: config.idleIpReclaimAfterMs,
       idleIpReclaimIntervalMs: config.idleIpReclaimIntervalMs,
       idleIpReclaimBatchSize: config.idleIpReclaimBatchSize,
+      idleIpReclaimJitterFactor: config.idleIpReclaimJitterFactor,
+      eniTagFilter: config.eniTagFilter,
       minEni: config.minEni,
       maxEni: config.maxEni,
       eniSelectionPolicy: config.eniSelectionPolicy,
@@ -255,7 +258,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
       : undefined;
     const events = deps.events ?? (kubeEvents ? new FanOutEventRecorder(logEvents, kubeEvents) : logEvents);
     let ownerCheck = deps.ownerCheck;
-    if (!ownerCheck && kube && nodeName && config.daemonMode === 'ENIMultiIP') {
+    if (!ownerCheck && kube && nodeName && (config.daemonMode === 'ENIMultiIP' || config.daemonMode === 'VPCENI')) {
       ownerCheck = createOwnerCheck(kube, {
         nodeName,
         graceMs: config.gcGraceMs,
@@ -264,7 +267,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
         onGone: (a, verdict) => log.info({ pod: `${a.namespace}/${a.name}`, podKey: a.podKey, ip: a.ip, verdict }, 'pod is gone: releasing its IP'),
       });
     }
-    if (kube && config.daemonMode !== 'ENIMultiIP') log.warn({ mode: config.daemonMode }, 'GC by pod existence is not implemented in this mode');
+    if (kube && config.daemonMode === 'VPCIP') log.warn({ mode: config.daemonMode }, 'GC by pod existence is not implemented in this mode');
     // Pool warnings (failed ENI / IP calls with their cloud codes) also go on the Node, as Terway
     // does; the pool logs them itself.
     const forwardPoolEvent =
@@ -299,7 +302,15 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
           metadata: md,
           vSwitchIds: pickVSwitches(config, md).ids,
           logger,
-          onEvent: forwardPoolEvent,
+          ownerCheck,
+          beforeRelease: hygiene.beforeRelease,
+          onEvent: (e) => {
+            forwardPoolEvent?.(e);
+            // A pod whose ENI vanished, or whose GC teardown failed: the Warning goes on the Pod too.
+            if (e.pod && e.type === 'Warning') {
+              void events.record({ target: 'pod', namespace: e.pod.namespace, name: e.pod.name, type: e.type, reason: e.reason, message: e.message }).catch(() => {});
+            }
+          },
         });
       }
       allocator =
@@ -322,7 +333,12 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
     const pool = allocator;
     let service = createNetworkService(config.daemonMode, { allocator, driver, mtu: config.mtu, logger });
     const podService = service;
-    hygiene.bind({ driver, teardownGone: podService instanceof EniMultiIpService ? (a) => podService.teardownGone(a) : undefined });
+    hygiene.bind({
+      driver,
+      teardownGone: podService instanceof EniMultiIpService || podService instanceof VpcEniService ? (a) => podService.teardownGone(a) : undefined,
+      release: (a, reason) =>
+        podService.releaseIp({ namespace: a.namespace, name: a.name, containerId: a.containerId, ifName: a.ifName, networkName: a.networkName, netns: a.netns || undefined }, reason),
+    });
     let ipCondition: IpConditionReporter | undefined;
     if (kube) {
       if (nodeName) {
@@ -349,7 +365,9 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
     metrics.setSources({ poolStats: () => pool.stats(), cloudStats: cloud ? () => cloud.stats() : undefined });
 
     await service.start();
-    // Allocations are loaded (DB + cloud): remove host wiring none of them owns, before any CNI call.
+    // Allocations are loaded (DB + cloud): release those of pods deleted while we were down, then
+    // remove host wiring none of the rest owns, before any CNI call.
+    await hygiene.releaseOrphans(pool.list());
     await hygiene.reconcile(pool.list());
     const startedService = service;
     cleanups.push(() => startedService.stop());

@@ -25,11 +25,23 @@ export interface PoolConfig {
   idleIpReclaimIntervalMs: number;
   /** IPs released per reclaim batch (a whole idle ENI may go at once, see planner). */
   idleIpReclaimBatchSize: number;
+  /** Each reclaim interval is drawn from interval × (1 ± factor) (Terway `idle_ip_reclaim_jitter_factor`, 0.1). */
+  idleIpReclaimJitterFactor: number;
   /** ENIs per node, primary included; capped by the instance quota. 0 = the quota. */
   maxEni: number;
   /** Keep at least this many ENIs (primary included) even when idle. */
   minEni: number;
   eniSelectionPolicy: EniSelectionPolicy;
+  /**
+   * Manage only secondary ENIs carrying all these tags (Terway `eni_tag_filter`): others attached to the node
+   * are never adopted, used for pods or deleted, but still hold an ENI quota slot. ENIs the pool creates get
+   * these tags too, so they always match. Empty: no filter. The primary ENI is always managed.
+   */
+  eniTagFilter: Record<string, string>;
+  /** CreateNetworkInterface calls started in any 60 s window (Terway's factory limit: 10/min). 0 = no limit. */
+  maxEniCreatesPerMinute: number;
+  /** An ENI is not detached+deleted by idle reclaim before it is this old (AWS minENILifeTime, 1 min). */
+  minEniLifetimeMs: number;
   vSwitchSelectionPolicy: VSwitchSelectionPolicy;
   /** A released pod IP waits this long before reuse (kube-proxy / conntrack convergence). */
   ipCooldownMs: number;
@@ -61,9 +73,13 @@ export const defaultPoolConfig: PoolConfig = {
   idleIpReclaimAfterMs: 0,
   idleIpReclaimIntervalMs: 10 * 60_000,
   idleIpReclaimBatchSize: 5,
+  idleIpReclaimJitterFactor: 0.1,
   maxEni: 0,
   minEni: 0,
   eniSelectionPolicy: 'most_ips',
+  eniTagFilter: {},
+  maxEniCreatesPerMinute: 10,
+  minEniLifetimeMs: 60_000,
   vSwitchSelectionPolicy: 'ordered',
   ipCooldownMs: 30_000,
   statefulReserveMs: 5 * 60_000,
@@ -95,6 +111,10 @@ export function resolvePoolConfig(input: PoolConfigInput = {}): PoolConfig {
   if (cfg.maxPoolSize < cfg.minPoolSize) throw new RangeError(`maxPoolSize (${cfg.maxPoolSize}) < minPoolSize (${cfg.minPoolSize})`);
   if (cfg.batchSize < 1 || cfg.batchSize > 10) throw new RangeError('batchSize must be 1..10');
   if (cfg.idleIpReclaimBatchSize < 1) throw new RangeError('idleIpReclaimBatchSize must be >= 1');
+  if (!(cfg.idleIpReclaimJitterFactor >= 0 && cfg.idleIpReclaimJitterFactor <= 1)) throw new RangeError('idleIpReclaimJitterFactor must be 0..1');
+  if (!(cfg.maxEniCreatesPerMinute >= 0)) throw new RangeError('maxEniCreatesPerMinute must be >= 0');
+  if (!(cfg.minEniLifetimeMs >= 0)) throw new RangeError('minEniLifetimeMs must be >= 0');
+  cfg.eniTagFilter = { ...cfg.eniTagFilter };
   return cfg;
 }
 

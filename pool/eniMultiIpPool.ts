@@ -4,7 +4,7 @@
 
 import { CloudError, CloudErrorCodes, type Cloud, type Eni, type InstanceTypeLimits } from '../daemon/cloud/types.js';
 import { resolvePoolConfig, type PoolConfig, type PoolConfigInput } from './config.js';
-import { expireTimers, pickFreeIp, plan, planReleaseRetries, type Backoffs, type Plan, type PlanAction, type PlannerEni, type PlannerIp } from './planner.js';
+import { expireTimers, jitteredInterval, pickFreeIp, plan, planReleaseRetries, CREATE_RATE_WINDOW_MS, type Backoffs, type Plan, type PlanAction, type PlannerEni, type PlannerIp } from './planner.js';
 import { allocationOf, podRecordFor, type EniRecord, type IpRecord, type PodRecord, type PoolStore, type StoreOp } from './store.js';
 import { vSwitchGateway } from './ipv4.js';
 import { reconcileWithCloud, type ReconcileFinding } from './reconcile.js';
@@ -80,7 +80,7 @@ export interface EniMultiIpPoolOptions {
   onEniRemoved?: (eni: RemovedEni) => Promise<void>;
   /** Start the idle ticker and GC timers in start() (default true; tests drive tick()/gc() by hand). */
   timers?: boolean;
-  /** [0,1) source for the 'random' vSwitch policy. */
+  /** [0,1) source for the 'random' vSwitch policy and the reclaim-interval jitter. */
   random?: () => number;
 }
 
@@ -120,12 +120,18 @@ export class EniMultiIpPool implements IpAllocator {
   private createSeq = 0;
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly vSwitchInfo = new Map<string, VSwitchInfo>();
-  /** ENI id → its primary IP, from the cloud (create, reconcile); not in the DB, so unknown until the first reconcile. */
+  /** ENI id → its primary IP, from the DB (schema v2) and the cloud (create, reconcile). */
   private readonly eniPrimaryIps = new Map<string, string>();
   /** IPs unassigned / ENIs deleted by the pool → until when reconcile must not adopt them again (stale describes). */
   private readonly recentlyRemoved = new Map<string, number>();
   /** Secondary ENIs attached to this instance that are not ours (another tool's, or trunking): they use quota slots. */
   private foreignEnis = 0;
+  /** Attached secondary ENIs that fail eniTagFilter: never adopted, used or deleted (known ones are frozen as they are). */
+  private readonly filteredOut = new Set<string>();
+  /** Start times of CreateNetworkInterface calls within the rate window (maxEniCreatesPerMinute). */
+  private recentCreates: number[] = [];
+  /** The current (jittered) reclaim interval; drawn again after each reclaim batch. */
+  private reclaimIntervalMs: number;
   /** A reconcile skipped something listed within its cooldown: reconcile again (from the ticker) at this time. */
   private recheckAt: number | undefined;
   private backoffs: Backoffs = { vSwitches: {}, enis: {} };
@@ -137,6 +143,7 @@ export class EniMultiIpPool implements IpAllocator {
   private reconciling: Promise<void> | undefined;
   private syncedOnce = false;
   private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeTimerAt: number | undefined;
   private lastSyncAttempt = 0;
 
   constructor(opts: EniMultiIpPoolOptions & { limits: { eniQuantity: number; ipv4PerEni: number } }) {
@@ -147,7 +154,8 @@ export class EniMultiIpPool implements IpAllocator {
     this.limits = { eniQuantity: opts.limits.eniQuantity, ipv4PerEni: opts.limits.ipv4PerEni };
     this.vSwitchIds = [...opts.vSwitchIds];
     this.securityGroupIds = [...opts.securityGroupIds];
-    this.eniTags = { ...(opts.eniTags ?? {}), [CREATOR_TAG_KEY]: CREATOR_TAG_VALUE, [NODE_TAG_KEY]: opts.instanceId };
+    // The filter's tags go on our ENIs too, or the pool would refuse to manage what it created.
+    this.eniTags = { ...(opts.eniTags ?? {}), ...this.config.eniTagFilter, [CREATOR_TAG_KEY]: CREATOR_TAG_VALUE, [NODE_TAG_KEY]: opts.instanceId };
     this.clock = opts.clock ?? { now: () => Date.now() };
     this.log = opts.logger ?? noopLogger;
     this.onEvent = opts.onEvent ?? (() => {});
@@ -156,6 +164,7 @@ export class EniMultiIpPool implements IpAllocator {
     this.onEniRemoved = opts.onEniRemoved;
     this.useTimers = opts.timers ?? true;
     this.random = opts.random ?? Math.random;
+    this.reclaimIntervalMs = this.drawReclaimInterval();
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -215,6 +224,7 @@ export class EniMultiIpPool implements IpAllocator {
     this.pods.clear();
     for (const e of snap.enis) {
       this.enis.set(e.eniId, e);
+      if (e.primaryIp) this.eniPrimaryIps.set(e.eniId, e.primaryIp);
       this.ipsByEni.set(e.eniId, new Set());
       if (e.vSwitchCidr) this.vSwitchInfo.set(e.vSwitchId, { cidr: e.vSwitchCidr, gateway: e.gateway });
     }
@@ -307,7 +317,7 @@ export class EniMultiIpPool implements IpAllocator {
       maxPoolSize: this.config.maxPoolSize,
     };
     for (const ip of this.ips.values()) {
-      if (ip.state === 'free' && this.enis.get(ip.eniId)?.state !== 'inuse') continue;
+      if (ip.state === 'free' && (this.enis.get(ip.eniId)?.state !== 'inuse' || this.filteredOut.has(ip.eniId))) continue;
       s[ip.state]++;
     }
     const now = this.clock.now();
@@ -402,6 +412,7 @@ export class EniMultiIpPool implements IpAllocator {
   private plannerEnis(): PlannerEni[] {
     const out: PlannerEni[] = [];
     for (const e of this.enis.values()) {
+      if (this.filteredOut.has(e.eniId)) continue; // frozen: not ours to use or delete any more
       // IpRecord is a PlannerIp; the planner never mutates, so the records are passed as they are (no copies on the hot path).
       const ips: PlannerIp[] = [];
       for (const ip of this.ipsByEni.get(e.eniId) ?? []) ips.push(this.ips.get(ip)!);
@@ -435,6 +446,7 @@ export class EniMultiIpPool implements IpAllocator {
     if (!this.syncedOnce) return Promise.resolve(); // cloud view unknown: no growth, no reclaim
     const now = this.clock.now();
     this.backoffs = expireBackoffs(this.backoffs, now);
+    this.recentCreates = this.recentCreates.filter((t) => now - t < CREATE_RATE_WINDOW_MS);
     const p: Plan = plan({
       now,
       config: this.config,
@@ -446,15 +458,21 @@ export class EniMultiIpPool implements IpAllocator {
       pending: this.waiters.length,
       backoffs: this.backoffs,
       lastReclaimAt: this.lastReclaimAt,
+      reclaimIntervalMs: this.reclaimIntervalMs,
+      recentCreates: this.recentCreates,
       random: this.random,
     });
-    if (p.reclaimed) this.lastReclaimAt = now;
+    if (p.reclaimed) {
+      this.lastReclaimAt = now;
+      this.reclaimIntervalMs = this.drawReclaimInterval();
+    }
     if (p.shortfall > 0 && p.blocker?.exhausted) {
       const blocker = p.blocker;
       const n = this.waiters.failNewest(p.shortfall, () => new PoolError('Exhausted', `no IP available: ${blocker.message}`, { cloudCode: blocker.code, retryable: true }));
       this.onEvent({ type: 'Warning', reason: 'AllocIPFailed', message: `${n} request(s) failed: ${p.blocker.message}` });
     }
     if (p.actions.length === 0 && this.waiters.length > 0) this.wakeAfterBackoff(now);
+    if (p.createsDeferredUntil !== undefined) this.wakeAt(p.createsDeferredUntil, now); // rate-limited creates: plan again when one fits
     const retries = planReleaseRetries(this.plannerEnis(), this.backoffs, now, this.config.batchSize);
     return Promise.allSettled([...p.actions, ...retries].map((a) => this.launch(a)));
   }
@@ -463,10 +481,19 @@ export class EniMultiIpPool implements IpAllocator {
   private wakeAfterBackoff(now: number): void {
     const b = this.backoffs;
     const ends = [b.all, b.create, ...Object.values(b.vSwitches), ...Object.values(b.enis)].filter((x) => x !== undefined).map((x) => x.until);
-    if (ends.length === 0 || this.wakeTimer) return;
-    const ms = Math.max(1, Math.min(...ends) - now);
+    if (ends.length === 0) return;
+    this.wakeAt(Math.min(...ends), now);
+  }
+
+  /** One wake-up timer, for the earliest time asked for (a later request never pushes an earlier one back). */
+  private wakeAt(at: number, now: number): void {
+    if (this.wakeTimer && this.wakeTimerAt !== undefined && this.wakeTimerAt <= at) return;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    const ms = Math.max(1, at - now);
+    this.wakeTimerAt = at;
     this.wakeTimer = setTimeout(() => {
       this.wakeTimer = undefined;
+      this.wakeTimerAt = undefined;
       this.kick();
     }, ms);
     this.wakeTimer.unref();
@@ -480,6 +507,7 @@ export class EniMultiIpPool implements IpAllocator {
         p = this.onEni(a.eniId, () => this.doAssign(a.eniId, a.count));
         break;
       case 'createEni':
+        this.recentCreates.push(this.clock.now());
         p = this.doCreateEni(a.vSwitchId, a.secondaryCount, a.expectIps);
         break;
       case 'unassign':
@@ -583,6 +611,7 @@ export class EniMultiIpPool implements IpAllocator {
         createdByUs: true,
         state: 'attaching',
         createdAt: now,
+        ...(eni.primaryIp ? { primaryIp: eni.primaryIp } : {}),
       };
       const ipRecs: IpRecord[] = eni.secondaryIps.filter((ip) => this.newlyOurs(ip)).map((ip) => ({ ip, eniId: eni!.eniId, state: 'free', since: now }));
       this.commit([{ op: 'putEni', eni: rec }, ...ipRecs.map((ip): StoreOp => ({ op: 'putIp', ip }))]);
@@ -870,12 +899,15 @@ export class EniMultiIpPool implements IpAllocator {
       attached: attached.filter((e) => e.instanceId === this.instanceId || e.instanceId === undefined),
       vSwitchInfo: (id) => this.vSwitchInfo.get(id),
       busy: (eniId) => this.workers.changedSince(seqBefore, eniId),
-      isOurs: (e) => this.isOurs(e),
+      isOurs: (e) => this.isOurs(e) && this.matchesFilter(e),
       createsInFlight: creatingBefore > 0 || this.creating.size > 0,
       recentlyRemoved: (id) => this.recentlyRemoved.has(id),
     });
     const here = attached.filter((e) => e.instanceId === this.instanceId);
-    this.foreignEnis = here.filter((e) => e.type !== 'Primary' && !this.isOurs(e) && !this.enis.has(e.eniId)).length;
+    this.filteredOut.clear();
+    for (const e of here) if (e.type !== 'Primary' && !this.matchesFilter(e)) this.filteredOut.add(e.eniId);
+    // Filtered-out ENIs (known or not) hold slots the pool cannot use.
+    this.foreignEnis = here.filter((e) => e.type !== 'Primary' && (this.filteredOut.has(e.eniId) || (!this.isOurs(e) && !this.enis.has(e.eniId)))).length;
     // ENIs reconcile drops (detached behind our back) may still have kernel state: remember them first.
     const dropped = ops.flatMap((o) => (o.op === 'deleteEni' && this.enis.has(o.eniId) ? [this.enis.get(o.eniId)!] : []));
     this.commit(ops);
@@ -899,7 +931,7 @@ export class EniMultiIpPool implements IpAllocator {
     const createsQuiet = creatingBefore === 0 && this.creating.size === 0 && this.createSeq === createSeqBefore;
     if (createsQuiet) {
       for (const ce of detached) {
-        if (ce.status !== 'Available' || !this.isOurs(ce) || this.enis.has(ce.eniId)) continue;
+        if (ce.status !== 'Available' || !this.isOurs(ce) || !this.matchesFilter(ce) || this.enis.has(ce.eniId)) continue;
         try {
           await this.cloud.deleteNetworkInterface(ce.eniId);
           this.onEvent({ type: 'Normal', reason: 'DeleteENISucceed', message: `deleted leaked ENI ${ce.eniId}`, eniId: ce.eniId });
@@ -996,6 +1028,16 @@ export class EniMultiIpPool implements IpAllocator {
 
   private isOurs(e: Eni): boolean {
     return e.tags[CREATOR_TAG_KEY] === CREATOR_TAG_VALUE && e.tags[NODE_TAG_KEY] === this.instanceId;
+  }
+
+  /** eniTagFilter: every filter tag present with the same value (an empty filter matches all). */
+  private matchesFilter(e: Eni): boolean {
+    for (const [k, v] of Object.entries(this.config.eniTagFilter)) if (e.tags[k] !== v) return false;
+    return true;
+  }
+
+  private drawReclaimInterval(): number {
+    return jitteredInterval(this.config.idleIpReclaimIntervalMs, this.config.idleIpReclaimJitterFactor, this.random);
   }
 }
 

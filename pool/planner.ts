@@ -58,6 +58,10 @@ export interface PlannerInput {
   backoffs: Backoffs;
   /** Last time a reclaim batch was issued. */
   lastReclaimAt: number;
+  /** This round's reclaim interval (the jittered draw, see jitteredInterval); default config.idleIpReclaimIntervalMs. */
+  reclaimIntervalMs?: number;
+  /** Start times of recent CreateNetworkInterface calls (for config.maxEniCreatesPerMinute); older ones are ignored. */
+  recentCreates?: readonly number[];
   /** [0,1) source for the 'random' vSwitch policy (tests pass a fixed one). */
   random?: () => number;
 }
@@ -80,6 +84,29 @@ export interface Plan {
   blocker?: { code?: string; message: string; exhausted: boolean };
   /** A reclaim batch was issued (the caller records lastReclaimAt = now). */
   reclaimed: boolean;
+  /** ENI creations were held back by the create rate limit: plan again at this time. */
+  createsDeferredUntil?: number;
+}
+
+export const CREATE_RATE_WINDOW_MS = 60_000;
+
+/**
+ * Creations allowed now under a sliding 60 s window of at most `maxPerMinute` starts (0 = unlimited), and
+ * when the next one frees up if none is left.
+ */
+export function createBudget(recentCreates: readonly number[], now: number, maxPerMinute: number): { budget: number; nextAt?: number } {
+  if (maxPerMinute <= 0) return { budget: Number.POSITIVE_INFINITY };
+  const inWindow = recentCreates.filter((t) => now - t < CREATE_RATE_WINDOW_MS).sort((a, b) => a - b);
+  const budget = Math.max(0, maxPerMinute - inWindow.length);
+  if (budget > 0) return { budget };
+  // The oldest start that must leave the window before one more fits.
+  return { budget, nextAt: inWindow[inWindow.length - maxPerMinute]! + CREATE_RATE_WINDOW_MS };
+}
+
+/** A reclaim interval drawn uniformly from base × (1 ± factor); `random` is a [0,1) source. */
+export function jitteredInterval(baseMs: number, factor: number, random: () => number): number {
+  if (factor <= 0 || baseMs <= 0) return baseMs;
+  return Math.max(0, Math.round(baseMs * (1 + factor * (2 * random() - 1))));
 }
 
 /** Secondary IPs one ENI can carry (the ENI's own primary address is not usable for pods). */
@@ -178,7 +205,8 @@ export function plan(input: PlannerInput): Plan {
     }
   }
 
-  // 2. New ENIs, only when the existing ones are full and the quota allows.
+  // 2. New ENIs, only when the existing ones are full and the quota and the create rate allow.
+  let createsDeferredUntil: number | undefined;
   const onExisting = want - remaining;
   if (remaining > 0 && need <= onExisting) remaining = 0;
   if (remaining > 0 && !paused) {
@@ -196,7 +224,17 @@ export function plan(input: PlannerInput): Plan {
       if (input.vSwitchIds.length === 0) blockers.push({ message: 'no vSwitch configured for new ENIs', exhausted: true });
     } else {
       let needLeft = need - onExisting;
+      const rate = createBudget(input.recentCreates ?? [], now, cfg.maxEniCreatesPerMinute);
+      let created = 0;
       for (let i = 0; i < slots && needLeft > 0; i++) {
+        if (created >= rate.budget) {
+          // Terway's factory limit: the rest waits for the window (not an error).
+          blockers.push({ code: 'EniCreateRateLimited', message: `ENI creation rate limit (${cfg.maxEniCreatesPerMinute}/min) reached`, exhausted: false });
+          // The ones planned now count as started now.
+          createsDeferredUntil = createBudget([...(input.recentCreates ?? []), ...Array<number>(created).fill(now)], now, cfg.maxEniCreatesPerMinute).nextAt ?? now + CREATE_RATE_WINDOW_MS;
+          break;
+        }
+        created++;
         const expectIps = Math.min(perEni, remaining);
         needLeft -= expectIps;
         const vSwitchId =
@@ -206,7 +244,7 @@ export function plan(input: PlannerInput): Plan {
         actions.push({ kind: 'createEni', vSwitchId, secondaryCount: Math.min(expectIps, cfg.maxIpsPerCreate, cfg.batchSize), expectIps });
         remaining -= expectIps;
       }
-      if (needLeft > 0) blockers.push({ message: 'node ENI/IP capacity reached', exhausted: true });
+      if (needLeft > 0 && createsDeferredUntil === undefined) blockers.push({ message: 'node ENI/IP capacity reached', exhausted: true });
     }
   }
 
@@ -222,7 +260,7 @@ export function plan(input: PlannerInput): Plan {
     actions.push(...r.actions);
     reclaimed = r.reclaimed;
   }
-  return { actions, shortfall, blocker, reclaimed };
+  return { actions, shortfall, blocker, reclaimed, ...(createsDeferredUntil !== undefined ? { createsDeferredUntil } : {}) };
 }
 
 function pickBlocker(list: { code?: string; message: string; exhausted: boolean }[]): Plan['blocker'] {
@@ -238,7 +276,9 @@ function planReclaim(input: PlannerInput, free: number, incoming: number): { act
   const enisTotal = input.enis.length + input.creating.length;
   const minEni = Math.max(1, cfg.minEni);
   const idle = (ip: PlannerIp) => ip.state === 'free' && now - ip.since >= cfg.idleIpReclaimAfterMs;
-  const deletable = (e: PlannerEni) => e.state === 'inuse' && !e.primary && e.createdByUs && !e.busy && e.incoming === 0;
+  // A young ENI is kept (AWS minENILifeTime): a burst that just created it is likely to come back.
+  const deletable = (e: PlannerEni) =>
+    e.state === 'inuse' && !e.primary && e.createdByUs && !e.busy && e.incoming === 0 && now - e.createdAt >= cfg.minEniLifetimeMs;
 
   const excess = calculateExcessIps(free, incoming, input.pending, cfg);
   const growing = input.pending > 0 || incoming > 0 || calculateNeededIps(free, incoming, input.pending, cfg) > 0;
@@ -255,7 +295,7 @@ function planReclaim(input: PlannerInput, free: number, incoming: number): { act
     }
   }
 
-  if (excess === 0 || now - input.lastReclaimAt < cfg.idleIpReclaimIntervalMs) return { actions, reclaimed: false };
+  if (excess === 0 || now - input.lastReclaimAt < (input.reclaimIntervalMs ?? cfg.idleIpReclaimIntervalMs)) return { actions, reclaimed: false };
 
   // Prefer a whole idle ENI (one detach+delete frees all its IPs) that fits inside the excess.
   const wholeEni = input.enis

@@ -96,12 +96,24 @@ export function reconcileWithCloud(input: ReconcileInput): ReconcileResult {
       }
       ops.push({
         op: 'putEni',
-        eni: { eniId: ce.eniId, mac: ce.mac, vSwitchId: ce.vSwitchId, vSwitchCidr: vsw.cidr, gateway: vsw.gateway, primary, createdByUs: !primary, state: 'inuse', createdAt: now },
+        eni: {
+          eniId: ce.eniId,
+          mac: ce.mac,
+          vSwitchId: ce.vSwitchId,
+          vSwitchCidr: vsw.cidr,
+          gateway: vsw.gateway,
+          primary,
+          createdByUs: !primary,
+          state: 'inuse',
+          createdAt: now,
+          ...(ce.primaryIp ? { primaryIp: ce.primaryIp } : {}),
+        },
       });
       findings.push({ kind: 'adoptEni', eniId: ce.eniId, primary });
-    } else if (rec.state !== 'inuse' || rec.mac !== ce.mac) {
+    } else if (rec.state !== 'inuse' || rec.mac !== ce.mac || (ce.primaryIp && rec.primaryIp !== ce.primaryIp)) {
       // attaching → the attach finished; deleting → the detach never happened: usable again.
-      ops.push({ op: 'putEni', eni: { ...rec, state: 'inuse', mac: ce.mac } });
+      // A row from before schema v2 learns its primary IP here.
+      ops.push({ op: 'putEni', eni: { ...rec, state: 'inuse', mac: ce.mac, ...(ce.primaryIp ? { primaryIp: ce.primaryIp } : {}) } });
     }
     managed.add(ce.eniId);
     for (const ip of ce.secondaryIps) cloudEniOf.set(ip, ce.eniId);

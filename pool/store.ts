@@ -21,6 +21,8 @@ export interface EniRecord {
   createdByUs: boolean;
   state: EniRecordState;
   createdAt: number;
+  /** The ENI's own primary address (from create / reconcile); unknown for rows written before schema v2. */
+  primaryIp?: string;
 }
 
 export interface IpRecord {

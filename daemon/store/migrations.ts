@@ -58,6 +58,12 @@ export const migrations: Migration[] = [
       CREATE INDEX pods_ns_name ON pods(namespace, name);
     `,
   },
+  {
+    // The ENI's primary IP, so allocations carry eniPrimaryIp after a restart before any cloud reconcile.
+    // Nullable: rows written by v1 learn it at the next reconcile.
+    version: 2,
+    sql: `ALTER TABLE enis ADD COLUMN primary_ip TEXT;`,
+  },
 ];
 
 export const schemaVersion = migrations[migrations.length - 1]!.version;

@@ -41,6 +41,7 @@ interface EniRow {
   created_by_us: number;
   state: EniRecord['state'];
   created_at: number;
+  primary_ip: string | null;
 }
 interface IpRow {
   ip: string;
@@ -117,10 +118,11 @@ export class SqlitePoolStore implements PoolStore {
     const db = this.db;
     this.stmts = {
       putEni: db.prepare(
-        `INSERT INTO enis (eni_id, mac, vswitch_id, vswitch_cidr, gateway, is_primary, created_by_us, state, created_at)
-         VALUES (@eni_id, @mac, @vswitch_id, @vswitch_cidr, @gateway, @is_primary, @created_by_us, @state, @created_at)
+        `INSERT INTO enis (eni_id, mac, vswitch_id, vswitch_cidr, gateway, is_primary, created_by_us, state, created_at, primary_ip)
+         VALUES (@eni_id, @mac, @vswitch_id, @vswitch_cidr, @gateway, @is_primary, @created_by_us, @state, @created_at, @primary_ip)
          ON CONFLICT(eni_id) DO UPDATE SET mac=excluded.mac, vswitch_id=excluded.vswitch_id, vswitch_cidr=excluded.vswitch_cidr,
-           gateway=excluded.gateway, is_primary=excluded.is_primary, created_by_us=excluded.created_by_us, state=excluded.state`,
+           gateway=excluded.gateway, is_primary=excluded.is_primary, created_by_us=excluded.created_by_us, state=excluded.state,
+           primary_ip=COALESCE(excluded.primary_ip, enis.primary_ip)`,
       ),
       deleteEniIps: db.prepare('DELETE FROM ips WHERE eni_id = ?'),
       deleteEni: db.prepare('DELETE FROM enis WHERE eni_id = ?'),
@@ -206,6 +208,7 @@ export class SqlitePoolStore implements PoolStore {
           created_by_us: e.createdByUs ? 1 : 0,
           state: e.state,
           created_at: e.createdAt,
+          primary_ip: e.primaryIp ?? null,
         });
         break;
       }
@@ -272,6 +275,7 @@ function eniFromRow(r: EniRow): EniRecord {
     createdByUs: r.created_by_us === 1,
     state: r.state,
     createdAt: r.created_at,
+    ...(r.primary_ip !== null ? { primaryIp: r.primary_ip } : {}),
   };
 }
 

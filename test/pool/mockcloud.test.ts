@@ -90,7 +90,7 @@ describe('ENI multi-IP pool on the mock cloud (real SDK client, SQLite)', () => 
 
   it('allocate is idempotent per key; release + idle ticker bring the pool back between the watermarks', async () => {
     const clock = new FakeClock();
-    const { mc, pool, store } = await setup({ clock, cfg: { minPoolSize: 2, maxPoolSize: 6, idleIpReclaimBatchSize: 10 } });
+    const { mc, pool, store } = await setup({ clock, cfg: { minPoolSize: 2, maxPoolSize: 6, idleIpReclaimBatchSize: 10, minEniLifetimeMs: 0 } }); // the ticks below span seconds, not the default minute of ENI lifetime
     await pool.whenIdle();
     expect(pool.stats().free).toBeGreaterThanOrEqual(2);
     const allocs = await Promise.all(Array.from({ length: 30 }, (_, i) => pool.allocate(pod(i))));
@@ -135,7 +135,7 @@ describe('ENI multi-IP pool on the mock cloud (real SDK client, SQLite)', () => 
   it('under API throttling and injected 5xx errors the burst still completes and the books match the cloud', async () => {
     // reconcileCooldownMs 0: the mock hands out the lowest free address, so a lost-reply assign often returns
     // an IP the pool released a moment ago; with a cooldown it is adopted only once that is over (crashWindows.test.ts).
-    const { mc, pool, store } = await setup({ cfg: { backoff: { otherErrorMs: 50 }, reconcileCooldownMs: 0 } });
+    const { mc, pool, store } = await setup({ cfg: { backoff: { otherErrorMs: 50 }, reconcileCooldownMs: 0, maxEniCreatesPerMinute: 0 } }); // failed creates count against Terway's 10/min, which a 20 s deadline cannot wait out (poolTerwayGaps.test.ts covers it)
     mc.faults.setThrottle(20, 5);
     mc.faults.setErrorRate('AssignPrivateIpAddresses', 0.2, '5xx', { afterEffect: true });
     mc.faults.setErrorRate('CreateNetworkInterface', 0.2, '5xx');

@@ -10,7 +10,7 @@ function cloudEni(id: string, ips: string[], o: Partial<Eni> = {}): Eni {
   return { eniId: id, mac: `mac-${id}`, type: 'Secondary', status: 'InUse', instanceId: 'i-1', vSwitchId: 'vsw-a', zoneId: 'z', vpcId: 'vpc', securityGroupIds: [], primaryIp: '10.0.0.1', secondaryIps: ips, ipv6s: [], tags: ours, ...o };
 }
 function rec(id: string, o: Partial<EniRecord> = {}): EniRecord {
-  return { eniId: id, mac: `mac-${id}`, vSwitchId: 'vsw-a', vSwitchCidr: '10.0.0.0/24', gateway: '10.0.0.253', primary: false, createdByUs: true, state: 'inuse', createdAt: 1, ...o };
+  return { eniId: id, mac: `mac-${id}`, vSwitchId: 'vsw-a', vSwitchCidr: '10.0.0.0/24', gateway: '10.0.0.253', primary: false, createdByUs: true, state: 'inuse', createdAt: 1, primaryIp: '10.0.0.1', ...o };
 }
 function ip(addr: string, eniId: string, o: Partial<IpRecord> = {}): IpRecord {
   return { ip: addr, eniId, state: 'free', since: 1, ...o };
