@@ -1,6 +1,10 @@
 // Test scaffolding: uniquely named network namespaces built with iproute2 (tests only; drivers use netlink).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { VethDriver } from '../../drivers/veth.js';
+import type { PodNetworkSpec } from '../../drivers/types.js';
+import { threadsOutsideHomeNetns, warmThreadPool } from '../../drivers/netns.js';
 
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 export const rootSkipReason = 'needs root (network namespaces, veth, ip rule)';
@@ -72,6 +76,14 @@ export function randomMac(): string {
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
+/** An ENI link in a node's host netns, as VpcNode.addEni made it. */
+export interface EniLink {
+  name: string;
+  mac: string;
+  gateway: string;
+  cidr: string;
+}
+
 /**
  * A node ("host" netns) with one ENI link whose other end sits in a VPC-router netns holding the
  * vSwitch gateway. The router learns which pod IP lives behind which ENI MAC through permanent
@@ -80,7 +92,7 @@ export function randomMac(): string {
 export class VpcNode {
   readonly host: string;
   readonly router: string;
-  readonly enis: { name: string; mac: string; rtrIf: string; gateway: string; cidr: string }[] = [];
+  readonly enis: (EniLink & { rtrIf: string })[] = [];
 
   constructor(
     readonly env: NsEnv,
@@ -91,7 +103,7 @@ export class VpcNode {
   }
 
   /** Adds ENI link `name` in the host with MAC `mac`, gateway .1 of `prefix`.0/24 in the router. */
-  addEni(name: string, prefix: string): { name: string; mac: string; gateway: string; cidr: string } {
+  addEni(name: string, prefix: string): EniLink {
     const mac = randomMac();
     const rtrIf = `r${this.enis.length}${this.id}`;
     ip(['link', 'add', name, 'netns', this.host, 'address', mac, 'type', 'veth', 'peer', 'name', rtrIf, 'netns', this.router]);
@@ -108,4 +120,69 @@ export class VpcNode {
     const eni = this.enis.find((e) => e.name === eniName)!;
     ip(['neigh', 'replace', podIp, 'lladdr', eni.mac, 'dev', eni.rtrIf, 'nud', 'permanent'], this.router);
   }
+}
+
+/** One test's node: its VPC rig, a veth driver on its host netns and the secondary ENI eth1. */
+export interface VethNode {
+  node: VpcNode;
+  driver: VethDriver;
+  eth1: EniLink;
+}
+
+export interface VethRig {
+  readonly env: NsEnv;
+  /**
+   * A fresh node for the running test. `primary` runs before eth1 is added (to add and wire ENIs
+   * that come first on the node); eth1 sits in `<eth1Prefix>.0/24`.
+   */
+  setupNode(primary?: (node: VpcNode) => void): VethNode;
+  /** Spec of pod netns `pod` with `podIp` on the current node's eth1 (secondary ENI 'eni-sec1'). */
+  podSpec(pod: string, podIp: string, over?: Partial<PodNetworkSpec>): PodNetworkSpec;
+}
+
+/**
+ * Veth driver suite scaffolding, called inside a describe: warms the netns thread pool once, and after
+ * each test closes the last driver, removes every netns and checks no pool thread was left in a pod netns.
+ */
+export function useVethRig(o: { eth1Prefix: string; mtu: number }): VethRig {
+  const env = new NsEnv();
+  let current: VethNode | undefined;
+
+  beforeAll(async () => {
+    await warmThreadPool();
+  });
+  afterEach(async () => {
+    await current?.driver.close();
+    env.cleanup();
+    expect(threadsOutsideHomeNetns()).toEqual([]);
+  });
+  afterAll(() => env.cleanup());
+
+  return {
+    env,
+    setupNode(primary) {
+      const node = new VpcNode(env, uid());
+      primary?.(node);
+      const eth1 = node.addEni('eth1', o.eth1Prefix);
+      current = { node, eth1, driver: new VethDriver({ hostNetnsPath: path(node.host) }) };
+      return current;
+    },
+    podSpec(pod, podIp, over = {}) {
+      if (!current) throw new Error('podSpec() before setupNode()');
+      const { eth1 } = current;
+      return {
+        containerId: `ctr-${pod}`,
+        netnsPath: path(pod),
+        ifName: 'eth0',
+        ip: podIp,
+        eniId: 'eni-sec1',
+        eniMac: eth1.mac,
+        primaryEni: false,
+        vSwitchCidr: eth1.cidr,
+        gateway: eth1.gateway,
+        mtu: o.mtu,
+        ...over,
+      };
+    },
+  };
 }

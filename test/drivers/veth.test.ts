@@ -1,62 +1,33 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { VethDriver, hostVethName, POD_GATEWAY } from '../../drivers/veth.js';
 import { FROM_POD_RULE_PRIORITY, TO_POD_RULE_PRIORITY, eniTableId } from '../../drivers/eniTable.js';
-import { DriverError, type PodNetworkSpec } from '../../drivers/types.js';
-import { threadsOutsideHomeNetns, warmThreadPool, readSysctl } from '../../drivers/netns.js';
-import { NsEnv, VpcNode, ip, isRoot, path, ping, rootSkipReason, snapshot, uid } from './nsenv.js';
+import { DriverError } from '../../drivers/types.js';
+import { readSysctl } from '../../drivers/netns.js';
+import { ip, isRoot, path, ping, rootSkipReason, snapshot, uid, useVethRig, type EniLink, type VethNode } from './nsenv.js';
 
 if (!isRoot) console.warn(`skipping veth driver tests: ${rootSkipReason}`);
 
 describe.skipIf(!isRoot)('veth driver (real netns)', () => {
-  const env = new NsEnv();
-  let node: VpcNode;
-  let driver: VethDriver;
-  let eth1: { name: string; mac: string; gateway: string; cidr: string };
-  let eth0: { name: string; mac: string; gateway: string; cidr: string };
-  let tableId: number;
+  const { env, podSpec, setupNode: newNode } = useVethRig({ eth1Prefix: '10.30.0', mtu: 1400 });
 
-  beforeAll(async () => {
-    await warmThreadPool();
-  });
-
-  const setupNode = async (): Promise<void> => {
-    node = new VpcNode(env, uid());
-    // Primary ENI carries the node IP and the main default route; eth1 is a secondary ENI.
-    eth0 = node.addEni('eth0', '10.20.0');
-    ip(['addr', 'add', '10.20.0.10/24', 'dev', 'eth0'], node.host);
-    ip(['link', 'set', 'eth0', 'up'], node.host);
-    ip(['route', 'add', 'default', 'via', eth0.gateway], node.host);
-    eth1 = node.addEni('eth1', '10.30.0');
-    driver = new VethDriver({ hostNetnsPath: path(node.host) });
+  const setupNode = async (): Promise<VethNode & { eth0: EniLink; tableId: number }> => {
+    let eth0!: EniLink;
+    const { node, driver, eth1 } = newNode((n) => {
+      // Primary ENI carries the node IP and the main default route; eth1 is a secondary ENI.
+      eth0 = n.addEni('eth0', '10.20.0');
+      ip(['addr', 'add', '10.20.0.10/24', 'dev', 'eth0'], n.host);
+      ip(['link', 'set', 'eth0', 'up'], n.host);
+      ip(['route', 'add', 'default', 'via', eth0.gateway], n.host);
+    });
     const t = await driver.ensureEniTable({ mac: eth1.mac, gateway: eth1.gateway, vSwitchCidr: eth1.cidr, primaryIp: '10.30.0.10' });
-    tableId = t.tableId;
+    const tableId = t.tableId;
     expect(t.ifName).toBe('eth1');
     expect(tableId).toBe(eniTableId(Number(ip(['-o', 'link', 'show', 'eth1'], node.host).split(':')[0])));
+    return { node, driver, eth1, eth0, tableId };
   };
 
-  const podSpec = (pod: string, podIp: string, over: Partial<PodNetworkSpec> = {}): PodNetworkSpec => ({
-    containerId: `ctr-${pod}`,
-    netnsPath: path(pod),
-    ifName: 'eth0',
-    ip: podIp,
-    eniId: 'eni-sec1',
-    eniMac: eth1.mac,
-    primaryEni: false,
-    vSwitchCidr: eth1.cidr,
-    gateway: eth1.gateway,
-    mtu: 1400,
-    ...over,
-  });
-
-  afterEach(async () => {
-    await driver?.close();
-    env.cleanup();
-    expect(threadsOutsideHomeNetns()).toEqual([]);
-  });
-  afterAll(() => env.cleanup());
-
   it('wires a pod on a secondary ENI, tears down to the exact prior state, idempotently', async () => {
-    await setupNode();
+    const { node, driver, eth1, tableId } = await setupNode();
     const before = snapshot(node.host);
     const pod = env.add(`drv-p-${uid()}`);
     node.vpcRoute('10.30.0.21', 'eth1');
@@ -109,7 +80,7 @@ describe.skipIf(!isRoot)('veth driver (real netns)', () => {
   });
 
   it('DEL without IP finds the pod by its deterministic veth name; DEL after the netns is gone', async () => {
-    await setupNode();
+    const { node, driver } = await setupNode();
     const before = snapshot(node.host);
     const podA = env.add(`drv-p-${uid()}`);
     const podB = env.add(`drv-p-${uid()}`);
@@ -131,7 +102,7 @@ describe.skipIf(!isRoot)('veth driver (real netns)', () => {
   });
 
   it('DEL of an old container does not remove rules of a new pod that reuses the IP', async () => {
-    await setupNode();
+    const { driver } = await setupNode();
     const podA = env.add(`drv-p-${uid()}`);
     await driver.setup(podSpec(podA, '10.30.0.41'));
     const podB = env.add(`drv-p-${uid()}`);
@@ -142,7 +113,7 @@ describe.skipIf(!isRoot)('veth driver (real netns)', () => {
   });
 
   it('check() fails with DriverError once the pod default route is gone', async () => {
-    await setupNode();
+    const { driver } = await setupNode();
     const pod = env.add(`drv-p-${uid()}`);
     const spec = podSpec(pod, '10.30.0.51');
     await driver.setup(spec);
@@ -155,7 +126,7 @@ describe.skipIf(!isRoot)('veth driver (real netns)', () => {
   });
 
   it('two pods on the node reach each other through the host; primary-ENI pod uses main', async () => {
-    await setupNode();
+    const { node, driver, eth0 } = await setupNode();
     const podA = env.add(`drv-p-${uid()}`);
     const podB = env.add(`drv-p-${uid()}`);
     node.vpcRoute('10.20.0.61', 'eth0');
@@ -172,7 +143,7 @@ describe.skipIf(!isRoot)('veth driver (real netns)', () => {
   });
 
   it('setup failure rolls back (pod netns missing)', async () => {
-    await setupNode();
+    const { node, driver } = await setupNode();
     const before = snapshot(node.host);
     const err = await driver.setup(podSpec('drv-p-nonexistent', '10.30.0.71')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DriverError);
@@ -181,7 +152,7 @@ describe.skipIf(!isRoot)('veth driver (real netns)', () => {
   });
 
   it('setup failure after the pair exists rolls back everything (invalid pod IP)', async () => {
-    await setupNode();
+    const { node, driver } = await setupNode();
     const before = snapshot(node.host);
     const pod = env.add(`drv-p-${uid()}`);
     // A bad IP string makes the address/route/rule step fail after the pair was created.
@@ -192,7 +163,7 @@ describe.skipIf(!isRoot)('veth driver (real netns)', () => {
   });
 
   it('GC helpers: list host veths and pod rules, prune leftovers no DEL can find', async () => {
-    await setupNode();
+    const { node, driver } = await setupNode();
     const before = snapshot(node.host);
     const podA = env.add(`drv-p-${uid()}`);
     const podB = env.add(`drv-p-${uid()}`);
@@ -219,9 +190,7 @@ describe.skipIf(!isRoot)('veth driver (real netns)', () => {
   });
 
   it('a later ensureEniTable with more facts (primary IP) is applied even after a pod created the table', async () => {
-    node = new VpcNode(env, uid());
-    eth1 = node.addEni('eth1', '10.30.0');
-    driver = new VethDriver({ hostNetnsPath: path(node.host) });
+    const { node, driver, eth1 } = newNode();
     const pod = env.add(`drv-p-${uid()}`);
     await driver.setup(podSpec(pod, '10.30.0.95'));
     expect(ip(['-4', 'addr', 'show', 'dev', 'eth1'], node.host)).not.toContain('10.30.0.10');
@@ -236,7 +205,7 @@ describe.skipIf(!isRoot)('veth driver (real netns)', () => {
   });
 
   it('removeEniTable drops the table and its rules, keeps the link', async () => {
-    await setupNode();
+    const { node, driver, eth1, tableId } = await setupNode();
     const pod = env.add(`drv-p-${uid()}`);
     await driver.setup(podSpec(pod, '10.30.0.81'));
     await driver.removeEniTable({ mac: eth1.mac, primaryIp: '10.30.0.10', vSwitchCidr: eth1.cidr });

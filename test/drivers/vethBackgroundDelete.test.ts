@@ -2,12 +2,11 @@
 // pair are gone from the netns when teardown returns, only the kernel's trailing RCU wait runs on;
 // a setup of the same name waits for it, settle() waits for all, a reused IP's rules stay.
 // Plus the raw RTM_DELLINK used for it (pure encoding and against the kernel).
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { VethDriver, hostVethName } from '../../drivers/veth.js';
-import type { PodNetworkSpec } from '../../drivers/types.js';
+import { describe, expect, it } from 'vitest';
+import { hostVethName } from '../../drivers/veth.js';
 import { DriverError } from '../../drivers/types.js';
-import { ackErrno, delLinkOffMainThread, delLinkRequest, threadsOutsideHomeNetns, warmThreadPool } from '../../drivers/netns.js';
-import { NsEnv, VpcNode, ip, isRoot, path, rootSkipReason, snapshot, uid } from './nsenv.js';
+import { ackErrno, delLinkOffMainThread, delLinkRequest } from '../../drivers/netns.js';
+import { ip, isRoot, path, rootSkipReason, snapshot, uid, useVethRig } from './nsenv.js';
 
 describe('raw RTM_DELLINK encoding', () => {
   it('builds nlmsghdr + ifinfomsg for an ifindex, asking for an ACK', () => {
@@ -40,44 +39,10 @@ describe('raw RTM_DELLINK encoding', () => {
 if (!isRoot) console.warn(`skipping veth background-delete tests: ${rootSkipReason}`);
 
 describe.skipIf(!isRoot)('veth driver: DEL with the veth deleted in the background (real netns)', () => {
-  const env = new NsEnv();
-  let node: VpcNode;
-  let driver: VethDriver;
-  let eth1: { name: string; mac: string; gateway: string; cidr: string };
-
-  beforeAll(async () => {
-    await warmThreadPool();
-  });
-
-  const setupNode = (): void => {
-    node = new VpcNode(env, uid());
-    eth1 = node.addEni('eth1', '10.50.0');
-    driver = new VethDriver({ hostNetnsPath: path(node.host) });
-  };
-
-  const podSpec = (pod: string, podIp: string, over: Partial<PodNetworkSpec> = {}): PodNetworkSpec => ({
-    containerId: `ctr-${pod}`,
-    netnsPath: path(pod),
-    ifName: 'eth0',
-    ip: podIp,
-    eniId: 'eni-sec1',
-    eniMac: eth1.mac,
-    primaryEni: false,
-    vSwitchCidr: eth1.cidr,
-    gateway: eth1.gateway,
-    mtu: 1500,
-    ...over,
-  });
-
-  afterEach(async () => {
-    await driver?.close();
-    env.cleanup();
-    expect(threadsOutsideHomeNetns()).toEqual([]);
-  });
-  afterAll(() => env.cleanup());
+  const { env, podSpec, setupNode } = useVethRig({ eth1Prefix: '10.50.0', mtu: 1500 });
 
   it('route, rules and veth are gone when teardown returns; repeated DEL is a no-op; settle() ends the background work', async () => {
-    setupNode();
+    const { node, driver, eth1 } = setupNode();
     const pod = env.add(`bgd-p-${uid()}`);
     await driver.ensureEniTable({ mac: eth1.mac, gateway: eth1.gateway, vSwitchCidr: eth1.cidr });
     const before = snapshot(node.host);
@@ -98,7 +63,7 @@ describe.skipIf(!isRoot)('veth driver: DEL with the veth deleted in the backgrou
   });
 
   it('a setup of the same container and interface right after teardown waits for the old pair and wires again', async () => {
-    setupNode();
+    const { node, driver } = setupNode();
     const pod = env.add(`bgd-p-${uid()}`);
     const spec = podSpec(pod, '10.50.0.31');
     await driver.setup(spec);
@@ -112,7 +77,7 @@ describe.skipIf(!isRoot)('veth driver: DEL with the veth deleted in the backgrou
   });
 
   it('many DELs at once (more than libuv pool threads): each returns with its pair gone', async () => {
-    setupNode();
+    const { driver } = setupNode();
     const specs = Array.from({ length: 8 }, (_, i) => podSpec(env.add(`bgd-p-${uid()}`), `10.50.0.${40 + i}`));
     for (const s of specs) await driver.setup(s);
     await Promise.all(specs.map((s) => driver.teardown({ containerId: s.containerId, ifName: 'eth0', netnsPath: s.netnsPath, ip: s.ip })));
@@ -122,7 +87,7 @@ describe.skipIf(!isRoot)('veth driver: DEL with the veth deleted in the backgrou
   });
 
   it('DEL of a leaked veth whose IP a new pod now holds keeps the new pod wired', async () => {
-    setupNode();
+    const { node, driver } = setupNode();
     const podA = env.add(`bgd-p-${uid()}`);
     const podB = env.add(`bgd-p-${uid()}`);
     await driver.setup(podSpec(podA, '10.50.0.51'));
@@ -135,7 +100,7 @@ describe.skipIf(!isRoot)('veth driver: DEL with the veth deleted in the backgrou
   });
 
   it('delLinkOffMainThread deletes a link in a netns, tolerates a missing one, reports a refusal with its errno', async () => {
-    setupNode();
+    const { node } = setupNode();
     ip(['link', 'add', 'bgd-dummy', 'type', 'veth', 'peer', 'name', 'bgd-peer'], node.host);
     const index = Number(ip(['-o', 'link', 'show', 'bgd-dummy'], node.host).split(':')[0]);
     await delLinkOffMainThread(path(node.host), index, 'delete test veth');

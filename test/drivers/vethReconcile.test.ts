@@ -1,53 +1,17 @@
 // veth driver, kernel hygiene (real netns, root): start-up reconcile removes wiring of forgotten pods
 // and keeps live ones; setup puts the ENI primary IP on the ENI link; removeEniTable takes it away.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { VethDriver, hostVethName } from '../../drivers/veth.js';
 import { ENI_PRIMARY_IP_RULE_PRIORITY, FROM_POD_RULE_PRIORITY, TO_POD_RULE_PRIORITY } from '../../drivers/eniTable.js';
-import type { PodNetworkSpec } from '../../drivers/types.js';
-import { threadsOutsideHomeNetns, warmThreadPool } from '../../drivers/netns.js';
-import { NsEnv, VpcNode, ip, isRoot, path, rootSkipReason, uid } from './nsenv.js';
+import { ip, isRoot, path, rootSkipReason, uid, useVethRig } from './nsenv.js';
 
 if (!isRoot) console.warn(`skipping veth reconcile tests: ${rootSkipReason}`);
 
 describe.skipIf(!isRoot)('veth driver: start-up reconcile and ENI primary IP (real netns)', () => {
-  const env = new NsEnv();
-  let node: VpcNode;
-  let driver: VethDriver;
-  let eth1: { name: string; mac: string; gateway: string; cidr: string };
-
-  beforeAll(async () => {
-    await warmThreadPool();
-  });
-
-  const setupNode = (): void => {
-    node = new VpcNode(env, uid());
-    eth1 = node.addEni('eth1', '10.40.0');
-    driver = new VethDriver({ hostNetnsPath: path(node.host) });
-  };
-
-  const podSpec = (pod: string, podIp: string, over: Partial<PodNetworkSpec> = {}): PodNetworkSpec => ({
-    containerId: `ctr-${pod}`,
-    netnsPath: path(pod),
-    ifName: 'eth0',
-    ip: podIp,
-    eniId: 'eni-sec1',
-    eniMac: eth1.mac,
-    primaryEni: false,
-    vSwitchCidr: eth1.cidr,
-    gateway: eth1.gateway,
-    mtu: 1500,
-    ...over,
-  });
-
-  afterEach(async () => {
-    await driver?.close();
-    env.cleanup();
-    expect(threadsOutsideHomeNetns()).toEqual([]);
-  });
-  afterAll(() => env.cleanup());
+  const { env, podSpec, setupNode } = useVethRig({ eth1Prefix: '10.40.0', mtu: 1500 });
 
   it('removes the veth, /32 route and rules of a forgotten pod; the live pod keeps all of its wiring', async () => {
-    setupNode();
+    const { node, driver } = setupNode();
     const podA = env.add(`drv-p-${uid()}`);
     const podB = env.add(`drv-p-${uid()}`);
     const a = podSpec(podA, '10.40.0.21');
@@ -89,7 +53,7 @@ describe.skipIf(!isRoot)('veth driver: start-up reconcile and ENI primary IP (re
   });
 
   it('a stale veth whose IP a live pod now holds loses only its link, not the live pod rules', async () => {
-    setupNode();
+    const { node, driver } = setupNode();
     const podOld = env.add(`drv-p-${uid()}`);
     const podNew = env.add(`drv-p-${uid()}`);
     const old = podSpec(podOld, '10.40.0.31');
@@ -103,7 +67,7 @@ describe.skipIf(!isRoot)('veth driver: start-up reconcile and ENI primary IP (re
   });
 
   it('setup puts the ENI primary IP on the ENI link with its rule; removeEniTable removes them', async () => {
-    setupNode();
+    const { node, driver, eth1 } = setupNode();
     const pod = env.add(`drv-p-${uid()}`);
     const spec = podSpec(pod, '10.40.0.41', { eniPrimaryIp: '10.40.0.10' });
     await driver.setup(spec);

@@ -1,14 +1,12 @@
 // End to end, crash between ADD and DEL: both daemons are SIGKILLed after the pods were added, restarted on the
 // same pod DB, and DEL still removes every link, route and rule and returns the IPs to the pool.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupProblems, cloudIpProblems, e2eSupport, eventually, meshJobs, pingFailures, snapshotNodes } from './lib/checks.js';
+import { describe, expect, it } from 'vitest';
+import { cleanupProblems, cloudIpProblems, e2eSupport, eventually, meshJobs, pingFailures } from './lib/checks.js';
 import { execIn } from '../vpcsim/ip.js';
-import { netnsWithPrefix, startCluster, type Cluster } from './lib/cluster.js';
-import { addPod, buildPluginTo, createPod, delPod, destroyPod, podRefOf, runCni, runGc, type Pod } from './lib/pods.js';
+import type { Cluster } from './lib/cluster.js';
+import { addPod, createPod, delPod, destroyPod, podRefOf, runCni, runGc, type Pod } from './lib/pods.js';
 import type { NetnsSnapshot } from './lib/snapshot.js';
+import { useE2eCluster } from './lib/suite.js';
 
 const PREFIX = 'e2rs';
 const PODS_PER_NODE = 2;
@@ -18,24 +16,11 @@ if (!support.ok) console.warn(`[e2e restart] SKIPPED: missing ${support.missing.
 describe.skipIf(!support.ok)('e2e: daemon SIGKILLed between ADD and DEL, restarted on the same DB', () => {
   let c: Cluster;
   let plugin: string;
-  let pluginDir: string;
   let before: Map<string, NetnsSnapshot>;
   const pods: Pod[] = [];
   const ipsBefore = new Map<Pod, string>();
 
-  beforeAll(async () => {
-    pluginDir = mkdtempSync(join(tmpdir(), 'e2e-plugin-'));
-    plugin = await buildPluginTo(join(pluginDir, 'terway'));
-    c = await startCluster({ prefix: PREFIX, minPoolSize: PODS_PER_NODE + 1, maxPoolSize: 10 });
-    before = await snapshotNodes(c);
-  }, 90_000);
-
-  afterAll(async () => {
-    for (const p of pods) await destroyPod(p).catch(() => undefined);
-    await c?.destroy();
-    if (pluginDir) rmSync(pluginDir, { recursive: true, force: true });
-    expect(await netnsWithPrefix(PREFIX)).toEqual([]);
-  }, 60_000);
+  useE2eCluster({ prefix: PREFIX, minPoolSize: PODS_PER_NODE + 1, maxPoolSize: 10 }, () => pods, (r) => ({ c, plugin, before } = r));
 
   it('pods are added and connected', async () => {
     for (const n of c.nodes) for (let i = 0; i < PODS_PER_NODE; i++) pods.push(await createPod(PREFIX, `${n.instanceId.slice(-1)}${i}`, n.daemon));

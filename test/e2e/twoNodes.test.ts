@@ -1,14 +1,12 @@
 // End to end, two nodes: mock cloud + simulated VPC kernel + one real daemon per node (inside its node netns)
 // + the real plugin binary. Pods reach every pod on both nodes and their node; DEL leaves the nodes as they were
 // and the IPs back in the pool (still assigned to the node's ENIs in the cloud).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupProblems, cloudIpProblems, e2eSupport, mapLimit, meshJobs, pingFailures, snapshotNodes } from './lib/checks.js';
-import { netnsWithPrefix, startCluster, type Cluster } from './lib/cluster.js';
-import { addPod, buildPluginTo, createPod, delPod, destroyPod, type Pod } from './lib/pods.js';
+import { describe, expect, it } from 'vitest';
+import { cleanupProblems, cloudIpProblems, e2eSupport, mapLimit, meshJobs, pingFailures } from './lib/checks.js';
+import type { Cluster } from './lib/cluster.js';
+import { addPod, createPod, delPod, type Pod } from './lib/pods.js';
 import type { NetnsSnapshot } from './lib/snapshot.js';
+import { useE2eCluster } from './lib/suite.js';
 
 const PREFIX = 'e2tn';
 const PODS_PER_NODE = 3;
@@ -18,23 +16,10 @@ if (!support.ok) console.warn(`[e2e twoNodes] SKIPPED: missing ${support.missing
 describe.skipIf(!support.ok)(`e2e: two nodes, ${PODS_PER_NODE} pods each, real plugin + daemons`, () => {
   let c: Cluster;
   let plugin: string;
-  let pluginDir: string;
   let before: Map<string, NetnsSnapshot>;
   const pods: Pod[] = [];
 
-  beforeAll(async () => {
-    pluginDir = mkdtempSync(join(tmpdir(), 'e2e-plugin-'));
-    plugin = await buildPluginTo(join(pluginDir, 'terway'));
-    c = await startCluster({ prefix: PREFIX, minPoolSize: PODS_PER_NODE + 1, maxPoolSize: 10 });
-    before = await snapshotNodes(c);
-  }, 90_000);
-
-  afterAll(async () => {
-    for (const p of pods) await destroyPod(p).catch(() => undefined);
-    await c?.destroy();
-    if (pluginDir) rmSync(pluginDir, { recursive: true, force: true });
-    expect(await netnsWithPrefix(PREFIX)).toEqual([]);
-  }, 60_000);
+  useE2eCluster({ prefix: PREFIX, minPoolSize: PODS_PER_NODE + 1, maxPoolSize: 10 }, () => pods, (r) => ({ c, plugin, before } = r));
 
   it('ADD through the plugin gives every pod an ENI secondary IP the cloud shows', async () => {
     for (const n of c.nodes) for (let i = 0; i < PODS_PER_NODE; i++) pods.push(await createPod(PREFIX, `${n.instanceId.slice(-1)}${i}`, n.daemon));

@@ -102,11 +102,13 @@ async function cleanNode(mc: MockCloudHandle): Promise<void> {
   }
 }
 
-describe('ENI pool GC by pod existence', () => {
-  let mc: MockCloudHandle;
-  let rig: Rig;
-  const clock = new FakeClock();
-
+/**
+ * Call inside a describe: one mock cloud for the suite; before each test a fresh started pool (handed to
+ * `ready` with the mock), after it the pool closed and the node left without ENIs of ours.
+ */
+function usePoolRig(clock: FakeClock, config: EniPoolConfigInput, ready: (r: { mc: MockCloudHandle; rig: Rig }) => void): void {
+  let mc: MockCloudHandle | undefined;
+  let rig: Rig | undefined;
   beforeAll(async () => {
     mc = await startMockCloud({ attachDelayMs: 5, detachDelayMs: 5 });
   });
@@ -114,13 +116,21 @@ describe('ENI pool GC by pod existence', () => {
     await mc?.close();
   });
   beforeEach(async () => {
-    rig = makeRig(mc, clock, { minPoolSize: 0, maxPoolSize: 3, cooldownMs: 0 });
+    rig = makeRig(mc!, clock, config);
+    ready({ mc: mc!, rig });
     await rig.pool.start();
   });
   afterEach(async () => {
-    await rig.close();
-    await cleanNode(mc);
+    await rig!.close();
+    await cleanNode(mc!);
   });
+}
+
+describe('ENI pool GC by pod existence', () => {
+  let mc: MockCloudHandle;
+  let rig: Rig;
+  const clock = new FakeClock();
+  usePoolRig(clock, { minPoolSize: 0, maxPoolSize: 3, cooldownMs: 0 }, (r) => ({ mc, rig } = r));
 
   it('unwires a gone pod before its ENI goes back; live and young pods are kept', async () => {
     const a = await rig.pool.allocate(pod('a'));
@@ -182,21 +192,7 @@ describe('ENI pool periodic cloud reconcile', () => {
   let mc: MockCloudHandle;
   let rig: Rig;
   const clock = new FakeClock();
-
-  beforeAll(async () => {
-    mc = await startMockCloud({ attachDelayMs: 5, detachDelayMs: 5 });
-  });
-  afterAll(async () => {
-    await mc?.close();
-  });
-  beforeEach(async () => {
-    rig = makeRig(mc, clock, { minPoolSize: 0, maxPoolSize: 2, cooldownMs: 0 });
-    await rig.pool.start();
-  });
-  afterEach(async () => {
-    await rig.close();
-    await cleanNode(mc);
-  });
+  usePoolRig(clock, { minPoolSize: 0, maxPoolSize: 2, cooldownMs: 0 }, (r) => ({ mc, rig } = r));
 
   it('an idle ENI detached behind our back is dropped, then deleted as a leftover of ours', async () => {
     const a = await rig.pool.allocate(pod('a'));

@@ -1,0 +1,43 @@
+// Suite lifecycle shared by the cluster e2e files: plugin binary, cluster, node snapshots, and the
+// final check that nothing with the suite's netns prefix survives.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { snapshotNodes } from './checks.js';
+import { netnsWithPrefix, startCluster, type Cluster, type ClusterOptions } from './cluster.js';
+import { buildPluginTo, destroyPod, type Pod } from './pods.js';
+import type { NetnsSnapshot } from './snapshot.js';
+
+export interface E2eCluster {
+  c: Cluster;
+  /** Path of the freshly built plugin binary. */
+  plugin: string;
+  /** Every node netns as it was before any pod. */
+  before: Map<string, NetnsSnapshot>;
+}
+
+/**
+ * Call inside a describe. beforeAll builds the plugin into a temp dir, starts the cluster and snapshots
+ * its nodes, then hands them to `ready`. afterAll destroys `pods()` (best effort: a test may have done it),
+ * the cluster and the temp dir, and expects no `<prefix>-` netns left.
+ */
+export function useE2eCluster(o: ClusterOptions, pods: () => readonly Pod[], ready: (r: E2eCluster) => void): void {
+  let c: Cluster | undefined;
+  let pluginDir: string | undefined;
+
+  beforeAll(async () => {
+    pluginDir = mkdtempSync(join(tmpdir(), 'e2e-plugin-'));
+    const plugin = await buildPluginTo(join(pluginDir, 'terway'));
+    c = await startCluster(o);
+    const before = await snapshotNodes(c);
+    ready({ c, plugin, before });
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const p of pods()) await destroyPod(p).catch(() => undefined);
+    await c?.destroy();
+    if (pluginDir) rmSync(pluginDir, { recursive: true, force: true });
+    expect(await netnsWithPrefix(o.prefix)).toEqual([]);
+  }, 60_000);
+}
