@@ -12,6 +12,7 @@ import { createEniMultiIpPool, type EniMultiIpPool } from '../pool/eniMultiIpPoo
 import type { PoolConfigInput } from '../pool/config.js';
 import type { PodRef } from '../pool/types.js';
 import { startMockCloud, type MockCloudHandle } from '../test/mockcloud/index.js';
+import { mulberry32 } from '../test/pool/seededRandom.js';
 
 const NODE = 'i-mock-node-1';
 const MUTATING = ['AssignPrivateIpAddresses', 'UnassignPrivateIpAddresses', 'CreateNetworkInterface', 'AttachNetworkInterface', 'DetachNetworkInterface', 'DeleteNetworkInterface'];
@@ -52,17 +53,6 @@ const pod = (i: number, tag: string): PodRef => ({ namespace: 'bench', name: `${
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
 const sum = (c: Record<string, number>, keys: string[]) => keys.reduce((a, k) => a + (c[k] ?? 0), 0);
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function warm(dbDir = dir): Promise<{ p50: number; p99: number; samples: number }> {
   const mc = await startMockCloud({ attachDelayMs: 20 });

@@ -11,6 +11,7 @@ import { startMockCloud, type MockCloudHandle } from '../mockcloud/index.js';
 import { SqlitePoolStore } from '../../daemon/store/sqliteStore.js';
 import { createEniMultiIpPool } from '../../pool/eniMultiIpPool.js';
 import { checkInvariants, mockClient, NODE } from './mockRig.js';
+import { mulberry32 } from './seededRandom.js';
 
 let dir: string;
 let childScript: string;
@@ -28,17 +29,6 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
   rmSync(childScript, { force: true });
 });
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

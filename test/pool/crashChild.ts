@@ -4,6 +4,7 @@ import { AliyunCloud } from '../../daemon/cloud/client.js';
 import { SqlitePoolStore } from '../../daemon/store/sqliteStore.js';
 import { createEniMultiIpPool } from '../../pool/eniMultiIpPool.js';
 import type { PodRef } from '../../pool/types.js';
+import { mulberry32 } from './seededRandom.js';
 
 interface ChildConfig {
   url: string;
@@ -16,17 +17,6 @@ interface ChildConfig {
 }
 
 const cfg = JSON.parse(process.env.CRASH_CHILD_CONFIG ?? '{}') as ChildConfig;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function main(): Promise<void> {
   const rnd = mulberry32(cfg.seed);

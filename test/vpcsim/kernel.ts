@@ -36,19 +36,8 @@ export interface AttachKernelOptions {
   nodes: Record<string, { netns: string }>;
 }
 
-export interface EniLink {
-  instanceId: string;
-  eniId: string;
-  mac: string;
-  deviceIndex: number;
-  nodeNetns: string;
-  /** eth<N> in the node netns (unless a driver moved or renamed it since). */
-  nodeIfName: string;
-  /** The ENI's link in the router netns. */
-  routerIfName: string;
-  gateway: string;
-  cidr: string;
-  primaryIp: string;
+/** An attached ENI's links (as planned in EniWiring) and what is routed to it now. */
+export interface EniLink extends EniWiring {
   /** Private IPs currently routed to this ENI (primary included). */
   routedIps: string[];
 }
