@@ -1,5 +1,6 @@
 // What the gRPC server asks of a daemon mode. Plain data in and out; the server maps it to eni.proto.
 import type { PodRef } from '../../pool/types.js';
+import type { DaemonEventRecord } from '../k8s/recorder.js';
 
 /** eni.proto FailureReason names (FAILURE_NONE excluded: that is success). */
 export type FailureReason =
@@ -92,14 +93,8 @@ export interface NetworkService {
   stop(): Promise<void>;
 }
 
-export interface EventRecord {
-  target: 'pod' | 'node';
-  namespace: string;
-  name: string;
-  type: 'Normal' | 'Warning';
-  reason: string;
-  message: string;
-}
+/** One event as the daemon records it (the same shape the Kubernetes recorder writes). */
+export type EventRecord = DaemonEventRecord;
 
 /** Where plugin-reported and daemon events go (the log; with Kubernetes, also core/v1 Events). */
 export interface EventRecorder {
