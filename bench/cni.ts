@@ -63,7 +63,7 @@ const p90 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.min(xs.
 async function isRootWithNetns(): Promise<boolean> {
   if (process.getuid?.() !== 0) return false;
   try {
-    const { e2eSupport } = await import('../test/e2e/lib/checks.js');
+    const { e2eSupport } = await import('../sim/cluster/checks.js');
     const s = await e2eSupport();
     if (!s.ok) console.error(`real daemon unavailable: ${s.missing.join(', ')}`);
     return s.ok;
@@ -84,7 +84,7 @@ async function fakeTarget(): Promise<Target> {
 }
 
 async function netnsMaker(prefix: string): Promise<{ make(i: number): Promise<string>; cleanup(): Promise<void> }> {
-  const { createNetns, cleanupStale, netnsPath } = await import('../test/vpcsim/netns.js');
+  const { createNetns, cleanupStale, netnsPath } = await import('../sim/vpcsim/netns.js');
   await cleanupStale(prefix);
   return {
     async make(i) {
@@ -98,7 +98,7 @@ async function netnsMaker(prefix: string): Promise<{ make(i: number): Promise<st
 }
 
 async function realTarget(): Promise<Target> {
-  const { startCluster } = await import('../test/e2e/lib/cluster.js');
+  const { startCluster } = await import('../sim/cluster/cluster.js');
   const prefix = `bcni${process.pid % 10000}`;
   const pool = Math.max(4, 2);
   const c = await startCluster({ prefix, nodes: 1, minPoolSize: pool, maxPoolSize: pool + 4, ipCooldown: '0s' });
@@ -158,15 +158,20 @@ async function main(): Promise<void> {
       const netns = await target.podNetns(i);
       netnsOf[i] = netns;
       const pod = (bin: string, cmd: string, id: string) =>
-        timed(bin, [], {
-          PATH,
-          CNI_COMMAND: cmd,
-          CNI_CONTAINERID: id,
-          CNI_NETNS: netns,
-          CNI_IFNAME: 'eth0',
-          CNI_PATH: '/opt/cni/bin',
-          CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=pod-${i};K8S_POD_INFRA_CONTAINER_ID=${id}`,
-        }, conf);
+        timed(
+          bin,
+          [],
+          {
+            PATH,
+            CNI_COMMAND: cmd,
+            CNI_CONTAINERID: id,
+            CNI_NETNS: netns,
+            CNI_IFNAME: 'eth0',
+            CNI_PATH: '/opt/cni/bin',
+            CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=pod-${i};K8S_POD_INFRA_CONTAINER_ID=${id}`,
+          },
+          conf,
+        );
       const check = (r: Run, what: string) => {
         if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}): ${r.stdout.trim()}`);
         return r.ms;
@@ -216,7 +221,9 @@ async function main(): Promise<void> {
       };
       const coldPod = { ...pod, k8sPodInfraContainerId: `bench-${i}-cold` };
       const [ca, cat] = await cold((b) => b.allocIP({ pod: coldPod, apiVersion: API_VERSION, pluginVersion: 'bench' }, 60_000));
-      const [cr, crt] = await cold((b) => b.releaseIP({ pod: coldPod, apiVersion: API_VERSION, pluginVersion: 'bench', reason: 'bench' }, 60_000));
+      const [cr, crt] = await cold((b) =>
+        b.releaseIP({ pod: coldPod, apiVersion: API_VERSION, pluginVersion: 'bench', reason: 'bench' }, 60_000),
+      );
       if (!ca.success || !cr.success) throw new Error(`direct RPC failed: ${ca.message} ${cr.message}`);
       if (i < WARMUP) continue;
       allocRpc.push(t1 - t0);
@@ -247,7 +254,9 @@ async function main(): Promise<void> {
   console.log(
     `plugin's own cost (median ADD/DEL - bare start - new-connection RPC): ADD ${(median(add) - nb - median(allocCold)).toFixed(1)} ms, DEL ${(median(del) - nb - median(releaseCold)).toFixed(1)} ms`,
   );
-  console.log(JSON.stringify({ add_ms: Number(median(add).toFixed(1)), del_ms: Number(median(del).toFixed(1)), node_bare_ms: Number(nb.toFixed(1)) }));
+  console.log(
+    JSON.stringify({ add_ms: Number(median(add).toFixed(1)), del_ms: Number(median(del).toFixed(1)), node_bare_ms: Number(nb.toFixed(1)) }),
+  );
 }
 
 main().then(

@@ -15,12 +15,12 @@ import { eniBackend } from '../cni/daemonClient.js';
 import { connectUnix } from '../cni/grpc.js';
 import { VethDriver } from '../drivers/veth.js';
 import { API_VERSION } from '../proto/version.js';
-import { startCluster, type Cluster } from '../test/e2e/lib/cluster.js';
-import type { NodeDaemon } from '../test/e2e/lib/daemonProc.js';
-import { NsRunner } from '../test/e2e/lib/nsRunner.js';
-import { buildPluginTo, netConf, podEnv, type Pod } from '../test/e2e/lib/pods.js';
-import { cleanEnv, median, percentile, stdoutJson, type TimedRun } from '../test/e2e/lib/proc.js';
-import { cleanupStale, createNetns, deleteNetns, netnsPath } from '../test/vpcsim/netns.js';
+import { startCluster, type Cluster } from '../sim/cluster/cluster.js';
+import type { NodeDaemon } from '../sim/cluster/daemonProc.js';
+import { NsRunner } from '../sim/cluster/nsRunner.js';
+import { buildPluginTo, netConf, podEnv, type Pod } from '../sim/cluster/pods.js';
+import { cleanEnv, median, percentile, stdoutJson, type TimedRun } from '../sim/cluster/proc.js';
+import { cleanupStale, createNetns, deleteNetns, netnsPath } from '../sim/vpcsim/netns.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 30);
 const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 3);
@@ -52,7 +52,8 @@ interface Sample {
 }
 
 function must(what: string, r: TimedRun): TimedRun {
-  if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}${r.signal ? `, ${r.signal}` : ''}): ${r.stdout.trim()} ${r.stderr.trim()}`);
+  if (r.code !== 0)
+    throw new Error(`${what} failed (exit ${r.code}${r.signal ? `, ${r.signal}` : ''}): ${r.stdout.trim()} ${r.stderr.trim()}`);
   return r;
 }
 
@@ -109,7 +110,14 @@ async function round(i: number, runner: NsRunner, plugin: string, daemon: NodeDa
   await createNetns(oursNs);
   await createNetns(refNs);
   try {
-    const pod: Pod = { name: `bench-${i}`, netns: oursNs, netnsPath: netnsPath(oursNs), containerId: `bench-ours-${i}`, ifName: 'eth0', node: daemon };
+    const pod: Pod = {
+      name: `bench-${i}`,
+      netns: oursNs,
+      netnsPath: netnsPath(oursNs),
+      containerId: `bench-ours-${i}`,
+      ifName: 'eth0',
+      node: daemon,
+    };
     const oursConf = JSON.stringify(netConf(daemon.socketPath));
     const refConf = JSON.stringify({
       cniVersion: '1.0.0',
@@ -144,7 +152,14 @@ async function round(i: number, runner: NsRunner, plugin: string, daemon: NodeDa
     // its veth delete to a background thread; without this the next timed command (often the
     // reference DEL, whose own delete queues behind it) would pay for it.
     const rcuBarrier = async () =>
-      must('rcu barrier probe', await runner.run({ cmd: 'sh', args: ['-c', 'ip link add bdpbar0 type veth peer name bdpbar1 && ip link del bdpbar0'], env: cleanEnv() }));
+      must(
+        'rcu barrier probe',
+        await runner.run({
+          cmd: 'sh',
+          args: ['-c', 'ip link add bdpbar0 type veth peer name bdpbar1 && ip link del bdpbar0'],
+          env: cleanEnv(),
+        }),
+      );
     const oursDel = async () => {
       const r = must(`our DEL #${i}`, await runner.run({ cmd: plugin, env: podEnv(pod, 'DEL'), stdin: oursConf }));
       await rcuBarrier();
@@ -159,7 +174,10 @@ async function round(i: number, runner: NsRunner, plugin: string, daemon: NodeDa
     const statusConf = JSON.stringify({ ...netConf(daemon.socketPath), cniVersion: '1.1.0' });
     const version = async () => must('plugin VERSION', await runner.run({ cmd: plugin, env: cleanEnv({ CNI_COMMAND: 'VERSION' }) }));
     const status = async () =>
-      must('plugin STATUS', await runner.run({ cmd: plugin, env: cleanEnv({ CNI_COMMAND: 'STATUS', CNI_PATH: REF_DIR }), stdin: statusConf }));
+      must(
+        'plugin STATUS',
+        await runner.run({ cmd: plugin, env: cleanEnv({ CNI_COMMAND: 'STATUS', CNI_PATH: REF_DIR }), stdin: statusConf }),
+      );
 
     const flip = i % 2 === 1;
     let oAdd: TimedRun, rAdd: TimedRun, oDel: TimedRun, rDel: TimedRun;
@@ -229,7 +247,14 @@ async function driverOnly(runs: number): Promise<Sample> {
         await driver.setup(spec);
         const add = performance.now() - t;
         t = performance.now();
-        await driver.teardown({ containerId: spec.containerId, netnsPath: spec.netnsPath, ifName: 'eth0', ip: spec.ip, eniMac: spec.eniMac, primaryEni: true });
+        await driver.teardown({
+          containerId: spec.containerId,
+          netnsPath: spec.netnsPath,
+          ifName: 'eth0',
+          ip: spec.ip,
+          eniMac: spec.eniMac,
+          primaryEni: true,
+        });
         const del = performance.now() - t;
         if (i >= 0) {
           s.add.push(add);
@@ -325,15 +350,21 @@ async function main(): Promise<number> {
     out();
     out(`pool warm during the timed runs: cloud calls made meanwhile: ${callDelta(calls0, calls1)}`);
     const load = loadavg()[0]!;
-    out(`load average (1 min) at the end: ${load.toFixed(1)} on ${cpus().length} CPUs${load > cpus().length ? '  WARNING: the machine is busy; node start-up suffers more than the Go reference, figures are inflated' : ''}`);
+    out(
+      `load average (1 min) at the end: ${load.toFixed(1)} on ${cpus().length} CPUs${load > cpus().length ? '  WARNING: the machine is busy; node start-up suffers more than the Go reference, figures are inflated' : ''}`,
+    );
 
     const addTarget = res.node_bare_ms + 1.5 * res.ref_add_ms;
     const delTarget = res.node_bare_ms + 1.5 * res.ref_del_ms;
     const addMet = res.add_ms <= addTarget;
     const delMet = res.del_ms <= delTarget;
     out();
-    out(`target ADD: ${fmt(res.add_ms)} <= node_bare ${fmt(res.node_bare_ms)} + 1.5 x ref ${fmt(res.ref_add_ms)} = ${fmt(addTarget)}  -> ${addMet ? 'MET' : 'NOT MET'}`);
-    out(`target DEL: ${fmt(res.del_ms)} <= node_bare ${fmt(res.node_bare_ms)} + 1.5 x ref ${fmt(res.ref_del_ms)} = ${fmt(delTarget)}  -> ${delMet ? 'MET' : 'NOT MET'}`);
+    out(
+      `target ADD: ${fmt(res.add_ms)} <= node_bare ${fmt(res.node_bare_ms)} + 1.5 x ref ${fmt(res.ref_add_ms)} = ${fmt(addTarget)}  -> ${addMet ? 'MET' : 'NOT MET'}`,
+    );
+    out(
+      `target DEL: ${fmt(res.del_ms)} <= node_bare ${fmt(res.node_bare_ms)} + 1.5 x ref ${fmt(res.ref_del_ms)} = ${fmt(delTarget)}  -> ${delMet ? 'MET' : 'NOT MET'}`,
+    );
 
     // Where our time goes.
     const vMed = median(version);
@@ -400,7 +431,9 @@ async function main(): Promise<number> {
       }
     }
     out('  (a negative part means the difference of two medians is within the noise of this run)');
-    out(`  (daemon-side means: AllocIP ${fmt(srvAlloc)} ms, ReleaseIP ${fmt(srvRelease)} ms, Status ${fmt(srvStatus)} ms; driver alone: setup ${fmt(dAdd)} ms, teardown ${fmt(dDel)} ms)`);
+    out(
+      `  (daemon-side means: AllocIP ${fmt(srvAlloc)} ms, ReleaseIP ${fmt(srvRelease)} ms, Status ${fmt(srvStatus)} ms; driver alone: setup ${fmt(dAdd)} ms, teardown ${fmt(dDel)} ms)`,
+    );
     out();
     out(JSON.stringify(res));
     return 0;

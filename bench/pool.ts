@@ -11,11 +11,18 @@ import { SqlitePoolStore } from '../daemon/store/sqliteStore.js';
 import { createEniMultiIpPool, type EniMultiIpPool } from '../pool/eniMultiIpPool.js';
 import type { PoolConfigInput } from '../pool/config.js';
 import type { PodRef } from '../pool/types.js';
-import { startMockCloud, type MockCloudHandle } from '../test/mockcloud/index.js';
-import { mulberry32 } from '../test/pool/seededRandom.js';
+import { startMockCloud, type MockCloudHandle } from '../sim/mockcloud/index.js';
+import { mulberry32 } from '../sim/random.js';
 
 const NODE = 'i-mock-node-1';
-const MUTATING = ['AssignPrivateIpAddresses', 'UnassignPrivateIpAddresses', 'CreateNetworkInterface', 'AttachNetworkInterface', 'DetachNetworkInterface', 'DeleteNetworkInterface'];
+const MUTATING = [
+  'AssignPrivateIpAddresses',
+  'UnassignPrivateIpAddresses',
+  'CreateNetworkInterface',
+  'AttachNetworkInterface',
+  'DetachNetworkInterface',
+  'DeleteNetworkInterface',
+];
 const dir = mkdtempSync(join(tmpdir(), 'bench-pool-'));
 let dbSeq = 0;
 
@@ -33,7 +40,12 @@ function client(mc: MockCloudHandle): AliyunCloud {
   });
 }
 
-async function makePool(mc: MockCloudHandle, config: PoolConfigInput, timers = false, dbDir = dir): Promise<{ pool: EniMultiIpPool; store: SqlitePoolStore }> {
+async function makePool(
+  mc: MockCloudHandle,
+  config: PoolConfigInput,
+  timers = false,
+  dbDir = dir,
+): Promise<{ pool: EniMultiIpPool; store: SqlitePoolStore }> {
   const store = new SqlitePoolStore({ path: join(dbDir, `bench-${dbSeq++}.sqlite`) });
   const pool = await createEniMultiIpPool({
     cloud: client(mc),
@@ -49,29 +61,42 @@ async function makePool(mc: MockCloudHandle, config: PoolConfigInput, timers = f
   return { pool, store };
 }
 
-const pod = (i: number, tag: string): PodRef => ({ namespace: 'bench', name: `${tag}-${i}`, containerId: `${tag}-ctr-${i}`, ifName: 'eth0', networkName: 'terway' });
+const pod = (i: number, tag: string): PodRef => ({
+  namespace: 'bench',
+  name: `${tag}-${i}`,
+  containerId: `${tag}-ctr-${i}`,
+  ifName: 'eth0',
+  networkName: 'terway',
+});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
 const sum = (c: Record<string, number>, keys: string[]) => keys.reduce((a, k) => a + (c[k] ?? 0), 0);
 
 async function warm(dbDir = dir): Promise<{ p50: number; p99: number; samples: number }> {
   const mc = await startMockCloud({ attachDelayMs: 20 });
-  const { pool, store } = await makePool(mc, { minPoolSize: 110, maxPoolSize: 130, ipCooldownMs: 0, idleIpReclaimAfterMs: 3_600_000 }, false, dbDir);
+  const { pool, store } = await makePool(
+    mc,
+    { minPoolSize: 110, maxPoolSize: 130, ipCooldownMs: 0, idleIpReclaimAfterMs: 3_600_000 },
+    false,
+    dbDir,
+  );
   await pool.whenIdle();
   const lat: number[] = [];
   for (let round = 0; round < 20; round++) {
     // 100 requests arriving together, each in its own event-loop task as gRPC handlers would be.
     const done = await Promise.all(
-      Array.from({ length: 100 }, (_, i) =>
-        new Promise<string>((resolve, reject) =>
-          setImmediate(() => {
-            const t0 = performance.now();
-            pool.allocate(pod(round * 1000 + i, 'warm')).then((a) => {
-              lat.push(performance.now() - t0);
-              resolve(a.podKey);
-            }, reject);
-          }),
-        ),
+      Array.from(
+        { length: 100 },
+        (_, i) =>
+          new Promise<string>((resolve, reject) =>
+            setImmediate(() => {
+              const t0 = performance.now();
+              pool.allocate(pod(round * 1000 + i, 'warm')).then((a) => {
+                lat.push(performance.now() - t0);
+                resolve(a.podKey);
+              }, reject);
+            }),
+          ),
       ),
     );
     for (const k of done) await pool.release(k);
@@ -147,7 +172,16 @@ async function churnPool(trace: TraceEvent[]): Promise<{ calls: number; total: n
   const mc = await startMockCloud({ attachDelayMs: 30, faults: { latency: { '*': [5, 20] } } });
   const { pool, store } = await makePool(
     mc,
-    { minPoolSize: 2, maxPoolSize: 10, ipCooldownMs: 50, idleIpReclaimAfterMs: 500, idleIpReclaimIntervalMs: 200, idleIpReclaimBatchSize: 5, tickIntervalMs: 25, gcIntervalMs: 3_600_000 },
+    {
+      minPoolSize: 2,
+      maxPoolSize: 10,
+      ipCooldownMs: 50,
+      idleIpReclaimAfterMs: 500,
+      idleIpReclaimIntervalMs: 200,
+      idleIpReclaimBatchSize: 5,
+      tickIntervalMs: 25,
+      gcIntervalMs: 3_600_000,
+    },
     true,
   );
   await pool.whenIdle();

@@ -34,7 +34,10 @@ export function formatPods(doc: { pods: PodView[] }, now = Date.now()): string {
 
 export function formatPool(doc: PoolView): string {
   const s = doc.stats;
-  const backoff = s.backoffUntil !== undefined && s.backoffUntil > Date.now() ? `   backoff: ${s.backoffReason ?? 'yes'} until ${new Date(s.backoffUntil).toISOString()}` : '';
+  const backoff =
+    s.backoffUntil !== undefined && s.backoffUntil > Date.now()
+      ? `   backoff: ${s.backoffReason ?? 'yes'} until ${new Date(s.backoffUntil).toISOString()}`
+      : '';
   let out =
     `Mode ${doc.mode}   instance ${doc.instanceId}   records from: ${doc.source}\n` +
     `ENIs ${s.enis}   IPs total ${s.total}: free ${s.free}, assigned ${s.assigned}, cooling ${s.cooling}, reserved ${s.reserved}, releasing ${s.releasing}` +
@@ -55,7 +58,8 @@ export function formatPool(doc: PoolView): string {
   for (const e of doc.enis) {
     const rows: string[][] = [];
     for (const [state, ips] of Object.entries(e.ips)) {
-      for (const ip of ips) rows.push([ip, e.eniId, state, e.assignedTo[ip] ?? (e.reservedFor[ip] ? `reserved for ${e.reservedFor[ip]}` : '')]);
+      for (const ip of ips)
+        rows.push([ip, e.eniId, state, e.assignedTo[ip] ?? (e.reservedFor[ip] ? `reserved for ${e.reservedFor[ip]}` : '')]);
     }
     // ENI order as above, IPs in numeric order within each ENI.
     ipRows.push(...rows.sort((a, b) => ipNum(a[0]!) - ipNum(b[0]!)));
@@ -76,14 +80,46 @@ export function formatMapping(doc: MappingReport): string {
   const section = (title: string, header: string[], rows: string[][]): void => {
     if (rows.length > 0) out += `\n${title}:\n` + table(header, rows);
   };
-  section('IPs the cloud has that the pool lacks', ['IP', 'ENI'], doc.cloudOnly.map((c) => [c.ip, c.eniId]));
-  section('IPs the pool has that the cloud lacks', ['IP', 'ENI', 'STATE', 'POD KEY'], doc.poolOnly.map((p) => [p.ip, p.eniId, p.state, p.podKey ?? '']));
-  section('IPs held by more than one pod', ['IP', 'POD KEYS'], doc.duplicates.map((d) => [d.ip, d.podKeys.join(', ')]));
-  section('Pool IPs assigned to no pod', ['IP', 'ENI', 'POD KEY'], doc.assignedWithoutPod.map((a) => [a.ip, a.eniId, a.podKey ?? '']));
-  section('In the pod DB, not in the daemon', ['POD KEY', 'IP'], doc.dbOnly.map((d) => [d.podKey, d.ip]));
-  section('In the daemon, not in the pod DB', ['POD KEY', 'IP'], doc.memoryOnly.map((d) => [d.podKey, d.ip]));
-  section('ENIs in use by the pool, not attached in the cloud', ['ENI'], doc.enisMissingInCloud.map((e) => [e]));
-  section('ENIs attached here the pool does not manage (informational)', ['ENI', 'TYPE', 'TAGGED OURS'], doc.unmanagedEnis.map((e) => [e.eniId, e.type, e.ours ? 'yes' : 'no']));
+  section(
+    'IPs the cloud has that the pool lacks',
+    ['IP', 'ENI'],
+    doc.cloudOnly.map((c) => [c.ip, c.eniId]),
+  );
+  section(
+    'IPs the pool has that the cloud lacks',
+    ['IP', 'ENI', 'STATE', 'POD KEY'],
+    doc.poolOnly.map((p) => [p.ip, p.eniId, p.state, p.podKey ?? '']),
+  );
+  section(
+    'IPs held by more than one pod',
+    ['IP', 'POD KEYS'],
+    doc.duplicates.map((d) => [d.ip, d.podKeys.join(', ')]),
+  );
+  section(
+    'Pool IPs assigned to no pod',
+    ['IP', 'ENI', 'POD KEY'],
+    doc.assignedWithoutPod.map((a) => [a.ip, a.eniId, a.podKey ?? '']),
+  );
+  section(
+    'In the pod DB, not in the daemon',
+    ['POD KEY', 'IP'],
+    doc.dbOnly.map((d) => [d.podKey, d.ip]),
+  );
+  section(
+    'In the daemon, not in the pod DB',
+    ['POD KEY', 'IP'],
+    doc.memoryOnly.map((d) => [d.podKey, d.ip]),
+  );
+  section(
+    'ENIs in use by the pool, not attached in the cloud',
+    ['ENI'],
+    doc.enisMissingInCloud.map((e) => [e]),
+  );
+  section(
+    'ENIs attached here the pool does not manage (informational)',
+    ['ENI', 'TYPE', 'TAGGED OURS'],
+    doc.unmanagedEnis.map((e) => [e.eniId, e.type, e.ours ? 'yes' : 'no']),
+  );
   out += `\n${doc.ok ? 'OK: pod DB, pool and cloud agree.' : 'MISMATCH: see above.'}\n`;
   return out;
 }

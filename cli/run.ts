@@ -32,7 +32,8 @@ async function resolveAddr(addr: string | undefined, configPath: string | undefi
   if (addr) return parseAddr(addr);
   if (!configPath) throw new CliError('no daemon address: give --addr, or --config FILE (env ENI_CONFIG) whose metrics_listen is set');
   const { config } = await loadDaemonConfig(configPath);
-  if (!config.metricsListen) throw new CliError(`${configPath}: metrics_listen is not set, so the daemon serves no introspection; set it or give --addr`);
+  if (!config.metricsListen)
+    throw new CliError(`${configPath}: metrics_listen is not set, so the daemon serves no introspection; set it or give --addr`);
   const a = config.metricsListen;
   return a.kind === 'tcp' && (a.host === '0.0.0.0' || a.host === '::') ? { ...a, host: '127.0.0.1' } : a;
 }

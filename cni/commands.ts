@@ -76,7 +76,11 @@ export function transportError(e: unknown, verb: string): CniError {
       case GrpcCode.RESOURCE_EXHAUSTED:
         return new CniError(ErrCode.TRY_AGAIN_LATER, 'ENI daemon is out of resources, try again later', e.details);
       default:
-        return new CniError(verb === 'STATUS' ? ErrCode.NOT_AVAILABLE : ErrCode.INTERNAL, 'ENI daemon call failed', `gRPC ${e.code}: ${e.details}`);
+        return new CniError(
+          verb === 'STATUS' ? ErrCode.NOT_AVAILABLE : ErrCode.INTERNAL,
+          'ENI daemon call failed',
+          `gRPC ${e.code}: ${e.details}`,
+        );
     }
   }
   if (e instanceof WireError) return new CniError(ErrCode.INTERNAL, 'cannot decode the ENI daemon reply', e.message);
@@ -114,7 +118,8 @@ function checkAllocReply(r: AllocIPReply, ifName: string): void {
     throw new CniError(ErrCode.INTERNAL, 'ENI daemon named the pod interface differently', `${r.interface.name}, want ${ifName}`);
   }
   for (const ip of r.ips) {
-    if (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(ip.address)) throw new CniError(ErrCode.INTERNAL, 'ENI daemon reply has a malformed address', ip.address);
+    if (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(ip.address))
+      throw new CniError(ErrCode.INTERNAL, 'ENI daemon reply has a malformed address', ip.address);
   }
 }
 
@@ -145,7 +150,12 @@ function allocMayHaveHappened(e: unknown): boolean {
   if (e instanceof CniError || e instanceof DaemonUnreachableError) return false;
   if (e instanceof GrpcStatusError) {
     const c = e.code;
-    return !(c === GrpcCode.FAILED_PRECONDITION || c === GrpcCode.INVALID_ARGUMENT || c === GrpcCode.UNIMPLEMENTED || c === GrpcCode.RESOURCE_EXHAUSTED);
+    return !(
+      c === GrpcCode.FAILED_PRECONDITION ||
+      c === GrpcCode.INVALID_ARGUMENT ||
+      c === GrpcCode.UNIMPLEMENTED ||
+      c === GrpcCode.RESOURCE_EXHAUSTED
+    );
   }
   return true;
 }
@@ -239,7 +249,12 @@ export async function cmdCheck(inv: Invocation, backend: EniBackend, io: Command
     const info = await backend.getIPInfo({ pod, apiVersion: API_VERSION }, timeout);
     if (!info.success) throw failureError(info.failureReason, info.message, '', 'CHECK');
     if (!info.found) throw new CniError(ErrCode.CHECK_FAILED, 'CHECK failed', 'the ENI daemon holds no allocation for this pod');
-    checkPrevResult(prev, inv.env.ifName, inv.env.netns, info.ips.map((i) => i.address));
+    checkPrevResult(
+      prev,
+      inv.env.ifName,
+      inv.env.netns,
+      info.ips.map((i) => i.address),
+    );
     const r = await backend.checkIP({ pod, apiVersion: API_VERSION, pluginVersion: inv.pluginVersion }, timeout);
     if (!r.success) throw failureError(r.failureReason || FailureReason.CHECK_FAILED, r.message, '', 'CHECK');
   } catch (e) {
@@ -258,7 +273,8 @@ export async function cmdStatus(inv: Invocation, backend: EniBackend, io: Comman
   if (r.apiVersion !== 0 && r.apiVersion !== API_VERSION) {
     throw new CniError(ErrCode.NOT_AVAILABLE, 'plugin and ENI daemon API versions differ', `plugin ${API_VERSION}, daemon ${r.apiVersion}`);
   }
-  if (!r.ready) throw new CniError(ErrCode.NOT_AVAILABLE, 'ENI daemon cannot serve ADD now', r.message || `free ${r.freeIps} of ${r.totalIps}`);
+  if (!r.ready)
+    throw new CniError(ErrCode.NOT_AVAILABLE, 'ENI daemon cannot serve ADD now', r.message || `free ${r.freeIps} of ${r.totalIps}`);
   io.log.info(`STATUS ready, free ${r.freeIps}/${r.totalIps}`);
 }
 
@@ -269,7 +285,11 @@ export async function cmdGc(inv: Invocation, backend: EniBackend, io: CommandIO)
   let r;
   try {
     r = await backend.gc(
-      { networkName: inv.conf.name, validAttachments: att.map((a) => ({ containerId: a.containerID, ifName: a.ifname })), apiVersion: API_VERSION },
+      {
+        networkName: inv.conf.name,
+        validAttachments: att.map((a) => ({ containerId: a.containerID, ifName: a.ifname })),
+        apiVersion: API_VERSION,
+      },
       timeoutFor(inv, 'GC'),
     );
   } catch (e) {

@@ -119,9 +119,13 @@ export function validateContainerId(id: string): void {
 
 /** Linux interface names: 1..15 bytes, not "." or "..", no '/', ':' or whitespace. */
 export function validateIfName(name: string): void {
-  const bad =
-    name === '' || name === '.' || name === '..' || Buffer.byteLength(name) > 15 || /[/:\s]/.test(name);
-  if (bad) throw new CniError(ErrCode.INVALID_ENV, `invalid CNI_IFNAME "${name}"`, 'must be 1-15 bytes, not "." or "..", without "/", ":" or whitespace');
+  const bad = name === '' || name === '.' || name === '..' || Buffer.byteLength(name) > 15 || /[/:\s]/.test(name);
+  if (bad)
+    throw new CniError(
+      ErrCode.INVALID_ENV,
+      `invalid CNI_IFNAME "${name}"`,
+      'must be 1-15 bytes, not "." or "..", without "/", ":" or whitespace',
+    );
 }
 
 /** Reads and checks the CNI_* variables for the verb. Throws CniError code 4. */
@@ -244,15 +248,32 @@ export function parseNetConf(stdin: string, command: Command): NetConf {
 
   const cniVersion = optString(raw, 'cniVersion');
   // A config without cniVersion is a 0.1.0 config (libcni's rule); we do not speak it.
-  if (!cniVersion) throw new CniError(ErrCode.INCOMPATIBLE_VERSION, 'incompatible CNI versions', `config has no cniVersion (0.1.0); supported: ${SUPPORTED_VERSIONS.join(', ')}`);
+  if (!cniVersion)
+    throw new CniError(
+      ErrCode.INCOMPATIBLE_VERSION,
+      'incompatible CNI versions',
+      `config has no cniVersion (0.1.0); supported: ${SUPPORTED_VERSIONS.join(', ')}`,
+    );
   if (!isSupportedVersion(cniVersion)) {
-    throw new CniError(ErrCode.INCOMPATIBLE_VERSION, 'incompatible CNI versions', `config is "${cniVersion}", plugin supports ${SUPPORTED_VERSIONS.join(', ')}`);
+    throw new CniError(
+      ErrCode.INCOMPATIBLE_VERSION,
+      'incompatible CNI versions',
+      `config is "${cniVersion}", plugin supports ${SUPPORTED_VERSIONS.join(', ')}`,
+    );
   }
   if (command === 'CHECK' && compareVersions(cniVersion, '0.4.0') < 0) {
-    throw new CniError(ErrCode.INCOMPATIBLE_VERSION, 'config version does not allow CHECK', `CHECK needs cniVersion >= 0.4.0, got ${cniVersion}`);
+    throw new CniError(
+      ErrCode.INCOMPATIBLE_VERSION,
+      'config version does not allow CHECK',
+      `CHECK needs cniVersion >= 0.4.0, got ${cniVersion}`,
+    );
   }
   if ((command === 'GC' || command === 'STATUS') && compareVersions(cniVersion, '1.1.0') < 0) {
-    throw new CniError(ErrCode.INCOMPATIBLE_VERSION, `config version does not allow ${command}`, `${command} needs cniVersion >= 1.1.0, got ${cniVersion}`);
+    throw new CniError(
+      ErrCode.INCOMPATIBLE_VERSION,
+      `config version does not allow ${command}`,
+      `${command} needs cniVersion >= 1.1.0, got ${cniVersion}`,
+    );
   }
 
   const type = optString(raw, 'type') ?? '';
@@ -263,7 +284,8 @@ export function parseNetConf(stdin: string, command: Command): NetConf {
   let timeoutSeconds: number | undefined;
   const t = raw.timeout_seconds;
   if (t !== undefined && t !== null) {
-    if (typeof t !== 'number' || !Number.isFinite(t) || t <= 0 || t > 3600) throw invalid('"timeout_seconds" must be a number in (0, 3600]');
+    if (typeof t !== 'number' || !Number.isFinite(t) || t <= 0 || t > 3600)
+      throw invalid('"timeout_seconds" must be a number in (0, 3600]');
     timeoutSeconds = t;
   }
 
@@ -351,7 +373,12 @@ export interface Attached {
  * Builds the ADD result in the requested version's shape. With a prevResult (a chained config
  * where an earlier plugin ran) the earlier interfaces/ips/routes are kept and ours appended.
  */
-export function buildAddResult(a: Attached, cniVersion: string, prev: CniResult | undefined, dns: Record<string, unknown> | undefined): CniResult {
+export function buildAddResult(
+  a: Attached,
+  cniVersion: string,
+  prev: CniResult | undefined,
+  dns: Record<string, unknown> | undefined,
+): CniResult {
   const interfaces: CniInterface[] = prev?.interfaces ? prev.interfaces.map((i) => ({ ...i })) : [];
   const ips: CniIP[] = prev?.ips ? prev.ips.map((ip) => ipForVersion(ip, cniVersion)) : [];
   const routes: CniRoute[] = prev?.routes ? prev.routes.map((r) => ({ ...r })) : [];
@@ -400,7 +427,8 @@ export function checkPrevResult(prev: CniResult, ifName: string, netns: string, 
   const idx = ifaces.findIndex((i) => i.name === ifName && (i.sandbox === undefined || i.sandbox === '' || i.sandbox === netns));
   if (idx < 0) throw new CniError(ErrCode.CHECK_FAILED, 'CHECK failed', `prevResult lists no interface "${ifName}" in ${netns}`);
   const listed = (prev.ips ?? []).filter((ip) => ip.interface === idx).map((ip) => normAddr(ip.address));
-  if (listed.length === 0) throw new CniError(ErrCode.CHECK_FAILED, 'CHECK failed', `prevResult lists no address for interface "${ifName}"`);
+  if (listed.length === 0)
+    throw new CniError(ErrCode.CHECK_FAILED, 'CHECK failed', `prevResult lists no address for interface "${ifName}"`);
   const held = new Set(daemonIps.map(normAddr));
   const missing = listed.filter((a) => !held.has(a));
   if (missing.length > 0 || held.size !== new Set(listed).size) {

@@ -29,10 +29,26 @@ export interface PodRef {
   ifName: string;
   networkName: string;
 }
-export interface AllocIPRequest { pod: PodRef | null; apiVersion: number; pluginVersion: string }
-export interface IPConfig { address: string; gateway: string; family: number }
-export interface Route { dst: string; gw: string }
-export interface PodInterface { name: string; mac: string; hostIfName: string; hostIfMac: string }
+export interface AllocIPRequest {
+  pod: PodRef | null;
+  apiVersion: number;
+  pluginVersion: string;
+}
+export interface IPConfig {
+  address: string;
+  gateway: string;
+  family: number;
+}
+export interface Route {
+  dst: string;
+  gw: string;
+}
+export interface PodInterface {
+  name: string;
+  mac: string;
+  hostIfName: string;
+  hostIfMac: string;
+}
 export interface AllocIPReply {
   success: boolean;
   failureReason: number;
@@ -46,9 +62,22 @@ export interface AllocIPReply {
   vswitchId: string;
   cloudErrorCode: string;
 }
-export interface ReleaseIPRequest { pod: PodRef | null; apiVersion: number; pluginVersion: string; reason: string }
-export interface ReleaseIPReply { success: boolean; failureReason: number; message: string; releasedIp: string }
-export interface GetInfoRequest { pod: PodRef | null; apiVersion: number }
+export interface ReleaseIPRequest {
+  pod: PodRef | null;
+  apiVersion: number;
+  pluginVersion: string;
+  reason: string;
+}
+export interface ReleaseIPReply {
+  success: boolean;
+  failureReason: number;
+  message: string;
+  releasedIp: string;
+}
+export interface GetInfoRequest {
+  pod: PodRef | null;
+  apiVersion: number;
+}
 export interface GetInfoReply {
   success: boolean;
   failureReason: number;
@@ -60,8 +89,16 @@ export interface GetInfoReply {
   eniMac: string;
   netns: string;
 }
-export interface CheckIPRequest { pod: PodRef | null; apiVersion: number; pluginVersion: string }
-export interface CheckIPReply { success: boolean; failureReason: number; message: string }
+export interface CheckIPRequest {
+  pod: PodRef | null;
+  apiVersion: number;
+  pluginVersion: string;
+}
+export interface CheckIPReply {
+  success: boolean;
+  failureReason: number;
+  message: string;
+}
 export interface EventRequest {
   target: number;
   k8sPodName: string;
@@ -70,8 +107,13 @@ export interface EventRequest {
   reason: string;
   message: string;
 }
-export interface EventReply { succeed: boolean; error: string }
-export interface StatusRequest { apiVersion: number }
+export interface EventReply {
+  succeed: boolean;
+  error: string;
+}
+export interface StatusRequest {
+  apiVersion: number;
+}
 export interface StatusReply {
   ready: boolean;
   message: string;
@@ -80,9 +122,20 @@ export interface StatusReply {
   totalIps: number;
   apiVersion: number;
 }
-export interface Attachment { containerId: string; ifName: string }
-export interface GCRequest { networkName: string; validAttachments: Attachment[]; apiVersion: number }
-export interface GCReply { success: boolean; message: string; released: string[] }
+export interface Attachment {
+  containerId: string;
+  ifName: string;
+}
+export interface GCRequest {
+  networkName: string;
+  validAttachments: Attachment[];
+  apiVersion: number;
+}
+export interface GCReply {
+  success: boolean;
+  message: string;
+  released: string[];
+}
 
 /** Thrown on bytes that are not a valid encoding of the expected message. */
 export class WireError extends Error {
@@ -199,9 +252,7 @@ export const EventReplySchema = schema<EventReply>('EventReply', [
   { no: 1, key: 'succeed', kind: 'bool' },
   { no: 2, key: 'error', kind: 'string' },
 ]);
-export const StatusRequestSchema = schema<StatusRequest>('StatusRequest', [
-  { no: 1, key: 'apiVersion', kind: 'uint32' },
-]);
+export const StatusRequestSchema = schema<StatusRequest>('StatusRequest', [{ no: 1, key: 'apiVersion', kind: 'uint32' }]);
 export const StatusReplySchema = schema<StatusReply>('StatusReply', [
   { no: 1, key: 'ready', kind: 'bool' },
   { no: 2, key: 'message', kind: 'string' },

@@ -94,7 +94,10 @@ function toTerwayBackoff(config: DaemonConfig): Record<string, TerwayBackoff> {
 }
 
 /** The vSwitches for new ENIs: those configured for this zone, else the node's own. */
-export function pickVSwitches(config: DaemonConfig, md: Pick<InstanceMetadata, 'zoneId' | 'vSwitchId'>): { ids: string[]; fallback: boolean } {
+export function pickVSwitches(
+  config: DaemonConfig,
+  md: Pick<InstanceMetadata, 'zoneId' | 'vSwitchId'>,
+): { ids: string[]; fallback: boolean } {
   const ids = config.vSwitches[md.zoneId] ?? [];
   return ids.length > 0 ? { ids, fallback: false } : { ids: [md.vSwitchId], fallback: true };
 }
@@ -175,7 +178,10 @@ async function connectKube(config: DaemonConfig, deps: DaemonDeps, log: Logger):
   let kube = deps.kube;
   if (!kube) {
     if (!settings.enabled) {
-      log.info({ why: settings.why }, 'Kubernetes not configured: no GC by pod existence, no stateful IP reservation, events only in the log');
+      log.info(
+        { why: settings.why },
+        'Kubernetes not configured: no GC by pod existence, no stateful IP reservation, events only in the log',
+      );
       return undefined;
     }
     let token: string | undefined;
@@ -195,7 +201,10 @@ async function connectKube(config: DaemonConfig, deps: DaemonDeps, log: Logger):
       log.warn({ err: (e as Error).message }, 'in-cluster Kubernetes client unavailable: running without Kubernetes');
       return undefined;
     }
-    log.info({ source: settings.source, server: settings.clientOptions.server, kubeconfig: settings.clientOptions.kubeconfig, nodeName }, 'Kubernetes client configured');
+    log.info(
+      { source: settings.source, server: settings.clientOptions.server, kubeconfig: settings.clientOptions.kubeconfig, nodeName },
+      'Kubernetes client configured',
+    );
   }
   if (!nodeName) log.warn('node name unknown (set node_name or env NODE_NAME): no GC by pod existence, no node events or conditions');
   return { kube, nodeName };
@@ -252,7 +261,9 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
     const logEvents = new LogEventRecorder(logger.child({ component: 'events' }));
     const kubeEvents = kube
       ? onThisNode(
-          kubeEventRecorder(kube, (err, ev) => log.warn({ err: err.message, reason: ev.reason, target: ev.target, name: ev.name }, 'writing a Kubernetes event failed')),
+          kubeEventRecorder(kube, (err, ev) =>
+            log.warn({ err: err.message, reason: ev.reason, target: ev.target, name: ev.name }, 'writing a Kubernetes event failed'),
+          ),
           nodeName,
         )
       : undefined;
@@ -264,7 +275,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
         graceMs: config.gcGraceMs,
         customStatefulKinds: config.customStatefulWorkloadKinds,
         onError: (err) => log.warn({ err: err.message }, 'pod GC skipped this round: the API server did not answer'),
-        onGone: (a, verdict) => log.info({ pod: `${a.namespace}/${a.name}`, podKey: a.podKey, ip: a.ip, verdict }, 'pod is gone: releasing its IP'),
+        onGone: (a, verdict) =>
+          log.info({ pod: `${a.namespace}/${a.name}`, podKey: a.podKey, ip: a.ip, verdict }, 'pod is gone: releasing its IP'),
       });
     }
     if (kube && config.daemonMode === 'VPCIP') log.warn({ mode: config.daemonMode }, 'GC by pod existence is not implemented in this mode');
@@ -308,7 +320,9 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
             forwardPoolEvent?.(e);
             // A pod whose ENI vanished, or whose GC teardown failed: the Warning goes on the Pod too.
             if (e.pod && e.type === 'Warning') {
-              void events.record({ target: 'pod', namespace: e.pod.namespace, name: e.pod.name, type: e.type, reason: e.reason, message: e.message }).catch(() => {});
+              void events
+                .record({ target: 'pod', namespace: e.pod.namespace, name: e.pod.name, type: e.type, reason: e.reason, message: e.message })
+                .catch(() => {});
             }
           },
         });
@@ -328,16 +342,26 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
           : await createPool(config, cloud, store, instanceId, md, logger, ownerCheck, forwardPoolEvent, hygiene));
     }
 
-    const driver =
-      deps.driver ?? createDriver(config.driver, { vethPrefix: config.vethPrefix, hostNetnsPath: config.hostNetnsPath });
+    const driver = deps.driver ?? createDriver(config.driver, { vethPrefix: config.vethPrefix, hostNetnsPath: config.hostNetnsPath });
     const pool = allocator;
     let service = createNetworkService(config.daemonMode, { allocator, driver, mtu: config.mtu, logger });
     const podService = service;
     hygiene.bind({
       driver,
-      teardownGone: podService instanceof EniMultiIpService || podService instanceof VpcEniService ? (a) => podService.teardownGone(a) : undefined,
+      teardownGone:
+        podService instanceof EniMultiIpService || podService instanceof VpcEniService ? (a) => podService.teardownGone(a) : undefined,
       release: (a, reason) =>
-        podService.releaseIp({ namespace: a.namespace, name: a.name, containerId: a.containerId, ifName: a.ifName, networkName: a.networkName, netns: a.netns || undefined }, reason),
+        podService.releaseIp(
+          {
+            namespace: a.namespace,
+            name: a.name,
+            containerId: a.containerId,
+            ifName: a.ifName,
+            networkName: a.networkName,
+            netns: a.netns || undefined,
+          },
+          reason,
+        ),
     });
     let ipCondition: IpConditionReporter | undefined;
     if (kube) {
@@ -395,7 +419,11 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
 
     let server: DaemonServer | undefined;
     const health = (): { ok: boolean; message: string } =>
-      !server ? { ok: false, message: 'starting' } : server.isDraining ? { ok: false, message: 'shutting down' } : { ok: true, message: 'ok' };
+      !server
+        ? { ok: false, message: 'starting' }
+        : server.isDraining
+          ? { ok: false, message: 'shutting down' }
+          : { ok: true, message: 'ok' };
     let metricsServer: MetricsServer | undefined;
     if (config.metricsListen) {
       const db = podDb;
@@ -422,7 +450,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
         const started = Date.now();
         log.info({ inFlight: grpcServer.inFlightCount }, 'stopping: draining in-flight requests');
         const { forced, pending } = await grpcServer.shutdown(config.shutdownTimeoutMs);
-        if (forced) log.warn({ pending, shutdownTimeoutMs: config.shutdownTimeoutMs }, 'in-flight requests cancelled at the shutdown bound');
+        if (forced)
+          log.warn({ pending, shutdownTimeoutMs: config.shutdownTimeoutMs }, 'in-flight requests cancelled at the shutdown bound');
         await cleanup(); // reverse start order: metrics listener, then the pool, then the DB
         log.info({ tookMs: Date.now() - started }, 'stopped');
       })();
@@ -431,7 +460,16 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
 
     const s = allocator.stats();
     log.info(
-      { socketPath: config.socketPath, metrics: metricsServer?.address, mode: config.daemonMode, driver: driver.name, instanceId, free: s.free, total: s.total, enis: s.enis },
+      {
+        socketPath: config.socketPath,
+        metrics: metricsServer?.address,
+        mode: config.daemonMode,
+        driver: driver.name,
+        instanceId,
+        free: s.free,
+        total: s.total,
+        enis: s.enis,
+      },
       'daemon ready',
     );
     return {

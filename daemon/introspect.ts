@@ -244,7 +244,8 @@ export function buildMapping(input: MappingInput): MappingReport {
         cloud = on === a.eniId ? 'ok' : on ? 'other-eni' : 'missing';
       }
       const db = dbKeys ? dbKeys.has(a.podKey) : true;
-      const ok = (pool === 'assigned' || pool === 'n/a') && (cloud === 'ok' || cloud === 'n/a') && db && (holders.get(a.ip)?.size ?? 0) <= 1;
+      const ok =
+        (pool === 'assigned' || pool === 'n/a') && (cloud === 'ok' || cloud === 'n/a') && db && (holders.get(a.ip)?.size ?? 0) <= 1;
       return { pod: `${a.namespace}/${a.name}`, podKey: a.podKey, ip: a.ip, eniId: a.eniId, pool, cloud, db, ok };
     })
     .sort((x, y) => x.pod.localeCompare(y.pod) || x.podKey.localeCompare(y.podKey));
@@ -254,8 +255,12 @@ export function buildMapping(input: MappingInput): MappingReport {
     .filter(([, keys]) => [...keys].some((k) => wanted(k)))
     .map(([ip, keys]) => ({ ip, podKeys: [...keys].sort() }));
 
-  const dbOnly = input.dbPods ? input.dbPods.filter((p) => !memKeys.has(p.podKey) && matches(filter, p)).map((p) => ({ podKey: p.podKey, ip: p.ip })) : [];
-  const memoryOnly = dbKeys ? input.pods.filter((p) => !dbKeys.has(p.podKey) && matches(filter, p)).map((p) => ({ podKey: p.podKey, ip: p.ip })) : [];
+  const dbOnly = input.dbPods
+    ? input.dbPods.filter((p) => !memKeys.has(p.podKey) && matches(filter, p)).map((p) => ({ podKey: p.podKey, ip: p.ip }))
+    : [];
+  const memoryOnly = dbKeys
+    ? input.pods.filter((p) => !dbKeys.has(p.podKey) && matches(filter, p)).map((p) => ({ podKey: p.podKey, ip: p.ip }))
+    : [];
 
   const assignedWithoutPod = input.pool
     ? [...poolIps.values()]
@@ -274,7 +279,11 @@ export function buildMapping(input: MappingInput): MappingReport {
     for (const e of cloudEnis.values()) {
       if (!poolEnis.has(e.eniId)) {
         if (e.type !== 'Primary' || mode !== 'ENIMultiIP') {
-          unmanagedEnis.push({ eniId: e.eniId, type: e.type, ours: e.tags['creator'] === 'eni-ipam' && e.tags['node'] === input.instanceId });
+          unmanagedEnis.push({
+            eniId: e.eniId,
+            type: e.type,
+            ours: e.tags['creator'] === 'eni-ipam' && e.tags['node'] === input.instanceId,
+          });
         }
         continue;
       }
@@ -286,9 +295,12 @@ export function buildMapping(input: MappingInput): MappingReport {
       const pe = poolEnis.get(r.eniId);
       if (pe && pe.state !== 'inuse') continue; // attaching / deleting: the cloud is mid-change
       if (!beforeIps.has(r.ip)) continue; // taken during the cloud call
-      if (cloudIpEni.get(r.ip) !== r.eniId) poolOnly.push({ ip: r.ip, eniId: r.eniId, state: r.state, ...(r.podKey ? { podKey: r.podKey } : {}) });
+      if (cloudIpEni.get(r.ip) !== r.eniId)
+        poolOnly.push({ ip: r.ip, eniId: r.eniId, state: r.state, ...(r.podKey ? { podKey: r.podKey } : {}) });
     }
-    enisMissingInCloud = [...poolEnis.values()].filter((e) => e.state === 'inuse' && beforeEnis.has(e.eniId) && !cloudEnis.has(e.eniId)).map((e) => e.eniId);
+    enisMissingInCloud = [...poolEnis.values()]
+      .filter((e) => e.state === 'inuse' && beforeEnis.has(e.eniId) && !cloudEnis.has(e.eniId))
+      .map((e) => e.eniId);
     if (filter) {
       // A pod filter narrows to what concerns that pod's IPs.
       const podIps = new Set(input.pods.filter((a) => matches(filter, a)).map((a) => a.ip));
@@ -309,7 +321,9 @@ export function buildMapping(input: MappingInput): MappingReport {
       pods: input.pods.length,
       dbPods: input.dbPods?.length ?? 0,
       poolIps: poolIps.size,
-      cloudIps: cloudChecked ? [...cloudEnis.values()].filter((e) => poolEnis.has(e.eniId)).reduce((n, e) => n + podIpsOfEni(e, mode).length, 0) : 0,
+      cloudIps: cloudChecked
+        ? [...cloudEnis.values()].filter((e) => poolEnis.has(e.eniId)).reduce((n, e) => n + podIpsOfEni(e, mode).length, 0)
+        : 0,
     },
     rows,
     cloudOnly: byIpField(cloudOnly),
@@ -323,9 +337,15 @@ export function buildMapping(input: MappingInput): MappingReport {
   };
   report.ok =
     rows.every((r) => r.ok) &&
-    [report.cloudOnly, report.poolOnly, report.duplicates, report.assignedWithoutPod, report.dbOnly, report.memoryOnly, report.enisMissingInCloud].every(
-      (xs) => xs.length === 0,
-    );
+    [
+      report.cloudOnly,
+      report.poolOnly,
+      report.duplicates,
+      report.assignedWithoutPod,
+      report.dbOnly,
+      report.memoryOnly,
+      report.enisMissingInCloud,
+    ].every((xs) => xs.length === 0);
   return report;
 }
 
@@ -464,7 +484,10 @@ export class Introspection {
           const c = e.cause;
           return {
             status: 502,
-            body: { error: `cloud check failed: ${(c as Error)?.message ?? String(c)}`, ...(c instanceof CloudError ? { code: c.code, requestId: c.requestId } : {}) },
+            body: {
+              error: `cloud check failed: ${(c as Error)?.message ?? String(c)}`,
+              ...(c instanceof CloudError ? { code: c.code, requestId: c.requestId } : {}),
+            },
           };
         }
       default:

@@ -28,7 +28,12 @@ export class DaemonMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
-    this.events = new Counter({ name: 'eniipam_events_total', help: 'Events reported by the plugin.', labelNames: ['reason', 'type'], registers });
+    this.events = new Counter({
+      name: 'eniipam_events_total',
+      help: 'Events reported by the plugin.',
+      labelNames: ['reason', 'type'],
+      registers,
+    });
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     const poolGauge = (name: string, help: string, pick: (s: PoolStats) => number): void => {

@@ -84,7 +84,9 @@ export class Cleanup {
       // The grace lets work in flight when the signal came finish and register (and so run) its undo step.
       void this.finish(300).then((failures) => {
         for (const f of failures) log(`  cleanup failed: ${f}`);
-        log(failures.length === 0 ? 'interrupted: everything the demo made has been removed' : 'interrupted: cleanup incomplete (see above)');
+        log(
+          failures.length === 0 ? 'interrupted: everything the demo made has been removed' : 'interrupted: cleanup incomplete (see above)',
+        );
         process.exit(signal === 'SIGINT' ? 130 : 143);
       });
     };

@@ -27,14 +27,18 @@ export async function cloudTour(cloud: Cloud, out: Log, cleanup: Cleanup, opts: 
 
   heading(out, 'Instance metadata (what the daemon reads at start-up)');
   const md = await cloud.getInstanceMetadata();
-  printTable(out, ['field', 'value'], [
-    ['instance-id', md.instanceId],
-    ['region / zone', `${md.regionId} / ${md.zoneId}`],
-    ['instance-type', md.instanceType],
-    ['vpc / vSwitch', `${md.vpcId} / ${md.vSwitchId}`],
-    ['primary MAC', md.primaryMac],
-    ['ENI MACs', md.eniMacs.join(', ')],
-  ]);
+  printTable(
+    out,
+    ['field', 'value'],
+    [
+      ['instance-id', md.instanceId],
+      ['region / zone', `${md.regionId} / ${md.zoneId}`],
+      ['instance-type', md.instanceType],
+      ['vpc / vSwitch', `${md.vpcId} / ${md.vSwitchId}`],
+      ['primary MAC', md.primaryMac],
+      ['ENI MACs', md.eniMacs.join(', ')],
+    ],
+  );
   const primaryMd = await cloud.getEniMetadata(md.primaryMac);
   out(`  primary ENI ${primaryMd.eniId}: ${primaryMd.primaryIp} in ${primaryMd.vSwitchCidr}, gateway ${primaryMd.gateway}`);
 
@@ -68,7 +72,9 @@ export async function cloudTour(cloud: Cloud, out: Log, cleanup: Cleanup, opts: 
   out(`    -> ${describeEni(eni)}`);
   await timed(out, `AttachNetworkInterface ${eni.eniId} (waits for InUse)`, () => cloud.attachNetworkInterface(eni.eniId, md.instanceId));
   attached = true;
-  const assigned = await timed(out, `AssignPrivateIpAddresses x${batch} (one call)`, () => cloud.assignPrivateIpAddresses(eni.eniId, batch));
+  const assigned = await timed(out, `AssignPrivateIpAddresses x${batch} (one call)`, () =>
+    cloud.assignPrivateIpAddresses(eni.eniId, batch),
+  );
   out(`    -> ${assigned.join(' ')}`);
 
   const [now] = await cloud.describeNetworkInterfaces({ eniIds: [eni.eniId] });
@@ -85,7 +91,9 @@ export async function cloudTour(cloud: Cloud, out: Log, cleanup: Cleanup, opts: 
   await timed(out, `UnassignPrivateIpAddresses x${giveBack.length}`, () => cloud.unassignPrivateIpAddresses(eni.eniId, giveBack));
   const [after] = await cloud.describeNetworkInterfaces({ eniIds: [eni.eniId] });
   if (after) out(`    -> ${after.secondaryIps.length} secondary IPs left: ${after.secondaryIps.join(' ')}`);
-  await timed(out, `DetachNetworkInterface ${eni.eniId} (waits for Available)`, () => cloud.detachNetworkInterface(eni.eniId, md.instanceId));
+  await timed(out, `DetachNetworkInterface ${eni.eniId} (waits for Available)`, () =>
+    cloud.detachNetworkInterface(eni.eniId, md.instanceId),
+  );
   attached = false;
   await timed(out, `DeleteNetworkInterface ${eni.eniId}`, () => cloud.deleteNetworkInterface(eni.eniId));
   undone();

@@ -1,23 +1,37 @@
 // Stage 2 of the demo: two nodes, each with its own daemon, pods added through the real plugin binary.
-// With root: nodes are network namespaces behind a simulated VPC router (test/vpcsim), the daemons run inside
+// With root: nodes are network namespaces behind a simulated VPC router (sim/vpcsim), the daemons run inside
 // them with the veth driver, and pods on different nodes ping each other over VPC routes (no overlay, no NAT).
 // Without root: the same daemons and plugin with driver `none` (allocation only).
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MockCloudHandle } from '../test/mockcloud/index.js';
-import { attachKernel, type VpcKernel } from '../test/vpcsim/kernel.js';
-import { bridgeLoopback } from '../test/vpcsim/loopback.js';
-import { cleanupStale, createNetns, deleteNetns, listNetns, netnsPath, ping, podNetnsName } from '../test/vpcsim/netns.js';
+import type { MockCloudHandle } from '../sim/mockcloud/index.js';
+import { attachKernel, type VpcKernel } from '../sim/vpcsim/kernel.js';
+import { bridgeLoopback } from '../sim/vpcsim/loopback.js';
+import { cleanupStale, createNetns, deleteNetns, listNetns, netnsPath, ping, podNetnsName } from '../sim/vpcsim/netns.js';
 import type { Cleanup } from './cleanup.js';
-import { DEMO_RUN_ROOT, isOurDaemon, recordedDaemonPids, removeRunDir, startNodeDaemon, type NodeDaemon } from '../test/vpcsim/daemon.js';
+import { DEMO_RUN_ROOT, isOurDaemon, recordedDaemonPids, removeRunDir, startNodeDaemon, type NodeDaemon } from '../sim/vpcsim/daemon.js';
 import { demoWorld, startDemoCloud } from './mock.js';
-import { parseMetrics, sample, scrapeUnix, type Samples } from '../test/vpcsim/metrics.js';
-import { ensurePlugin, execPlugin, firstIp, netConf, type PodCni } from '../test/vpcsim/cni.js';
+import { parseMetrics, sample, scrapeUnix, type Samples } from '../sim/vpcsim/metrics.js';
+import { ensurePlugin, execPlugin, firstIp, netConf, type PodCni } from '../sim/vpcsim/cni.js';
 import { heading, type Log, ms, printTable } from './print.js';
 
 const NODES = [
-  { instanceId: 'i-mock-node-1', label: 'node-1', pods: [['web-0', 'web-1', 'web-2', 'cache-0'], ['web-3', 'web-4']] },
-  { instanceId: 'i-mock-node-2', label: 'node-2', pods: [['api-0', 'api-1', 'api-2', 'worker-0'], ['api-3', 'api-4']] },
+  {
+    instanceId: 'i-mock-node-1',
+    label: 'node-1',
+    pods: [
+      ['web-0', 'web-1', 'web-2', 'cache-0'],
+      ['web-3', 'web-4'],
+    ],
+  },
+  {
+    instanceId: 'i-mock-node-2',
+    label: 'node-2',
+    pods: [
+      ['api-0', 'api-1', 'api-2', 'worker-0'],
+      ['api-3', 'api-4'],
+    ],
+  },
 ] as const;
 
 /** Small nodes, so the pods outgrow the primary ENI and the pool hot-plugs a second one (3 ENIs x 6 IPv4). */
@@ -74,7 +88,16 @@ function printPool(out: Log, mc: MockCloudHandle, daemons: NodeDaemon[], metrics
     const enis = world.enis.filter((e) => e.instanceId === d.instanceId);
     const cloudIps = enis.reduce((n, e) => n + e.secondaryIps.length, 0);
     const v = (state: string) => sample(s, 'eniipam_pool_ips', { state }) ?? '?';
-    return [d.label, enis.length, cloudIps, v('total'), v('assigned'), v('free'), v('cooling'), pods.filter((p) => p.node === d && p.ip).length];
+    return [
+      d.label,
+      enis.length,
+      cloudIps,
+      v('total'),
+      v('assigned'),
+      v('free'),
+      v('cooling'),
+      pods.filter((p) => p.node === d && p.ip).length,
+    ];
   });
   printTable(out, ['node', 'ENIs (cloud)', 'secondary IPs (cloud)', 'pool total', 'assigned', 'free', 'cooling', 'pods'], rows);
 }
@@ -84,22 +107,33 @@ function printCalls(out: Log, mc: MockCloudHandle, daemons: NodeDaemon[], metric
   for (const s of metrics) for (const x of s) if (x.name === 'eniipam_cloud_api_calls_total' && x.labels['api']) apis.add(x.labels['api']);
   const served = mc.counters();
   for (const [api, n] of Object.entries(served)) if (n > 0) apis.add(api);
-  const rows = [...apis].sort().map((api) => [
-    api,
-    ...daemons.map((_, i) => sample(metrics[i] ?? [], 'eniipam_cloud_api_calls_total', { api }) ?? 0),
-    served[api] ?? 0,
-  ]);
+  const rows = [...apis]
+    .sort()
+    .map((api) => [
+      api,
+      ...daemons.map((_, i) => sample(metrics[i] ?? [], 'eniipam_cloud_api_calls_total', { api }) ?? 0),
+      served[api] ?? 0,
+    ]);
   const total = (col: number) => rows.reduce((n, r) => n + Number(r[col]), 0);
   rows.push(['total', ...daemons.map((_, i) => total(i + 1)), total(daemons.length + 1)]);
   printTable(out, ['API', ...daemons.map((d) => `${d.label} daemon`), 'mock cloud served'], rows);
-  out('  (per daemon: its client\'s counters from /metrics; metadata reads are not API calls and are not counted)');
+  out("  (per daemon: its client's counters from /metrics; metadata reads are not API calls and are not counted)");
 }
 
-export async function runCluster(out: Log, cleanup: Cleanup, opts: { kernel: boolean; keepLogs?: boolean }): Promise<{ pods: number; pingsOk: number; pingsTotal: number }> {
+export async function runCluster(
+  out: Log,
+  cleanup: Cleanup,
+  opts: { kernel: boolean; keepLogs?: boolean },
+): Promise<{ pods: number; pingsOk: number; pingsTotal: number }> {
   const prefix = `ed${process.pid.toString(36)}`;
   const runDir = join(DEMO_RUN_ROOT, prefix);
 
-  heading(out, opts.kernel ? 'Two nodes in a simulated VPC (network namespaces, real links)' : 'Two nodes, allocation only (driver none: no namespaces, no links)');
+  heading(
+    out,
+    opts.kernel
+      ? 'Two nodes in a simulated VPC (network namespaces, real links)'
+      : 'Two nodes, allocation only (driver none: no namespaces, no links)',
+  );
   await cleanupStaleRuns(out);
   const plugin = await ensurePlugin();
   cleanup.throwIfAborted();
@@ -114,7 +148,10 @@ export async function runCluster(out: Log, cleanup: Cleanup, opts: { kernel: boo
     kernel = await attachKernel(mc, { prefix, nodes });
     const k = kernel;
     cleanup.push('destroy the simulated VPC', () => k.destroy());
-    const bridge = await bridgeLoopback(Number(new URL(mc.url).port), Object.values(nodes).map((n) => n.netns));
+    const bridge = await bridgeLoopback(
+      Number(new URL(mc.url).port),
+      Object.values(nodes).map((n) => n.netns),
+    );
     cleanup.push('close the loopback bridge', () => bridge.close());
     out(`  VPC router netns ${k.routerNetns}; nodes ${NODES.map((n) => `${n.label} = netns ${k.nodeNetns(n.instanceId)}`).join(', ')}`);
     for (const n of NODES) {
@@ -128,20 +165,27 @@ export async function runCluster(out: Log, cleanup: Cleanup, opts: { kernel: boo
   const t0 = performance.now();
   const daemons = await Promise.all(
     NODES.map(async (n, i) => {
-      return startNodeDaemon({
-        instanceId: n.instanceId,
-        label: n.label,
-        dir: join(runDir, `n${i + 1}`),
-        netns: kernel?.nodeNetns(n.instanceId),
-        mc,
-        driver: opts.kernel ? 'veth' : 'none',
-        minPoolSize: 2,
-        maxPoolSize: 5,
-      }, cleanup);
+      return startNodeDaemon(
+        {
+          instanceId: n.instanceId,
+          label: n.label,
+          dir: join(runDir, `n${i + 1}`),
+          netns: kernel?.nodeNetns(n.instanceId),
+          mc,
+          driver: opts.kernel ? 'veth' : 'none',
+          minPoolSize: 2,
+          maxPoolSize: 5,
+        },
+        cleanup,
+      );
     }),
   );
-  out(`  daemons up in ${ms(performance.now() - t0)}: ${daemons.map((d) => `${d.label} pid ${d.pid}${d.netns ? ` in ${d.netns}` : ''}, socket ${d.socketPath}`).join('; ')}`);
-  out(`  driver ${opts.kernel ? 'veth (policy routing)' : 'none'}, min_pool_size 2, max_pool_size 5; daemon logs: ${runDir}/n*/daemon.log${opts.keepLogs ? ' (kept)' : ' (removed at the end; --keep-logs keeps them)'}`);
+  out(
+    `  daemons up in ${ms(performance.now() - t0)}: ${daemons.map((d) => `${d.label} pid ${d.pid}${d.netns ? ` in ${d.netns}` : ''}, socket ${d.socketPath}`).join('; ')}`,
+  );
+  out(
+    `  driver ${opts.kernel ? 'veth (policy routing)' : 'none'}, min_pool_size 2, max_pool_size 5; daemon logs: ${runDir}/n*/daemon.log${opts.keepLogs ? ' (kept)' : ' (removed at the end; --keep-logs keeps them)'}`,
+  );
 
   // Pods: one netns each (a fake path on the allocation-only path, where the `none` driver never opens it).
   const pods: Pod[] = [];
@@ -187,7 +231,9 @@ export async function runCluster(out: Log, cleanup: Cleanup, opts: { kernel: boo
     const batch = pods.filter((p) => p.wave === wave);
     const t = performance.now();
     await Promise.all(batch.map(addOne));
-    out(`  burst ${wave}: ${batch.filter((p) => p.ip).length}/${batch.length} pods addressed in ${ms(performance.now() - t)} (all ADDs at once)`);
+    out(
+      `  burst ${wave}: ${batch.filter((p) => p.ip).length}/${batch.length} pods addressed in ${ms(performance.now() - t)} (all ADDs at once)`,
+    );
   }
   await mc.settle();
   if (kernel) await kernel.settled();
@@ -207,9 +253,13 @@ export async function runCluster(out: Log, cleanup: Cleanup, opts: { kernel: boo
     ]),
   );
   out('  burst 1 drew on the warm pool (min_pool_size) and one AssignPrivateIpAddresses batch on the primary ENI, which is then');
-  out('  full (6 IPv4 per ENI); below its low watermark the pool attached a second ENI in the background, where burst 2 lands' + (kernel ? '\n  (hot-plugged into the node as eth1: the veth driver brought it up and gave it a per-ENI route table).' : '.'));
+  out(
+    '  full (6 IPv4 per ENI); below its low watermark the pool attached a second ENI in the background, where burst 2 lands' +
+      (kernel ? '\n  (hot-plugged into the node as eth1: the veth driver brought it up and gave it a per-ENI route table).' : '.'),
+  );
   const failedAdds = pods.filter((p) => !p.ip);
-  if (failedAdds.length > 0) throw new Error(`${failedAdds.length} CNI ADD(s) failed: ${failedAdds.map((p) => `${p.name}: ${p.error}`).join('; ')}`);
+  if (failedAdds.length > 0)
+    throw new Error(`${failedAdds.length} CNI ADD(s) failed: ${failedAdds.map((p) => `${p.name}: ${p.error}`).join('; ')}`);
 
   let pingsOk = 0;
   let pingsTotal = 0;
@@ -228,21 +278,28 @@ export async function runCluster(out: Log, cleanup: Cleanup, opts: { kernel: boo
       '    ',
     );
     const pairs: [Pod, Pod][] = [];
-    for (const a of pods) for (const b of pods) if (a !== b && (a.node !== b.node || pods.indexOf(b) === pods.indexOf(a) + 1)) pairs.push([a, b]);
-    const results = await Promise.all(pairs.map(async ([a, b]) => ({ a, b, ok: await ping(a.netnsName, b.ip as string, { attempts: 2 }) })));
+    for (const a of pods)
+      for (const b of pods) if (a !== b && (a.node !== b.node || pods.indexOf(b) === pods.indexOf(a) + 1)) pairs.push([a, b]);
+    const results = await Promise.all(
+      pairs.map(async ([a, b]) => ({ a, b, ok: await ping(a.netnsName, b.ip as string, { attempts: 2 }) })),
+    );
     const names = pods.map((p) => p.name);
     const cell = (a: Pod, b: Pod): string => {
       if (a === b) return '-';
       const r = results.find((x) => x.a === a && x.b === b);
       return r ? (r.ok ? 'ok' : 'FAIL') : '';
     };
-    printTable(out, ['ping from \\ to', ...names], pods.map((a) => [a.name, ...pods.map((b) => cell(a, b))]));
+    printTable(
+      out,
+      ['ping from \\ to', ...names],
+      pods.map((a) => [a.name, ...pods.map((b) => cell(a, b))]),
+    );
     pingsTotal = results.length;
     pingsOk = results.filter((r) => r.ok).length;
     out(`  ${pingsOk}/${pingsTotal} pings answered (cross-node pairs, plus neighbours on the same node)`);
   }
 
-  heading(out, 'Pool state (daemon metrics over its unix socket, and the cloud\'s view)');
+  heading(out, "Pool state (daemon metrics over its unix socket, and the cloud's view)");
   let metrics = await Promise.all(daemons.map(scrape));
   printPool(out, mc, daemons, metrics, pods);
 
@@ -268,7 +325,7 @@ export async function runCluster(out: Log, cleanup: Cleanup, opts: { kernel: boo
 }
 
 async function listLinks(netns: string): Promise<string[]> {
-  const { ipJson } = await import('../test/vpcsim/ip.js');
+  const { ipJson } = await import('../sim/vpcsim/ip.js');
   return (await ipJson<{ ifname: string }[]>(netns, ['link', 'show'])).map((l) => l.ifname);
 }
 

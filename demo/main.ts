@@ -11,7 +11,7 @@ import { cloudTour } from './cloudTour.js';
 import { leftovers, runCluster } from './cluster.js';
 import { cloudFor, startDemoCloud } from './mock.js';
 import { heading, log, printApiStats } from './print.js';
-import { probeKernelSupport } from '../test/vpcsim/netns.js';
+import { probeKernelSupport } from '../sim/vpcsim/netns.js';
 
 const NODE_1 = 'i-mock-node-1';
 
@@ -19,7 +19,9 @@ async function stage1(): Promise<void> {
   const cleanup = new Cleanup();
   try {
     const mc = await startDemoCloud(cleanup);
-    log(`mock cloud listening on ${mc.url} (region ${mc.regionId}); the client is the daemon's own (official @alicloud/ecs20140526 SDK underneath)`);
+    log(
+      `mock cloud listening on ${mc.url} (region ${mc.regionId}); the client is the daemon's own (official @alicloud/ecs20140526 SDK underneath)`,
+    );
     const cloud = cloudFor(mc, NODE_1);
     await cloudTour(cloud, log, cleanup);
     heading(log, 'Cloud calls made by the client (its own counters; Describe includes the attach polls)');
@@ -66,10 +68,16 @@ async function main(): Promise<number> {
     uninstall();
     for (const f of failures) log(`  cleanup failed: ${f}`);
     const left = await leftovers({ keepLogs: args.has('--keep-logs') }).catch((e: Error) => [`(could not check: ${e.message})`]);
-    log(left.length === 0 ? '  daemons stopped, pods deleted, namespaces and links removed, mock cloud closed: nothing left behind' : `  LEFT BEHIND: ${left.join(', ')}`);
+    log(
+      left.length === 0
+        ? '  daemons stopped, pods deleted, namespaces and links removed, mock cloud closed: nothing left behind'
+        : `  LEFT BEHIND: ${left.join(', ')}`,
+    );
     if (failures.length > 0 || left.length > 0) failed = true;
   }
-  log(`\n${failed ? (cleanup.signalled ? 'demo interrupted' : 'demo FAILED') : `demo finished: ${summary || 'cloud walk-through done'}`} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  log(
+    `\n${failed ? (cleanup.signalled ? 'demo interrupted' : 'demo FAILED') : `demo finished: ${summary || 'cloud walk-through done'}`} (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+  );
   return failed ? 1 : 0;
 }
 

@@ -1,6 +1,6 @@
 // The demo's cloud: the bundled mock cloud in-process, and an SDK-backed client pointed at it.
 import { AliyunCloud } from '../daemon/cloud/client.js';
-import { defaultWorldSpec, startMockCloud, type MockCloudHandle, type WorldSpec } from '../test/mockcloud/index.js';
+import { defaultWorldSpec, startMockCloud, type MockCloudHandle, type WorldSpec } from '../sim/mockcloud/index.js';
 import type { Cleanup } from './cleanup.js';
 
 /** The default world with both nodes on `instanceType` (ecs.g7.large: 3 ENIs x 6 IPv4, so a few pods need a second ENI). */
@@ -9,7 +9,10 @@ export function demoWorld(instanceType: string): Partial<WorldSpec> {
   return { instances: d.instances.map((i) => ({ ...i, instanceType })) };
 }
 
-export async function startDemoCloud(cleanup: Cleanup, opts: { attachDelayMs?: number; world?: Partial<WorldSpec> } = {}): Promise<MockCloudHandle> {
+export async function startDemoCloud(
+  cleanup: Cleanup,
+  opts: { attachDelayMs?: number; world?: Partial<WorldSpec> } = {},
+): Promise<MockCloudHandle> {
   const mc = await startMockCloud({ port: 0, attachDelayMs: opts.attachDelayMs ?? 150, world: opts.world });
   cleanup.push('stop the mock cloud', () => mc.close());
   return mc;

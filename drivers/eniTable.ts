@@ -87,7 +87,11 @@ export async function ensureEniTableOn(
     );
   }
   ops.push(
-    host.addRoute(`add ${eni.gateway}/32 to table ${tableId}`, { dst: eni.gateway, oif: link.index, table: tableId, scope: 'LINK' }, CREATE_REPLACE),
+    host.addRoute(
+      `add ${eni.gateway}/32 to table ${tableId}`,
+      { dst: eni.gateway, oif: link.index, table: tableId, scope: 'LINK' },
+      CREATE_REPLACE,
+    ),
     host.addRoute(
       `add default via ${eni.gateway} to table ${tableId}`,
       { gateway: eni.gateway, oif: link.index, table: tableId, scope: 'UNIVERSE' },
@@ -112,14 +116,20 @@ export async function ensureEniTableOn(
  * Removes an ENI's table: its routes, every rule pointing at it (including pods' from-rules), and the
  * primary IP if given. Works after the link is gone when `tableId` is known.
  */
-export async function removeEniTableOn(host: Nl, eni: { mac: string; tableId?: number; primaryIp?: string; vSwitchCidr?: string }, base = ENI_TABLE_BASE): Promise<void> {
+export async function removeEniTableOn(
+  host: Nl,
+  eni: { mac: string; tableId?: number; primaryIp?: string; vSwitchCidr?: string },
+  base = ENI_TABLE_BASE,
+): Promise<void> {
   const link = await host.linkByMac(eni.mac);
   let tableId = eni.tableId ?? (link ? eniTableId(link.index, base) : undefined);
   let dumped: RuleInfo[] | undefined;
   if (tableId === undefined && eni.primaryIp) {
     // Link already gone and no cached id (daemon restarted since): the primary-IP rule still names the table.
     dumped = await host.rules();
-    tableId = dumped.find((r) => r.src === eni.primaryIp && r.srcLen === 32 && r.priority === ENI_PRIMARY_IP_RULE_PRIORITY && r.table > 255)?.table;
+    tableId = dumped.find(
+      (r) => r.src === eni.primaryIp && r.srcLen === 32 && r.priority === ENI_PRIMARY_IP_RULE_PRIORITY && r.table > 255,
+    )?.table;
   }
   if (tableId === undefined || tableId === RT_TABLE_MAIN) return;
   const [routes, rules] = await Promise.all([host.routes(tableId), dumped ?? host.rules()]);

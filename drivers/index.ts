@@ -38,13 +38,7 @@ export { DriverError } from './types.js';
 export type { Driver, PodNetworkSpec, PodNetworkResult, TeardownSpec } from './types.js';
 export { VethDriver, hostVethName, POD_GATEWAY, DEFAULT_VETH_PREFIX } from './veth.js';
 export type { VethDriverOptions } from './veth.js';
-export {
-  TO_POD_RULE_PRIORITY,
-  FROM_POD_RULE_PRIORITY,
-  ENI_PRIMARY_IP_RULE_PRIORITY,
-  ENI_TABLE_BASE,
-  eniTableId,
-} from './eniTable.js';
+export { TO_POD_RULE_PRIORITY, FROM_POD_RULE_PRIORITY, ENI_PRIMARY_IP_RULE_PRIORITY, ENI_TABLE_BASE, eniTableId } from './eniTable.js';
 export type { EniLinkSpec, EniTable } from './eniTable.js';
 export { IpvlanDriver, IPVLAN_MISSING, hostSlaveName } from './ipvlan.js';
 export { RawEniDriver } from './rawEni.js';

@@ -133,14 +133,23 @@ export class IpvlanDriver implements Driver {
         throw new DriverError('setup ipvlan', IPVLAN_MISSING, { errno: 'ENOTSUP', netns: this.hostNetnsPath });
       }
       const eni = await host.linkByMac(spec.eniMac);
-      if (!eni) throw new DriverError('setup ipvlan', `no link with ENI MAC ${spec.eniMac} (${spec.eniId})`, { errno: 'ENODEV', netns: this.hostNetnsPath });
+      if (!eni)
+        throw new DriverError('setup ipvlan', `no link with ENI MAC ${spec.eniMac} (${spec.eniId})`, {
+          errno: 'ENODEV',
+          netns: this.hostNetnsPath,
+        });
       if (!eni.up) await host.setLink(`set ENI link ${eni.name} up`, eni.index, {}, true);
       const hostSlave = await this.ensureHostSlave(host, eni.index, spec.mtu);
       hostSlaveIndex = hostSlave.index;
 
       podFd = openNetnsFd(spec.netnsPath, 'setup ipvlan');
       pod = await openNetlinkIn(spec.netnsPath, 'open pod netlink socket');
-      const req = podSlaveRequest({ parentIndex: eni.index, ifName: spec.ifName, mtu: spec.mtu > 0 ? spec.mtu : undefined, netnsFd: podFd });
+      const req = podSlaveRequest({
+        parentIndex: eni.index,
+        ifName: spec.ifName,
+        mtu: spec.mtu > 0 ? spec.mtu : undefined,
+        netnsFd: podFd,
+      });
       await host.newLink(`create ipvlan ${spec.ifName} on ${eni.name}`, req.data, req.attrs, CREATE_EXCL);
       created = true;
       const [, , podLink] = await all([
@@ -148,12 +157,17 @@ export class IpvlanDriver implements Driver {
         pod.setLink('set lo up', 1, {}, true),
         pod.linkByName(spec.ifName),
       ]);
-      if (!podLink) throw new DriverError('setup ipvlan', `${spec.ifName} vanished after creation`, { errno: 'ENODEV', netns: spec.netnsPath });
+      if (!podLink)
+        throw new DriverError('setup ipvlan', `${spec.ifName} vanished after creation`, { errno: 'ENODEV', netns: spec.netnsPath });
       await all([
         pod.addAddress(`add ${spec.ip}/32 on ${spec.ifName}`, podLink.index, spec.ip, 32, { flags: CREATE_REPLACE }),
         pod.addRoute(`add ${spec.gateway} scope link`, { dst: spec.gateway, oif: podLink.index, scope: 'LINK' }, CREATE_REPLACE),
         pod.addRoute(`add default via ${spec.gateway}`, { gateway: spec.gateway, oif: podLink.index, scope: 'UNIVERSE' }, CREATE_REPLACE),
-        host.addRoute(`add route ${spec.ip}/32 dev ${hostSlave.name}`, { dst: spec.ip, oif: hostSlave.index, scope: 'LINK' }, CREATE_REPLACE),
+        host.addRoute(
+          `add route ${spec.ip}/32 dev ${hostSlave.name}`,
+          { dst: spec.ip, oif: hostSlave.index, scope: 'LINK' },
+          CREATE_REPLACE,
+        ),
       ]);
       return { podIfMac: podLink.mac ?? spec.eniMac, podGateway: spec.gateway, hostIfName: hostSlave.name, hostIfMac: hostSlave.mac };
     } catch (e) {
@@ -239,8 +253,10 @@ export class IpvlanDriver implements Driver {
       if (!link) return fail(`interface ${spec.ifName} missing`, ns);
       if (link.kind !== 'ipvlan') fail(`${spec.ifName} is ${link.kind ?? 'not'} an ipvlan`, ns);
       if (!link.up) fail(`${spec.ifName} is down`, ns);
-      if (!addrs.some((a) => a.index === link.index && a.address === spec.ip && a.prefixLen === 32)) fail(`address ${spec.ip}/32 missing`, ns);
-      if (!routes.some((r) => r.dstLen === 0 && r.gateway === spec.gateway && r.oif === link.index)) fail(`default route via ${spec.gateway} missing`, ns);
+      if (!addrs.some((a) => a.index === link.index && a.address === spec.ip && a.prefixLen === 32))
+        fail(`address ${spec.ip}/32 missing`, ns);
+      if (!routes.some((r) => r.dstLen === 0 && r.gateway === spec.gateway && r.oif === link.index))
+        fail(`default route via ${spec.gateway} missing`, ns);
     } finally {
       pod.close();
     }

@@ -341,8 +341,7 @@ export class Nl {
 
   /** RTM_SETLINK by index (or, with index 0, by `a.ifname`); `up` toggles IFF_UP. */
   async setLink(op: string, index: number, a: NL.ifla.LinkAttrs = {}, up?: boolean): Promise<void> {
-    const data: NL.rt.Link =
-      up === undefined ? { index } : { index, change: { up: true }, flags: up ? { up: true } : {} };
+    const data: NL.rt.Link = up === undefined ? { index } : { index, change: { up: true }, flags: up ? { up: true } : {} };
     await this.run(op, () => this.sock.setLink(data, a));
   }
 
@@ -363,7 +362,13 @@ export class Nl {
       }));
   }
 
-  async addAddress(op: string, index: number, ip: string, prefixLen: number, opts: { noPrefixRoute?: boolean; flags?: number } = {}): Promise<void> {
+  async addAddress(
+    op: string,
+    index: number,
+    ip: string,
+    prefixLen: number,
+    opts: { noPrefixRoute?: boolean; flags?: number } = {},
+  ): Promise<void> {
     const a = ip4(ip);
     await this.run(op, () =>
       this.sock.newAddress(

@@ -153,7 +153,10 @@ export async function delLinkOffMainThread(path: string | undefined, index: numb
   const open = (): number => fns.socket(AF_NETLINK, SOCK_RAW_CLOEXEC, NETLINK_ROUTE);
   const fd = path ? runInNetnsSync(path, op, open) : open();
   const fail = (what: string, n: number | undefined): DriverError =>
-    new DriverError(op, `${what}: ${n !== undefined ? (errnoName(n) ?? `errno ${n}`) : 'no reply'}`, { errno: n !== undefined ? errnoName(n) : undefined, netns: path });
+    new DriverError(op, `${what}: ${n !== undefined ? (errnoName(n) ?? `errno ${n}`) : 'no reply'}`, {
+      errno: n !== undefined ? errnoName(n) : undefined,
+      netns: path,
+    });
   if (fd < 0) throw fail('netlink socket', errnoFn?.());
   try {
     const seq = delSeq++;

@@ -48,7 +48,10 @@ export class RawEniDriver implements Driver {
       const [hostLink, podLinks] = await all([host.linkByMac(spec.eniMac), pod.links()]);
       let podLink = podLinks.find((l) => l.mac !== undefined && sameMac(l.mac, spec.eniMac));
       if (!hostLink && !podLink) {
-        throw new DriverError('setup raw ENI', `no link with ENI MAC ${spec.eniMac} (${spec.eniId})`, { errno: 'ENODEV', netns: this.hostNetnsPath });
+        throw new DriverError('setup raw ENI', `no link with ENI MAC ${spec.eniMac} (${spec.eniId})`, {
+          errno: 'ENODEV',
+          netns: this.hostNetnsPath,
+        });
       }
       if (hostLink) {
         // One message: remember the name, move, rename, set MTU (the kernel moves first, then renames).
@@ -61,9 +64,16 @@ export class RawEniDriver implements Driver {
           ...(spec.mtu > 0 ? { mtu: spec.mtu } : {}),
         });
         podLink = await pod.linkByName(spec.ifName);
-        if (!podLink) throw new DriverError('setup raw ENI', `ENI link ${spec.ifName} missing after the move`, { errno: 'ENODEV', netns: spec.netnsPath });
+        if (!podLink)
+          throw new DriverError('setup raw ENI', `ENI link ${spec.ifName} missing after the move`, {
+            errno: 'ENODEV',
+            netns: spec.netnsPath,
+          });
       } else if (podLink && podLink.name !== spec.ifName) {
-        throw new DriverError('setup raw ENI', `ENI ${spec.eniMac} is already in the pod as ${podLink.name}`, { errno: 'EEXIST', netns: spec.netnsPath });
+        throw new DriverError('setup raw ENI', `ENI ${spec.eniMac} is already in the pod as ${podLink.name}`, {
+          errno: 'EEXIST',
+          netns: spec.netnsPath,
+        });
       }
       const link = podLink!;
       await all([
@@ -110,11 +120,17 @@ export class RawEniDriver implements Driver {
     const link = await pod.linkByName(ifName);
     if (!link) return undefined;
     if (eniMac && link.mac && !sameMac(link.mac, eniMac)) {
-      throw new DriverError(`${why}: move ENI back`, `${ifName} has MAC ${link.mac}, expected ENI ${eniMac}`, { errno: 'EINVAL', netns: netnsPath });
+      throw new DriverError(`${why}: move ENI back`, `${ifName} has MAC ${link.mac}, expected ENI ${eniMac}`, {
+        errno: 'EINVAL',
+        netns: netnsPath,
+      });
     }
     const origName = origNameFromAlias(link.alias);
     if (!origName) {
-      throw new DriverError(`${why}: move ENI back`, `${ifName} carries no original-name alias: not moved by this driver`, { errno: 'EINVAL', netns: netnsPath });
+      throw new DriverError(`${why}: move ENI back`, `${ifName} carries no original-name alias: not moved by this driver`, {
+        errno: 'EINVAL',
+        netns: netnsPath,
+      });
     }
     const hostFd = this.hostFd(`${why}: move ENI back`);
     try {
@@ -182,8 +198,10 @@ export class RawEniDriver implements Driver {
       if (!link) return fail(`interface ${spec.ifName} missing`);
       if (!link.mac || !sameMac(link.mac, spec.eniMac)) fail(`${spec.ifName} is not ENI ${spec.eniMac}`);
       if (!link.up) fail(`${spec.ifName} is down`);
-      if (!addrs.some((a) => a.index === link.index && a.address === spec.ip && a.prefixLen === prefixLen)) fail(`address ${spec.ip}/${prefixLen} missing`);
-      if (!routes.some((r) => r.dstLen === 0 && r.gateway === spec.gateway && r.oif === link.index)) fail(`default route via ${spec.gateway} missing`);
+      if (!addrs.some((a) => a.index === link.index && a.address === spec.ip && a.prefixLen === prefixLen))
+        fail(`address ${spec.ip}/${prefixLen} missing`);
+      if (!routes.some((r) => r.dstLen === 0 && r.gateway === spec.gateway && r.oif === link.index))
+        fail(`default route via ${spec.gateway} missing`);
     } finally {
       pod.close();
     }

@@ -150,7 +150,13 @@ export class VethDriver implements Driver {
       this.host(),
       spec.primaryEni
         ? undefined
-        : this.ensureEniTable({ eniId: spec.eniId, mac: spec.eniMac, gateway: spec.gateway, vSwitchCidr: spec.vSwitchCidr, primaryIp: spec.eniPrimaryIp }),
+        : this.ensureEniTable({
+            eniId: spec.eniId,
+            mac: spec.eniMac,
+            gateway: spec.gateway,
+            vSwitchCidr: spec.vSwitchCidr,
+            primaryIp: spec.eniPrimaryIp,
+          }),
       this.ensureForwarding(),
     ]);
     // A teardown of this very name may still be deleting the old pair: creating now would hit EEXIST.
@@ -174,7 +180,10 @@ export class VethDriver implements Driver {
         host.delRuleAll(`delete stale rule from ${spec.ip}`, { src: spec.ip, priority: FROM_POD_RULE_PRIORITY }),
       ]);
       if (!hostLink?.mac || !podLink?.mac) {
-        throw new DriverError('setup veth', `veth pair ${hostName}/${spec.ifName} vanished after creation`, { errno: 'ENODEV', netns: spec.netnsPath });
+        throw new DriverError('setup veth', `veth pair ${hostName}/${spec.ifName} vanished after creation`, {
+          errno: 'ENODEV',
+          netns: spec.netnsPath,
+        });
       }
       // Round trip 3: every address, route, neighbour and rule, pipelined on both sockets.
       const ops: Promise<unknown>[] = [
@@ -187,7 +196,13 @@ export class VethDriver implements Driver {
         host.addRule(`add rule to ${spec.ip}`, { dst: spec.ip, table: RT_TABLE_MAIN, priority: TO_POD_RULE_PRIORITY }),
       ];
       if (eni) {
-        ops.push(host.addRule(`add rule from ${spec.ip} lookup ${eni.tableId}`, { src: spec.ip, table: eni.tableId, priority: FROM_POD_RULE_PRIORITY }));
+        ops.push(
+          host.addRule(`add rule from ${spec.ip} lookup ${eni.tableId}`, {
+            src: spec.ip,
+            table: eni.tableId,
+            priority: FROM_POD_RULE_PRIORITY,
+          }),
+        );
       }
       await all(ops);
       return { hostIfName: hostName, hostIfMac: hostLink.mac, podIfMac: podLink.mac, podGateway: POD_GATEWAY };
@@ -364,7 +379,9 @@ export class VethDriver implements Driver {
     const [links, routes] = await all([host.links(), host.routes(RT_TABLE_MAIN)]);
     const hexLen = Math.min(11, IFNAMSIZ_MAX - this.vethPrefix.length);
     const isOurs = (name: string): boolean =>
-      name.length === this.vethPrefix.length + hexLen && name.startsWith(this.vethPrefix) && /^[0-9a-f]+$/.test(name.slice(this.vethPrefix.length));
+      name.length === this.vethPrefix.length + hexLen &&
+      name.startsWith(this.vethPrefix) &&
+      /^[0-9a-f]+$/.test(name.slice(this.vethPrefix.length));
     return links
       .filter((l) => isOurs(l.name) && l.kind === 'veth')
       .map((l) => ({ name: l.name, index: l.index, ip: routes.find((r) => r.oif === l.index && r.dstLen === 32)?.dst }));
@@ -383,7 +400,9 @@ export class VethDriver implements Driver {
   async orphaned(live: Array<LivePod & { netnsPath: string }>): Promise<LivePod[]> {
     await warmThreadPool();
     const present = new Set((await this.listHostVeths()).map((v) => v.name));
-    return live.filter((p) => !present.has(hostVethName(p.containerId, p.ifName, this.vethPrefix)) && (p.netnsPath === '' || !netnsExists(p.netnsPath)));
+    return live.filter(
+      (p) => !present.has(hostVethName(p.containerId, p.ifName, this.vethPrefix)) && (p.netnsPath === '' || !netnsExists(p.netnsPath)),
+    );
   }
 
   async reconcile(live: LivePod[]): Promise<{ removed: string[] }> {
@@ -445,19 +464,27 @@ export class VethDriver implements Driver {
       const ns = spec.netnsPath;
       if (!podLink) return fail(`interface ${spec.ifName} missing`, ns);
       if (!podLink.up) fail(`interface ${spec.ifName} is down`, ns);
-      if (!podAddrs.some((a) => a.index === podLink.index && a.address === spec.ip && a.prefixLen === 32)) fail(`address ${spec.ip}/32 missing on ${spec.ifName}`, ns);
-      if (!podRoutes.some((r) => r.dst === POD_GATEWAY && r.dstLen === 32 && r.oif === podLink.index && r.scope === 'LINK')) fail(`route ${POD_GATEWAY} scope link missing`, ns);
-      if (!podRoutes.some((r) => r.dstLen === 0 && r.gateway === POD_GATEWAY && r.oif === podLink.index)) fail(`default route via ${POD_GATEWAY} missing`, ns);
+      if (!podAddrs.some((a) => a.index === podLink.index && a.address === spec.ip && a.prefixLen === 32))
+        fail(`address ${spec.ip}/32 missing on ${spec.ifName}`, ns);
+      if (!podRoutes.some((r) => r.dst === POD_GATEWAY && r.dstLen === 32 && r.oif === podLink.index && r.scope === 'LINK'))
+        fail(`route ${POD_GATEWAY} scope link missing`, ns);
+      if (!podRoutes.some((r) => r.dstLen === 0 && r.gateway === POD_GATEWAY && r.oif === podLink.index))
+        fail(`default route via ${POD_GATEWAY} missing`, ns);
       if (!hostLink) return fail(`host veth ${hostName} missing`);
-      if (!podNeigh.some((n) => n.ifindex === podLink.index && n.dst === POD_GATEWAY && n.permanent && n.mac === hostLink.mac)) fail(`permanent neighbour ${POD_GATEWAY} missing`, ns);
-      if (!hostRoutes.some((r) => r.dst === spec.ip && r.dstLen === 32 && r.oif === hostLink.index)) fail(`host route ${spec.ip}/32 dev ${hostName} missing`);
-      if (!rules.some((r) => r.dst === spec.ip && r.priority === TO_POD_RULE_PRIORITY && r.table === RT_TABLE_MAIN)) fail(`rule to ${spec.ip} lookup main missing`);
+      if (!podNeigh.some((n) => n.ifindex === podLink.index && n.dst === POD_GATEWAY && n.permanent && n.mac === hostLink.mac))
+        fail(`permanent neighbour ${POD_GATEWAY} missing`, ns);
+      if (!hostRoutes.some((r) => r.dst === spec.ip && r.dstLen === 32 && r.oif === hostLink.index))
+        fail(`host route ${spec.ip}/32 dev ${hostName} missing`);
+      if (!rules.some((r) => r.dst === spec.ip && r.priority === TO_POD_RULE_PRIORITY && r.table === RT_TABLE_MAIN))
+        fail(`rule to ${spec.ip} lookup main missing`);
       if (!spec.primaryEni) {
         const tableId = await this.eniTableIdFor(spec);
         if (tableId === undefined) return fail(`no link with ENI MAC ${spec.eniMac}`);
-        if (!rules.some((r) => r.src === spec.ip && r.priority === FROM_POD_RULE_PRIORITY && r.table === tableId)) fail(`rule from ${spec.ip} lookup ${tableId} missing`);
+        if (!rules.some((r) => r.src === spec.ip && r.priority === FROM_POD_RULE_PRIORITY && r.table === tableId))
+          fail(`rule from ${spec.ip} lookup ${tableId} missing`);
         const eniRoutes = await host.routes(tableId);
-        if (!eniRoutes.some((r) => r.dstLen === 0 && r.gateway === spec.gateway)) fail(`default route via ${spec.gateway} missing from table ${tableId}`);
+        if (!eniRoutes.some((r) => r.dstLen === 0 && r.gateway === spec.gateway))
+          fail(`default route via ${spec.gateway} missing from table ${tableId}`);
       }
     } finally {
       pod.close();

@@ -19,7 +19,13 @@ export function errorCode(err: unknown): string {
  *   InvalidVSwitchId.IpNotEnough     → that vSwitch paused (10 min): new ENIs go to the next one
  *   anything else                    → that ENI (or ENI creation) paused briefly; requests keep waiting
  */
-export function recordFailure(b: Backoffs, code: string, ctx: { eniId?: string; vSwitchId?: string }, now: number, cfg: BackoffConfig): Backoffs {
+export function recordFailure(
+  b: Backoffs,
+  code: string,
+  ctx: { eniId?: string; vSwitchId?: string },
+  now: number,
+  cfg: BackoffConfig,
+): Backoffs {
   const next: Backoffs = { ...b, vSwitches: { ...b.vSwitches }, enis: { ...b.enis } };
   switch (code) {
     case CloudErrorCodes.EniPerInstanceLimitExceeded:

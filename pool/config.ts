@@ -111,7 +111,8 @@ export function resolvePoolConfig(input: PoolConfigInput = {}): PoolConfig {
   if (cfg.maxPoolSize < cfg.minPoolSize) throw new RangeError(`maxPoolSize (${cfg.maxPoolSize}) < minPoolSize (${cfg.minPoolSize})`);
   if (cfg.batchSize < 1 || cfg.batchSize > 10) throw new RangeError('batchSize must be 1..10');
   if (cfg.idleIpReclaimBatchSize < 1) throw new RangeError('idleIpReclaimBatchSize must be >= 1');
-  if (!(cfg.idleIpReclaimJitterFactor >= 0 && cfg.idleIpReclaimJitterFactor <= 1)) throw new RangeError('idleIpReclaimJitterFactor must be 0..1');
+  if (!(cfg.idleIpReclaimJitterFactor >= 0 && cfg.idleIpReclaimJitterFactor <= 1))
+    throw new RangeError('idleIpReclaimJitterFactor must be 0..1');
   if (!(cfg.maxEniCreatesPerMinute >= 0)) throw new RangeError('maxEniCreatesPerMinute must be >= 0');
   if (!(cfg.minEniLifetimeMs >= 0)) throw new RangeError('minEniLifetimeMs must be >= 0');
   cfg.eniTagFilter = { ...cfg.eniTagFilter };

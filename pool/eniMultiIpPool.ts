@@ -4,7 +4,19 @@
 
 import { CloudError, CloudErrorCodes, type Cloud, type Eni, type InstanceTypeLimits } from '../daemon/cloud/types.js';
 import { resolvePoolConfig, type PoolConfig, type PoolConfigInput } from './config.js';
-import { expireTimers, jitteredInterval, pickFreeIp, plan, planReleaseRetries, CREATE_RATE_WINDOW_MS, type Backoffs, type Plan, type PlanAction, type PlannerEni, type PlannerIp } from './planner.js';
+import {
+  expireTimers,
+  jitteredInterval,
+  pickFreeIp,
+  plan,
+  planReleaseRetries,
+  CREATE_RATE_WINDOW_MS,
+  type Backoffs,
+  type Plan,
+  type PlanAction,
+  type PlannerEni,
+  type PlannerIp,
+} from './planner.js';
 import { allocationOf, podRecordFor, type EniRecord, type IpRecord, type PodRecord, type PoolStore, type StoreOp } from './store.js';
 import { vSwitchGateway } from './ipv4.js';
 import { reconcileWithCloud, type ReconcileFinding } from './reconcile.js';
@@ -155,7 +167,12 @@ export class EniMultiIpPool implements IpAllocator {
     this.vSwitchIds = [...opts.vSwitchIds];
     this.securityGroupIds = [...opts.securityGroupIds];
     // The filter's tags go on our ENIs too, or the pool would refuse to manage what it created.
-    this.eniTags = { ...(opts.eniTags ?? {}), ...this.config.eniTagFilter, [CREATOR_TAG_KEY]: CREATOR_TAG_VALUE, [NODE_TAG_KEY]: opts.instanceId };
+    this.eniTags = {
+      ...(opts.eniTags ?? {}),
+      ...this.config.eniTagFilter,
+      [CREATOR_TAG_KEY]: CREATOR_TAG_VALUE,
+      [NODE_TAG_KEY]: opts.instanceId,
+    };
     this.clock = opts.clock ?? { now: () => Date.now() };
     this.log = opts.logger ?? noopLogger;
     this.onEvent = opts.onEvent ?? (() => {});
@@ -188,7 +205,10 @@ export class EniMultiIpPool implements IpAllocator {
     this.serveWaiters();
     this.kick();
     if (this.useTimers) {
-      const tick = setInterval(() => void this.tick().catch((err) => this.log.error({ err }, 'pool tick failed')), this.config.tickIntervalMs);
+      const tick = setInterval(
+        () => void this.tick().catch((err) => this.log.error({ err }, 'pool tick failed')),
+        this.config.tickIntervalMs,
+      );
       const gc = setInterval(() => void this.gc().catch((err) => this.log.error({ err }, 'pool gc failed')), this.config.gcIntervalMs);
       tick.unref();
       gc.unref();
@@ -256,7 +276,12 @@ export class EniMultiIpPool implements IpAllocator {
       }
     }
     const deadline = opts.deadlineMs ?? this.config.allocDeadlineMs;
-    const promise = this.waiters.enqueue(key, pod, deadline, () => new PoolError('Timeout', `no IP within ${deadline} ms`, { retryable: true }));
+    const promise = this.waiters.enqueue(
+      key,
+      pod,
+      deadline,
+      () => new PoolError('Timeout', `no IP within ${deadline} ms`, { retryable: true }),
+    );
     this.kick();
     return promise;
   }
@@ -275,7 +300,14 @@ export class EniMultiIpPool implements IpAllocator {
       if (rec.missingInCloud) {
         ops.push({ op: 'deleteIp', ip: rec.ip });
       } else if (pod.stateful && this.config.statefulReserveMs > 0) {
-        next = { ip: rec.ip, eniId: rec.eniId, state: 'reserved', since: now, reservedFor: `${pod.namespace}/${pod.name}`, until: now + this.config.statefulReserveMs };
+        next = {
+          ip: rec.ip,
+          eniId: rec.eniId,
+          state: 'reserved',
+          since: now,
+          reservedFor: `${pod.namespace}/${pod.name}`,
+          until: now + this.config.statefulReserveMs,
+        };
       } else if (this.config.ipCooldownMs > 0) {
         next = { ip: rec.ip, eniId: rec.eniId, state: 'cooling', since: now, until: now + this.config.ipCooldownMs };
       } else {
@@ -366,7 +398,15 @@ export class EniMultiIpPool implements IpAllocator {
       key,
       pod,
       'ENIMultiIP',
-      { ip: pick.ip, eniId: eni.eniId, eniMac: eni.mac, primaryEni: eni.primary, vSwitchId: eni.vSwitchId, vSwitchCidr: vsw?.cidr ?? eni.vSwitchCidr, gateway: vsw?.gateway ?? eni.gateway },
+      {
+        ip: pick.ip,
+        eniId: eni.eniId,
+        eniMac: eni.mac,
+        primaryEni: eni.primary,
+        vSwitchId: eni.vSwitchId,
+        vSwitchCidr: vsw?.cidr ?? eni.vSwitchCidr,
+        gateway: vsw?.gateway ?? eni.gateway,
+      },
       now,
     );
     this.commit([
@@ -468,7 +508,10 @@ export class EniMultiIpPool implements IpAllocator {
     }
     if (p.shortfall > 0 && p.blocker?.exhausted) {
       const blocker = p.blocker;
-      const n = this.waiters.failNewest(p.shortfall, () => new PoolError('Exhausted', `no IP available: ${blocker.message}`, { cloudCode: blocker.code, retryable: true }));
+      const n = this.waiters.failNewest(
+        p.shortfall,
+        () => new PoolError('Exhausted', `no IP available: ${blocker.message}`, { cloudCode: blocker.code, retryable: true }),
+      );
       this.onEvent({ type: 'Warning', reason: 'AllocIPFailed', message: `${n} request(s) failed: ${p.blocker.message}` });
     }
     if (p.actions.length === 0 && this.waiters.length > 0) this.wakeAfterBackoff(now);
@@ -480,7 +523,9 @@ export class EniMultiIpPool implements IpAllocator {
   /** Requests are waiting on a back-off: plan again when the earliest one ends (the ticker may be off or slow). */
   private wakeAfterBackoff(now: number): void {
     const b = this.backoffs;
-    const ends = [b.all, b.create, ...Object.values(b.vSwitches), ...Object.values(b.enis)].filter((x) => x !== undefined).map((x) => x.until);
+    const ends = [b.all, b.create, ...Object.values(b.vSwitches), ...Object.values(b.enis)]
+      .filter((x) => x !== undefined)
+      .map((x) => x.until);
     if (ends.length === 0) return;
     this.wakeAt(Math.min(...ends), now);
   }
@@ -613,7 +658,9 @@ export class EniMultiIpPool implements IpAllocator {
         createdAt: now,
         ...(eni.primaryIp ? { primaryIp: eni.primaryIp } : {}),
       };
-      const ipRecs: IpRecord[] = eni.secondaryIps.filter((ip) => this.newlyOurs(ip)).map((ip) => ({ ip, eniId: eni!.eniId, state: 'free', since: now }));
+      const ipRecs: IpRecord[] = eni.secondaryIps
+        .filter((ip) => this.newlyOurs(ip))
+        .map((ip) => ({ ip, eniId: eni!.eniId, state: 'free', since: now }));
       this.commit([{ op: 'putEni', eni: rec }, ...ipRecs.map((ip): StoreOp => ({ op: 'putIp', ip }))]);
       this.enis.set(rec.eniId, rec);
       for (const ip of eni.secondaryIps) this.recentlyRemoved.delete(ip);
@@ -623,7 +670,12 @@ export class EniMultiIpPool implements IpAllocator {
       this.creating.delete(token);
       this.incoming.set(rec.eniId, (this.incoming.get(rec.eniId) ?? 0) + expectIps);
       const eniId = rec.eniId;
-      this.onEvent({ type: 'Normal', reason: 'CreateENISucceed', message: `created ${eniId} in ${vSwitchId} with ${ipRecs.length} IPs`, eniId });
+      this.onEvent({
+        type: 'Normal',
+        reason: 'CreateENISucceed',
+        message: `created ${eniId} in ${vSwitchId} with ${ipRecs.length} IPs`,
+        eniId,
+      });
       await this.onEni(eniId, async () => {
         try {
           await this.cloud.attachNetworkInterface(eniId, this.instanceId);
@@ -698,9 +750,17 @@ export class EniMultiIpPool implements IpAllocator {
       // The IPs stay `releasing`: the call may have taken effect (lost reply, timeout), so handing them
       // out again could give a pod an IP the cloud no longer has. Retried after the ENI's back-off.
       const code = errorCode(err);
-      this.backoffs = { ...this.backoffs, enis: { ...this.backoffs.enis, [eniId]: { until: this.clock.now() + this.config.backoff.otherErrorMs, code } } };
+      this.backoffs = {
+        ...this.backoffs,
+        enis: { ...this.backoffs.enis, [eniId]: { until: this.clock.now() + this.config.backoff.otherErrorMs, code } },
+      };
       this.log.warn({ err, eniId, code }, 'unassign failed; retried after the back-off');
-      this.onEvent({ type: 'Warning', reason: 'ReleaseIPFailed', message: `unassign ${mine.length} IP(s) from ${eniId}: ${(err as Error).message}`, eniId });
+      this.onEvent({
+        type: 'Warning',
+        reason: 'ReleaseIPFailed',
+        message: `unassign ${mine.length} IP(s) from ${eniId}: ${(err as Error).message}`,
+        eniId,
+      });
     }
   }
 
@@ -742,7 +802,10 @@ export class EniMultiIpPool implements IpAllocator {
       const attached = err instanceof CloudError && err.code === CloudErrorCodes.EniNotFound ? false : await this.stillAttached(eniId);
       if (attached === undefined) {
         // Cannot tell whether the detach happened: keep it `deleting` (IPs `releasing`) and try again later.
-        this.backoffs = { ...this.backoffs, enis: { ...this.backoffs.enis, [eniId]: { until: this.clock.now() + this.config.backoff.otherErrorMs, code: errorCode(err) } } };
+        this.backoffs = {
+          ...this.backoffs,
+          enis: { ...this.backoffs.enis, [eniId]: { until: this.clock.now() + this.config.backoff.otherErrorMs, code: errorCode(err) } },
+        };
         this.log.warn({ err, eniId }, 'detach failed and the ENI state is unknown; retried after the back-off');
         return;
       }
@@ -810,7 +873,9 @@ export class EniMultiIpPool implements IpAllocator {
     if (changes.length > 0) {
       const recs = changes.map((c): IpRecord => {
         const old = this.ips.get(c.ip)!;
-        return c.to === 'free' ? { ip: c.ip, eniId: old.eniId, state: 'free', since: now } : { ip: c.ip, eniId: old.eniId, state: 'cooling', since: old.since, until: c.until };
+        return c.to === 'free'
+          ? { ip: c.ip, eniId: old.eniId, state: 'free', since: now }
+          : { ip: c.ip, eniId: old.eniId, state: 'cooling', since: old.since, until: c.until };
       });
       this.commit(recs.map((ip) => ({ op: 'putIp', ip })));
       for (const r of recs) this.indexIp(r);
@@ -850,7 +915,13 @@ export class EniMultiIpPool implements IpAllocator {
           }
           await this.release(a.podKey);
           released.push(a.podKey);
-          this.onEvent({ type: 'Normal', reason: 'GCReleasedIP', message: `released ${a.ip} of gone pod ${a.namespace}/${a.name}`, ip: a.ip, podKey: a.podKey });
+          this.onEvent({
+            type: 'Normal',
+            reason: 'GCReleasedIP',
+            message: `released ${a.ip} of gone pod ${a.namespace}/${a.name}`,
+            ip: a.ip,
+            podKey: a.podKey,
+          });
         }
       }
     }
@@ -878,7 +949,10 @@ export class EniMultiIpPool implements IpAllocator {
     const createSeqBefore = this.createSeq;
     const creatingBefore = this.creating.size;
     const attached = await this.cloud.describeNetworkInterfaces({ instanceId: this.instanceId });
-    const detached = await this.cloud.describeNetworkInterfaces({ status: 'Available', tags: { [CREATOR_TAG_KEY]: CREATOR_TAG_VALUE, [NODE_TAG_KEY]: this.instanceId } });
+    const detached = await this.cloud.describeNetworkInterfaces({
+      status: 'Available',
+      tags: { [CREATOR_TAG_KEY]: CREATOR_TAG_VALUE, [NODE_TAG_KEY]: this.instanceId },
+    });
     // Fetch vSwitch facts first: everything below runs without awaiting, so no allocation interleaves with it.
     for (const e of attached) {
       if (this.vSwitchInfo.has(e.vSwitchId)) continue;
@@ -907,7 +981,9 @@ export class EniMultiIpPool implements IpAllocator {
     this.filteredOut.clear();
     for (const e of here) if (e.type !== 'Primary' && !this.matchesFilter(e)) this.filteredOut.add(e.eniId);
     // Filtered-out ENIs (known or not) hold slots the pool cannot use.
-    this.foreignEnis = here.filter((e) => e.type !== 'Primary' && (this.filteredOut.has(e.eniId) || (!this.isOurs(e) && !this.enis.has(e.eniId)))).length;
+    this.foreignEnis = here.filter(
+      (e) => e.type !== 'Primary' && (this.filteredOut.has(e.eniId) || (!this.isOurs(e) && !this.enis.has(e.eniId))),
+    ).length;
     // ENIs reconcile drops (detached behind our back) may still have kernel state: remember them first.
     const dropped = ops.flatMap((o) => (o.op === 'deleteEni' && this.enis.has(o.eniId) ? [this.enis.get(o.eniId)!] : []));
     this.commit(ops);
@@ -977,7 +1053,12 @@ export class EniMultiIpPool implements IpAllocator {
     for (const f of findings) {
       switch (f.kind) {
         case 'adoptEni':
-          this.onEvent({ type: 'Normal', reason: 'AdoptENI', message: `adopted ${f.eniId} (${f.primary ? 'primary' : 'created by us'})`, eniId: f.eniId });
+          this.onEvent({
+            type: 'Normal',
+            reason: 'AdoptENI',
+            message: `adopted ${f.eniId} (${f.primary ? 'primary' : 'created by us'})`,
+            eniId: f.eniId,
+          });
           break;
         case 'eniFactsUnknown':
           this.log.warn({ eniId: f.eniId, vSwitchId: f.vSwitchId }, 'not adopting ENI yet: vSwitch CIDR/gateway unknown');
@@ -990,7 +1071,14 @@ export class EniMultiIpPool implements IpAllocator {
           break;
         case 'ipMissing':
           this.log.error({ ip: f.ip, eniId: f.eniId, podKey: f.podKey }, 'assigned IP missing in the cloud');
-          this.onEvent({ type: 'Warning', reason: 'IpMissingInCloud', message: `IP ${f.ip} of ${f.podKey} is no longer on ${f.eniId} in the cloud`, ip: f.ip, eniId: f.eniId, podKey: f.podKey });
+          this.onEvent({
+            type: 'Warning',
+            reason: 'IpMissingInCloud',
+            message: `IP ${f.ip} of ${f.podKey} is no longer on ${f.eniId} in the cloud`,
+            ip: f.ip,
+            eniId: f.eniId,
+            podKey: f.podKey,
+          });
           break;
         case 'ipMoved':
           this.log.warn({ ip: f.ip, from: f.from, to: f.to }, 'IP moved to another ENI behind our back');
@@ -1018,7 +1106,12 @@ export class EniMultiIpPool implements IpAllocator {
       await this.onEniRemoved({ eniId: e.eniId, mac: e.mac, vSwitchCidr: e.vSwitchCidr, ...(primaryIp ? { primaryIp } : {}) });
     } catch (err) {
       this.log.warn({ err, eniId: e.eniId }, 'cleaning up a removed ENI failed');
-      this.onEvent({ type: 'Warning', reason: 'EniCleanupFailed', message: `cleanup after removing ${e.eniId}: ${(err as Error).message}`, eniId: e.eniId });
+      this.onEvent({
+        type: 'Warning',
+        reason: 'EniCleanupFailed',
+        message: `cleanup after removing ${e.eniId}: ${(err as Error).message}`,
+        eniId: e.eniId,
+      });
     }
   }
 

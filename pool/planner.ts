@@ -120,7 +120,12 @@ export function maxEnis(cfg: PoolConfig, limits: { eniQuantity: number }): numbe
 }
 
 /** How many IPs to ask for: enough for the waiters plus minPoolSize, rounded up to whole batches but never past maxPoolSize. */
-export function calculateNeededIps(free: number, incoming: number, pending: number, cfg: Pick<PoolConfig, 'minPoolSize' | 'maxPoolSize' | 'batchSize'>): number {
+export function calculateNeededIps(
+  free: number,
+  incoming: number,
+  pending: number,
+  cfg: Pick<PoolConfig, 'minPoolSize' | 'maxPoolSize' | 'batchSize'>,
+): number {
   const need = Math.max(0, pending + cfg.minPoolSize - free - incoming);
   if (need === 0) return 0;
   const upper = Math.max(need, pending + cfg.maxPoolSize - free - incoming);
@@ -150,7 +155,11 @@ const exhaustionMessages: Record<string, string> = {
 };
 
 /** Orders ENIs for taking or adding IPs: most_ips packs onto the fullest, least_ips spreads. Primary first on ties. */
-export function orderEnis<T extends { eniId: string; primary: boolean }>(enis: T[], load: (e: T) => number, policy: EniSelectionPolicy): T[] {
+export function orderEnis<T extends { eniId: string; primary: boolean }>(
+  enis: T[],
+  load: (e: T) => number,
+  policy: EniSelectionPolicy,
+): T[] {
   const sign = policy === 'most_ips' ? -1 : 1;
   return [...enis].sort((a, b) => sign * (load(a) - load(b)) || Number(b.primary) - Number(a.primary) || a.eniId.localeCompare(b.eniId));
 }
@@ -184,7 +193,8 @@ export function plan(input: PlannerInput): Plan {
     const candidates = inuse.filter((e) => {
       const vsw = input.backoffs.vSwitches[e.vSwitchId];
       if (active(vsw, now)) {
-        if (perEni - e.ips.length - e.incoming > 0) blockers.push({ code: vsw.code, message: exhaustionMessages[vsw.code] ?? vsw.code, exhausted: true });
+        if (perEni - e.ips.length - e.incoming > 0)
+          blockers.push({ code: vsw.code, message: exhaustionMessages[vsw.code] ?? vsw.code, exhausted: true });
         return false;
       }
       if (active(input.backoffs.enis[e.eniId], now)) {
@@ -229,9 +239,15 @@ export function plan(input: PlannerInput): Plan {
       for (let i = 0; i < slots && needLeft > 0; i++) {
         if (created >= rate.budget) {
           // Terway's factory limit: the rest waits for the window (not an error).
-          blockers.push({ code: 'EniCreateRateLimited', message: `ENI creation rate limit (${cfg.maxEniCreatesPerMinute}/min) reached`, exhausted: false });
+          blockers.push({
+            code: 'EniCreateRateLimited',
+            message: `ENI creation rate limit (${cfg.maxEniCreatesPerMinute}/min) reached`,
+            exhausted: false,
+          });
           // The ones planned now count as started now.
-          createsDeferredUntil = createBudget([...(input.recentCreates ?? []), ...Array<number>(created).fill(now)], now, cfg.maxEniCreatesPerMinute).nextAt ?? now + CREATE_RATE_WINDOW_MS;
+          createsDeferredUntil =
+            createBudget([...(input.recentCreates ?? []), ...Array<number>(created).fill(now)], now, cfg.maxEniCreatesPerMinute).nextAt ??
+            now + CREATE_RATE_WINDOW_MS;
           break;
         }
         created++;
@@ -295,7 +311,8 @@ function planReclaim(input: PlannerInput, free: number, incoming: number): { act
     }
   }
 
-  if (excess === 0 || now - input.lastReclaimAt < (input.reclaimIntervalMs ?? cfg.idleIpReclaimIntervalMs)) return { actions, reclaimed: false };
+  if (excess === 0 || now - input.lastReclaimAt < (input.reclaimIntervalMs ?? cfg.idleIpReclaimIntervalMs))
+    return { actions, reclaimed: false };
 
   // Prefer a whole idle ENI (one detach+delete frees all its IPs) that fits inside the excess.
   const wholeEni = input.enis
@@ -311,10 +328,21 @@ function planReclaim(input: PlannerInput, free: number, incoming: number): { act
   const held = (e: PlannerEni) => e.ips.length - countState(e, 'free');
   const order = input.enis
     .filter((e) => e.state === 'inuse' && !e.busy && e.incoming === 0)
-    .sort((a, b) => Number(a.primary) - Number(b.primary) || Number(b.createdByUs) - Number(a.createdByUs) || held(a) - held(b) || a.ips.length - b.ips.length || a.eniId.localeCompare(b.eniId));
+    .sort(
+      (a, b) =>
+        Number(a.primary) - Number(b.primary) ||
+        Number(b.createdByUs) - Number(a.createdByUs) ||
+        held(a) - held(b) ||
+        a.ips.length - b.ips.length ||
+        a.eniId.localeCompare(b.eniId),
+    );
   for (const e of order) {
     if (budget === 0) break;
-    const ips = e.ips.filter(idle).sort((a, b) => a.since - b.since || a.ip.localeCompare(b.ip)).slice(0, budget).map((i) => i.ip);
+    const ips = e.ips
+      .filter(idle)
+      .sort((a, b) => a.since - b.since || a.ip.localeCompare(b.ip))
+      .slice(0, budget)
+      .map((i) => i.ip);
     if (ips.length === 0) continue;
     actions.push({ kind: 'unassign', eniId: e.eniId, ips });
     budget -= ips.length;
@@ -336,14 +364,21 @@ export function planReleaseRetries(enis: PlannerEni[], backoffs: Backoffs, now: 
       continue;
     }
     if (e.state !== 'inuse') continue;
-    const ips = e.ips.filter((i) => i.state === 'releasing').map((i) => i.ip).sort();
+    const ips = e.ips
+      .filter((i) => i.state === 'releasing')
+      .map((i) => i.ip)
+      .sort();
     for (let i = 0; i < ips.length; i += batch) out.push({ kind: 'retryUnassign', eniId: e.eniId, ips: ips.slice(i, i + batch) });
   }
   return out;
 }
 
 /** State changes due to timers: cooled IPs become free, expired reservations cool for what is left of their cool-down. */
-export function expireTimers(ips: Iterable<PlannerIp>, now: number, cooldownMs: number): { ip: string; to: 'free' | 'cooling'; until?: number }[] {
+export function expireTimers(
+  ips: Iterable<PlannerIp>,
+  now: number,
+  cooldownMs: number,
+): { ip: string; to: 'free' | 'cooling'; until?: number }[] {
   const out: { ip: string; to: 'free' | 'cooling'; until?: number }[] = [];
   for (const ip of ips) {
     if (ip.until === undefined || ip.until > now) continue;
@@ -362,7 +397,11 @@ export function expireTimers(ips: Iterable<PlannerIp>, now: number, cooldownMs: 
  * most_ips: take from the ENI with the most IPs in use (keeps other ENIs draining so they can be deleted);
  * least_ips: the least used. Within an ENI the longest-idle IP goes first.
  */
-export function pickFreeIp(enis: PlannerEni[], policy: EniSelectionPolicy, reservedFor?: string): { eniId: string; ip: string } | undefined {
+export function pickFreeIp(
+  enis: PlannerEni[],
+  policy: EniSelectionPolicy,
+  reservedFor?: string,
+): { eniId: string; ip: string } | undefined {
   if (reservedFor !== undefined) {
     for (const e of enis) {
       if (e.state !== 'inuse') continue;
@@ -375,6 +414,7 @@ export function pickFreeIp(enis: PlannerEni[], policy: EniSelectionPolicy, reser
   const eni = orderEnis(withFree, inUse, policy)[0];
   if (!eni) return undefined;
   let best: PlannerIp | undefined;
-  for (const i of eni.ips) if (i.state === 'free' && (!best || i.since < best.since || (i.since === best.since && i.ip < best.ip))) best = i;
+  for (const i of eni.ips)
+    if (i.state === 'free' && (!best || i.since < best.since || (i.since === best.since && i.ip < best.ip))) best = i;
   return best && { eniId: eni.eniId, ip: best.ip };
 }

@@ -159,9 +159,11 @@ export class AliyunCloud implements Cloud {
     this.extraRetryable = new Set(opts.retryableCodes ?? []);
 
     const ecsEp = splitEndpoint(opts.endpoint);
-    const vpcEp = opts.vpcEndpoint !== undefined ? splitEndpoint(opts.vpcEndpoint) : { host: ecsEp.host?.replace(/^ecs(?=[.-])/, 'vpc'), protocol: ecsEp.protocol };
-    const credential =
-      opts.credential ?? (opts.credentialPath !== undefined ? credentialFromFile(opts.credentialPath) : undefined);
+    const vpcEp =
+      opts.vpcEndpoint !== undefined
+        ? splitEndpoint(opts.vpcEndpoint)
+        : { host: ecsEp.host?.replace(/^ecs(?=[.-])/, 'vpc'), protocol: ecsEp.protocol };
+    const credential = opts.credential ?? (opts.credentialPath !== undefined ? credentialFromFile(opts.credentialPath) : undefined);
     const requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
     const connectTimeoutMs = opts.connectTimeoutMs ?? Math.min(5_000, requestTimeoutMs);
     const config = (ep: { host?: string; protocol?: 'http' | 'https' }): $OpenApiUtil.Config =>
@@ -171,14 +173,23 @@ export class AliyunCloud implements Cloud {
         protocol: opts.protocol ?? ep.protocol ?? 'https',
         ...(credential !== undefined
           ? { credential }
-          : { accessKeyId: opts.accessKeyId, accessKeySecret: opts.accessKeySecret, ...(opts.securityToken ? { securityToken: opts.securityToken } : {}) }),
+          : {
+              accessKeyId: opts.accessKeyId,
+              accessKeySecret: opts.accessKeySecret,
+              ...(opts.securityToken ? { securityToken: opts.securityToken } : {}),
+            }),
         readTimeout: requestTimeoutMs,
         connectTimeout: connectTimeoutMs,
       });
     this.ecs = new EcsClient(config(ecsEp));
     this.vpc = new VpcClient(config(vpcEp));
     // Retries are ours: the SDK only retries when Config.retryOptions is set, and it is not.
-    this.runtime = new $dara.RuntimeOptions({ autoretry: false, maxAttempts: 1, readTimeout: requestTimeoutMs, connectTimeout: connectTimeoutMs });
+    this.runtime = new $dara.RuntimeOptions({
+      autoretry: false,
+      maxAttempts: 1,
+      readTimeout: requestTimeoutMs,
+      connectTimeout: connectTimeoutMs,
+    });
 
     this.limiter = new RateLimiter({
       qps: opts.qps,
@@ -236,7 +247,10 @@ export class AliyunCloud implements Cloud {
         sleep: (ms) => this.clock.sleep(ms),
         random: this.random,
         onRetry: (err, retry, delayMs) =>
-          this.logger?.warn({ api, code: err.code, requestId: err.requestId, httpStatus: err.httpStatus, retry, delayMs: Math.round(delayMs) }, 'cloud call retried'),
+          this.logger?.warn(
+            { api, code: err.code, requestId: err.requestId, httpStatus: err.httpStatus, retry, delayMs: Math.round(delayMs) },
+            'cloud call retried',
+          ),
       },
       (err) => {
         const hint = (err.cause as { retryAfter?: unknown } | undefined)?.retryAfter;
@@ -330,18 +344,34 @@ export class AliyunCloud implements Cloud {
     for (;;) {
       const left = deadline - this.clock.now();
       if (left <= 0) {
-        throw new CloudError({ api, code: CloudErrorCodes.Timeout, message: `${eniId} did not become ${want} within ${this.attachTimeoutMs}ms (last status ${last})`, retryable: false });
+        throw new CloudError({
+          api,
+          code: CloudErrorCodes.Timeout,
+          message: `${eniId} did not become ${want} within ${this.attachTimeoutMs}ms (last status ${last})`,
+          retryable: false,
+        });
       }
       await this.clock.sleep(Math.min(delay, left));
       delay = Math.min(maxDelay, delay * 1.5);
       const eni = await this.describeOne(eniId);
-      if (!eni) throw new CloudError({ api, code: CloudErrorCodes.EniNotFound, message: `${eniId} vanished while waiting for ${want}`, retryable: false });
+      if (!eni)
+        throw new CloudError({
+          api,
+          code: CloudErrorCodes.EniNotFound,
+          message: `${eniId} vanished while waiting for ${want}`,
+          retryable: false,
+        });
       if (eni.status === want && (want === 'Available' || eni.instanceId === instanceId)) return;
       // Seen in transit and then back where it started: the cloud gave up on the operation.
       const transit = want === 'InUse' ? 'Attaching' : 'Detaching';
       const origin = want === 'InUse' ? 'Available' : 'InUse';
       if (last === transit && eni.status === origin) {
-        throw new CloudError({ api, code: want === 'InUse' ? 'AttachFailed' : 'DetachFailed', message: `${eniId} went ${transit} → ${origin}`, retryable: false });
+        throw new CloudError({
+          api,
+          code: want === 'InUse' ? 'AttachFailed' : 'DetachFailed',
+          message: `${eniId} went ${transit} → ${origin}`,
+          retryable: false,
+        });
       }
       last = eni.status;
     }
@@ -363,7 +393,13 @@ export class AliyunCloud implements Cloud {
     const ips = res.body?.assignedPrivateIpAddressesSet?.privateIpSet?.privateIpAddress ?? [];
     if (ips.length !== n) {
       // The cloud applied something other than what we asked: surface it rather than guess.
-      throw new CloudError({ api, code: 'InvalidResponse', message: `asked for ${n} addresses, got ${ips.length}`, requestId: res.body?.requestId, retryable: false });
+      throw new CloudError({
+        api,
+        code: 'InvalidResponse',
+        message: `asked for ${n} addresses, got ${ips.length}`,
+        requestId: res.body?.requestId,
+        retryable: false,
+      });
     }
     return ips;
   }
@@ -371,7 +407,11 @@ export class AliyunCloud implements Cloud {
   async unassignPrivateIpAddresses(eniId: string, ips: string[]): Promise<void> {
     const api = 'UnassignPrivateIpAddresses';
     for (const part of chunk(ips, IPS_PER_CALL)) {
-      const request = new $Ecs.UnassignPrivateIpAddressesRequest({ regionId: this.regionId, networkInterfaceId: eniId, privateIpAddress: part });
+      const request = new $Ecs.UnassignPrivateIpAddressesRequest({
+        regionId: this.regionId,
+        networkInterfaceId: eniId,
+        privateIpAddress: part,
+      });
       const ctx: CallContext = { attempts: 0 };
       try {
         await this.call(api, (rt) => this.ecs.unassignPrivateIpAddressesWithOptions(request, rt), ctx);
@@ -433,7 +473,14 @@ export class AliyunCloud implements Cloud {
     const request = new $Ecs.DescribeInstanceTypesRequest({ instanceTypes: [instanceType] });
     const res = await this.call(api, (rt) => this.ecs.describeInstanceTypesWithOptions(request, rt));
     const found = (res.body?.instanceTypes?.instanceType ?? []).find((t) => t.instanceTypeId === instanceType);
-    if (!found) throw new CloudError({ api, code: 'InvalidInstanceType.ValueNotSupported', message: `unknown instance type ${instanceType}`, requestId: res.body?.requestId, retryable: false });
+    if (!found)
+      throw new CloudError({
+        api,
+        code: 'InvalidInstanceType.ValueNotSupported',
+        message: `unknown instance type ${instanceType}`,
+        requestId: res.body?.requestId,
+        retryable: false,
+      });
     const limits = toInstanceTypeLimits(found);
     // Instance-type limits never change: one call per type per process.
     this.instanceTypeCache.set(instanceType, limits);
@@ -489,7 +536,11 @@ export class AliyunCloud implements Cloud {
     if (existing.some(ours)) return;
     if (existing.length > 0) {
       const other = existing[0]!;
-      throw this.fail(api, 'InvalidCIDRBlock.Duplicate', `${destinationCidrBlock} in ${routeTableId} already routes to ${other.nextHopType} ${other.nextHopId}`);
+      throw this.fail(
+        api,
+        'InvalidCIDRBlock.Duplicate',
+        `${destinationCidrBlock} in ${routeTableId} already routes to ${other.nextHopType} ${other.nextHopId}`,
+      );
     }
     const request = new $Vpc.CreateRouteEntryRequest({
       regionId: this.regionId,
@@ -504,7 +555,8 @@ export class AliyunCloud implements Cloud {
       await this.call(api, (rt) => this.vpc.createRouteEntryWithOptions(request, rt), ctx);
     } catch (err) {
       // A retry after a lost reply collides with the entry the first attempt created.
-      if (err instanceof CloudError && err.code === 'InvalidCIDRBlock.Duplicate' && ctx.attempts > 1 && (await matching()).some(ours)) return;
+      if (err instanceof CloudError && err.code === 'InvalidCIDRBlock.Duplicate' && ctx.attempts > 1 && (await matching()).some(ours))
+        return;
       throw err;
     }
   }
@@ -512,7 +564,12 @@ export class AliyunCloud implements Cloud {
   /** Deletes the entry; an entry that is not there counts as deleted. */
   async deleteRouteEntry(routeTableId: string, destinationCidrBlock: string, nextHopInstanceId: string): Promise<void> {
     const api = 'DeleteRouteEntry';
-    const request = new $Vpc.DeleteRouteEntryRequest({ regionId: this.regionId, routeTableId, destinationCidrBlock, nextHopId: nextHopInstanceId });
+    const request = new $Vpc.DeleteRouteEntryRequest({
+      regionId: this.regionId,
+      routeTableId,
+      destinationCidrBlock,
+      nextHopId: nextHopInstanceId,
+    });
     try {
       await this.call(api, (rt) => this.vpc.deleteRouteEntryWithOptions(request, rt));
     } catch (err) {
@@ -560,4 +617,3 @@ export class AliyunCloud implements Cloud {
     this.metadata.close();
   }
 }
-

@@ -37,7 +37,8 @@ export function classify(code: string, httpStatus: number | undefined, extraRetr
   if (isThrottlingCode(code, httpStatus)) return { retryable: true, throttled: true };
   if (extraRetryable?.has(code)) return { retryable: true, throttled: false };
   if (TRANSIENT_CODES.has(code) || code.startsWith('InternalError.')) return { retryable: true, throttled: false };
-  if (code === CloudErrorCodes.Timeout || code === 'InvalidResponse' || TRANSIENT_ERRNO.has(code)) return { retryable: true, throttled: false };
+  if (code === CloudErrorCodes.Timeout || code === 'InvalidResponse' || TRANSIENT_ERRNO.has(code))
+    return { retryable: true, throttled: false };
   if (httpStatus !== undefined && httpStatus >= 500) return { retryable: true, throttled: false };
   return { retryable: false, throttled: false };
 }

@@ -2,7 +2,14 @@
 export * from './types.js';
 export { AliyunCloud, type AliyunCloudOptions, type CloudLogger } from './client.js';
 export { type Clock, systemClock, FakeClock, settle } from './clock.js';
-export { TokenBucket, RateLimiter, TERWAY_DEFAULT_RATE_LIMITS, type TokenBucketOptions, type RateLimiterOptions, type RateLimiterStats } from './ratelimit.js';
+export {
+  TokenBucket,
+  RateLimiter,
+  TERWAY_DEFAULT_RATE_LIMITS,
+  type TokenBucketOptions,
+  type RateLimiterOptions,
+  type RateLimiterStats,
+} from './ratelimit.js';
 export {
   type BackoffPolicy,
   DEFAULT_BACKOFF,
@@ -18,5 +25,20 @@ export {
   parseGoDurationMs,
 } from './retry.js';
 export { toCloudError, classify, isThrottled, isThrottlingCode, type Classification } from './errors.js';
-export { MetadataClient, MetadataError, REAL_METADATA_BASE_URL, normalizeMac, parseIpList, parseListing, type MetadataClientOptions, type MetadataStats } from './metadata.js';
-export { FileCredentialsProvider, parseCredentialFile, credentialFromFile, credentialFromAccessKey, type SdkCredential } from './credentials.js';
+export {
+  MetadataClient,
+  MetadataError,
+  REAL_METADATA_BASE_URL,
+  normalizeMac,
+  parseIpList,
+  parseListing,
+  type MetadataClientOptions,
+  type MetadataStats,
+} from './metadata.js';
+export {
+  FileCredentialsProvider,
+  parseCredentialFile,
+  credentialFromFile,
+  credentialFromAccessKey,
+  type SdkCredential,
+} from './credentials.js';

@@ -10,7 +10,14 @@ export const REAL_METADATA_BASE_URL = 'http://100.100.100.200';
 export class MetadataError extends CloudError {
   readonly path: string;
   constructor(opts: { path: string; code: string; message: string; httpStatus?: number; retryable: boolean; cause?: unknown }) {
-    super({ api: 'Metadata', code: opts.code, message: `${opts.path}: ${opts.message}`, httpStatus: opts.httpStatus, retryable: opts.retryable, cause: opts.cause });
+    super({
+      api: 'Metadata',
+      code: opts.code,
+      message: `${opts.path}: ${opts.message}`,
+      httpStatus: opts.httpStatus,
+      retryable: opts.retryable,
+      cause: opts.cause,
+    });
     this.name = 'MetadataError';
     this.path = opts.path;
   }
@@ -128,12 +135,22 @@ export class MetadataClient {
           } else if (status === 404) {
             fail(new MetadataError({ path, code: 'MetadataNotFound', message: 'not found (404)', httpStatus: status, retryable: false }));
           } else {
-            fail(new MetadataError({ path, code: `Http${status}`, message: body.slice(0, 200), httpStatus: status, retryable: status >= 500 || status === 429 }));
+            fail(
+              new MetadataError({
+                path,
+                code: `Http${status}`,
+                message: body.slice(0, 200),
+                httpStatus: status,
+                retryable: status >= 500 || status === 429,
+              }),
+            );
           }
         });
       });
       req.on('timeout', () => {
-        req.destroy(new MetadataError({ path, code: CloudErrorCodes.Timeout, message: `no answer within ${this.timeoutMs}ms`, retryable: true }));
+        req.destroy(
+          new MetadataError({ path, code: CloudErrorCodes.Timeout, message: `no answer within ${this.timeoutMs}ms`, retryable: true }),
+        );
       });
       req.on('error', (e: NodeJS.ErrnoException) => {
         if (e instanceof MetadataError) fail(e);
@@ -161,7 +178,13 @@ export class MetadataClient {
     const body = await this.get('network/interfaces/macs/');
     const macs = parseListing(body).map(normalizeMac);
     const bad = macs.find((m) => !MAC_RE.test(m));
-    if (bad !== undefined) throw new MetadataError({ path: 'network/interfaces/macs/', code: 'InvalidResponse', message: `bad MAC ${JSON.stringify(bad)}`, retryable: false });
+    if (bad !== undefined)
+      throw new MetadataError({
+        path: 'network/interfaces/macs/',
+        code: 'InvalidResponse',
+        message: `bad MAC ${JSON.stringify(bad)}`,
+        retryable: false,
+      });
     return macs;
   }
 
@@ -180,7 +203,13 @@ export class MetadataClient {
     try {
       privateIps = parseIpList(privateIpsRaw);
     } catch (e) {
-      throw new MetadataError({ path: `${p}private-ipv4s`, code: 'InvalidResponse', message: `cannot parse ${JSON.stringify(privateIpsRaw.slice(0, 100))}`, retryable: false, cause: e });
+      throw new MetadataError({
+        path: `${p}private-ipv4s`,
+        code: 'InvalidResponse',
+        message: `cannot parse ${JSON.stringify(privateIpsRaw.slice(0, 100))}`,
+        retryable: false,
+        cause: e,
+      });
     }
     return { mac: m, eniId, primaryIp, privateIps, vSwitchId, vSwitchCidr, gateway };
   }

@@ -101,7 +101,7 @@ export const API_BACKOFF_KEY: Readonly<Record<string, string>> = Object.freeze({
  */
 export type TerwayBackoff = Record<string, unknown>;
 
-const GO_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const GO_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Parses a Go duration ("1.5s", "300ms", "1m30s") or a number of nanoseconds into milliseconds. */
 export function parseGoDurationMs(v: unknown): number | undefined {

@@ -135,7 +135,15 @@ export class CloudError extends Error {
   readonly retryable: boolean;
   readonly api: string;
 
-  constructor(opts: { api: string; code: string; message: string; requestId?: string; httpStatus?: number; retryable: boolean; cause?: unknown }) {
+  constructor(opts: {
+    api: string;
+    code: string;
+    message: string;
+    requestId?: string;
+    httpStatus?: number;
+    retryable: boolean;
+    cause?: unknown;
+  }) {
     super(`${opts.api}: ${opts.code}: ${opts.message}${opts.requestId ? ` (RequestId ${opts.requestId})` : ''}`, { cause: opts.cause });
     this.name = 'CloudError';
     this.api = opts.api;

@@ -221,7 +221,13 @@ function parseVSwitches(r: Reader): Record<string, string[]> {
 function parseSecurityGroups(r: Reader): string[] {
   const ids: string[] = [];
   const single = r.str('security_group');
-  if (single !== undefined) ids.push(...single.split(',').map((s) => s.trim()).filter(Boolean));
+  if (single !== undefined)
+    ids.push(
+      ...single
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
   if (r.has('security_groups')) {
     const v = r.value('security_groups');
     if (!Array.isArray(v) || v.some((s) => typeof s !== 'string' || s.trim() === '')) {
@@ -232,10 +238,7 @@ function parseSecurityGroups(r: Reader): string[] {
   }
   const unique = [...new Set(ids)];
   if (unique.length > 10) {
-    r.fail(
-      r.has('security_groups') ? 'security_groups' : 'security_group',
-      `at most 10 security groups per ENI (got ${unique.length})`,
-    );
+    r.fail(r.has('security_groups') ? 'security_groups' : 'security_group', `at most 10 security groups per ENI (got ${unique.length})`);
   }
   return unique;
 }
@@ -243,7 +246,10 @@ function parseSecurityGroups(r: Reader): string[] {
 function parseServiceCidr(r: Reader): string[] {
   const s = r.str('service_cidr');
   if (s === undefined) return [];
-  const parts = s.split(',').map((p) => p.trim()).filter(Boolean);
+  const parts = s
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   const bad = parts.find((p) => !isCidr(p));
   if (bad !== undefined) {
     r.fail('service_cidr', `must be a CIDR or a comma-separated list of CIDRs (got ${show('service_cidr', s)})`);
@@ -343,7 +349,15 @@ function parseEndpoint(r: Reader, key: string): { host?: string; scheme?: 'http'
 
 type KubeKeys = Pick<
   DaemonConfig,
-  'kubeconfig' | 'kubeApiServer' | 'kubeTokenFile' | 'kubeCaFile' | 'nodeName' | 'customStatefulWorkloadKinds' | 'kubeClientQps' | 'kubeClientBurst' | 'podLookupTimeoutMs'
+  | 'kubeconfig'
+  | 'kubeApiServer'
+  | 'kubeTokenFile'
+  | 'kubeCaFile'
+  | 'nodeName'
+  | 'customStatefulWorkloadKinds'
+  | 'kubeClientQps'
+  | 'kubeClientBurst'
+  | 'podLookupTimeoutMs'
 >;
 
 function parseKube(r: Reader): KubeKeys {
@@ -373,7 +387,10 @@ function parseKube(r: Reader): KubeKeys {
   if (r.has('custom_stateful_workload_kinds')) {
     const v = r.value('custom_stateful_workload_kinds');
     if (!Array.isArray(v) || v.some((k) => typeof k !== 'string' || k.trim() === '')) {
-      r.fail('custom_stateful_workload_kinds', `must be a list of owner kinds like ["CloneSet"] (got ${show('custom_stateful_workload_kinds', v)})`);
+      r.fail(
+        'custom_stateful_workload_kinds',
+        `must be a list of owner kinds like ["CloneSet"] (got ${show('custom_stateful_workload_kinds', v)})`,
+      );
     } else {
       customStatefulWorkloadKinds = [...new Set((v as string[]).map((k) => k.trim()))];
     }
@@ -381,7 +398,17 @@ function parseKube(r: Reader): KubeKeys {
   const kubeClientQps = r.num('kube_client_qps', DEFAULTS.kubeClientQps, 0.01, 10_000);
   const kubeClientBurst = r.int('kube_client_burst', Math.max(DEFAULTS.kubeClientBurst, Math.ceil(kubeClientQps)), { min: 1 });
   const podLookupTimeoutMs = r.duration('pod_lookup_timeout') ?? DEFAULTS.podLookupTimeoutMs;
-  return { kubeconfig, kubeApiServer, kubeTokenFile, kubeCaFile, nodeName, customStatefulWorkloadKinds, kubeClientQps, kubeClientBurst, podLookupTimeoutMs };
+  return {
+    kubeconfig,
+    kubeApiServer,
+    kubeTokenFile,
+    kubeCaFile,
+    nodeName,
+    customStatefulWorkloadKinds,
+    kubeClientQps,
+    kubeClientBurst,
+    podLookupTimeoutMs,
+  };
 }
 
 function defaultDriver(mode: DaemonMode, virtualType: 'veth' | 'ipvlan'): DriverName {
@@ -459,7 +486,7 @@ export function parseDaemonConfig(raw: unknown): ParseResult {
       r.fail('pod_cidr', `must be an IPv4 CIDR with a /8../29 prefix and no host bits: ${(e as Error).message}`);
     }
   } else if (daemonMode === 'VPCIP') {
-    r.fail('pod_cidr', "is required when daemon_mode is VPCIP (the node's pod CIDR, e.g. \"172.20.1.0/24\")");
+    r.fail('pod_cidr', 'is required when daemon_mode is VPCIP (the node\'s pod CIDR, e.g. "172.20.1.0/24")');
   }
   const mtu = r.int('mtu', DEFAULTS.mtu, { min: 68, max: 65535 });
 
@@ -467,7 +494,10 @@ export function parseDaemonConfig(raw: unknown): ParseResult {
   const vpc = parseEndpoint(r, 'vpc_endpoint');
   const protoDefault = cloud.scheme ?? vpc.scheme ?? 'https';
   const cloudProtocol = r.oneOf('cloud_protocol', ['https', 'http'] as const, protoDefault);
-  for (const [key, ep] of [['cloud_endpoint', cloud], ['vpc_endpoint', vpc]] as const) {
+  for (const [key, ep] of [
+    ['cloud_endpoint', cloud],
+    ['vpc_endpoint', vpc],
+  ] as const) {
     if (ep.scheme && ep.scheme !== cloudProtocol) {
       r.fail(key, `URL scheme ${ep.scheme} contradicts cloud_protocol ${cloudProtocol}`);
     }

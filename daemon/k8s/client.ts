@@ -101,7 +101,11 @@ export async function createKubeClient(opts: KubeClientOptions): Promise<KubeCli
     let cont: string | undefined;
     do {
       const page = await call(`list pods on ${nodeName}`, () =>
-        core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}`, limit: LIST_PAGE, ...(cont ? { _continue: cont } : {}) }),
+        core.listPodForAllNamespaces({
+          fieldSelector: `spec.nodeName=${nodeName}`,
+          limit: LIST_PAGE,
+          ...(cont ? { _continue: cont } : {}),
+        }),
       );
       for (const p of page.items) out.push(toPodInfo(p));
       cont = page.metadata?._continue || undefined;
@@ -110,7 +114,8 @@ export async function createKubeClient(opts: KubeClientOptions): Promise<KubeCli
   }
 
   async function recordEvent(ev: KubeEvent): Promise<void> {
-    if (ev.target === 'Pod' && !ev.namespace) throw new KubeError(0, 'Invalid', `pod event ${ev.reason} for ${ev.name}: namespace is required`);
+    if (ev.target === 'Pod' && !ev.namespace)
+      throw new KubeError(0, 'Invalid', `pod event ${ev.reason} for ${ev.name}: namespace is required`);
     const now = clock.now(); // the moment of the event, not of the write after the uid lookup
     const d = correlator.observe(ev);
     if (d.action !== 'post') return;

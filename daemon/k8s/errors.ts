@@ -79,7 +79,10 @@ export function toKubeError(err: unknown, what: string): KubeError {
   if (e && typeof e.code === 'number' && e.code >= 100) {
     const status = e.code;
     const body = parseStatusBody(e.body);
-    const reason = typeof body?.reason === 'string' && body.reason ? body.reason : (REASON_BY_STATUS[status] ?? (status >= 500 ? 'InternalError' : 'Unknown'));
+    const reason =
+      typeof body?.reason === 'string' && body.reason
+        ? body.reason
+        : (REASON_BY_STATUS[status] ?? (status >= 500 ? 'InternalError' : 'Unknown'));
     const detail = typeof body?.message === 'string' && body.message ? body.message : reason;
     return new KubeError(status, reason, `${what}: HTTP ${status} ${reason}: ${detail}`, { cause: err });
   }

@@ -156,7 +156,10 @@ let nameSeq = 0;
  * sub-millisecond digits keeps names unique within one millisecond). Node events live in `default`
  * with uid = node name, which is where kubelet puts them and where `kubectl describe node` looks.
  */
-export function buildEventBody(ev: KubeEvent, p: { now: number; count: number; firstTimestamp: number; nodeName?: string; uid?: string }): EventBody {
+export function buildEventBody(
+  ev: KubeEvent,
+  p: { now: number; count: number; firstTimestamp: number; nodeName?: string; uid?: string },
+): EventBody {
   const namespace = ev.target === 'Pod' ? (ev.namespace ?? '') : 'default';
   nameSeq = (nameSeq + 1) % 1_000_000;
   const nanos = BigInt(Math.floor(p.now)) * 1_000_000n + BigInt(nameSeq);

@@ -5,7 +5,21 @@ export { systemWallClock, REPORTING_CONTROLLER } from './types.js';
 export { KubeError, toKubeError, type KubeErrorReason } from './errors.js';
 export { createKubeClient, loadClientNode, type KubeClientWithStats } from './client.js';
 export { isStatefulPod, ANNOTATION_POD_IP_RESERVATION } from './stateful.js';
-export { createOwnerCheck, ownerVerdict, GONE_VERDICTS, type OwnerCheckOptions, type OwnerVerdict, type VerdictContext } from './ownerCheck.js';
-export { EventCorrelator, buildEventBody, eventKey, type CorrelatorOptions, type CorrelateDecision, type CorrelatorStats } from './events.js';
+export {
+  createOwnerCheck,
+  ownerVerdict,
+  GONE_VERDICTS,
+  type OwnerCheckOptions,
+  type OwnerVerdict,
+  type VerdictContext,
+} from './ownerCheck.js';
+export {
+  EventCorrelator,
+  buildEventBody,
+  eventKey,
+  type CorrelatorOptions,
+  type CorrelateDecision,
+  type CorrelatorStats,
+} from './events.js';
 export { conditionPatch, extendedResourcePatch, kubeTime } from './nodeStatus.js';
 export { kubeEventRecorder, type DaemonEventRecord } from './recorder.js';

@@ -27,7 +27,10 @@ function timeOf(t: Date | string | undefined): number | undefined {
 // Extended resource names must be domain-qualified and outside kubernetes.io (API validation rule).
 const EXTENDED_RESOURCE = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)\/([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$/;
 
-export function extendedResourcePatch(resource: string, quantity: number): { status: { capacity: Record<string, string>; allocatable: Record<string, string> } } {
+export function extendedResourcePatch(
+  resource: string,
+  quantity: number,
+): { status: { capacity: Record<string, string>; allocatable: Record<string, string> } } {
   const m = EXTENDED_RESOURCE.exec(resource);
   if (!m || m[1] === 'kubernetes.io' || m[1]!.endsWith('.kubernetes.io')) {
     throw new KubeError(0, 'Invalid', `extended resource name ${JSON.stringify(resource)} must be <domain>/<name> outside kubernetes.io`);
@@ -40,7 +43,16 @@ export function extendedResourcePatch(resource: string, quantity: number): { sta
 }
 
 export interface ConditionPatch {
-  status: { conditions: Array<{ type: string; status: string; reason: string; message: string; lastHeartbeatTime: string; lastTransitionTime: string }> };
+  status: {
+    conditions: Array<{
+      type: string;
+      status: string;
+      reason: string;
+      message: string;
+      lastHeartbeatTime: string;
+      lastTransitionTime: string;
+    }>;
+  };
 }
 
 /**
@@ -48,7 +60,12 @@ export interface ConditionPatch {
  * heartbeat is younger than `heartbeatRefreshMs` (saves a write per pool tick). lastTransitionTime
  * moves only when the status flips, as kubelet does for its own conditions.
  */
-export function conditionPatch(current: readonly ExistingCondition[] | undefined, cond: NodeCondition, now: number, heartbeatRefreshMs: number): ConditionPatch | undefined {
+export function conditionPatch(
+  current: readonly ExistingCondition[] | undefined,
+  cond: NodeCondition,
+  now: number,
+  heartbeatRefreshMs: number,
+): ConditionPatch | undefined {
   const old = (current ?? []).find((c) => c.type === cond.type);
   const sameStatus = old?.status === cond.status;
   if (old && sameStatus && old.reason === cond.reason && old.message === cond.message) {
@@ -59,7 +76,16 @@ export function conditionPatch(current: readonly ExistingCondition[] | undefined
   const transition = sameStatus && oldTransition !== undefined ? kubeTime(oldTransition) : kubeTime(now);
   return {
     status: {
-      conditions: [{ type: cond.type, status: cond.status, reason: cond.reason, message: cond.message, lastHeartbeatTime: kubeTime(now), lastTransitionTime: transition }],
+      conditions: [
+        {
+          type: cond.type,
+          status: cond.status,
+          reason: cond.reason,
+          message: cond.message,
+          lastHeartbeatTime: kubeTime(now),
+          lastTransitionTime: transition,
+        },
+      ],
     },
   };
 }

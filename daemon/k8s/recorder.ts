@@ -14,7 +14,10 @@ export interface DaemonEventRecord {
   message: string;
 }
 
-export function kubeEventRecorder(kube: Pick<KubeClient, 'recordEvent'>, onError?: (err: KubeError, ev: DaemonEventRecord) => void): { record(ev: DaemonEventRecord): Promise<void> } {
+export function kubeEventRecorder(
+  kube: Pick<KubeClient, 'recordEvent'>,
+  onError?: (err: KubeError, ev: DaemonEventRecord) => void,
+): { record(ev: DaemonEventRecord): Promise<void> } {
   return {
     async record(ev: DaemonEventRecord): Promise<void> {
       try {

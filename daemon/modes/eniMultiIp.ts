@@ -89,7 +89,9 @@ export class EniMultiIpService implements NetworkService {
     // one cut short is repaired by the start-up reconcile.
     const settle = (this.driver as Driver & { settle?: () => Promise<void> }).settle;
     if (settle) {
-      await settle.call(this.driver).catch((e: Error) => this.log.warn({ err: e.message }, 'background driver cleanup failed; start-up reconcile will repair it'));
+      await settle
+        .call(this.driver)
+        .catch((e: Error) => this.log.warn({ err: e.message }, 'background driver cleanup failed; start-up reconcile will repair it'));
     }
   }
 
@@ -124,7 +126,11 @@ export class EniMultiIpService implements NetworkService {
           // As in ReleaseIP: an IP whose partial wiring may remain is not handed to another pod; the
           // runtime's DEL after the failed ADD (or GC) retries the teardown and then releases it.
           log.warn({ eniId: alloc.eniId, ip: alloc.ip, err: f.message }, 'driver setup failed and so did its teardown; IP kept until DEL');
-          throw new ServiceError('DRIVER_FAILED', `${this.driver.name} driver: ${f.message} (cleanup failed too: IP ${alloc.ip} kept until DEL)`, { cause: e });
+          throw new ServiceError(
+            'DRIVER_FAILED',
+            `${this.driver.name} driver: ${f.message} (cleanup failed too: IP ${alloc.ip} kept until DEL)`,
+            { cause: e },
+          );
         }
         try {
           await this.allocator.release(key);

@@ -4,14 +4,7 @@ import type { DaemonEventRecord } from '../k8s/recorder.js';
 
 /** eni.proto FailureReason names (FAILURE_NONE excluded: that is success). */
 export type FailureReason =
-  | 'POOL_EXHAUSTED'
-  | 'ALLOC_TIMEOUT'
-  | 'INVALID_REQUEST'
-  | 'DRIVER_FAILED'
-  | 'NOT_FOUND'
-  | 'SHUTTING_DOWN'
-  | 'INTERNAL'
-  | 'CHECK_FAILED';
+  'POOL_EXHAUSTED' | 'ALLOC_TIMEOUT' | 'INVALID_REQUEST' | 'DRIVER_FAILED' | 'NOT_FOUND' | 'SHUTTING_DOWN' | 'INTERNAL' | 'CHECK_FAILED';
 
 /** eni.proto IPType names. */
 export type IpType = 'VPC_IP' | 'VPC_ENI' | 'ENI_MULTI_IP';

@@ -38,7 +38,9 @@ export class VpcEniService implements NetworkService {
     const alloc = this.allocator.get(podKeyOf(pod));
     if (!alloc) return ips;
     const len = prefixLenOf(alloc.vSwitchCidr);
-    return ips.map((c) => (c.family === 4 && c.address.split('/')[0] === alloc.ip ? { ...c, address: `${alloc.ip}/${len}`, gateway: alloc.gateway } : c));
+    return ips.map((c) =>
+      c.family === 4 && c.address.split('/')[0] === alloc.ip ? { ...c, address: `${alloc.ip}/${len}`, gateway: alloc.gateway } : c,
+    );
   }
 
   async allocIp(pod: PodRef, opts: { deadlineMs: number }): Promise<AllocResult> {
@@ -80,7 +82,14 @@ export class VpcEniService implements NetworkService {
     const stale = this.allocator.list().filter((a) => a.networkName === networkName && !keep.has(a.podKey));
     const released: string[] = [];
     for (const a of stale) {
-      const ref: PodRef = { namespace: a.namespace, name: a.name, containerId: a.containerId, ifName: a.ifName, networkName: a.networkName, netns: a.netns };
+      const ref: PodRef = {
+        namespace: a.namespace,
+        name: a.name,
+        containerId: a.containerId,
+        ifName: a.ifName,
+        networkName: a.networkName,
+        netns: a.netns,
+      };
       try {
         const r = await this.inner.releaseIp(ref, 'gc');
         if (r.releasedIp) released.push(a.podKey);
@@ -129,7 +138,8 @@ export async function createVpcEniAllocator(d: VpcEniAllocatorDeps): Promise<Eni
   if (securityGroupIds.length === 0) {
     const enis = await d.cloud.describeNetworkInterfaces({ instanceId: d.instanceId });
     securityGroupIds = enis.find((e) => e.type === 'Primary')?.securityGroupIds ?? [];
-    if (securityGroupIds.length === 0) throw new Error('eni_conf.security_group(s) is not set and the primary ENI has no security group to copy');
+    if (securityGroupIds.length === 0)
+      throw new Error('eni_conf.security_group(s) is not set and the primary ENI has no security group to copy');
     d.logger.info({ securityGroupIds }, 'security groups copied from the primary ENI');
   }
   const log = d.logger.child({ component: 'enipool' });

@@ -51,22 +51,30 @@ const CONTAINER_ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 export function podRefOf(msg: M.PodRefMsg | null | undefined, opts: { needNetns?: boolean; needNetworkName?: boolean } = {}): PodRef {
   if (!msg) throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, 'pod is required');
-  if (!msg.k8s_pod_infra_container_id) throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, 'pod.k8s_pod_infra_container_id (container id) is required');
+  if (!msg.k8s_pod_infra_container_id)
+    throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, 'pod.k8s_pod_infra_container_id (container id) is required');
   if (!msg.if_name) throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, 'pod.if_name (interface name) is required');
   if (opts.needNetns && !msg.netns) throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, 'pod.netns is required');
   // Part of the pod key: an allocation without it could never be matched by CNI GC (which is per network).
-  if (opts.needNetworkName && !msg.network_name) throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, 'pod.network_name (the network config name) is required');
+  if (opts.needNetworkName && !msg.network_name)
+    throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, 'pod.network_name (the network config name) is required');
   if (msg.k8s_pod_infra_container_id.includes('/') || msg.if_name.includes('/')) {
     throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, 'container id and interface name must not contain "/"');
   }
   // The CNI spec's rules: the plugin checks them too, but other clients reach this socket, and a
   // name the kernel refuses would only fail in the driver after an address was taken.
   if (!CONTAINER_ID_RE.test(msg.k8s_pod_infra_container_id)) {
-    throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, `pod.k8s_pod_infra_container_id (container id) ${JSON.stringify(msg.k8s_pod_infra_container_id)} must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
+    throw new RpcStatusError(
+      grpc.status.INVALID_ARGUMENT,
+      `pod.k8s_pod_infra_container_id (container id) ${JSON.stringify(msg.k8s_pod_infra_container_id)} must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`,
+    );
   }
   const ifn = msg.if_name;
   if (ifn === '.' || ifn === '..' || Buffer.byteLength(ifn) > 15 || /[:\s]/.test(ifn)) {
-    throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, `pod.if_name (interface name) ${JSON.stringify(ifn)} must be 1-15 bytes, not "." or "..", without ":" or whitespace`);
+    throw new RpcStatusError(
+      grpc.status.INVALID_ARGUMENT,
+      `pod.if_name (interface name) ${JSON.stringify(ifn)} must be 1-15 bytes, not "." or "..", without ":" or whitespace`,
+    );
   }
   return {
     namespace: msg.k8s_pod_namespace,
@@ -131,9 +139,13 @@ export class DaemonServer {
       GC: this.unary('GC', this.gc, (r: M.GCReplyMsg) => (r.success ? '' : 'INTERNAL')),
     });
     this.grpcServer.addService(health, {
-      Check: (call: grpc.ServerUnaryCall<M.HealthCheckRequestMsg, M.HealthCheckResponseMsg>, cb: grpc.sendUnaryData<M.HealthCheckResponseMsg>) => {
+      Check: (
+        call: grpc.ServerUnaryCall<M.HealthCheckRequestMsg, M.HealthCheckResponseMsg>,
+        cb: grpc.sendUnaryData<M.HealthCheckResponseMsg>,
+      ) => {
         const status = this.healthOf(call.request.service);
-        if (status === 'SERVICE_UNKNOWN') cb({ code: grpc.status.NOT_FOUND, details: `unknown service ${JSON.stringify(call.request.service)}` });
+        if (status === 'SERVICE_UNKNOWN')
+          cb({ code: grpc.status.NOT_FOUND, details: `unknown service ${JSON.stringify(call.request.service)}` });
         else cb(null, { status });
       },
       Watch: (call: grpc.ServerWritableStream<M.HealthCheckRequestMsg, M.HealthCheckResponseMsg>) => {
@@ -246,7 +258,10 @@ export class DaemonServer {
     return Math.max(0, Math.min(this.allocTimeoutMs, at - Date.now() - 100));
   }
 
-  private async allocIp(req: M.AllocIPRequestMsg, call: grpc.ServerUnaryCall<M.AllocIPRequestMsg, M.AllocIPReplyMsg>): Promise<M.AllocIPReplyMsg> {
+  private async allocIp(
+    req: M.AllocIPRequestMsg,
+    call: grpc.ServerUnaryCall<M.AllocIPRequestMsg, M.AllocIPReplyMsg>,
+  ): Promise<M.AllocIPReplyMsg> {
     checkApiVersion(req.api_version);
     const pod = podRefOf(req.pod, { needNetns: true, needNetworkName: true });
     if (this.draining) return allocFailure(SHUTTING_DOWN);
@@ -259,7 +274,12 @@ export class DaemonServer {
         ip_type: r.ipType,
         ips: ipsMsg(r.ips),
         routes: r.routes.map((x) => ({ dst: x.dst, gw: x.gw })),
-        interface: { name: r.interface.name, mac: r.interface.mac, host_if_name: r.interface.hostIfName, host_if_mac: r.interface.hostIfMac },
+        interface: {
+          name: r.interface.name,
+          mac: r.interface.mac,
+          host_if_name: r.interface.hostIfName,
+          host_if_mac: r.interface.hostIfMac,
+        },
         eni_id: r.eniId,
         eni_mac: r.eniMac,
         vswitch_id: r.vSwitchId,
@@ -304,7 +324,17 @@ export class DaemonServer {
       };
     } catch (e) {
       const f = mapFailure(e);
-      return { success: false, failure_reason: f.reason, message: f.message, found: false, ip_type: 'IP_TYPE_UNSPECIFIED', ips: [], eni_id: '', eni_mac: '', netns: '' };
+      return {
+        success: false,
+        failure_reason: f.reason,
+        message: f.message,
+        found: false,
+        ip_type: 'IP_TYPE_UNSPECIFIED',
+        ips: [],
+        eni_id: '',
+        eni_mac: '',
+        netns: '',
+      };
     }
   }
 

@@ -76,8 +76,13 @@ export const defaultEniPoolConfig: EniPoolConfig = {
 export type EniPoolConfigInput = Partial<Omit<EniPoolConfig, 'backoff'>> & { backoff?: Partial<EniBackoffConfig> };
 
 export function resolveEniPoolConfig(input: EniPoolConfigInput = {}): EniPoolConfig {
-  const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-  const cfg: EniPoolConfig = { ...defaultEniPoolConfig, ...defined(input), backoff: { ...defaultEniPoolConfig.backoff, ...defined(input.backoff ?? {}) } };
+  const defined = <T extends object>(o: T): Partial<T> =>
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+  const cfg: EniPoolConfig = {
+    ...defaultEniPoolConfig,
+    ...defined(input),
+    backoff: { ...defaultEniPoolConfig.backoff, ...defined(input.backoff ?? {}) },
+  };
   if (cfg.minPoolSize < 0 || cfg.maxPoolSize < 0) throw new RangeError('pool sizes must be >= 0');
   if (cfg.maxPoolSize < cfg.minPoolSize) throw new RangeError(`maxPoolSize (${cfg.maxPoolSize}) < minPoolSize (${cfg.minPoolSize})`);
   return cfg;
@@ -183,7 +188,11 @@ export class EniPool implements IpAllocator {
     this.cloud = opts.cloud;
     this.store = opts.store;
     this.instanceId = opts.instanceId;
-    this.tags = { ...(opts.eniTags ?? {}), [ENI_POOL_CREATOR_TAG_KEY]: ENI_POOL_CREATOR_TAG_VALUE, [ENI_POOL_NODE_TAG_KEY]: opts.instanceId };
+    this.tags = {
+      ...(opts.eniTags ?? {}),
+      [ENI_POOL_CREATOR_TAG_KEY]: ENI_POOL_CREATOR_TAG_VALUE,
+      [ENI_POOL_NODE_TAG_KEY]: opts.instanceId,
+    };
     this.clock = opts.clock ?? { now: () => Date.now() };
     this.log = opts.logger ?? noopLogger;
     this.onEvent = opts.onEvent ?? (() => {});
@@ -215,7 +224,10 @@ export class EniPool implements IpAllocator {
     const quota = this.opts.eniQuantity ?? (await this.cloud.describeInstanceTypeLimits(this.requireInstanceType())).eniQuantity;
     const [attached, leftovers] = await Promise.all([
       this.cloud.describeNetworkInterfaces({ instanceId: this.instanceId }),
-      this.cloud.describeNetworkInterfaces({ status: 'Available', tags: { [ENI_POOL_CREATOR_TAG_KEY]: ENI_POOL_CREATOR_TAG_VALUE, [ENI_POOL_NODE_TAG_KEY]: this.instanceId } }),
+      this.cloud.describeNetworkInterfaces({
+        status: 'Available',
+        tags: { [ENI_POOL_CREATOR_TAG_KEY]: ENI_POOL_CREATOR_TAG_VALUE, [ENI_POOL_NODE_TAG_KEY]: this.instanceId },
+      }),
     ]);
     const ours = attached.filter((e) => e.type === 'Secondary' && this.isOurs(e));
     const foreign = attached.filter((e) => e.type === 'Secondary' && !this.isOurs(e));
@@ -264,11 +276,17 @@ export class EniPool implements IpAllocator {
       let slot: EniSlot;
       if (holder) slot = { eniId: e.eniId, state: 'assigned', since: holder.allocatedAt };
       else if (row && (row.state === 'cooling' || row.state === 'releasing' || row.state === 'free')) {
-        slot = row.state === 'cooling' ? { eniId: e.eniId, state: 'cooling', since: row.since, coolUntil: row.until ?? now } : { eniId: e.eniId, state: row.state, since: row.since };
+        slot =
+          row.state === 'cooling'
+            ? { eniId: e.eniId, state: 'cooling', since: row.since, coolUntil: row.until ?? now }
+            : { eniId: e.eniId, state: row.state, since: row.since };
       } else slot = { eniId: e.eniId, state: 'free', since: now };
       if (!stored.has(e.eniId)) this.log.info({ eniId: e.eniId, mac: e.mac }, 'adopted an attached ENI tagged as ours');
       this.slots.set(e.eniId, slot);
-      ops.push({ op: 'putEni', eni: this.eniRecord(info, slot.state === 'releasing' ? 'deleting' : 'inuse') }, { op: 'putIp', ip: this.ipRecord(info, slot, holder?.podKey) });
+      ops.push(
+        { op: 'putEni', eni: this.eniRecord(info, slot.state === 'releasing' ? 'deleting' : 'inuse') },
+        { op: 'putIp', ip: this.ipRecord(info, slot, holder?.podKey) },
+      );
     }
     // Stored ENIs the cloud no longer shows attached here: drop them (a pod still holding one keeps
     // its pod row so its DEL succeeds; the ENI itself is gone).
@@ -283,7 +301,14 @@ export class EniPool implements IpAllocator {
     this.store.apply(ops);
     this.started = true;
     this.log.info(
-      { capacity: this.cap, eniQuantity: quota, foreignEnis: foreign.length, enis: this.slots.size, pods: this.pods.size, leftovers: toDelete.length },
+      {
+        capacity: this.cap,
+        eniQuantity: quota,
+        foreignEnis: foreign.length,
+        enis: this.slots.size,
+        pods: this.pods.size,
+        leftovers: toDelete.length,
+      },
       'ENI pool started',
     );
     for (const id of toAttach) this.track(this.workers.run(id, () => this.finishAttach(id)));
@@ -291,7 +316,10 @@ export class EniPool implements IpAllocator {
     if (this.opts.timers !== false) {
       this.timer = setInterval(() => this.tick(), this.config.tickIntervalMs);
       this.timer.unref();
-      this.gcTimer = setInterval(() => void this.gc().catch((err: Error) => this.log.error({ err: err.message }, 'ENI pool GC failed')), this.config.gcIntervalMs);
+      this.gcTimer = setInterval(
+        () => void this.gc().catch((err: Error) => this.log.error({ err: err.message }, 'ENI pool GC failed')),
+        this.config.gcIntervalMs,
+      );
       this.gcTimer.unref();
     }
     this.tick();
@@ -347,8 +375,14 @@ export class EniPool implements IpAllocator {
     }
     const others = [...this.slots.values()].filter((s) => s.eniId !== slot.eniId);
     const place = placeReleased(others, this.config.maxPoolSize, this.config.cooldownMs, now, this.waiters.length);
-    const next: EniSlot = place.state === 'cooling' ? { eniId: slot.eniId, state: 'cooling', since: now, coolUntil: place.coolUntil } : { eniId: slot.eniId, state: place.state, since: now };
-    const ops: StoreOp[] = [{ op: 'deletePod', podKey }, { op: 'putIp', ip: this.ipRecord(info, next) }];
+    const next: EniSlot =
+      place.state === 'cooling'
+        ? { eniId: slot.eniId, state: 'cooling', since: now, coolUntil: place.coolUntil }
+        : { eniId: slot.eniId, state: place.state, since: now };
+    const ops: StoreOp[] = [
+      { op: 'deletePod', podKey },
+      { op: 'putIp', ip: this.ipRecord(info, next) },
+    ];
     if (next.state === 'releasing') ops.push({ op: 'putEni', eni: this.eniRecord(info, 'deleting') });
     this.store.apply(ops); // committed before the slot changes hands
     this.slots.set(slot.eniId, next);
@@ -408,10 +442,12 @@ export class EniPool implements IpAllocator {
       });
       this.gcRunning = p;
       // stop() waits for it: a release after a teardown must reach the DB before it closes.
-      this.track(p.then(
-        () => undefined,
-        () => undefined,
-      ));
+      this.track(
+        p.then(
+          () => undefined,
+          () => undefined,
+        ),
+      );
     }
     return this.gcRunning;
   }
@@ -431,7 +467,10 @@ export class EniPool implements IpAllocator {
           try {
             await this.opts.beforeRelease(a, 'gc');
           } catch (err) {
-            this.log.warn({ err: (err as Error).message, podKey: a.podKey, eniId: a.eniId }, 'GC: unwiring a gone pod failed; its ENI stays assigned until the next GC');
+            this.log.warn(
+              { err: (err as Error).message, podKey: a.podKey, eniId: a.eniId },
+              'GC: unwiring a gone pod failed; its ENI stays assigned until the next GC',
+            );
             this.onEvent({
               type: 'Warning',
               reason: 'GCReleaseFailed',
@@ -447,7 +486,13 @@ export class EniPool implements IpAllocator {
         await this.release(a.podKey);
         released.push(a.podKey);
         this.log.info({ podKey: a.podKey, eniId: a.eniId, pod: `${a.namespace}/${a.name}` }, 'GC: released the ENI of a gone pod');
-        this.onEvent({ type: 'Normal', reason: 'GCReleasedENI', message: `released ENI ${a.eniId} (${a.ip}) of gone pod ${a.namespace}/${a.name}`, eniId: a.eniId, podKey: a.podKey });
+        this.onEvent({
+          type: 'Normal',
+          reason: 'GCReleasedENI',
+          message: `released ENI ${a.eniId} (${a.ip}) of gone pod ${a.namespace}/${a.name}`,
+          eniId: a.eniId,
+          podKey: a.podKey,
+        });
       }
     }
     try {
@@ -488,7 +533,10 @@ export class EniPool implements IpAllocator {
     const creatingBefore = this.creating;
     const [attached, available] = await Promise.all([
       this.cloud.describeNetworkInterfaces({ instanceId: this.instanceId }),
-      this.cloud.describeNetworkInterfaces({ status: 'Available', tags: { [ENI_POOL_CREATOR_TAG_KEY]: ENI_POOL_CREATOR_TAG_VALUE, [ENI_POOL_NODE_TAG_KEY]: this.instanceId } }),
+      this.cloud.describeNetworkInterfaces({
+        status: 'Available',
+        tags: { [ENI_POOL_CREATOR_TAG_KEY]: ENI_POOL_CREATOR_TAG_VALUE, [ENI_POOL_NODE_TAG_KEY]: this.instanceId },
+      }),
     ]);
     const unknownOurs = attached.filter((e) => e.instanceId === this.instanceId && this.isOurs(e) && !this.enis.has(e.eniId));
     await this.loadVSwitchFacts([...new Set(unknownOurs.map((e) => e.vSwitchId))]).catch((err: Error) =>
@@ -500,7 +548,11 @@ export class EniPool implements IpAllocator {
     for (const [id, until] of this.recentlyRemoved) if (until <= now) this.recentlyRemoved.delete(id);
     const plan = planEniReconcile({
       instanceId: this.instanceId,
-      known: [...this.slots.values()].map((s) => ({ eniId: s.eniId, state: s.state, changed: this.workers.changedSince(seqBefore, s.eniId) })),
+      known: [...this.slots.values()].map((s) => ({
+        eniId: s.eniId,
+        state: s.state,
+        changed: this.workers.changedSince(seqBefore, s.eniId),
+      })),
       holders: new Map([...this.pods.values()].map((p) => [p.eniId, p.podKey] as const)),
       attached,
       available,
@@ -518,9 +570,19 @@ export class EniPool implements IpAllocator {
     for (const d of plan.drop) ops.push({ op: 'deleteEni', eniId: d.eniId }); // the pod row, if any, stays
     for (const a of plan.adopt) {
       const facts = this.vSwitchFacts.get(a.eni.vSwitchId)!;
-      const info: EniInfo = { eniId: a.eni.eniId, mac: a.eni.mac, primaryIp: a.eni.primaryIp, vSwitchId: a.eni.vSwitchId, vSwitchCidr: facts.cidr, gateway: facts.gateway, createdAt: now };
+      const info: EniInfo = {
+        eniId: a.eni.eniId,
+        mac: a.eni.mac,
+        primaryIp: a.eni.primaryIp,
+        vSwitchId: a.eni.vSwitchId,
+        vSwitchCidr: facts.cidr,
+        gateway: facts.gateway,
+        createdAt: now,
+      };
       const holder = a.podKey ? this.pods.get(a.podKey) : undefined;
-      const slot: EniSlot = holder ? { eniId: info.eniId, state: 'assigned', since: holder.allocatedAt } : { eniId: info.eniId, state: 'free', since: now };
+      const slot: EniSlot = holder
+        ? { eniId: info.eniId, state: 'assigned', since: holder.allocatedAt }
+        : { eniId: info.eniId, state: 'free', since: now };
       adopted.push({ info, slot, podKey: holder?.podKey });
       ops.push({ op: 'putEni', eni: this.eniRecord(info, 'inuse') }, { op: 'putIp', ip: this.ipRecord(info, slot, holder?.podKey) });
     }
@@ -531,7 +593,10 @@ export class EniPool implements IpAllocator {
       const where = d.cloudStatus ? `is ${d.cloudStatus}` : 'is no longer attached to this instance';
       const holder = d.podKey ? this.pods.get(d.podKey) : undefined;
       if (holder) {
-        this.log.error({ eniId: d.eniId, podKey: holder.podKey, cloudStatus: d.cloudStatus }, 'ENI of a live pod detached / deleted behind our back: pod record kept and flagged');
+        this.log.error(
+          { eniId: d.eniId, podKey: holder.podKey, cloudStatus: d.cloudStatus },
+          'ENI of a live pod detached / deleted behind our back: pod record kept and flagged',
+        );
         this.onEvent({
           type: 'Warning',
           reason: 'EniMissing',
@@ -542,18 +607,34 @@ export class EniPool implements IpAllocator {
         });
       } else {
         this.log.warn({ eniId: d.eniId, cloudStatus: d.cloudStatus }, 'idle ENI detached / deleted behind our back: dropped from the pool');
-        this.onEvent({ type: 'Warning', reason: 'EniDropped', message: `idle ENI ${d.eniId} ${where}: dropped from the pool`, eniId: d.eniId });
+        this.onEvent({
+          type: 'Warning',
+          reason: 'EniDropped',
+          message: `idle ENI ${d.eniId} ${where}: dropped from the pool`,
+          eniId: d.eniId,
+        });
       }
     }
     for (const { info, slot, podKey } of adopted) {
       this.enis.set(info.eniId, info);
       this.slots.set(info.eniId, slot);
-      this.log.info({ eniId: info.eniId, mac: info.mac, podKey }, podKey ? 'ENI of a flagged pod is attached again: restored to it' : 'adopted an attached ENI tagged as ours');
-      this.onEvent({ type: 'Normal', reason: 'AdoptENI', message: podKey ? `ENI ${info.eniId} is back and stays with ${podKey}` : `adopted ENI ${info.eniId}`, eniId: info.eniId });
+      this.log.info(
+        { eniId: info.eniId, mac: info.mac, podKey },
+        podKey ? 'ENI of a flagged pod is attached again: restored to it' : 'adopted an attached ENI tagged as ours',
+      );
+      this.onEvent({
+        type: 'Normal',
+        reason: 'AdoptENI',
+        message: podKey ? `ENI ${info.eniId} is back and stays with ${podKey}` : `adopted ENI ${info.eniId}`,
+        eniId: info.eniId,
+      });
     }
     const cap = Math.max(0, eniCapacity(this.quota, this.config.maxEni) - plan.foreign);
     if (cap !== this.cap) {
-      this.log.info({ from: this.cap, to: cap, foreignEnis: plan.foreign }, 'ENI capacity changed (secondary ENIs not ours attached / detached)');
+      this.log.info(
+        { from: this.cap, to: cap, foreignEnis: plan.foreign },
+        'ENI capacity changed (secondary ENIs not ours attached / detached)',
+      );
       this.cap = cap;
     }
     for (const id of plan.deleteLeftovers) {
@@ -561,7 +642,10 @@ export class EniPool implements IpAllocator {
       this.track(this.workers.run(id, () => this.deleteDetached(id)));
     }
     if (plan.drop.length + plan.adopt.length + plan.deleteLeftovers.length > 0) {
-      this.log.info({ dropped: plan.drop.length, adopted: plan.adopt.length, leftovers: plan.deleteLeftovers.length, skipped: plan.skipped.length }, 'ENI reconcile');
+      this.log.info(
+        { dropped: plan.drop.length, adopted: plan.adopt.length, leftovers: plan.deleteLeftovers.length, skipped: plan.skipped.length },
+        'ENI reconcile',
+      );
     }
     this.tick();
   }
@@ -609,7 +693,8 @@ export class EniPool implements IpAllocator {
     }
     // Failed deletes are retried after the short back-off.
     for (const s of this.slots.values()) {
-      if (s.state === 'releasing' && !this.workers.busy(s.eniId) && s.since + this.config.backoff.otherErrorMs <= now) this.startRelease(s.eniId);
+      if (s.state === 'releasing' && !this.workers.busy(s.eniId) && s.since + this.config.backoff.otherErrorMs <= now)
+        this.startRelease(s.eniId);
     }
     // Waiters no ENI can reach (capacity reached, creation paused): fail now rather than at their deadline.
     const blocked = this.unservable(0);
@@ -634,13 +719,20 @@ export class EniPool implements IpAllocator {
     const now = this.clock.now();
     const b = effectiveBackoff(this.backoffAll, this.vSwitchPaused, this.opts.vSwitchIds, now);
     if (b && EXHAUSTION_CODES.has(b.code)) {
-      return new PoolError('Exhausted', `ENI creation paused for ${Math.ceil((b.until - now) / 1000)}s after ${b.code}`, { cloudCode: b.code, retryable: true });
-    }
-    if (owned + (need - servable) > this.cap) {
-      return new PoolError('Exhausted', `all ${this.cap} ENIs this node can hold for pods are in use (${owned} owned, ${this.pods.size} assigned)`, {
-        cloudCode: this.lastFailure?.code === 'EniPerInstanceLimitExceeded' ? this.lastFailure.code : undefined,
+      return new PoolError('Exhausted', `ENI creation paused for ${Math.ceil((b.until - now) / 1000)}s after ${b.code}`, {
+        cloudCode: b.code,
         retryable: true,
       });
+    }
+    if (owned + (need - servable) > this.cap) {
+      return new PoolError(
+        'Exhausted',
+        `all ${this.cap} ENIs this node can hold for pods are in use (${owned} owned, ${this.pods.size} assigned)`,
+        {
+          cloudCode: this.lastFailure?.code === 'EniPerInstanceLimitExceeded' ? this.lastFailure.code : undefined,
+          retryable: true,
+        },
+      );
     }
     return undefined;
   }
@@ -661,11 +753,22 @@ export class EniPool implements IpAllocator {
       key,
       pod,
       'VPCENI',
-      { ip: info.primaryIp, eniId, eniMac: info.mac, primaryEni: false, vSwitchId: info.vSwitchId, vSwitchCidr: info.vSwitchCidr, gateway: info.gateway },
+      {
+        ip: info.primaryIp,
+        eniId,
+        eniMac: info.mac,
+        primaryEni: false,
+        vSwitchId: info.vSwitchId,
+        vSwitchCidr: info.vSwitchCidr,
+        gateway: info.gateway,
+      },
       now,
     );
     const slot: EniSlot = { eniId, state: 'assigned', since: now };
-    this.store.apply([{ op: 'putIp', ip: this.ipRecord(info, slot, key) }, { op: 'putPod', pod: rec }]);
+    this.store.apply([
+      { op: 'putIp', ip: this.ipRecord(info, slot, key) },
+      { op: 'putPod', pod: rec },
+    ]);
     this.slots.set(eniId, slot);
     this.pods.set(key, rec);
     // The warm pool shrank: top it up.
@@ -701,7 +804,12 @@ export class EniPool implements IpAllocator {
   /** CreateNetworkInterface + AttachNetworkInterface; the ENI joins the warm pool as free. */
   private async createOne(dropPlaceholder: () => void): Promise<void> {
     const now = this.clock.now();
-    const vSwitchId = pickVSwitch(this.opts.vSwitchIds, this.vSwitchPaused, now, this.config.vSwitchSelectionPolicy === 'random' ? (this.opts.random ?? Math.random) : undefined);
+    const vSwitchId = pickVSwitch(
+      this.opts.vSwitchIds,
+      this.vSwitchPaused,
+      now,
+      this.config.vSwitchSelectionPolicy === 'random' ? (this.opts.random ?? Math.random) : undefined,
+    );
     if (!vSwitchId) return;
     let eni: Eni | undefined;
     try {
@@ -714,7 +822,15 @@ export class EniPool implements IpAllocator {
       });
       const facts = this.vSwitchFacts.get(vSwitchId) ?? (await this.loadVSwitchFacts([vSwitchId]), this.vSwitchFacts.get(vSwitchId));
       if (!facts) throw new PoolError('Internal', `vSwitch ${vSwitchId}: CIDR unknown`);
-      const info: EniInfo = { eniId: eni.eniId, mac: eni.mac, primaryIp: eni.primaryIp, vSwitchId, vSwitchCidr: facts.cidr, gateway: facts.gateway, createdAt: this.clock.now() };
+      const info: EniInfo = {
+        eniId: eni.eniId,
+        mac: eni.mac,
+        primaryIp: eni.primaryIp,
+        vSwitchId,
+        vSwitchCidr: facts.cidr,
+        gateway: facts.gateway,
+        createdAt: this.clock.now(),
+      };
       // Recorded before the attach: a crash leaves a row that start-up reconciles.
       this.enis.set(info.eniId, info);
       this.slots.set(info.eniId, { eniId: info.eniId, state: 'attaching', since: this.clock.now() });
@@ -744,7 +860,10 @@ export class EniPool implements IpAllocator {
     await this.cloud.attachNetworkInterface(eniId, this.instanceId);
     const info = this.enis.get(eniId)!;
     const slot: EniSlot = { eniId, state: 'free', since: this.clock.now() };
-    this.store.apply([{ op: 'putEni', eni: this.eniRecord(info, 'inuse') }, { op: 'putIp', ip: this.ipRecord(info, slot) }]);
+    this.store.apply([
+      { op: 'putEni', eni: this.eniRecord(info, 'inuse') },
+      { op: 'putIp', ip: this.ipRecord(info, slot) },
+    ]);
     this.slots.set(eniId, slot);
     this.lastFailure = undefined;
     this.log.info({ eniId, mac: info.mac, ip: info.primaryIp, vSwitchId: info.vSwitchId }, 'ENI attached: warm');
@@ -768,13 +887,18 @@ export class EniPool implements IpAllocator {
     if (code === 'InvalidVSwitchId.IpNotEnough' && vSwitchId) this.vSwitchPaused = { ...this.vSwitchPaused, [vSwitchId]: b };
     else this.backoffAll = b;
     this.lastFailure = { code, message: (err as Error).message };
-    this.log.warn({ err: (err as Error).message, code, vSwitchId, eniId: eni?.eniId, pausedUntil: b.until }, 'creating / attaching an ENI failed');
+    this.log.warn(
+      { err: (err as Error).message, code, vSwitchId, eniId: eni?.eniId, pausedUntil: b.until },
+      'creating / attaching an ENI failed',
+    );
     this.onEvent({ type: 'Warning', reason: 'AllocEniFailed', message: `create/attach ENI failed: ${(err as Error).message}` });
     if (eni) this.releaseSlotNow(eni.eniId);
     // Fail the waiters only when nothing can be created now (another vSwitch may still have room).
     const blocking = effectiveBackoff(this.backoffAll, this.vSwitchPaused, this.opts.vSwitchIds, now);
     if (EXHAUSTION_CODES.has(code) && blocking) {
-      this.waiters.failAll(() => new PoolError('Exhausted', `no ENI can be attached now: ${code}`, { cloudCode: code, retryable: true, cause: err }));
+      this.waiters.failAll(
+        () => new PoolError('Exhausted', `no ENI can be attached now: ${code}`, { cloudCode: code, retryable: true, cause: err }),
+      );
     }
   }
 
@@ -797,7 +921,8 @@ export class EniPool implements IpAllocator {
   private async detachAndDelete(eniId: string): Promise<void> {
     try {
       const [eni] = await this.cloud.describeNetworkInterfaces({ eniIds: [eniId] });
-      if (eni && eni.instanceId === this.instanceId && eni.status !== 'Available') await this.cloud.detachNetworkInterface(eniId, this.instanceId);
+      if (eni && eni.instanceId === this.instanceId && eni.status !== 'Available')
+        await this.cloud.detachNetworkInterface(eniId, this.instanceId);
       if (eni) await this.cloud.deleteNetworkInterface(eniId);
       this.store.apply([{ op: 'deleteEni', eniId }]);
       this.slots.delete(eniId);

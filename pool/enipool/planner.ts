@@ -114,7 +114,13 @@ export function pickFreeEni(slots: EniSlot[]): string | undefined {
  * Where a released ENI goes: back to the warm pool (cooling, or free when there is no cool-down)
  * or detached and deleted when the idle ENIs already reach maxPoolSize and no request is waiting.
  */
-export function placeReleased(slots: EniSlot[], maxPoolSize: number, cooldownMs: number, now: number, waiting = 0): { state: 'cooling' | 'free' | 'releasing'; coolUntil?: number } {
+export function placeReleased(
+  slots: EniSlot[],
+  maxPoolSize: number,
+  cooldownMs: number,
+  now: number,
+  waiting = 0,
+): { state: 'cooling' | 'free' | 'releasing'; coolUntil?: number } {
   const idle = count(slots, 'free', 'cooling');
   // A request is waiting for an ENI: never delete one it could have (detach + delete + create + attach).
   if (idle >= maxPoolSize && waiting === 0) return { state: 'releasing' };
@@ -131,10 +137,18 @@ export interface EniBackoffConfig {
   otherErrorMs: number;
 }
 
-export const defaultEniBackoff: EniBackoffConfig = { eniPerInstanceLimitMs: 60_000, vSwitchIpNotEnoughMs: 10 * 60_000, otherErrorMs: 5_000 };
+export const defaultEniBackoff: EniBackoffConfig = {
+  eniPerInstanceLimitMs: 60_000,
+  vSwitchIpNotEnoughMs: 10 * 60_000,
+  otherErrorMs: 5_000,
+};
 
 /** Exhaustion codes: requests waiting for an ENI fail at once instead of waiting out the pause. */
-export const EXHAUSTION_CODES: ReadonlySet<string> = new Set(['EniPerInstanceLimitExceeded', 'InvalidVSwitchId.IpNotEnough', 'QuotaExceeded.PrivateIpAddress']);
+export const EXHAUSTION_CODES: ReadonlySet<string> = new Set([
+  'EniPerInstanceLimitExceeded',
+  'InvalidVSwitchId.IpNotEnough',
+  'QuotaExceeded.PrivateIpAddress',
+]);
 
 /** The pause after a failed create/attach with this cloud code. */
 export function backoffFor(code: string, now: number, cfg: EniBackoffConfig): EniPoolBackoff {
@@ -160,7 +174,12 @@ export function pickVSwitch(ids: string[], paused: Record<string, EniPoolBackoff
 }
 
 /** The pause that blocks creation: the pool-wide one, or the earliest end when every vSwitch is paused. */
-export function effectiveBackoff(all: EniPoolBackoff | undefined, paused: Record<string, EniPoolBackoff>, ids: string[], now: number): EniPoolBackoff | undefined {
+export function effectiveBackoff(
+  all: EniPoolBackoff | undefined,
+  paused: Record<string, EniPoolBackoff>,
+  ids: string[],
+  now: number,
+): EniPoolBackoff | undefined {
   if (all && all.until > now) return all;
   const p = ids.map((id) => paused[id]).filter((b): b is EniPoolBackoff => b !== undefined && b.until > now);
   if (ids.length === 0 || p.length < ids.length) return undefined;

@@ -72,7 +72,11 @@ export function planEniReconcile(input: EniReconcileInput): EniReconcilePlan {
     }
     const e = byId.get(k.eniId);
     if (e && e.status === 'InUse') continue;
-    drop.push({ eniId: k.eniId, ...(input.holders.has(k.eniId) ? { podKey: input.holders.get(k.eniId) } : {}), ...(e ? { cloudStatus: e.status } : {}) });
+    drop.push({
+      eniId: k.eniId,
+      ...(input.holders.has(k.eniId) ? { podKey: input.holders.get(k.eniId) } : {}),
+      ...(e ? { cloudStatus: e.status } : {}),
+    });
   }
 
   for (const e of here) {

@@ -262,7 +262,14 @@ describe('rendered eni_conf and conflist against the daemon and the plugin', () 
       ...Object.keys(((schema.properties as JsonObject).eniConf as JsonObject).properties as JsonObject),
       ...chartSetEniConfKeys(helpers),
     ]);
-    expect(chartSetEniConfKeys(helpers).sort()).toEqual(['credential_path', 'daemon_mode', 'db_path', 'log_level', 'metrics_listen', 'socket_path']);
+    expect(chartSetEniConfKeys(helpers).sort()).toEqual([
+      'credential_path',
+      'daemon_mode',
+      'db_path',
+      'log_level',
+      'metrics_listen',
+      'socket_path',
+    ]);
     const notAccepted = [...keys].filter((k) => daemonKeyVerdict(k) !== 'accepted').map((k) => `${k}: ${daemonKeyVerdict(k)}`);
     expect(notAccepted).toEqual([]);
     // The probe tells the three verdicts apart.
@@ -332,7 +339,7 @@ describe('rendered eni_conf and conflist against the daemon and the plugin', () 
     expect(config.logLevel).toBe('debug');
   });
 
-  it('the conflist is CNI 1.1.0 and its terway entry passes the plugin\'s own config check', () => {
+  it("the conflist is CNI 1.1.0 and its terway entry passes the plugin's own config check", () => {
     const list = emulateConflist(values, paths);
     expect(list.cniVersion).toBe('1.1.0');
     const plugins = list.plugins as JsonObject[];
@@ -428,7 +435,7 @@ describe('files/install-cni.cjs (the init container)', () => {
     expect(listTree(n.host)).toEqual(['etc/cni/net.d/10-terway.conflist', 'opt/cni/bin/terway']);
   });
 
-  it('without NODE_DST keeps the plugin\'s own #! line and no access key is written', async () => {
+  it("without NODE_DST keeps the plugin's own #! line and no access key is written", async () => {
     const n = fakeNode();
     const r = await runInstall(n.env);
     expect(r.status).toBe(0);
@@ -494,7 +501,7 @@ describe('files/install-cni.cjs in VPCIP mode: the node pod CIDR', () => {
     ['node-a', '172.20.1.0/24'],
     ['node-v6-first', '172.20.2.0/24'],
     ['node-old', '172.20.3.0/24'],
-  ])('writes %s\'s IPv4 pod CIDR into eni_conf, and the daemon accepts it', async (nodeName, cidr) => {
+  ])("writes %s's IPv4 pod CIDR into eni_conf, and the daemon accepts it", async (nodeName, cidr) => {
     const n = vpcipNode();
     const r = await runInstall({ ...n.env, NODE_NAME: nodeName });
     expect(r.stderr).toBe('');
@@ -555,7 +562,9 @@ describe('files/healthcheck.cjs (the probes)', () => {
       },
       Watch: (call: grpc.ServerWritableStream<unknown, unknown>) => call.end(),
     });
-    await new Promise<void>((res, rej) => server.bindAsync(`unix:${socket}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? rej(e) : res())));
+    await new Promise<void>((res, rej) =>
+      server.bindAsync(`unix:${socket}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? rej(e) : res())),
+    );
   });
   afterAll(() => server?.forceShutdown());
 
@@ -621,12 +630,15 @@ describe.skipIf(!helm)('helm lint and helm template', () => {
     docs = helmTemplate(h);
   }, 60_000);
 
-  const podSpec = (d: JsonObject[]): JsonObject => (((findDoc(d, 'DaemonSet').spec as JsonObject).template as JsonObject).spec as JsonObject);
+  const podSpec = (d: JsonObject[]): JsonObject => ((findDoc(d, 'DaemonSet').spec as JsonObject).template as JsonObject).spec as JsonObject;
   const container = (spec: JsonObject, name: string, init = false): JsonObject =>
     ((init ? spec.initContainers : spec.containers) as JsonObject[]).find((c) => c.name === name)!;
   const envOf = (c: JsonObject): Record<string, string> =>
-    Object.fromEntries(((c.env as JsonObject[]) ?? []).filter((e) => typeof e.value === 'string').map((e) => [e.name as string, e.value as string]));
-  const configMapData = (d: JsonObject[], name: string): Record<string, string> => (findDoc(d, 'ConfigMap', name).data as Record<string, string>);
+    Object.fromEntries(
+      ((c.env as JsonObject[]) ?? []).filter((e) => typeof e.value === 'string').map((e) => [e.name as string, e.value as string]),
+    );
+  const configMapData = (d: JsonObject[], name: string): Record<string, string> =>
+    findDoc(d, 'ConfigMap', name).data as Record<string, string>;
 
   it('helm lint --strict passes', () => {
     const r = runHelm(h, ['lint', '--strict', CHART_DIR]);
@@ -653,7 +665,14 @@ describe.skipIf(!helm)('helm lint and helm template', () => {
       {},
       {
         daemonMode: 'VPCENI',
-        eniConf: { vswitches: { z1: ['vsw-1'] }, security_groups: ['sg-1'], idle_ip_reclaim_after: '1m', mtu: 1450, eni_tags: { a: 'b' }, max_eni: 3 },
+        eniConf: {
+          vswitches: { z1: ['vsw-1'] },
+          security_groups: ['sg-1'],
+          idle_ip_reclaim_after: '1m',
+          mtu: 1450,
+          eni_tags: { a: 'b' },
+          max_eni: 3,
+        },
         credentials: { credentialPath: '/var/addon/token-config' },
         metrics: { enabled: false },
         cni: { timeoutSeconds: 20, chainedPlugins: [{ type: 'portmap', capabilities: { portMappings: true } }] },
@@ -703,7 +722,7 @@ describe.skipIf(!helm)('helm lint and helm template', () => {
     const hostPathAt = (c: JsonObject, dir: string): string | undefined => {
       const m = mounts(c).find((x) => x.mountPath === dir);
       const v = m && volumes.get(m.name as string);
-      return v && isObject(v.hostPath) ? (v.hostPath as JsonObject).path as string : undefined;
+      return v && isObject(v.hostPath) ? ((v.hostPath as JsonObject).path as string) : undefined;
     };
     expect(hostPathAt(daemon, paths.socketDir)).toBe(paths.socketDir);
     expect(hostPathAt(daemon, paths.stateDir)).toBe(paths.stateDir);
@@ -770,11 +789,15 @@ describe.skipIf(!helm)('helm lint and helm template', () => {
     ['a chart-owned key in eniConf', { eniConf: { socket_path: '/tmp/x.sock' } }, /eniConf\.socket_path is set by the chart/],
     ['an access key in eniConf', { eniConf: { access_key: 'LTAI' } }, /use credentials\.existingSecret/],
     ['a misspelt value (schema)', { deamonMode: 'VPCENI' }, /deamonMode/],
-  ])('helm template refuses %s', (_what, over, re) => {
-    const r = helmTemplateRaw(h, over);
-    expect(r.status).not.toBe(0);
-    expect(r.stderr).toMatch(re);
-  }, 30_000);
+  ])(
+    'helm template refuses %s',
+    (_what, over, re) => {
+      const r = helmTemplateRaw(h, over);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(re);
+    },
+    30_000,
+  );
 
   const api = new FakeApiServer({ 'node-1': { kind: 'Node', spec: { podCIDRs: ['172.20.7.0/24'] } } });
   afterAll(() => api.stop());
@@ -782,77 +805,82 @@ describe.skipIf(!helm)('helm lint and helm template', () => {
   it.each<[string, JsonObject]>([
     ['ENIMultiIP with a credentials Secret', { credentials: { existingSecret: 'ak' } }],
     ['VPCIP (pod CIDR from the Node object)', { daemonMode: 'VPCIP' }],
-  ])('replays the rendered init container on a fake node (%s): the daemon loads what it wrote, the plugin runs', async (_what, over) => {
-    const d = helmTemplate(h, over);
-    const spec = podSpec(d);
-    const init = container(spec, 'install-cni', true);
-    const root = scratch('chart-replay-');
-    scratchDirs.push(root);
-    const hostRoot = join(root, 'host');
-    const imageRoot = join(root, 'image');
-    // The image: the plugin bundle where the chart expects it.
-    await buildPlugin(join(imageRoot, paths.pluginImagePath));
-    // Container paths resolve through the rendered mounts to stand-ins for each volume.
-    const volumes = new Map((spec.volumes as JsonObject[]).map((v) => [v.name as string, v]));
-    const mountDirs: [string, string][] = [];
-    for (const m of init.volumeMounts as JsonObject[]) {
-      const v = volumes.get(m.name as string)!;
-      let dir: string;
-      if (isObject(v.hostPath)) dir = join(hostRoot, (v.hostPath as JsonObject).path as string);
-      else dir = join(root, 'volumes', m.name as string);
-      mkdirSync(dir, { recursive: true });
-      if (isObject(v.configMap)) {
-        const data = configMapData(d, (v.configMap as JsonObject).name as string);
-        for (const [k, text] of Object.entries(data)) writeFileSync(join(dir, k), text);
+  ])(
+    'replays the rendered init container on a fake node (%s): the daemon loads what it wrote, the plugin runs',
+    async (_what, over) => {
+      const d = helmTemplate(h, over);
+      const spec = podSpec(d);
+      const init = container(spec, 'install-cni', true);
+      const root = scratch('chart-replay-');
+      scratchDirs.push(root);
+      const hostRoot = join(root, 'host');
+      const imageRoot = join(root, 'image');
+      // The image: the plugin bundle where the chart expects it.
+      await buildPlugin(join(imageRoot, paths.pluginImagePath));
+      // Container paths resolve through the rendered mounts to stand-ins for each volume.
+      const volumes = new Map((spec.volumes as JsonObject[]).map((v) => [v.name as string, v]));
+      const mountDirs: [string, string][] = [];
+      for (const m of init.volumeMounts as JsonObject[]) {
+        const v = volumes.get(m.name as string)!;
+        let dir: string;
+        if (isObject(v.hostPath)) dir = join(hostRoot, (v.hostPath as JsonObject).path as string);
+        else dir = join(root, 'volumes', m.name as string);
+        mkdirSync(dir, { recursive: true });
+        if (isObject(v.configMap)) {
+          const data = configMapData(d, (v.configMap as JsonObject).name as string);
+          for (const [k, text] of Object.entries(data)) writeFileSync(join(dir, k), text);
+        }
+        if (isObject(v.secret)) {
+          writeFileSync(join(dir, 'access_key'), 'LTAI-replay');
+          writeFileSync(join(dir, 'access_secret'), 'replay-secret');
+        }
+        mountDirs.push([m.mountPath as string, dir]);
       }
-      if (isObject(v.secret)) {
-        writeFileSync(join(dir, 'access_key'), 'LTAI-replay');
-        writeFileSync(join(dir, 'access_secret'), 'replay-secret');
+      mountDirs.sort((a, b) => b[0].length - a[0].length);
+      const resolve = (p: string): string => {
+        const hit = mountDirs.find(([mp]) => p === mp || p.startsWith(`${mp}/`));
+        return hit ? hit[1] + p.slice(hit[0].length) : join(imageRoot, p);
+      };
+      const env: Record<string, string> = {};
+      for (const [k, v] of Object.entries(envOf(init))) {
+        if (k === 'NODE_HOST_PATH')
+          env[k] = join(hostRoot, v); // a host path: the plugin's #! line
+        else env[k] = v.startsWith('/') ? resolve(v) : v;
       }
-      mountDirs.push([m.mountPath as string, dir]);
-    }
-    mountDirs.sort((a, b) => b[0].length - a[0].length);
-    const resolve = (p: string): string => {
-      const hit = mountDirs.find(([mp]) => p === mp || p.startsWith(`${mp}/`));
-      return hit ? hit[1] + p.slice(hit[0].length) : join(imageRoot, p);
-    };
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(envOf(init))) {
-      if (k === 'NODE_HOST_PATH') env[k] = join(hostRoot, v); // a host path: the plugin's #! line
-      else env[k] = v.startsWith('/') ? resolve(v) : v;
-    }
-    // What kubelet would supply: the downward-API node name and the pod's service account.
-    const nodeNameEnv = (init.env as JsonObject[]).find((e) => e.name === 'NODE_NAME')!;
-    expect(nodeNameEnv.valueFrom).toEqual({ fieldRef: { fieldPath: 'spec.nodeName' } });
-    env.NODE_NAME = 'node-1';
-    env.KUBE_API_URL = await api.start();
-    env.SERVICE_ACCOUNT_DIR = serviceAccountDir();
-    expect(init.command).toEqual(['node', expect.stringMatching(/install-cni\.cjs$/)]);
-    const script = resolve((init.command as string[])[1]!);
-    const r = await runScript(script, env);
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
+      // What kubelet would supply: the downward-API node name and the pod's service account.
+      const nodeNameEnv = (init.env as JsonObject[]).find((e) => e.name === 'NODE_NAME')!;
+      expect(nodeNameEnv.valueFrom).toEqual({ fieldRef: { fieldPath: 'spec.nodeName' } });
+      env.NODE_NAME = 'node-1';
+      env.KUBE_API_URL = await api.start();
+      env.SERVICE_ACCOUNT_DIR = serviceAccountDir();
+      expect(init.command).toEqual(['node', expect.stringMatching(/install-cni\.cjs$/)]);
+      const script = resolve((init.command as string[])[1]!);
+      const r = await runScript(script, env);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
 
-    // What the daemon container will read: its --config path through its own mounts.
-    const daemon = container(spec, 'daemon');
-    const configArg = (daemon.command as string[])[3]!;
-    const confMount = (daemon.volumeMounts as JsonObject[]).find((m) => configArg.startsWith(`${m.mountPath as string}/`))!;
-    const written = join(root, 'volumes', confMount.name as string, configArg.slice((confMount.mountPath as string).length));
-    const loaded = await loadDaemonConfig(written);
-    expect(loaded.warnings).toEqual([]);
-    expect(loaded.config.socketPath).toBe(paths.socketPath);
-    if (over.daemonMode === 'VPCIP') {
-      expect(loaded.config.daemonMode).toBe('VPCIP');
-      expect(JSON.parse(readFileSync(written, 'utf8'))).toHaveProperty('pod_cidr', '172.20.7.0/24');
-    } else {
-      expect(loaded.config.accessKey).toBe('LTAI-replay');
-    }
+      // What the daemon container will read: its --config path through its own mounts.
+      const daemon = container(spec, 'daemon');
+      const configArg = (daemon.command as string[])[3]!;
+      const confMount = (daemon.volumeMounts as JsonObject[]).find((m) => configArg.startsWith(`${m.mountPath as string}/`))!;
+      const written = join(root, 'volumes', confMount.name as string, configArg.slice((confMount.mountPath as string).length));
+      const loaded = await loadDaemonConfig(written);
+      expect(loaded.warnings).toEqual([]);
+      expect(loaded.config.socketPath).toBe(paths.socketPath);
+      if (over.daemonMode === 'VPCIP') {
+        expect(loaded.config.daemonMode).toBe('VPCIP');
+        expect(JSON.parse(readFileSync(written, 'utf8'))).toHaveProperty('pod_cidr', '172.20.7.0/24');
+      } else {
+        expect(loaded.config.accessKey).toBe('LTAI-replay');
+      }
 
-    const conflist = JSON.parse(readFileSync(join(hostRoot, 'etc/cni/net.d/10-terway.conflist'), 'utf8')) as { plugins: Json[] };
-    expect(conflist.plugins).toHaveLength(1);
-    const v = runPlugin(join(hostRoot, 'opt/cni/bin/terway'), 'VERSION', '{"cniVersion":"1.1.0"}');
-    expect(v.stderr).toBe('');
-    expect(v.status).toBe(0);
-    expect(v.stdout).toContain('supportedVersions');
-  }, 60_000);
+      const conflist = JSON.parse(readFileSync(join(hostRoot, 'etc/cni/net.d/10-terway.conflist'), 'utf8')) as { plugins: Json[] };
+      expect(conflist.plugins).toHaveLength(1);
+      const v = runPlugin(join(hostRoot, 'opt/cni/bin/terway'), 'VERSION', '{"cniVersion":"1.1.0"}');
+      expect(v.stderr).toBe('');
+      expect(v.status).toBe(0);
+      expect(v.stdout).toContain('supportedVersions');
+    },
+    60_000,
+  );
 });

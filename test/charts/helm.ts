@@ -19,7 +19,10 @@ function executable(p: string): boolean {
 export function findHelm(): string | undefined {
   const candidates = [
     process.env.HELM_BIN,
-    ...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'helm')),
+    ...(process.env.PATH ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((d) => join(d, 'helm')),
     join(REPO_ROOT, 'node_modules', '.cache', 'eni-ipam-helm', 'helm'),
   ];
   for (const c of candidates) {
@@ -43,7 +46,13 @@ export function runHelm(helm: string, args: string[]): HelmResult {
     const r = spawnSync(helm, args, {
       encoding: 'utf8',
       timeout: 60_000,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, XDG_CACHE_HOME: join(home, 'cache'), XDG_CONFIG_HOME: join(home, 'config'), XDG_DATA_HOME: join(home, 'data') },
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: home,
+        XDG_CACHE_HOME: join(home, 'cache'),
+        XDG_CONFIG_HOME: join(home, 'config'),
+        XDG_DATA_HOME: join(home, 'data'),
+      },
     });
     return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   } finally {

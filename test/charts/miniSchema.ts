@@ -4,8 +4,24 @@ import type { Json, JsonObject } from './chartSource.js';
 import { isObject } from './chartSource.js';
 
 const SUPPORTED = new Set([
-  '$schema', 'title', 'description', 'definitions', '$ref', 'type', 'enum', 'properties', 'additionalProperties',
-  'required', 'items', 'anyOf', 'minimum', 'maximum', 'exclusiveMinimum', 'minLength', 'maxItems', 'pattern',
+  '$schema',
+  'title',
+  'description',
+  'definitions',
+  '$ref',
+  'type',
+  'enum',
+  'properties',
+  'additionalProperties',
+  'required',
+  'items',
+  'anyOf',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'minLength',
+  'maxItems',
+  'pattern',
 ]);
 
 function typeOf(v: Json): string {
@@ -54,11 +70,13 @@ export function validate(value: Json, schema: Json, root: JsonObject, at = ''): 
   if (typeof value === 'number') {
     if (typeof schema.minimum === 'number' && value < schema.minimum) errs.push(`${where}: ${value} < ${schema.minimum}`);
     if (typeof schema.maximum === 'number' && value > schema.maximum) errs.push(`${where}: ${value} > ${schema.maximum}`);
-    if (typeof schema.exclusiveMinimum === 'number' && value <= schema.exclusiveMinimum) errs.push(`${where}: ${value} <= ${schema.exclusiveMinimum}`);
+    if (typeof schema.exclusiveMinimum === 'number' && value <= schema.exclusiveMinimum)
+      errs.push(`${where}: ${value} <= ${schema.exclusiveMinimum}`);
   }
   if (typeof value === 'string') {
     if (typeof schema.minLength === 'number' && value.length < schema.minLength) errs.push(`${where}: shorter than ${schema.minLength}`);
-    if (typeof schema.pattern === 'string' && !new RegExp(schema.pattern, 'u').test(value)) errs.push(`${where}: does not match ${schema.pattern}`);
+    if (typeof schema.pattern === 'string' && !new RegExp(schema.pattern, 'u').test(value))
+      errs.push(`${where}: does not match ${schema.pattern}`);
   }
   if (Array.isArray(value)) {
     if (typeof schema.maxItems === 'number' && value.length > schema.maxItems) errs.push(`${where}: more than ${schema.maxItems} items`);

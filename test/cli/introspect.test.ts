@@ -6,8 +6,8 @@ import { statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startMockCloud, type MockCloudHandle } from '../mockcloud/index.js';
-import { ecsClient, $ecs } from '../mockcloud/sdk.js';
+import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
+import { ecsClient, $ecs } from '../../sim/mockcloud/sdk.js';
 import { API_VERSION } from '../../proto/version.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
 import { parseDaemonConfig } from '../../daemon/config/index.js';
@@ -62,7 +62,11 @@ describe('introspection endpoints + eni-ipam-cli', () => {
     client = connect(handle.socketPath);
     await Promise.all(['cli-a', 'cli-b', 'cli-c'].map((c) => call('AllocIP', { pod: podMsg(c), api_version: API_VERSION })));
     // Let the pool settle (refill to min_pool_size) so the cloud and the pool hold the same IPs.
-    await waitFor(() => handle!.allocator.stats().free >= 4 && mock.dump().enis.every((e) => e.status !== 'Attaching'), 'pool settled', 20_000);
+    await waitFor(
+      () => handle!.allocator.stats().free >= 4 && mock.dump().enis.every((e) => e.status !== 'Attaching'),
+      'pool settled',
+      20_000,
+    );
   });
 
   afterAll(async () => {
@@ -102,7 +106,12 @@ describe('introspection endpoints + eni-ipam-cli', () => {
       expect(held).toEqual([...cloudEni.secondaryIps].sort());
     }
     const assigned = pool.enis.flatMap((e) => e.ips.assigned);
-    expect(assigned.sort()).toEqual(handle!.allocator.list().map((a) => a.ip).sort());
+    expect(assigned.sort()).toEqual(
+      handle!.allocator
+        .list()
+        .map((a) => a.ip)
+        .sort(),
+    );
     const a = handle!.allocator.list()[0]!;
     const eni = pool.enis.find((e) => e.eniId === a.eniId)!;
     expect(eni.assignedTo[a.ip]).toBe(a.podKey);
@@ -163,7 +172,8 @@ describe('introspection endpoints + eni-ipam-cli', () => {
     const pool = await cli(['--addr', sock, 'pool']);
     expect(pool.code).toBe(0);
     expect(pool.out).toMatch(/assigned 3/);
-    for (const a of handle!.allocator.list()) expect(pool.out).toMatch(new RegExp(`${a.ip.replaceAll('.', '\\.')}\\s+${a.eniId}\\s+assigned\\s+${a.podKey}`));
+    for (const a of handle!.allocator.list())
+      expect(pool.out).toMatch(new RegExp(`${a.ip.replaceAll('.', '\\.')}\\s+${a.eniId}\\s+assigned\\s+${a.podKey}`));
     const json = await cli(['--addr', `unix:${sock}`, 'pods', '--json', '--pod', 'default/pod-cli-a']);
     expect((JSON.parse(json.out) as { pods: PodView[] }).pods.map((p) => p.name)).toEqual(['pod-cli-a']);
   });
@@ -185,11 +195,15 @@ describe('introspection endpoints + eni-ipam-cli', () => {
     expect(dead.err).toMatch(/cannot reach the daemon/);
   });
 
-  it('an IP assigned behind the daemon\'s back shows in /v1/mapping; the CLI exits 1', async () => {
+  it("an IP assigned behind the daemon's back shows in /v1/mapping; the CLI exits 1", async () => {
     const primary = mock.dump().enis.find((e) => e.instanceId === NODE && e.type === 'Primary')!;
     const ecs = ecsClient(mock);
     const res = await ecs.assignPrivateIpAddresses(
-      new $ecs.AssignPrivateIpAddressesRequest({ regionId: mock.regionId, networkInterfaceId: primary.eniId, secondaryPrivateIpAddressCount: 1 }),
+      new $ecs.AssignPrivateIpAddressesRequest({
+        regionId: mock.regionId,
+        networkInterfaceId: primary.eniId,
+        secondaryPrivateIpAddressCount: 1,
+      }),
     );
     const rogue = res.body!.assignedPrivateIpAddressesSet!.privateIpSet!.privateIpAddress![0]!;
     const m = await get<MappingReport>('/v1/mapping');
@@ -209,7 +223,9 @@ describe('introspection endpoints + eni-ipam-cli', () => {
 
   it('the built CLI entry (tsx cli/main.ts) exits 1 on the mismatch', async () => {
     const run = promisify(execFile);
-    const err = await run(process.execPath, ['--import', 'tsx', 'cli/main.ts', '--addr', `unix:${sock}`, 'mapping', '--json'], { cwd: process.cwd() }).then(
+    const err = await run(process.execPath, ['--import', 'tsx', 'cli/main.ts', '--addr', `unix:${sock}`, 'mapping', '--json'], {
+      cwd: process.cwd(),
+    }).then(
       () => undefined,
       (e: { code?: number; stdout?: string }) => e,
     );

@@ -28,7 +28,17 @@ function alloc(name: string, ip: string, eniId = 'eni-p', ns = 'default'): IpAll
 }
 
 function eniRec(eniId: string, primary = false, state: EniRecord['state'] = 'inuse'): EniRecord {
-  return { eniId, mac: `mac-${eniId}`, vSwitchId: 'vsw-1', vSwitchCidr: '10.0.0.0/24', gateway: '10.0.0.253', primary, createdByUs: !primary, state, createdAt: 0 };
+  return {
+    eniId,
+    mac: `mac-${eniId}`,
+    vSwitchId: 'vsw-1',
+    vSwitchCidr: '10.0.0.0/24',
+    gateway: '10.0.0.253',
+    primary,
+    createdByUs: !primary,
+    state,
+    createdAt: 0,
+  };
 }
 
 function ipRec(ip: string, eniId: string, state: IpRecord['state'] = 'free', podKey?: string): IpRecord {
@@ -150,7 +160,10 @@ describe('buildMapping', () => {
 
   it('an in-use pool ENI the cloud does not show; unmanaged ENIs are informational', () => {
     const input = healthy();
-    input.cloudEnis = [cloudEni('eni-p', ['10.0.0.2', '10.0.0.3'], 'Primary'), cloudEni('eni-x', [], 'Secondary', { creator: 'eni-ipam', node: NODE })];
+    input.cloudEnis = [
+      cloudEni('eni-p', ['10.0.0.2', '10.0.0.3'], 'Primary'),
+      cloudEni('eni-x', [], 'Secondary', { creator: 'eni-ipam', node: NODE }),
+    ];
     const m = buildMapping(input);
     expect(m.enisMissingInCloud).toEqual(['eni-s']);
     expect(m.unmanagedEnis).toEqual([{ eniId: 'eni-x', type: 'Secondary', ours: true }]);
@@ -187,7 +200,13 @@ describe('buildMapping', () => {
     expect(m.ok).toBe(true);
     expect(m.rows[0]).toMatchObject({ cloud: 'ok', pool: 'assigned' });
     expect(m.unmanagedEnis).toEqual([{ eniId: 'eni-main', type: 'Primary', ours: false }]);
-    const v = buildMapping({ mode: 'VPCIP', instanceId: NODE, pods: [alloc('v', '172.16.0.5')], dbPods: [alloc('v', '172.16.0.5')], cloudEnis: [] });
+    const v = buildMapping({
+      mode: 'VPCIP',
+      instanceId: NODE,
+      pods: [alloc('v', '172.16.0.5')],
+      dbPods: [alloc('v', '172.16.0.5')],
+      cloudEnis: [],
+    });
     expect(v).toMatchObject({ ok: true, cloudChecked: false });
     expect(v.rows[0]).toMatchObject({ cloud: 'n/a', pool: 'n/a' });
   });
@@ -198,11 +217,24 @@ describe('podsView / poolView', () => {
     const pods = podsView([alloc('b', '10.0.0.3'), alloc('a', '10.0.0.2', 'eni-p', 'kube-system'), alloc('a', '10.0.0.4')]);
     expect(pods.map((p) => `${p.namespace}/${p.name}`)).toEqual(['default/a', 'default/b', 'kube-system/a']);
     expect(pods[0]!.allocatedAt).toBe('2023-11-14T22:13:20.000Z');
-    expect(podsView([alloc('a', '1.1.1.1'), alloc('a', '1.1.1.2', 'eni-p', 'x')], parsePodFilter('x/a')).map((p) => p.ip)).toEqual(['1.1.1.2']);
+    expect(podsView([alloc('a', '1.1.1.1'), alloc('a', '1.1.1.2', 'eni-p', 'x')], parsePodFilter('x/a')).map((p) => p.ip)).toEqual([
+      '1.1.1.2',
+    ]);
   });
 
   it('groups IPs by ENI and state, primary first, IPs in numeric order', () => {
-    const stats: PoolStats = { enis: 2, total: 5, free: 2, assigned: 1, cooling: 1, reserved: 1, releasing: 0, pendingRequests: 0, minPoolSize: 0, maxPoolSize: 5 };
+    const stats: PoolStats = {
+      enis: 2,
+      total: 5,
+      free: 2,
+      assigned: 1,
+      cooling: 1,
+      reserved: 1,
+      releasing: 0,
+      pendingRequests: 0,
+      minPoolSize: 0,
+      maxPoolSize: 5,
+    };
     const v = poolView({
       mode: 'ENIMultiIP',
       instanceId: NODE,

@@ -11,7 +11,18 @@ import type { IpAllocation, IpAllocator, PoolStats } from '../../pool/types.js';
 import { getJson } from '../../cli/client.js';
 import { runCli } from '../../cli/run.js';
 
-const STATS: PoolStats = { enis: 1, total: 1, free: 0, assigned: 1, cooling: 0, reserved: 0, releasing: 0, pendingRequests: 0, minPoolSize: 0, maxPoolSize: 1 };
+const STATS: PoolStats = {
+  enis: 1,
+  total: 1,
+  free: 0,
+  assigned: 1,
+  cooling: 0,
+  reserved: 0,
+  releasing: 0,
+  pendingRequests: 0,
+  minPoolSize: 0,
+  maxPoolSize: 1,
+};
 
 function fakeAllocator(allocs: IpAllocation[]): IpAllocator {
   return {
@@ -54,12 +65,29 @@ async function serve(src: Partial<IntrospectionSources> = {}): Promise<{ host: s
   const config = parseDaemonConfig({ daemon_mode: 'VPCENI', instance_id: 'i-1', access_key: 'AKID', access_secret: 'topsecret' }).config;
   const store = new MemoryPoolStore();
   store.apply([
-    { op: 'putEni', eni: { eniId: 'eni-a', mac: alloc.eniMac, vSwitchId: 'vsw-1', vSwitchCidr: '10.0.0.0/24', gateway: '10.0.0.253', primary: false, createdByUs: true, state: 'inuse', createdAt: 0 } },
+    {
+      op: 'putEni',
+      eni: {
+        eniId: 'eni-a',
+        mac: alloc.eniMac,
+        vSwitchId: 'vsw-1',
+        vSwitchCidr: '10.0.0.0/24',
+        gateway: '10.0.0.253',
+        primary: false,
+        createdByUs: true,
+        state: 'inuse',
+        createdAt: 0,
+      },
+    },
     { op: 'putIp', ip: { ip: '10.0.0.7', eniId: 'eni-a', state: 'assigned', podKey: alloc.podKey, since: 0 } },
     { op: 'putPod', pod: { ...alloc, mode: 'VPCENI', stateful: false } },
   ]);
   const intro = new Introspection({ instanceId: 'i-1', config, allocator: fakeAllocator([alloc]), loadDb: () => store.load(), ...src });
-  server = await serveMetrics(new DaemonMetrics({ defaultMetrics: false }), { kind: 'tcp', host: '127.0.0.1', port: 0 }, { routes: (m, p, q) => intro.route(m, p, q) });
+  server = await serveMetrics(
+    new DaemonMetrics({ defaultMetrics: false }),
+    { kind: 'tcp', host: '127.0.0.1', port: 0 },
+    { routes: (m, p, q) => intro.route(m, p, q) },
+  );
   const [host, port] = server.address.split(':');
   return { host: host!, port: Number(port) };
 }
@@ -107,7 +135,14 @@ describe('introspection routes', () => {
       cloud: {
         describeNetworkInterfaces: () => {
           calls++;
-          return Promise.reject(new CloudError({ api: 'DescribeNetworkInterfaces', code: 'Throttling.User', message: 'Request was denied due to user flow control.', retryable: true }));
+          return Promise.reject(
+            new CloudError({
+              api: 'DescribeNetworkInterfaces',
+              code: 'Throttling.User',
+              message: 'Request was denied due to user flow control.',
+              retryable: true,
+            }),
+          );
         },
       },
     });
@@ -122,7 +157,21 @@ describe('introspection routes', () => {
   });
 
   it('mapping with a cloud that agrees is ok; one that lost the ENI is not', async () => {
-    const eni = { eniId: 'eni-a', mac: alloc.eniMac, type: 'Secondary' as const, status: 'InUse' as const, instanceId: 'i-1', vSwitchId: 'vsw-1', zoneId: 'z', vpcId: 'v', securityGroupIds: [], primaryIp: '10.0.0.7', secondaryIps: [], ipv6s: [], tags: {} };
+    const eni = {
+      eniId: 'eni-a',
+      mac: alloc.eniMac,
+      type: 'Secondary' as const,
+      status: 'InUse' as const,
+      instanceId: 'i-1',
+      vSwitchId: 'vsw-1',
+      zoneId: 'z',
+      vpcId: 'v',
+      securityGroupIds: [],
+      primaryIp: '10.0.0.7',
+      secondaryIps: [],
+      ipv6s: [],
+      tags: {},
+    };
     const enis = [eni];
     const addr = await serve({ cloud: { describeNetworkInterfaces: () => Promise.resolve(enis.map((e) => ({ ...e }))) } });
     const argv = ['--addr', `:${addr.port}`, 'mapping'];

@@ -1,8 +1,8 @@
 // AliyunCloud against the mock cloud over real HTTP: the unmodified SDK signs, sends and parses;
 // the mock keeps VPC state and injects faults.
 import { afterEach, describe, expect, it } from 'vitest';
-import { startMockCloud, type MockCloudHandle, type StartOptions } from '../mockcloud/index.js';
-import { defaultWorldSpec } from '../mockcloud/index.js';
+import { startMockCloud, type MockCloudHandle, type StartOptions } from '../../sim/mockcloud/index.js';
+import { defaultWorldSpec } from '../../sim/mockcloud/index.js';
 import { AliyunCloud, type AliyunCloudOptions } from '../../daemon/cloud/client.js';
 import { FakeClock } from '../../daemon/cloud/clock.js';
 import { CloudError, CloudErrorCodes } from '../../daemon/cloud/types.js';
@@ -21,7 +21,10 @@ afterEach(async () => {
 });
 
 /** A fresh mock and a client with test-sized timings (fast retries, fast polls). */
-async function setup(mockOpts: StartOptions = {}, cloudOpts: Partial<AliyunCloudOptions> = {}): Promise<{ mc: MockCloudHandle; cloud: AliyunCloud }> {
+async function setup(
+  mockOpts: StartOptions = {},
+  cloudOpts: Partial<AliyunCloudOptions> = {},
+): Promise<{ mc: MockCloudHandle; cloud: AliyunCloud }> {
   const mc = await startMockCloud({ attachDelayMs: 60, ...mockOpts });
   const cloud = new AliyunCloud({
     regionId: mc.regionId,
@@ -57,7 +60,13 @@ async function failure(p: Promise<unknown>): Promise<CloudError> {
 describe('AliyunCloud ⇄ mock cloud: ENI lifecycle', () => {
   it('create → attach (InUse) → assign → unassign → detach (Available) → delete', async () => {
     const { mc, cloud } = await setup();
-    const eni = await cloud.createNetworkInterface({ vSwitchId: VSW, securityGroupIds: [SG], secondaryIpCount: 2, tags: { owner: 'test' }, description: 'rt' });
+    const eni = await cloud.createNetworkInterface({
+      vSwitchId: VSW,
+      securityGroupIds: [SG],
+      secondaryIpCount: 2,
+      tags: { owner: 'test' },
+      description: 'rt',
+    });
     expect(eni.eniId).toMatch(/^eni-/);
     expect(eni.mac).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
     expect(eni).toMatchObject({ status: 'Available', type: 'Secondary', vSwitchId: VSW, securityGroupIds: [SG], tags: { owner: 'test' } });
@@ -75,7 +84,14 @@ describe('AliyunCloud ⇄ mock cloud: ENI lifecycle', () => {
     expect(chosen).toEqual(['10.0.1.200']);
 
     const [seen] = await cloud.describeNetworkInterfaces({ eniIds: [eni.eniId] });
-    expect(seen).toMatchObject({ eniId: eni.eniId, status: 'InUse', instanceId: NODE, mac: eni.mac, primaryIp: eni.primaryIp, tags: { owner: 'test' } });
+    expect(seen).toMatchObject({
+      eniId: eni.eniId,
+      status: 'InUse',
+      instanceId: NODE,
+      mac: eni.mac,
+      primaryIp: eni.primaryIp,
+      tags: { owner: 'test' },
+    });
     expect(seen!.secondaryIps).toHaveLength(8);
 
     await cloud.unassignPrivateIpAddresses(eni.eniId, ips.slice(0, 2));
@@ -90,7 +106,8 @@ describe('AliyunCloud ⇄ mock cloud: ENI lifecycle', () => {
     expect(eniOf(mc, eni.eniId)).toBeUndefined();
 
     const c = mc.counters();
-    for (const api of ['CreateNetworkInterface', 'AttachNetworkInterface', 'DetachNetworkInterface', 'DeleteNetworkInterface']) expect(c[api]).toBe(1);
+    for (const api of ['CreateNetworkInterface', 'AttachNetworkInterface', 'DetachNetworkInterface', 'DeleteNetworkInterface'])
+      expect(c[api]).toBe(1);
     expect(c.AssignPrivateIpAddresses).toBe(2);
     const s = cloud.stats();
     expect(s.CreateNetworkInterface).toMatchObject({ calls: 1, errors: 0, retries: 0, throttled: 0 });
@@ -126,7 +143,8 @@ describe('AliyunCloud ⇄ mock cloud: ENI lifecycle', () => {
   it('describe pages through every page and merges (page size 3, 8 ENIs → 3 calls)', async () => {
     const { mc, cloud } = await setup({}, { describePageSize: 3 });
     const created = [];
-    for (let i = 0; i < 8; i++) created.push(await cloud.createNetworkInterface({ vSwitchId: VSW, securityGroupIds: [SG], tags: { batch: 'paging' } }));
+    for (let i = 0; i < 8; i++)
+      created.push(await cloud.createNetworkInterface({ vSwitchId: VSW, securityGroupIds: [SG], tags: { batch: 'paging' } }));
     mc.resetCounters();
     const all = await cloud.describeNetworkInterfaces({ tags: { batch: 'paging' } });
     expect(all.map((e) => e.eniId).sort()).toEqual(created.map((e) => e.eniId).sort());
@@ -143,7 +161,12 @@ describe('AliyunCloud ⇄ mock cloud: ENI lifecycle', () => {
 describe('AliyunCloud ⇄ mock cloud: lookups', () => {
   it('instance type limits (cached after the first call)', async () => {
     const { mc, cloud } = await setup();
-    await expect(cloud.describeInstanceTypeLimits('ecs.g7.4xlarge')).resolves.toEqual({ instanceTypeId: 'ecs.g7.4xlarge', eniQuantity: 8, ipv4PerEni: 20, ipv6PerEni: 20 });
+    await expect(cloud.describeInstanceTypeLimits('ecs.g7.4xlarge')).resolves.toEqual({
+      instanceTypeId: 'ecs.g7.4xlarge',
+      eniQuantity: 8,
+      ipv4PerEni: 20,
+      ipv6PerEni: 20,
+    });
     await cloud.describeInstanceTypeLimits('ecs.g7.4xlarge');
     expect(mc.counters().DescribeInstanceTypes).toBe(1);
     const err = await failure(cloud.describeInstanceTypeLimits('ecs.nope.large'));
@@ -166,7 +189,14 @@ describe('AliyunCloud ⇄ mock cloud: lookups', () => {
     await cloud.ensureRouteEntry('vtb-mock-1', '172.20.1.0/24', NODE);
     expect(mc.counters().CreateRouteEntry).toBe(1);
     const entries = await cloud.describeRouteEntries('vtb-mock-1');
-    expect(entries).toContainEqual(expect.objectContaining({ routeTableId: 'vtb-mock-1', destinationCidrBlock: '172.20.1.0/24', nextHopType: 'Instance', nextHopId: NODE }));
+    expect(entries).toContainEqual(
+      expect.objectContaining({
+        routeTableId: 'vtb-mock-1',
+        destinationCidrBlock: '172.20.1.0/24',
+        nextHopType: 'Instance',
+        nextHopId: NODE,
+      }),
+    );
     const err = await failure(cloud.ensureRouteEntry('vtb-mock-1', '172.20.1.0/24', 'i-mock-node-2'));
     expect(err.code).toBe('InvalidCIDRBlock.Duplicate');
     await cloud.deleteRouteEntry('vtb-mock-1', '172.20.1.0/24', NODE);
@@ -212,7 +242,9 @@ describe('AliyunCloud ⇄ mock cloud: typed errors are not retried', () => {
 
   it('vSwitch exhaustion: InvalidVSwitchId.IpNotEnough, one call', async () => {
     const spec = defaultWorldSpec();
-    const { mc, cloud } = await setup({ world: { vSwitches: [...spec.vSwitches, { id: 'vsw-tiny', zoneId: 'cn-hangzhou-h', cidr: '10.0.9.0/29' }] } });
+    const { mc, cloud } = await setup({
+      world: { vSwitches: [...spec.vSwitches, { id: 'vsw-tiny', zoneId: 'cn-hangzhou-h', cidr: '10.0.9.0/29' }] },
+    });
     const err = await failure(cloud.createNetworkInterface({ vSwitchId: 'vsw-tiny', securityGroupIds: [SG], secondaryIpCount: 9 }));
     expect(err).toMatchObject({ code: CloudErrorCodes.VSwitchIpNotEnough, retryable: false });
     expect(err.requestId).toBeTruthy();
@@ -342,7 +374,8 @@ describe('AliyunCloud ⇄ mock cloud: idempotent retries (reply lost after the c
     await cloud.deleteNetworkInterface(eni.eniId);
     expect(eniOf(mc, eni.eniId)).toBeUndefined();
     const c = mc.counters();
-    for (const api of ['AttachNetworkInterface', 'UnassignPrivateIpAddresses', 'DetachNetworkInterface', 'DeleteNetworkInterface']) expect(c[api]).toBe(2);
+    for (const api of ['AttachNetworkInterface', 'UnassignPrivateIpAddresses', 'DetachNetworkInterface', 'DeleteNetworkInterface'])
+      expect(c[api]).toBe(2);
   });
 });
 

@@ -21,7 +21,12 @@ describe('convert', () => {
       zoneId: 'z',
       vpcId: 'vpc-1',
       privateIpAddress: '10.0.0.2',
-      privateIpSets: { privateIpSet: [{ privateIpAddress: '10.0.0.2', primary: true }, { privateIpAddress: '10.0.0.3', primary: false }] },
+      privateIpSets: {
+        privateIpSet: [
+          { privateIpAddress: '10.0.0.2', primary: true },
+          { privateIpAddress: '10.0.0.3', primary: false },
+        ],
+      },
       securityGroupIds: { securityGroupId: ['sg-1'] },
       tags: { tag: [{ tagKey: 'k', tagValue: 'v' }] },
     });
@@ -48,7 +53,12 @@ describe('convert', () => {
       new $Vpc.DescribeRouteEntryListResponseBodyRouteEntrysRouteEntry({
         destinationCidrBlock: '1.0.0.0/24',
         status: 'Available',
-        nextHops: { nextHop: [{ nextHopType: 'Instance', nextHopId: 'i-1' }, { nextHopType: 'Instance', nextHopId: 'i-2' }] },
+        nextHops: {
+          nextHop: [
+            { nextHopType: 'Instance', nextHopId: 'i-1' },
+            { nextHopType: 'Instance', nextHopId: 'i-2' },
+          ],
+        },
       }),
       'vtb-1',
     );

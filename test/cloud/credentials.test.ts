@@ -2,14 +2,23 @@ import { mkdtempSync, rmSync, writeFileSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { credentialFromAccessKey, credentialFromFile, FileCredentialsProvider, parseCredentialFile } from '../../daemon/cloud/credentials.js';
+import {
+  credentialFromAccessKey,
+  credentialFromFile,
+  FileCredentialsProvider,
+  parseCredentialFile,
+} from '../../daemon/cloud/credentials.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cloud-cred-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('credentials', () => {
   it('accepts the usual key spellings and refuses keyring-encrypted files', () => {
-    expect(parseCredentialFile('{"AccessKeyId":"a","AccessKeySecret":"b"}')).toMatchObject({ accessKeyId: 'a', accessKeySecret: 'b', securityToken: '' });
+    expect(parseCredentialFile('{"AccessKeyId":"a","AccessKeySecret":"b"}')).toMatchObject({
+      accessKeyId: 'a',
+      accessKeySecret: 'b',
+      securityToken: '',
+    });
     expect(parseCredentialFile('{"access.key.id":"a","access.key.secret":"b","security.token":"t"}')).toMatchObject({ securityToken: 't' });
     expect(() => parseCredentialFile('{"access.key.id":"a","access.key.secret":"b","keyring":"k"}')).toThrow(/keyring/);
     expect(() => parseCredentialFile('{"AccessKeyId":"a"}')).toThrow(/missing/);

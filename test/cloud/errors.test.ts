@@ -5,7 +5,13 @@ import { CloudError } from '../../daemon/cloud/types.js';
 
 // Built with the SDK's own error classes, filled the way openapi-core fills them from a reply.
 function reply(kind: 'client' | 'server' | 'throttle', statusCode: number, code: string, requestId = 'RID-1'): Error {
-  const map = { statusCode, code, message: `code: ${statusCode}, boom request id: ${requestId}`, data: { Code: code, Message: 'boom', RequestId: requestId }, requestId };
+  const map = {
+    statusCode,
+    code,
+    message: `code: ${statusCode}, boom request id: ${requestId}`,
+    data: { Code: code, Message: 'boom', RequestId: requestId },
+    requestId,
+  };
   if (kind === 'throttle') return new ThrottlingError(map);
   return kind === 'client' ? new ClientError(map) : new ServerError(map);
 }
@@ -28,18 +34,38 @@ const table: [string, unknown, { code: string; retryable: boolean; httpStatus?: 
   ['ServiceUnavailable 503', reply('server', 503, 'ServiceUnavailable'), { code: 'ServiceUnavailable', retryable: true, httpStatus: 503 }],
   ['any 502', reply('server', 502, 'BadGateway'), { code: 'BadGateway', retryable: true, httpStatus: 502 }],
   ['read timeout', timeout(), { code: 'Timeout', retryable: true }],
-  ['connect timeout', Object.assign(new Error('ConnectTimeout: Connect http://x failed.'), { name: 'RequestTimeoutError' }), { code: 'Timeout', retryable: true }],
+  [
+    'connect timeout',
+    Object.assign(new Error('ConnectTimeout: Connect http://x failed.'), { name: 'RequestTimeoutError' }),
+    { code: 'Timeout', retryable: true },
+  ],
   ['ECONNRESET', errno('ECONNRESET', 'read ECONNRESET'), { code: 'ECONNRESET', retryable: true }],
   ['socket hang up', errno('ECONNRESET', 'socket hang up'), { code: 'ECONNRESET', retryable: true }],
   ['ECONNREFUSED', errno('ECONNREFUSED'), { code: 'ECONNREFUSED', retryable: true }],
   ['non-JSON reply', new SyntaxError('Unexpected token <'), { code: 'InvalidResponse', retryable: true }],
-  ['IpNotEnough 403', reply('client', 403, 'InvalidVSwitchId.IpNotEnough'), { code: 'InvalidVSwitchId.IpNotEnough', retryable: false, httpStatus: 403 }],
+  [
+    'IpNotEnough 403',
+    reply('client', 403, 'InvalidVSwitchId.IpNotEnough'),
+    { code: 'InvalidVSwitchId.IpNotEnough', retryable: false, httpStatus: 403 },
+  ],
   ['QuotaExceeded', reply('client', 403, 'QuotaExceeded.PrivateIpAddress'), { code: 'QuotaExceeded.PrivateIpAddress', retryable: false }],
-  ['EniPerInstanceLimitExceeded', reply('client', 403, 'EniPerInstanceLimitExceeded'), { code: 'EniPerInstanceLimitExceeded', retryable: false }],
-  ['ENI not found 404', reply('client', 404, 'InvalidEniId.NotFound'), { code: 'InvalidEniId.NotFound', retryable: false, httpStatus: 404 }],
+  [
+    'EniPerInstanceLimitExceeded',
+    reply('client', 403, 'EniPerInstanceLimitExceeded'),
+    { code: 'EniPerInstanceLimitExceeded', retryable: false },
+  ],
+  [
+    'ENI not found 404',
+    reply('client', 404, 'InvalidEniId.NotFound'),
+    { code: 'InvalidEniId.NotFound', retryable: false, httpStatus: 404 },
+  ],
   ['bad state', reply('client', 403, 'InvalidOperation.InvalidEniState'), { code: 'InvalidOperation.InvalidEniState', retryable: false }],
   ['signature', reply('client', 400, 'SignatureDoesNotMatch'), { code: 'SignatureDoesNotMatch', retryable: false }],
-  ['credentials missing (SDK, no reply)', new ClientError({ code: 'InvalidCredentials', message: 'set up credentials' }), { code: 'InvalidCredentials', retryable: false }],
+  [
+    'credentials missing (SDK, no reply)',
+    new ClientError({ code: 'InvalidCredentials', message: 'set up credentials' }),
+    { code: 'InvalidCredentials', retryable: false },
+  ],
   ['a bug in our code', new TypeError('x is undefined'), { code: 'SdkError', retryable: false }],
 ];
 
@@ -61,7 +87,10 @@ describe('toCloudError classification', () => {
   });
 
   it('drops the SDK\'s literal "undefined" request id', () => {
-    const e = toCloudError(new ServerError({ statusCode: 500, code: 'InternalError', message: 'x', requestId: 'undefined', data: {} }), 'X');
+    const e = toCloudError(
+      new ServerError({ statusCode: 500, code: 'InternalError', message: 'x', requestId: 'undefined', data: {} }),
+      'X',
+    );
     expect(e.requestId).toBeUndefined();
   });
 

@@ -27,7 +27,7 @@ describe('TokenBucket (fake clock)', () => {
     const clock = new FakeClock();
     const b = new TokenBucket({ ratePerSec: 1, burst: 1, clock });
     const doneAt: number[] = [];
-    const all = [0, 1, 2, 3].map((i) => b.take().then(() => doneAt[i] = clock.now()));
+    const all = [0, 1, 2, 3].map((i) => b.take().then(() => (doneAt[i] = clock.now())));
     await clock.advance(0);
     expect(doneAt.filter((x) => x !== undefined)).toEqual([0]);
     await clock.advance(1000);

@@ -38,7 +38,13 @@ describe('withRetry (fake clock, fixed random)', () => {
       },
       (e) => toCloudError(e, 'AssignPrivateIpAddresses'),
       policy,
-      { sleep: (ms) => { slept.push(ms); return clock.sleep(ms); }, random: () => 0 },
+      {
+        sleep: (ms) => {
+          slept.push(ms);
+          return clock.sleep(ms);
+        },
+        random: () => 0,
+      },
     );
     await clock.advance(10_000);
     await expect(p).resolves.toBe('ok');
@@ -60,7 +66,13 @@ describe('withRetry (fake clock, fixed random)', () => {
     ).catch((e: unknown) => e);
     expect(calls).toBe(1);
     expect(err).toBeInstanceOf(CloudError);
-    expect(err).toMatchObject({ code: 'InvalidVSwitchId.IpNotEnough', requestId: 'req-42', httpStatus: 403, retryable: false, api: 'AssignPrivateIpAddresses' });
+    expect(err).toMatchObject({
+      code: 'InvalidVSwitchId.IpNotEnough',
+      requestId: 'req-42',
+      httpStatus: 403,
+      retryable: false,
+      api: 'AssignPrivateIpAddresses',
+    });
   });
 
   it('gives up after `attempts` and throws the last error', async () => {
@@ -122,8 +134,18 @@ describe('Terway backoff_override', () => {
   });
 
   it('maps wait.Backoff fields (any case) onto a policy per key, the rest from defaults', () => {
-    expect(fromTerwayBackoff({ Duration: '10s', Factor: 2, Jitter: 0.3, Steps: 2 })).toEqual({ baseMs: 10_000, factor: 2, jitter: 0.3, attempts: 2, capMs: DEFAULT_BACKOFF.capMs });
-    const t = new BackoffTable(DEFAULT_BACKOFF, { eni_ip_ops: { attempts: 9 } }, { eni_create: { duration: 5_000_000, steps: 3, cap: '20s' } });
+    expect(fromTerwayBackoff({ Duration: '10s', Factor: 2, Jitter: 0.3, Steps: 2 })).toEqual({
+      baseMs: 10_000,
+      factor: 2,
+      jitter: 0.3,
+      attempts: 2,
+      capMs: DEFAULT_BACKOFF.capMs,
+    });
+    const t = new BackoffTable(
+      DEFAULT_BACKOFF,
+      { eni_ip_ops: { attempts: 9 } },
+      { eni_create: { duration: 5_000_000, steps: 3, cap: '20s' } },
+    );
     expect(t.forApi('CreateNetworkInterface')).toMatchObject({ baseMs: 5, attempts: 3, capMs: 20_000 });
     expect(t.forApi('AssignPrivateIpAddresses').attempts).toBe(9);
     expect(t.forApi('DescribeNetworkInterfaces')).toEqual(DEFAULT_BACKOFF);

@@ -16,7 +16,10 @@ beforeEach(() => d.reset());
 
 describe('ADD with an unknown AllocIP outcome (built plugin)', () => {
   it('releases the pod key after the deadline passed and still answers 11', async () => {
-    d.on('AllocIP', () => new Promise((res) => setTimeout(() => res({ success: true, ips: [{ address: '10.0.0.5/32', family: 4 }] }), 3000)));
+    d.on(
+      'AllocIP',
+      () => new Promise((res) => setTimeout(() => res({ success: true, ips: [{ address: '10.0.0.5/32', family: 4 }] }), 3000)),
+    );
     const r = await runPlugin({ command: 'ADD', env: podEnv(), stdin: netConf(d.socketPath, { timeout_seconds: 0.3 }) });
     expect(r.code).toBe(1);
     expect(r.json).toMatchObject({ code: 11 });

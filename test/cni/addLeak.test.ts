@@ -8,7 +8,13 @@ import { CniError, parseEnv, parseNetConf } from '../../cni/spec.js';
 import { WireError, type ReleaseIPRequest } from '../../cni/wire.js';
 
 function invocation(): Invocation {
-  const env = parseEnv({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c0ffee', CNI_NETNS: '/var/run/netns/x', CNI_IFNAME: 'eth0', CNI_PATH: '/opt/cni/bin' });
+  const env = parseEnv({
+    CNI_COMMAND: 'ADD',
+    CNI_CONTAINERID: 'c0ffee',
+    CNI_NETNS: '/var/run/netns/x',
+    CNI_IFNAME: 'eth0',
+    CNI_PATH: '/opt/cni/bin',
+  });
   const conf = parseNetConf(JSON.stringify({ cniVersion: '1.0.0', name: 'terway', type: 'terway' }), 'ADD');
   return { env, conf, cniArgs: {}, pluginVersion: 'test' };
 }

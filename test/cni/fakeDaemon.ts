@@ -51,7 +51,12 @@ export function defaultHandlers(): Record<Method, Handler> {
       vswitchId: 'vsw-fake',
     }),
     ReleaseIP: () => ({ success: true, releasedIp: '10.0.0.5' }),
-    GetIPInfo: () => ({ success: true, found: true, ipType: 'ENI_MULTI_IP', ips: [{ address: '10.0.0.5/32', gateway: '169.254.1.1', family: 4 }] }),
+    GetIPInfo: () => ({
+      success: true,
+      found: true,
+      ipType: 'ENI_MULTI_IP',
+      ips: [{ address: '10.0.0.5/32', gateway: '169.254.1.1', family: 4 }],
+    }),
     CheckIP: () => ({ success: true }),
     RecordEvent: () => ({ succeed: true }),
     Status: () => ({ ready: true, ipType: 'ENI_MULTI_IP', freeIps: 5, totalIps: 10, apiVersion: 1 }),
@@ -85,7 +90,8 @@ export async function startFakeDaemon(opts: { socketPath?: string } = {}): Promi
   for (const m of METHODS) {
     impl[m] = (call: grpc.ServerUnaryCall<Msg, Msg>, cb: grpc.sendUnaryData<Msg>) => {
       const deadline = call.getDeadline();
-      const deadlineMs = deadline instanceof Date ? deadline.getTime() - Date.now() : deadline === Infinity ? Infinity : Number(deadline) - Date.now();
+      const deadlineMs =
+        deadline instanceof Date ? deadline.getTime() - Date.now() : deadline === Infinity ? Infinity : Number(deadline) - Date.now();
       calls.push({ method: m, request: call.request, deadlineMs });
       Promise.resolve()
         .then(() => handlers[m](call.request))

@@ -6,7 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { eniBackend, type EniBackend } from '../../cni/daemonClient.js';
-import { connectUnix, DaemonUnreachableError, frameMessage, GrpcCode, GrpcStatusError, grpcTimeout, unframeMessages, type UnaryClient } from '../../cni/grpc.js';
+import {
+  connectUnix,
+  DaemonUnreachableError,
+  frameMessage,
+  GrpcCode,
+  GrpcStatusError,
+  grpcTimeout,
+  unframeMessages,
+  type UnaryClient,
+} from '../../cni/grpc.js';
 import { GrpcFault, startFakeDaemon, type FakeDaemon } from './fakeDaemon.js';
 
 let d: FakeDaemon;
@@ -43,7 +52,11 @@ describe('gRPC framing helpers', () => {
 describe('unary calls over one connection', () => {
   it('serves many sequential and concurrent calls (HPACK dynamic table in use)', async () => {
     for (let i = 0; i < 5; i++) expect((await be.status({ apiVersion: 1 }, 5000)).ready).toBe(true);
-    const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => be.allocIP({ pod: { ...pod, k8sPodInfraContainerId: `c${i}` }, apiVersion: 1, pluginVersion: 't' }, 5000)));
+    const rs = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        be.allocIP({ pod: { ...pod, k8sPodInfraContainerId: `c${i}` }, apiVersion: 1, pluginVersion: 't' }, 5000),
+      ),
+    );
     expect(rs.every((r) => r.success && r.ips[0]!.address === '10.0.0.5/32')).toBe(true);
     expect(new Set(d.callsOf('AllocIP').map((c) => (c.request.pod as Record<string, unknown>).k8sPodInfraContainerId)).size).toBe(20);
   });
@@ -89,7 +102,9 @@ describe('unary calls over one connection', () => {
 describe('failures', () => {
   it('reports a missing socket as unreachable with ENOENT', async () => {
     const c = connectUnix(join(mkdtempSync(join(tmpdir(), 'eni-x-')), 'none.sock'));
-    const e = await eniBackend(c).status({ apiVersion: 1 }, 2000).catch((x: unknown) => x);
+    const e = await eniBackend(c)
+      .status({ apiVersion: 1 }, 2000)
+      .catch((x: unknown) => x);
     c.close();
     expect(e).toBeInstanceOf(DaemonUnreachableError);
     expect((e as DaemonUnreachableError).errno).toBe('ENOENT');
@@ -105,7 +120,9 @@ describe('failures', () => {
     await new Promise((r) => setTimeout(r, 100));
     await d2.stop(); // forceShutdown after 500 ms
     const e = await pending;
-    const unreachable = e instanceof DaemonUnreachableError || (e instanceof GrpcStatusError && (e.code === GrpcCode.UNAVAILABLE || e.code === GrpcCode.CANCELLED));
+    const unreachable =
+      e instanceof DaemonUnreachableError ||
+      (e instanceof GrpcStatusError && (e.code === GrpcCode.UNAVAILABLE || e.code === GrpcCode.CANCELLED));
     expect(unreachable, String(e)).toBe(true);
     // a new daemon on the same path: the client opens a fresh connection
     const d3 = await startFakeDaemon({ socketPath: sock });

@@ -43,7 +43,19 @@ const scenarios: Record<string, Scenario> = {
     send(frame(1, 0x4 | 0x1, sid, encodeHeaders([['grpc-status', '0']])));
   },
   '/eniipam.v1.EniBackend/GetIPInfo': (sid, send) => {
-    send(frame(1, 0x4 | 0x1, sid, encodeHeaders([[':status', '200'], ['content-type', 'application/grpc'], ['grpc-status', '5'], ['grpc-message', 'no%20such%20pod']])));
+    send(
+      frame(
+        1,
+        0x4 | 0x1,
+        sid,
+        encodeHeaders([
+          [':status', '200'],
+          ['content-type', 'application/grpc'],
+          ['grpc-status', '5'],
+          ['grpc-message', 'no%20such%20pod'],
+        ]),
+      ),
+    );
   },
   '/eniipam.v1.EniBackend/CheckIP': (sid, send) => send(frame(3, 0, sid, u32(2))), // INTERNAL_ERROR
   '/eniipam.v1.EniBackend/GC': (sid, send) => send(frame(3, 0, sid, u32(7))), // REFUSED_STREAM

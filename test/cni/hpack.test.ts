@@ -134,8 +134,24 @@ describe('HpackDecoder on nghttp2-encoded blocks', () => {
   it('decodes static, dynamic-table, Huffman and long literal fields across requests', async () => {
     const long = 'v'.repeat(300) + '%20ü';
     const reqs: http2.OutgoingHttpHeaders[] = [
-      { ':method': 'POST', ':path': '/eniipam.v1.EniBackend/AllocIP', 'content-type': 'application/grpc', te: 'trailers', 'accept-encoding': 'gzip, deflate', 'grpc-timeout': '120000m', 'x-long': long },
-      { ':method': 'POST', ':path': '/eniipam.v1.EniBackend/AllocIP', 'content-type': 'application/grpc', te: 'trailers', 'accept-encoding': 'gzip, deflate', 'grpc-timeout': '120000m', 'x-long': long },
+      {
+        ':method': 'POST',
+        ':path': '/eniipam.v1.EniBackend/AllocIP',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+        'accept-encoding': 'gzip, deflate',
+        'grpc-timeout': '120000m',
+        'x-long': long,
+      },
+      {
+        ':method': 'POST',
+        ':path': '/eniipam.v1.EniBackend/AllocIP',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+        'accept-encoding': 'gzip, deflate',
+        'grpc-timeout': '120000m',
+        'x-long': long,
+      },
       { ':method': 'GET', ':path': '/', 'user-agent': 'x/1', 'grpc-message': 'api%20mismatch: plugin 1, daemon 2' },
     ];
     const blocks = await captureBlocks(reqs);

@@ -65,7 +65,10 @@ describe('ADD', () => {
   }
 
   it('sends the pod key, pod identity, API and plugin version, with the ADD deadline', async () => {
-    const r = await add({}, { CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod-a;K8S_POD_INFRA_CONTAINER_ID=c0ffee0123456789;FOO=bar' });
+    const r = await add(
+      {},
+      { CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod-a;K8S_POD_INFRA_CONTAINER_ID=c0ffee0123456789;FOO=bar' },
+    );
     expect(r.code).toBe(0);
     const [call] = d.callsOf('AllocIP');
     expect(call!.request).toEqual({
@@ -153,7 +156,10 @@ describe('ADD', () => {
       expect(ips[1]!.interface).toBe(2);
     });
     it('drops a version field from earlier ips in a 1.0.0 result', async () => {
-      const r = await add({ cniVersion: '1.0.0', prevResult: { ...prev, ips: [{ version: '4', address: '192.168.9.2/24', interface: 0 }] } });
+      const r = await add({
+        cniVersion: '1.0.0',
+        prevResult: { ...prev, ips: [{ version: '4', address: '192.168.9.2/24', interface: 0 }] },
+      });
       expect((r.json!.ips as Record<string, unknown>[])[0]).toEqual({ address: '192.168.9.2/24', interface: 0 });
     });
     it('rejects a malformed prevResult with 7 before calling the daemon', async () => {
@@ -174,7 +180,12 @@ describe('ADD', () => {
   ];
   for (const [reason, code, events] of failures) {
     it(`maps a ${reason} reply to code ${code}`, async () => {
-      d.on('AllocIP', () => ({ success: false, failureReason: reason, message: `daemon says ${reason}`, cloudErrorCode: 'QuotaExceeded.PrivateIpAddress' }));
+      d.on('AllocIP', () => ({
+        success: false,
+        failureReason: reason,
+        message: `daemon says ${reason}`,
+        cloudErrorCode: 'QuotaExceeded.PrivateIpAddress',
+      }));
       const r = await add({ cniVersion: '1.0.0' });
       expect(r.code).toBe(1);
       expect(r.json).toMatchObject({ cniVersion: '1.0.0', code });
@@ -268,7 +279,11 @@ describe('DEL', () => {
       const r = await del({ cniVersion: v });
       expect(r.code).toBe(0);
       expect(r.stdout).toBe('');
-      expect(d.callsOf('ReleaseIP')[0]!.request).toMatchObject({ apiVersion: 1, reason: 'cni DEL', pod: { networkName: 'terway', ifName: 'eth0' } });
+      expect(d.callsOf('ReleaseIP')[0]!.request).toMatchObject({
+        apiVersion: 1,
+        reason: 'cni DEL',
+        pod: { networkName: 'terway', ifName: 'eth0' },
+      });
     });
   }
 
@@ -304,7 +319,9 @@ describe('DEL', () => {
   });
 
   it('ignores a prevResult', async () => {
-    const r = await del({ prevResult: { cniVersion: '1.1.0', interfaces: [{ name: 'eth0' }], ips: [{ address: '10.0.0.5/32', interface: 0 }] } });
+    const r = await del({
+      prevResult: { cniVersion: '1.1.0', interfaces: [{ name: 'eth0' }], ips: [{ address: '10.0.0.5/32', interface: 0 }] },
+    });
     expect(r.code).toBe(0);
   });
 });
@@ -476,7 +493,11 @@ describe('bad input leaves the daemon untouched', () => {
   ];
   for (const [what, stdin, code] of cases) {
     it(`ADD with ${what} → ${code}`, async () => {
-      const r = await runPlugin({ command: 'ADD', env: podEnv(), stdin: typeof stdin === 'string' ? stdin : JSON.stringify({ socket: d.socketPath, ...(stdin as object) }) });
+      const r = await runPlugin({
+        command: 'ADD',
+        env: podEnv(),
+        stdin: typeof stdin === 'string' ? stdin : JSON.stringify({ socket: d.socketPath, ...(stdin as object) }),
+      });
       expect(r.code).toBe(1);
       expect(r.json, r.stdout).toMatchObject({ code });
       expect(typeof r.json!.msg).toBe('string');
@@ -489,7 +510,12 @@ describe('bad input leaves the daemon untouched', () => {
     ['an unknown command', 'FROB', {}, 'FROB'],
     ['a lower-case command', 'add', {}, 'add'],
     ['ADD without CNI_NETNS', 'ADD', { CNI_NETNS: undefined }, 'CNI_NETNS'],
-    ['ADD without CNI_CONTAINERID and CNI_IFNAME', 'ADD', { CNI_CONTAINERID: undefined, CNI_IFNAME: undefined }, 'CNI_CONTAINERID,CNI_IFNAME'],
+    [
+      'ADD without CNI_CONTAINERID and CNI_IFNAME',
+      'ADD',
+      { CNI_CONTAINERID: undefined, CNI_IFNAME: undefined },
+      'CNI_CONTAINERID,CNI_IFNAME',
+    ],
     ['ADD without CNI_PATH', 'ADD', { CNI_PATH: undefined }, 'CNI_PATH'],
     ['DEL without CNI_CONTAINERID', 'DEL', { CNI_CONTAINERID: undefined }, 'CNI_CONTAINERID'],
     ['CHECK without CNI_NETNS', 'CHECK', { CNI_NETNS: undefined }, 'CNI_NETNS'],
@@ -511,10 +537,18 @@ describe('bad input leaves the daemon untouched', () => {
   }
 
   it('answers errors in the config cniVersion', async () => {
-    const r = await runPlugin({ command: 'ADD', env: podEnv({ CNI_IFNAME: 'x/y' }), stdin: netConf(d.socketPath, { cniVersion: '0.4.0' }) });
+    const r = await runPlugin({
+      command: 'ADD',
+      env: podEnv({ CNI_IFNAME: 'x/y' }),
+      stdin: netConf(d.socketPath, { cniVersion: '0.4.0' }),
+    });
     // env checks come first: the config is not read yet, so the latest version is used
     expect(r.json).toMatchObject({ cniVersion: '1.1.0', code: 4 });
-    const r2 = await runPlugin({ command: 'ADD', env: podEnv(), stdin: netConf(d.socketPath, { cniVersion: '0.4.0', timeout_seconds: 'x' }) });
+    const r2 = await runPlugin({
+      command: 'ADD',
+      env: podEnv(),
+      stdin: netConf(d.socketPath, { cniVersion: '0.4.0', timeout_seconds: 'x' }),
+    });
     expect(r2.json).toMatchObject({ cniVersion: '0.4.0', code: 7 });
   });
 });

@@ -42,7 +42,14 @@ const keyOf = (cid: string, ifName = 'eth0') => `${cid}/${ifName}/${NET}`;
 
 const getIPInfo = (cid: string) =>
   client.call<{ found: boolean; ips: { address: string }[] }>('GetIPInfo', {
-    pod: { k8s_pod_name: `pod-${cid}`, k8s_pod_namespace: 'default', k8s_pod_infra_container_id: cid, if_name: 'eth0', network_name: NET, netns: '' },
+    pod: {
+      k8s_pod_name: `pod-${cid}`,
+      k8s_pod_namespace: 'default',
+      k8s_pod_infra_container_id: cid,
+      if_name: 'eth0',
+      network_name: NET,
+      netns: '',
+    },
     api_version: API_VERSION,
   });
 
@@ -98,7 +105,15 @@ describe.each(VERSIONS)('cniVersion %s: ADD, repeated ADD, CHECK, DEL, repeated 
 
     // the daemon: allocator and GetIPInfo hold it for this pod key
     expect(rig.handle.allocator.list().filter((a) => a.ip === ip)).toEqual([
-      expect.objectContaining({ podKey: keyOf(cid), containerId: cid, ifName: 'eth0', networkName: NET, name: `pod-${cid}`, namespace: 'default', eniId: eni!.eniId }),
+      expect.objectContaining({
+        podKey: keyOf(cid),
+        containerId: cid,
+        ifName: 'eth0',
+        networkName: NET,
+        name: `pod-${cid}`,
+        namespace: 'default',
+        eniId: eni!.eniId,
+      }),
     ]);
     const info = await getIPInfo(cid);
     expect(info.found).toBe(true);
@@ -273,7 +288,13 @@ describe('runtime patterns', () => {
     const { free, total: totalBefore } = rig.handle.allocator.stats();
     rig.mock.faults.setLatency('AssignPrivateIpAddresses', 2000);
     const alloc = rig.handle.allocator;
-    const drained = Array.from({ length: free }, (_, i) => ({ namespace: 'default', name: `drain${i}`, containerId: `drain${i}`, ifName: 'eth0', networkName: NET }));
+    const drained = Array.from({ length: free }, (_, i) => ({
+      namespace: 'default',
+      name: `drain${i}`,
+      containerId: `drain${i}`,
+      ifName: 'eth0',
+      networkName: NET,
+    }));
     try {
       // drain the warm pool in-process (fast, so the refill starts just before the plugin runs):
       // the next ADD has to wait for the slow cloud
@@ -437,7 +458,11 @@ describe('bad input: a clear CNI error, non-zero exit, the daemon untouched', ()
     const before = await rig.quiet();
     const s = await runPlugin({ command: 'STATUS', env: { CNI_PATH: '/opt/cni/bin' }, stdin: conf({ cniVersion: '1.0.0' }) });
     expectCniError(s, 1, '1.0.0');
-    const g = await runPlugin({ command: 'GC', env: { CNI_PATH: '/opt/cni/bin' }, stdin: conf({ cniVersion: '0.4.0', 'cni.dev/valid-attachments': [] }) });
+    const g = await runPlugin({
+      command: 'GC',
+      env: { CNI_PATH: '/opt/cni/bin' },
+      stdin: conf({ cniVersion: '0.4.0', 'cni.dev/valid-attachments': [] }),
+    });
     expectCniError(g, 1, '0.4.0');
     expect(await rig.quiet()).toEqual(before);
   });
@@ -456,7 +481,17 @@ describe('daemon unreachable (socket absent)', () => {
     const del = await run('DEL', 'gonepod', sock);
     expect(del.code).toBe(0);
     expect(del.stdout).toBe('');
-    expectCniError(await run('CHECK', 'gonepod', { ...sock, prevResult: { cniVersion: '1.1.0', interfaces: [{ name: 'eth0', sandbox: '/var/run/netns/gonepod' }], ips: [{ address: '10.0.0.9/32', interface: 0 }] } }), 11);
+    expectCniError(
+      await run('CHECK', 'gonepod', {
+        ...sock,
+        prevResult: {
+          cniVersion: '1.1.0',
+          interfaces: [{ name: 'eth0', sandbox: '/var/run/netns/gonepod' }],
+          ips: [{ address: '10.0.0.9/32', interface: 0 }],
+        },
+      }),
+      11,
+    );
     expectCniError(await runPlugin({ command: 'STATUS', env: { CNI_PATH: '/opt/cni/bin' }, stdin: conf(sock) }), 50);
   });
 });
@@ -489,7 +524,11 @@ describe('STATUS (1.1.0) and a daemon that goes away', () => {
     expect(up.code, up.stdout).toBe(0);
     expect(Object.keys(rig.state().allocations)).toEqual([keyOf('downpod')]);
     expect((await run('ADD', 'afterstop')).code).toBe(0);
-    const gc = await runPlugin({ command: 'GC', env: { CNI_PATH: '/opt/cni/bin' }, stdin: conf({ 'cni.dev/valid-attachments': [{ containerID: 'afterstop', ifname: 'eth0' }] }) });
+    const gc = await runPlugin({
+      command: 'GC',
+      env: { CNI_PATH: '/opt/cni/bin' },
+      stdin: conf({ 'cni.dev/valid-attachments': [{ containerID: 'afterstop', ifname: 'eth0' }] }),
+    });
     expect(gc.code, gc.stdout).toBe(0);
     expect(Object.keys(rig.state().allocations)).toEqual([keyOf('afterstop')]);
     expect((await run('DEL', 'afterstop')).code).toBe(0);

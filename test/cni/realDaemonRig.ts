@@ -1,7 +1,7 @@
 // The REAL daemon (startDaemon in-process: SDK-backed cloud client, real pool, SQLite pod DB, `none`
 // driver) against the mock cloud, for running the built plugin against it as a runtime would.
 import { join } from 'node:path';
-import { startMockCloud, type MockCloudHandle } from '../mockcloud/index.js';
+import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
 import { parseDaemonConfig, type DaemonConfig } from '../../daemon/config/index.js';
 import { captureLog, tempDir, waitFor } from '../daemon/helpers.js';

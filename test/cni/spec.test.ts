@@ -1,6 +1,16 @@
 // Pure CNI rules of cni/spec.ts, in-process.
 import { describe, expect, it } from 'vitest';
-import { buildAddResult, checkPrevResult, CniError, compareVersions, parseCniArgs, parseEnv, parseNetConf, peekCniVersion, type Attached } from '../../cni/spec.js';
+import {
+  buildAddResult,
+  checkPrevResult,
+  CniError,
+  compareVersions,
+  parseCniArgs,
+  parseEnv,
+  parseNetConf,
+  peekCniVersion,
+  type Attached,
+} from '../../cni/spec.js';
 
 const attached: Attached = {
   ifName: 'eth0',
@@ -38,7 +48,9 @@ describe('spec helpers', () => {
     expect(parseEnv({ CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'c', CNI_IFNAME: 'eth0', CNI_PATH: '/p' }).netns).toBe('');
     expect(parseEnv({ CNI_COMMAND: 'GC', CNI_PATH: '/p' }).command).toBe('GC');
     expect(codeOf(() => parseEnv({ CNI_COMMAND: 'STATUS' }))).toBe(4);
-    expect(codeOf(() => parseEnv({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c', CNI_NETNS: '/n', CNI_IFNAME: 'eth 0', CNI_PATH: '/p' }))).toBe(4);
+    expect(codeOf(() => parseEnv({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c', CNI_NETNS: '/n', CNI_IFNAME: 'eth 0', CNI_PATH: '/p' }))).toBe(
+      4,
+    );
   });
 
   it('peeks the cniVersion for error replies only when supported', () => {
@@ -48,17 +60,34 @@ describe('spec helpers', () => {
   });
 
   it('reads the GC list and config knobs', () => {
-    const c = parseNetConf(JSON.stringify({ cniVersion: '1.1.0', name: 'n', 'cni.dev/valid-attachments': [{ containerID: 'a', ifname: 'eth0' }], timeout_seconds: 3 }), 'GC');
+    const c = parseNetConf(
+      JSON.stringify({
+        cniVersion: '1.1.0',
+        name: 'n',
+        'cni.dev/valid-attachments': [{ containerID: 'a', ifname: 'eth0' }],
+        timeout_seconds: 3,
+      }),
+      'GC',
+    );
     expect(c.validAttachments).toEqual([{ containerID: 'a', ifname: 'eth0' }]);
     expect(c.timeoutSeconds).toBe(3);
     expect(c.socket).toBe('/var/run/eni/eni.socket');
-    expect(codeOf(() => parseNetConf(JSON.stringify({ cniVersion: '1.1.0', name: 'n', 'cni.dev/valid-attachments': [{ containerID: 1 }] }), 'GC'))).toBe(7);
+    expect(
+      codeOf(() =>
+        parseNetConf(JSON.stringify({ cniVersion: '1.1.0', name: 'n', 'cni.dev/valid-attachments': [{ containerID: 1 }] }), 'GC'),
+      ),
+    ).toBe(7);
   });
 });
 
 describe('ADD result', () => {
   it('omits empty gateway / gw / mac, and prefers the config dns over prevResult dns', () => {
-    const r = buildAddResult({ ...attached, mac: '' }, '1.0.0', { cniVersion: '1.0.0', dns: { nameservers: ['1.1.1.1'] } }, { nameservers: ['10.96.0.10'] });
+    const r = buildAddResult(
+      { ...attached, mac: '' },
+      '1.0.0',
+      { cniVersion: '1.0.0', dns: { nameservers: ['1.1.1.1'] } },
+      { nameservers: ['10.96.0.10'] },
+    );
     expect(r).toEqual({
       cniVersion: '1.0.0',
       interfaces: [{ name: 'eth0', sandbox: '/var/run/netns/x' }],
@@ -77,7 +106,12 @@ describe('ADD result', () => {
 });
 
 describe('CHECK against prevResult', () => {
-  const prev = buildAddResult({ ...attached, hostIfName: 'veth1', ips: [...attached.ips, { address: 'FD00::5/128', gateway: '', family: 6 }] }, '1.1.0', undefined, undefined);
+  const prev = buildAddResult(
+    { ...attached, hostIfName: 'veth1', ips: [...attached.ips, { address: 'FD00::5/128', gateway: '', family: 6 }] },
+    '1.1.0',
+    undefined,
+    undefined,
+  );
   it('passes when the daemon holds the same addresses (case-insensitive)', () => {
     expect(() => checkPrevResult(prev, 'eth0', '/var/run/netns/x', ['10.0.0.5/32', 'fd00::5/128'])).not.toThrow();
   });

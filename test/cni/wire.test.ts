@@ -25,7 +25,11 @@ const samples: [string, wire.Schema<object>, Record<string, unknown>][] = [
   ['AllocIPRequest', wire.AllocIPRequestSchema, { pod, apiVersion: 1, pluginVersion: '0.1.0' }],
   ['IPConfig', wire.IPConfigSchema, { address: '10.0.0.5/32', gateway: '10.0.0.253', family: 4 }],
   ['Route', wire.RouteSchema, { dst: '0.0.0.0/0', gw: '169.254.1.1' }],
-  ['PodInterface', wire.PodInterfaceSchema, { name: 'eth0', mac: '02:00:00:00:00:01', hostIfName: 'cali1', hostIfMac: 'ee:ee:ee:ee:ee:ee' }],
+  [
+    'PodInterface',
+    wire.PodInterfaceSchema,
+    { name: 'eth0', mac: '02:00:00:00:00:01', hostIfName: 'cali1', hostIfMac: 'ee:ee:ee:ee:ee:ee' },
+  ],
   [
     'AllocIPReply',
     wire.AllocIPReplySchema,
@@ -52,11 +56,25 @@ const samples: [string, wire.Schema<object>, Record<string, unknown>][] = [
   [
     'GetInfoReply',
     wire.GetInfoReplySchema,
-    { success: true, failureReason: 8, message: 'y', found: true, ipType: 2, ips: [{ address: '10.0.0.5/32', family: 4 }], eniId: 'eni-2', eniMac: 'aa', netns: '/n' },
+    {
+      success: true,
+      failureReason: 8,
+      message: 'y',
+      found: true,
+      ipType: 2,
+      ips: [{ address: '10.0.0.5/32', family: 4 }],
+      eniId: 'eni-2',
+      eniMac: 'aa',
+      netns: '/n',
+    },
   ],
   ['CheckIPRequest', wire.CheckIPRequestSchema, { pod, apiVersion: 1, pluginVersion: 'v' }],
   ['CheckIPReply', wire.CheckIPReplySchema, { success: true, failureReason: 8, message: 'route missing' }],
-  ['EventRequest', wire.EventRequestSchema, { target: 1, k8sPodName: 'p', k8sPodNamespace: 'n', type: 1, reason: 'AllocIPFailed', message: 'boom' }],
+  [
+    'EventRequest',
+    wire.EventRequestSchema,
+    { target: 1, k8sPodName: 'p', k8sPodNamespace: 'n', type: 1, reason: 'AllocIPFailed', message: 'boom' },
+  ],
   ['EventReply', wire.EventReplySchema, { succeed: true, error: 'e' }],
   ['StatusRequest', wire.StatusRequestSchema, { apiVersion: 1 }],
   ['StatusReply', wire.StatusReplySchema, { ready: true, message: 'ok', ipType: 3, freeIps: 4_000_000_000, totalIps: 129, apiVersion: 1 }],
@@ -64,7 +82,14 @@ const samples: [string, wire.Schema<object>, Record<string, unknown>][] = [
   [
     'GCRequest',
     wire.GCRequestSchema,
-    { networkName: 'terway', validAttachments: [{ containerId: 'c1', ifName: 'eth0' }, { containerId: 'c2', ifName: 'eth1' }], apiVersion: 1 },
+    {
+      networkName: 'terway',
+      validAttachments: [
+        { containerId: 'c1', ifName: 'eth0' },
+        { containerId: 'c2', ifName: 'eth1' },
+      ],
+      apiVersion: 1,
+    },
   ],
   ['GCReply', wire.GCReplySchema, { success: true, message: 'm', released: ['c3/eth0/terway', ''] }],
 ];
@@ -76,7 +101,10 @@ const pbToObject = (name: string, bytes: Uint8Array) =>
 describe('wire codec vs protobufjs', () => {
   it('covers every message of eni.proto', () => {
     const ns = root.lookup('eniipam.v1') as protobuf.Namespace;
-    const messages = ns.nestedArray.filter((n) => n instanceof protobuf.Type).map((n) => n.name).sort();
+    const messages = ns.nestedArray
+      .filter((n) => n instanceof protobuf.Type)
+      .map((n) => n.name)
+      .sort();
     expect(samples.map(([n]) => n).sort()).toEqual(messages);
     // and every field of each, with the same numbers
     for (const [name, schema] of samples) {
@@ -107,7 +135,10 @@ describe('wire codec vs protobufjs', () => {
   it('decodes explicitly encoded defaults and skips unknown fields of every wire type', () => {
     // fields 1 (bool false), 2 (empty string) explicitly present, then unknown 20 (varint), 21 (i64),
     // 22 (len), 23 (i32), then ready=true
-    const bytes = Buffer.from([0x08, 0x00, 0x12, 0x00, 0xa0, 0x01, 0x96, 0x01, 0xa9, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0xb2, 0x01, 0x02, 0x41, 0x42, 0xbd, 0x01, 1, 2, 3, 4, 0x08, 0x01]);
+    const bytes = Buffer.from([
+      0x08, 0x00, 0x12, 0x00, 0xa0, 0x01, 0x96, 0x01, 0xa9, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0xb2, 0x01, 0x02, 0x41, 0x42, 0xbd, 0x01, 1, 2, 3,
+      4, 0x08, 0x01,
+    ]);
     const d = wire.decode(wire.StatusReplySchema, bytes);
     expect(d).toEqual({ ready: true, message: '', ipType: 0, freeIps: 0, totalIps: 0, apiVersion: 0 });
     expect(d).toEqual(pbToObject('StatusReply', bytes));

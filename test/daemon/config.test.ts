@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './helpers.js';
-import { ConfigError, DEFAULTS, loadDaemonConfig, parseDaemonConfig, parseGoDuration, parseListenAddress, redactConfig } from '../../daemon/config/index.js';
+import {
+  ConfigError,
+  DEFAULTS,
+  loadDaemonConfig,
+  parseDaemonConfig,
+  parseGoDuration,
+  parseListenAddress,
+  redactConfig,
+} from '../../daemon/config/index.js';
 
 function bad(raw: unknown): ConfigError {
   try {
@@ -208,7 +216,11 @@ describe('parseDaemonConfig: every key, good values', () => {
 describe('parseDaemonConfig: bad values name the key', () => {
   it.each<[string, Record<string, unknown>, RegExp]>([
     ['max_pool_size', { max_pool_size: 'abc' }, /eni_conf\.max_pool_size: must be an integer >= min_pool_size \(0\) \(got "abc"\)/],
-    ['max_pool_size', { min_pool_size: 5, max_pool_size: 3 }, /eni_conf\.max_pool_size: must be an integer >= min_pool_size \(5\) \(got 3\)/],
+    [
+      'max_pool_size',
+      { min_pool_size: 5, max_pool_size: 3 },
+      /eni_conf\.max_pool_size: must be an integer >= min_pool_size \(5\) \(got 3\)/,
+    ],
     ['min_pool_size', { min_pool_size: -1 }, /eni_conf\.min_pool_size: must be an integer >= 0 \(got -1\)/],
     ['min_pool_size', { min_pool_size: 1.5 }, /eni_conf\.min_pool_size: must be an integer/],
     ['version', { version: 2 }, /eni_conf\.version: must be a string \(got 2\)/],
@@ -218,15 +230,35 @@ describe('parseDaemonConfig: bad values name the key', () => {
     ['region_id', { region_id: ['x'] }, /eni_conf\.region_id: must be a string/],
     ['vswitches', { vswitches: ['vsw-1'] }, /eni_conf\.vswitches: must be an object of zone id -> \[vSwitch ids\]/],
     ['vswitches.<zone>', { vswitches: { 'cn-h': 'vsw-1' } }, /eni_conf\.vswitches\.cn-h: must be a list of vSwitch ids/],
-    ['vswitch_selection_policy', { vswitch_selection_policy: 'best' }, /eni_conf\.vswitch_selection_policy: must be one of random\|ordered \(got "best"\)/],
+    [
+      'vswitch_selection_policy',
+      { vswitch_selection_policy: 'best' },
+      /eni_conf\.vswitch_selection_policy: must be one of random\|ordered \(got "best"\)/,
+    ],
     ['security_group', { security_group: 5 }, /eni_conf\.security_group: must be a string/],
     ['security_groups', { security_groups: 'sg-1' }, /eni_conf\.security_groups: must be a list of security group ids/],
-    ['security_groups', { security_groups: Array.from({ length: 11 }, (_, i) => `sg-${i}`) }, /eni_conf\.security_groups: at most 10 security groups per ENI \(got 11\)/],
+    [
+      'security_groups',
+      { security_groups: Array.from({ length: 11 }, (_, i) => `sg-${i}`) },
+      /eni_conf\.security_groups: at most 10 security groups per ENI \(got 11\)/,
+    ],
     ['service_cidr', { service_cidr: '10.0.0.0/33' }, /eni_conf\.service_cidr: must be a CIDR/],
-    ['idle_ip_reclaim_after', { idle_ip_reclaim_after: '10' }, /eni_conf\.idle_ip_reclaim_after: must be a positive duration like "30s", "10m" or "1h30m" \(got "10"\)/],
+    [
+      'idle_ip_reclaim_after',
+      { idle_ip_reclaim_after: '10' },
+      /eni_conf\.idle_ip_reclaim_after: must be a positive duration like "30s", "10m" or "1h30m" \(got "10"\)/,
+    ],
     ['idle_ip_reclaim_interval', { idle_ip_reclaim_interval: 600 }, /eni_conf\.idle_ip_reclaim_interval: must be a positive duration/],
-    ['idle_ip_reclaim_batch_size', { idle_ip_reclaim_batch_size: 0 }, /eni_conf\.idle_ip_reclaim_batch_size: must be an integer >= 1 \(got 0\)/],
-    ['idle_ip_reclaim_jitter_factor', { idle_ip_reclaim_jitter_factor: 2 }, /eni_conf\.idle_ip_reclaim_jitter_factor: must be a number in 0\.\.1/],
+    [
+      'idle_ip_reclaim_batch_size',
+      { idle_ip_reclaim_batch_size: 0 },
+      /eni_conf\.idle_ip_reclaim_batch_size: must be an integer >= 1 \(got 0\)/,
+    ],
+    [
+      'idle_ip_reclaim_jitter_factor',
+      { idle_ip_reclaim_jitter_factor: 2 },
+      /eni_conf\.idle_ip_reclaim_jitter_factor: must be a number in 0\.\.1/,
+    ],
     ['min_eni', { min_eni: 'one' }, /eni_conf\.min_eni: must be an integer >= 0/],
     ['max_eni', { min_eni: 3, max_eni: 2 }, /eni_conf\.max_eni: must be 0 \(the instance limit\) or >= min_eni \(3\) \(got 2\)/],
     ['eni_selection_policy', { eni_selection_policy: 'most' }, /eni_conf\.eni_selection_policy: must be one of most_ips\|least_ips/],
@@ -234,23 +266,47 @@ describe('parseDaemonConfig: bad values name the key', () => {
     ['eni_tags.<k>', { eni_tags: { a: 1 } }, /eni_conf\.eni_tags\.a: must be a string \(got 1\)/],
     ['eni_tag_filter', { eni_tag_filter: [] }, /eni_conf\.eni_tag_filter: must be an object/],
     ['rate_limit', { rate_limit: 10 }, /eni_conf\.rate_limit: must be an object of API name -> calls per minute/],
-    ['rate_limit.<api>', { rate_limit: { DescribeNetworkInterfaces: -5 } }, /eni_conf\.rate_limit\.DescribeNetworkInterfaces: must be a positive number/],
-    ['backoff_override.<k>.<f>', { backoff_override: { eni_create: { duration: 'soon' } } }, /eni_conf\.backoff_override\.eni_create\.duration: must be a duration/],
-    ['backoff_override.<k>.steps', { backoff_override: { eni_ops: { steps: 0 } } }, /eni_conf\.backoff_override\.eni_ops\.steps: must be an integer >= 1/],
+    [
+      'rate_limit.<api>',
+      { rate_limit: { DescribeNetworkInterfaces: -5 } },
+      /eni_conf\.rate_limit\.DescribeNetworkInterfaces: must be a positive number/,
+    ],
+    [
+      'backoff_override.<k>.<f>',
+      { backoff_override: { eni_create: { duration: 'soon' } } },
+      /eni_conf\.backoff_override\.eni_create\.duration: must be a duration/,
+    ],
+    [
+      'backoff_override.<k>.steps',
+      { backoff_override: { eni_ops: { steps: 0 } } },
+      /eni_conf\.backoff_override\.eni_ops\.steps: must be an integer >= 1/,
+    ],
     ['ip_stack dual', { ip_stack: 'dual' }, /eni_conf\.ip_stack: "dual" is not supported yet \(only ipv4\)/],
     ['ip_stack ipv6', { ip_stack: 'ipv6' }, /eni_conf\.ip_stack: "ipv6" is not supported yet/],
     ['ip_stack other', { ip_stack: 'v4' }, /eni_conf\.ip_stack: must be one of ipv4\|dual\|ipv6/],
     ['pod_cidr required', { daemon_mode: 'VPCIP' }, /eni_conf\.pod_cidr: is required when daemon_mode is VPCIP/],
-    ['pod_cidr host bits', { pod_cidr: '172.20.1.5/24' }, /eni_conf\.pod_cidr: must be an IPv4 CIDR .*has host bits set \(network is 172\.20\.1\.0\/24\)/],
+    [
+      'pod_cidr host bits',
+      { pod_cidr: '172.20.1.5/24' },
+      /eni_conf\.pod_cidr: must be an IPv4 CIDR .*has host bits set \(network is 172\.20\.1\.0\/24\)/,
+    ],
     ['pod_cidr prefix', { pod_cidr: '172.20.1.0/31' }, /eni_conf\.pod_cidr: .*prefix \/31 out of range/],
-    ['driver vs VPCIP', { daemon_mode: 'VPCIP', pod_cidr: '172.20.1.0/24', driver: 'ipvlan' }, /eni_conf\.driver: daemon_mode VPCIP is wired with veth/],
+    [
+      'driver vs VPCIP',
+      { daemon_mode: 'VPCIP', pod_cidr: '172.20.1.0/24', driver: 'ipvlan' },
+      /eni_conf\.driver: daemon_mode VPCIP is wired with veth/,
+    ],
     ['daemon_mode', { daemon_mode: 'ENIOnly' }, /eni_conf\.daemon_mode: must be one of ENIMultiIP\|VPCENI\|VPCIP \(got "ENIOnly"\)/],
     ['eniip_virtual_type', { eniip_virtual_type: 'datapathv2' }, /eni_conf\.eniip_virtual_type: must be one of veth\|ipvlan/],
     ['mtu', { mtu: 20 }, /eni_conf\.mtu: must be an integer in 68\.\.65535 \(got 20\)/],
     ['cloud_endpoint', { cloud_endpoint: 'ftp://x' }, /eni_conf\.cloud_endpoint: must be a host\[:port\] or an http\(s\) URL/],
     ['vpc_endpoint', { vpc_endpoint: 'has space' }, /eni_conf\.vpc_endpoint: must be a host\[:port\]/],
     ['cloud_protocol', { cloud_protocol: 'tcp' }, /eni_conf\.cloud_protocol: must be one of https\|http/],
-    ['cloud_protocol vs scheme', { cloud_endpoint: 'http://127.0.0.1:1', cloud_protocol: 'https' }, /eni_conf\.cloud_endpoint: URL scheme http contradicts cloud_protocol https/],
+    [
+      'cloud_protocol vs scheme',
+      { cloud_endpoint: 'http://127.0.0.1:1', cloud_protocol: 'https' },
+      /eni_conf\.cloud_endpoint: URL scheme http contradicts cloud_protocol https/,
+    ],
     ['metadata_endpoint', { metadata_endpoint: '100.100.100.200' }, /eni_conf\.metadata_endpoint: must be an http\(s\) URL/],
     ['socket_path', { socket_path: `/tmp/${'x'.repeat(120)}` }, /eni_conf\.socket_path: unix socket paths are limited to 107 bytes/],
     ['db_path', { db_path: 7 }, /eni_conf\.db_path: must be a string/],

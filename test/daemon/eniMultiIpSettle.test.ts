@@ -39,6 +39,8 @@ describe('EniMultiIpService.stop and background driver work', () => {
     await new Promise((r) => setImmediate(r));
     driver.release!();
     await expect(p).resolves.toBeUndefined();
-    expect(log.lines().some((l) => String(l['msg']).includes('background driver cleanup failed') && String(l['err']).includes('EBUSY'))).toBe(true);
+    expect(
+      log.lines().some((l) => String(l['msg']).includes('background driver cleanup failed') && String(l['err']).includes('EBUSY')),
+    ).toBe(true);
   });
 });

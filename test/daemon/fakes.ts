@@ -16,7 +16,6 @@ export const FAKE_METADATA: InstanceMetadata = {
   eniMacs: ['02:00:00:00:00:00'],
 };
 
-
 /** A resolvable promise, to hold a call in flight until the test lets it go. */
 export class Gate {
   private resolveFn!: () => void;
@@ -142,7 +141,12 @@ export class FakeDriver implements Driver {
     if (this.gate) await this.gate;
     this.setups.push(spec);
     if (this.failSetup) throw new DriverError('setup', this.failSetup, { errno: 'EEXIST', netns: spec.netnsPath });
-    return { podIfMac: '0a:58:0a:00:01:0a', hostIfName: `eni${spec.containerId.slice(0, 8)}`, hostIfMac: 'ee:ee:ee:ee:ee:ee', podGateway: '169.254.1.1' };
+    return {
+      podIfMac: '0a:58:0a:00:01:0a',
+      hostIfName: `eni${spec.containerId.slice(0, 8)}`,
+      hostIfMac: 'ee:ee:ee:ee:ee:ee',
+      podGateway: '169.254.1.1',
+    };
   }
 
   async teardown(spec: TeardownSpec): Promise<void> {

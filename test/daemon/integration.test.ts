@@ -2,7 +2,7 @@
 // pool, SQLite pod DB, `none` driver. AllocIP / ReleaseIP / GC / Status through gRPC, metrics, restart.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { startMockCloud, type MockCloudHandle } from '../mockcloud/index.js';
+import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
 import { API_VERSION } from '../../proto/version.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
 import { parseDaemonConfig, type DaemonConfig } from '../../daemon/config/index.js';
@@ -103,12 +103,19 @@ describe('daemon + mock cloud', () => {
     const r = await call('ReleaseIP', { pod: podMsg('int-a'), api_version: API_VERSION, reason: 'test' });
     expect(r).toMatchObject({ success: true, released_ip: info.ips[0].address.replace('/32', '') });
     expect(await call('GetIPInfo', { pod: podMsg('int-a'), api_version: API_VERSION })).toMatchObject({ found: false });
-    expect(await call('ReleaseIP', { pod: podMsg('int-a'), api_version: API_VERSION, reason: 'again' })).toMatchObject({ success: true, released_ip: '' });
+    expect(await call('ReleaseIP', { pod: podMsg('int-a'), api_version: API_VERSION, reason: 'again' })).toMatchObject({
+      success: true,
+      released_ip: '',
+    });
   });
 
   it('GC releases allocations the runtime no longer lists', async () => {
     await call('AllocIP', { pod: podMsg('int-c'), api_version: API_VERSION });
-    const r = await call('GC', { network_name: 'eni-net', valid_attachments: [{ container_id: 'int-c', if_name: 'eth0' }], api_version: API_VERSION });
+    const r = await call('GC', {
+      network_name: 'eni-net',
+      valid_attachments: [{ container_id: 'int-c', if_name: 'eth0' }],
+      api_version: API_VERSION,
+    });
     expect(r).toMatchObject({ success: true, released: ['int-b/eth0/eni-net'] });
     expect(handle!.allocator.list().map((a) => a.podKey)).toEqual(['int-c/eth0/eni-net']);
   });

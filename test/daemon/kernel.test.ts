@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { startMockCloud, type MockCloudHandle } from '../mockcloud/index.js';
+import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
 import { API_VERSION } from '../../proto/version.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
 import { parseDaemonConfig } from '../../daemon/config/index.js';
@@ -81,7 +81,10 @@ describe.skipIf(!!why)('VPCIP + veth driver on real netns', () => {
 
   it('CheckIP notices a removed address; ReleaseIP removes the wiring', async () => {
     ip('-n', POD, 'addr', 'del', '172.20.9.2/32', 'dev', 'eth0');
-    expect(await call('CheckIP', { pod: pod(), api_version: API_VERSION })).toMatchObject({ success: false, failure_reason: 'CHECK_FAILED' });
+    expect(await call('CheckIP', { pod: pod(), api_version: API_VERSION })).toMatchObject({
+      success: false,
+      failure_reason: 'CHECK_FAILED',
+    });
     expect(await call('ReleaseIP', { pod: pod(), api_version: API_VERSION })).toMatchObject({ success: true, released_ip: '172.20.9.2' });
     expect(ip('-n', POD, 'link', 'show')).not.toContain('eth0');
     expect(ip('-n', NODE, 'route', 'show', '172.20.9.2')).toBe('');

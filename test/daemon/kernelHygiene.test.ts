@@ -12,7 +12,14 @@ import { FakeCloud } from '../pool/fakeCloud.js';
 import { FAKE_METADATA, FakeAllocator, FakeDriver, Gate } from './fakes.js';
 import { captureLog, tempDir, testConfig } from './helpers.js';
 
-const pod = (id: string): PodRef => ({ namespace: 'ns', name: `p-${id}`, containerId: id, ifName: 'eth0', networkName: 'net', netns: '/proc/1/ns/net' });
+const pod = (id: string): PodRef => ({
+  namespace: 'ns',
+  name: `p-${id}`,
+  containerId: id,
+  ifName: 'eth0',
+  networkName: 'net',
+  netns: '/proc/1/ns/net',
+});
 
 /** FakeDriver plus the optional kernel-repair methods. */
 class RepairingDriver extends FakeDriver {
@@ -110,7 +117,9 @@ describe('KernelHygiene', () => {
     expect(gone).toEqual([alloc]);
     await h.onEniRemoved({ eniId: 'eni-1', mac: '02:00:00:00:00:09', primaryIp: '10.0.0.2', vSwitchCidr: '10.0.0.0/24' });
     expect(driver.removedTables).toEqual([{ mac: '02:00:00:00:00:09', primaryIp: '10.0.0.2', vSwitchCidr: '10.0.0.0/24' }]);
-    expect(await h.reconcile([{ containerId: 'c1', ifName: 'eth0', ip: '10.0.0.7' } as IpAllocation])).toEqual(['veth eniStale (10.9.9.9)']);
+    expect(await h.reconcile([{ containerId: 'c1', ifName: 'eth0', ip: '10.0.0.7' } as IpAllocation])).toEqual([
+      'veth eniStale (10.9.9.9)',
+    ]);
     expect(driver.reconciles).toEqual([[{ containerId: 'c1', ifName: 'eth0', ip: '10.0.0.7' }]]);
     driver.failReconcile = 'netlink down';
     expect(await h.reconcile([])).toEqual([]); // logged, not fatal

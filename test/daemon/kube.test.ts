@@ -2,7 +2,7 @@
 // SQLite pod DB, `none` driver) and the fake API server from test/k8s, reached through a kubeconfig.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { startMockCloud, type MockCloudHandle } from '../mockcloud/index.js';
+import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
 import { FakeApiServer } from '../k8s/fakeApiServer.js';
 import { API_VERSION } from '../../proto/version.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';

@@ -9,6 +9,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 it('a daemon without Kubernetes does not load client-node', async () => {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '' };
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(here, 'kubeLazyProbe.ts')], { env, cwd: path.join(here, '../..') });
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(here, 'kubeLazyProbe.ts')], {
+    env,
+    cwd: path.join(here, '../..'),
+  });
   expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({ loaded: false, kube: false, loadedWithKube: true, kube2: true });
 }, 30_000);

@@ -16,12 +16,30 @@ const clientNodeLoaded = (): boolean => Object.keys(req.cache).some((p) => p.inc
 const dir = mkdtempSync(join(tmpdir(), 'eni-lz-'));
 const config = parseDaemonConfig({ socket_path: join(dir, 's'), db_path: ':memory:', driver: 'none', instance_id: 'i-test' }).config;
 const sink = new Writable({ write: (_c, _e, cb) => cb() });
-const handle = await startDaemon(config, { allocator: new FakeAllocator(), driver: new FakeDriver(), metadata: FAKE_METADATA, logger: createLogger({ destination: sink }), env: {} });
+const handle = await startDaemon(config, {
+  allocator: new FakeAllocator(),
+  driver: new FakeDriver(),
+  metadata: FAKE_METADATA,
+  logger: createLogger({ destination: sink }),
+  env: {},
+});
 const loaded = clientNodeLoaded();
 await handle.stop();
 // The same with an API server configured (never contacted here): now it is loaded.
-const withKube = parseDaemonConfig({ socket_path: join(dir, 's2'), db_path: ':memory:', driver: 'none', instance_id: 'i-test', kube_api_server: 'http://127.0.0.1:1' }).config;
-const h2 = await startDaemon(withKube, { allocator: new FakeAllocator(), driver: new FakeDriver(), metadata: FAKE_METADATA, logger: createLogger({ destination: sink }), env: {} });
+const withKube = parseDaemonConfig({
+  socket_path: join(dir, 's2'),
+  db_path: ':memory:',
+  driver: 'none',
+  instance_id: 'i-test',
+  kube_api_server: 'http://127.0.0.1:1',
+}).config;
+const h2 = await startDaemon(withKube, {
+  allocator: new FakeAllocator(),
+  driver: new FakeDriver(),
+  metadata: FAKE_METADATA,
+  logger: createLogger({ destination: sink }),
+  env: {},
+});
 const loadedWithKube = clientNodeLoaded();
 await h2.stop();
 rmSync(dir, { recursive: true, force: true });

@@ -106,7 +106,12 @@ describe('resolveKubeSettings', () => {
 
   it('kube_api_server beats kubeconfig beats in-cluster; node_name beats NODE_NAME', () => {
     const env = { KUBERNETES_SERVICE_HOST: '10.96.0.1', NODE_NAME: 'from-env' };
-    expect(resolveKubeSettings(cfg({ kubeconfig: '/k', kube_api_server: 'http://127.0.0.1:1', kube_token_file: '/t', node_name: 'from-conf' }), env)).toMatchObject({
+    expect(
+      resolveKubeSettings(
+        cfg({ kubeconfig: '/k', kube_api_server: 'http://127.0.0.1:1', kube_token_file: '/t', node_name: 'from-conf' }),
+        env,
+      ),
+    ).toMatchObject({
       source: 'kube_api_server',
       clientOptions: { server: 'http://127.0.0.1:1' },
       tokenFile: '/t',
@@ -275,7 +280,14 @@ class RecordingEvents implements EventRecorder {
   }
 }
 
-const pod = (id: string): PodRef => ({ namespace: 'ns', name: `p-${id}`, containerId: id, ifName: 'eth0', networkName: 'net', netns: '/proc/1/ns/net' });
+const pod = (id: string): PodRef => ({
+  namespace: 'ns',
+  name: `p-${id}`,
+  containerId: id,
+  ifName: 'eth0',
+  networkName: 'net',
+  netns: '/proc/1/ns/net',
+});
 
 describe('KubeAwareService', () => {
   function setup(allocator = new FakeAllocator(), driver = new FakeDriver(), stateful = true) {
@@ -319,7 +331,14 @@ describe('KubeAwareService', () => {
     await svc.start();
     await expect(svc.allocIp(pod('x'), { deadlineMs: 1000 })).rejects.toBeInstanceOf(PoolError);
     expect(events.got).toEqual([
-      { target: 'pod', namespace: 'ns', name: 'p-x', type: 'Warning', reason: 'AllocIPFailed', message: 'no free IP (cloud error InvalidVSwitchId.IpNotEnough)' },
+      {
+        target: 'pod',
+        namespace: 'ns',
+        name: 'p-x',
+        type: 'Warning',
+        reason: 'AllocIPFailed',
+        message: 'no free IP (cloud error InvalidVSwitchId.IpNotEnough)',
+      },
     ]);
     await new Promise((r) => setImmediate(r));
     expect(conditions).toEqual(['False']);

@@ -27,7 +27,13 @@ describe('daemon with kube_api_server + kube_token_file', () => {
     writeFileSync(tokenFile, `${api.token}\n`, { mode: 0o600 });
     const config = testConfig(dir, { kube_api_server: api.url, kube_token_file: tokenFile });
     // The node name comes from the environment, as the chart sets it.
-    handle = await startDaemon(config, { allocator, driver: new FakeDriver(), metadata: FAKE_METADATA, logger: log.logger, env: { NODE_NAME: NODE } });
+    handle = await startDaemon(config, {
+      allocator,
+      driver: new FakeDriver(),
+      metadata: FAKE_METADATA,
+      logger: log.logger,
+      env: { NODE_NAME: NODE },
+    });
     client = connect(handle.socketPath);
   });
 
@@ -38,7 +44,8 @@ describe('daemon with kube_api_server + kube_token_file', () => {
   });
 
   const call = (method: string, req: unknown) => client.call<Json>(method, req);
-  const condition = (): Json | undefined => ((api.nodes.get(NODE)!['status'] as Json)['conditions'] as Json[]).find((c) => c['type'] === 'SufficientIP');
+  const condition = (): Json | undefined =>
+    ((api.nodes.get(NODE)!['status'] as Json)['conditions'] as Json[]).find((c) => c['type'] === 'SufficientIP');
 
   it('uses the token from the file and the node name from NODE_NAME', async () => {
     expect(handle.nodeName).toBe(NODE);
@@ -52,7 +59,8 @@ describe('daemon with kube_api_server + kube_token_file', () => {
     api.addPod({ namespace: 'default', name: 'a', nodeName: NODE });
     api.addPod({ namespace: 'default', name: 'b', nodeName: NODE });
     api.addPod({ namespace: 'default', name: 'c', nodeName: NODE });
-    for (const id of ['a', 'b']) expect(await call('AllocIP', { pod: podMsg(id, { k8s_pod_name: id }), api_version: API_VERSION })).toMatchObject({ success: true });
+    for (const id of ['a', 'b'])
+      expect(await call('AllocIP', { pod: podMsg(id, { k8s_pod_name: id }), api_version: API_VERSION })).toMatchObject({ success: true });
     const r = await call('AllocIP', { pod: podMsg('c', { k8s_pod_name: 'c' }), api_version: API_VERSION });
     expect(r).toMatchObject({ success: false, failure_reason: 'POOL_EXHAUSTED', cloud_error_code: 'InvalidVSwitchId.IpNotEnough' });
     await waitFor(() => api.events.some((e) => e['reason'] === 'AllocIPFailed'), 'AllocIPFailed event');
@@ -65,7 +73,14 @@ describe('daemon with kube_api_server + kube_token_file', () => {
   });
 
   it('a node-target RecordEvent lands on this node (the plugin does not know the node name)', async () => {
-    const r = await call('RecordEvent', { target: 'EVENT_TARGET_NODE', k8s_pod_name: '', k8s_pod_namespace: '', type: 'EVENT_TYPE_NORMAL', reason: 'Probe', message: 'hello' });
+    const r = await call('RecordEvent', {
+      target: 'EVENT_TARGET_NODE',
+      k8s_pod_name: '',
+      k8s_pod_namespace: '',
+      type: 'EVENT_TYPE_NORMAL',
+      reason: 'Probe',
+      message: 'hello',
+    });
     expect(r).toMatchObject({ succeed: true });
     expect(api.events.find((e) => e['reason'] === 'Probe')).toMatchObject({ involvedObject: { kind: 'Node', name: NODE } });
   });
@@ -75,14 +90,27 @@ describe('daemon without Kubernetes', () => {
   it('runs as before and says once that GC by pod existence is off', async () => {
     const log = captureLog();
     const dir = tempDir();
-    const handle = await startDaemon(testConfig(dir), { allocator: new FakeAllocator(), driver: new FakeDriver(), metadata: FAKE_METADATA, logger: log.logger, env: {} });
+    const handle = await startDaemon(testConfig(dir), {
+      allocator: new FakeAllocator(),
+      driver: new FakeDriver(),
+      metadata: FAKE_METADATA,
+      logger: log.logger,
+      env: {},
+    });
     const client = connect(handle.socketPath);
     try {
       expect(handle.kube).toBeUndefined();
       const r = await client.call<Json>('AllocIP', { pod: podMsg('nk-1'), api_version: API_VERSION });
       expect(r.success).toBe(true);
       // Plugin events still go somewhere: the log.
-      await client.call('RecordEvent', { target: 'EVENT_TARGET_POD', k8s_pod_name: 'p', k8s_pod_namespace: 'ns', type: 'EVENT_TYPE_WARNING', reason: 'X', message: 'y' });
+      await client.call('RecordEvent', {
+        target: 'EVENT_TARGET_POD',
+        k8s_pod_name: 'p',
+        k8s_pod_namespace: 'ns',
+        type: 'EVENT_TYPE_WARNING',
+        reason: 'X',
+        message: 'y',
+      });
       expect(log.lines().some((l) => l['event'] === true && l['reason'] === 'X')).toBe(true);
     } finally {
       client.close();
@@ -94,7 +122,13 @@ describe('daemon without Kubernetes', () => {
   it('an explicitly configured kubeconfig that cannot be read fails start-up', async () => {
     const dir = tempDir();
     await expect(
-      startDaemon(testConfig(dir, { kubeconfig: join(dir, 'missing.yaml') }), { allocator: new FakeAllocator(), driver: new FakeDriver(), metadata: FAKE_METADATA, logger: captureLog().logger, env: {} }),
+      startDaemon(testConfig(dir, { kubeconfig: join(dir, 'missing.yaml') }), {
+        allocator: new FakeAllocator(),
+        driver: new FakeDriver(),
+        metadata: FAKE_METADATA,
+        logger: captureLog().logger,
+        env: {},
+      }),
     ).rejects.toThrow(/kubernetes client config/);
   });
 

@@ -8,7 +8,14 @@ import { DaemonMetrics } from '../../daemon/metrics.js';
 import { FakeAllocator, FakeDriver, Gate } from './fakes.js';
 import { captureLog } from './helpers.js';
 
-const pod = (id: string, networkName = 'net'): PodRef => ({ namespace: 'ns', name: `p-${id}`, containerId: id, ifName: 'eth0', networkName, netns: `/proc/1/ns/net` });
+const pod = (id: string, networkName = 'net'): PodRef => ({
+  namespace: 'ns',
+  name: `p-${id}`,
+  containerId: id,
+  ifName: 'eth0',
+  networkName,
+  netns: `/proc/1/ns/net`,
+});
 
 function service(allocator = new FakeAllocator(), driver = new FakeDriver()) {
   const svc = new EniMultiIpService({ allocator, driver, mtu: 1450, logger: captureLog().logger, now: () => 1_000_000 });
@@ -49,13 +56,25 @@ describe('KeyedMutex', () => {
 
 describe('mapFailure', () => {
   it.each([
-    [new PoolError('Exhausted', 'empty', { cloudCode: 'QuotaExceeded.PrivateIpAddress' }), 'POOL_EXHAUSTED', 'QuotaExceeded.PrivateIpAddress'],
+    [
+      new PoolError('Exhausted', 'empty', { cloudCode: 'QuotaExceeded.PrivateIpAddress' }),
+      'POOL_EXHAUSTED',
+      'QuotaExceeded.PrivateIpAddress',
+    ],
     [new PoolError('Timeout', 'late'), 'ALLOC_TIMEOUT', undefined],
     [new PoolError('ShuttingDown', 'bye'), 'SHUTTING_DOWN', undefined],
     [new PoolError('Internal', 'bug'), 'INTERNAL', undefined],
     [new DriverError('setup', 'EEXIST'), 'DRIVER_FAILED', undefined],
-    [new CloudError({ api: 'AssignPrivateIpAddresses', code: 'InvalidVSwitchId.IpNotEnough', message: 'full', retryable: false }), 'POOL_EXHAUSTED', 'InvalidVSwitchId.IpNotEnough'],
-    [new CloudError({ api: 'CreateNetworkInterface', code: 'Forbidden.RAM', message: 'no', retryable: false }), 'INTERNAL', 'Forbidden.RAM'],
+    [
+      new CloudError({ api: 'AssignPrivateIpAddresses', code: 'InvalidVSwitchId.IpNotEnough', message: 'full', retryable: false }),
+      'POOL_EXHAUSTED',
+      'InvalidVSwitchId.IpNotEnough',
+    ],
+    [
+      new CloudError({ api: 'CreateNetworkInterface', code: 'Forbidden.RAM', message: 'no', retryable: false }),
+      'INTERNAL',
+      'Forbidden.RAM',
+    ],
     [new ServiceError('NOT_FOUND', 'none'), 'NOT_FOUND', undefined],
     [new Error('plain'), 'INTERNAL', undefined],
     ['a string', 'INTERNAL', undefined],
@@ -71,7 +90,13 @@ describe('EniMultiIpService', () => {
     const { svc, driver } = service();
     await svc.start();
     await svc.allocIp(pod('a'), { deadlineMs: 1000 });
-    expect(driver.setups[0]).toMatchObject({ mtu: 1450, ip: '10.0.1.10', eniId: 'eni-fake1', vSwitchCidr: '10.0.1.0/24', primaryEni: false });
+    expect(driver.setups[0]).toMatchObject({
+      mtu: 1450,
+      ip: '10.0.1.10',
+      eniId: 'eni-fake1',
+      vSwitchCidr: '10.0.1.0/24',
+      primaryEni: false,
+    });
   });
 
   it('re-wires a repeated ADD whose wiring is gone', async () => {
@@ -150,7 +175,9 @@ describe('DaemonMetrics', () => {
     let calls = 3;
     m.setSources({
       poolStats: () => allocator.stats(),
-      cloudStats: () => ({ CreateNetworkInterface: { calls, errors: 1, throttled: 1, retries: 2, totalLatencyMs: 1500, maxLatencyMs: 900 } }),
+      cloudStats: () => ({
+        CreateNetworkInterface: { calls, errors: 1, throttled: 1, retries: 2, totalLatencyMs: 1500, maxLatencyMs: 900 },
+      }),
     });
     m.startRpc('AllocIP')('');
     m.startRpc('AllocIP')('POOL_EXHAUSTED');

@@ -22,7 +22,12 @@ describe('plugin wire client <-> daemon server', () => {
   let raw: UnaryClient;
   let be: EniBackend;
   beforeAll(async () => {
-    handle = await startDaemon(testConfig(tempDir()), { allocator: new FakeAllocator(), driver: new FakeDriver(), metadata: FAKE_METADATA, logger: captureLog().logger });
+    handle = await startDaemon(testConfig(tempDir()), {
+      allocator: new FakeAllocator(),
+      driver: new FakeDriver(),
+      metadata: FAKE_METADATA,
+      logger: captureLog().logger,
+    });
     raw = connectUnix(handle.socketPath);
     be = eniBackend(raw);
   });
@@ -44,23 +49,47 @@ describe('plugin wire client <-> daemon server', () => {
       eniMac: '02:00:00:00:00:01',
       vswitchId: 'vsw-fake',
     });
-    expect(await be.getIPInfo({ pod: pod('w1'), apiVersion: API_VERSION }, 5000)).toMatchObject({ success: true, found: true, netns: '/var/run/netns/w1', ipType: 3 });
+    expect(await be.getIPInfo({ pod: pod('w1'), apiVersion: API_VERSION }, 5000)).toMatchObject({
+      success: true,
+      found: true,
+      netns: '/var/run/netns/w1',
+      ipType: 3,
+    });
     expect(await be.checkIP({ pod: pod('w1'), apiVersion: API_VERSION, pluginVersion: 'wire' }, 5000)).toMatchObject({ success: true });
-    expect(await be.releaseIP({ pod: pod('w1'), apiVersion: API_VERSION, pluginVersion: 'wire', reason: 'del' }, 5000)).toMatchObject({ success: true, releasedIp: '10.0.1.10' });
-    expect(await be.checkIP({ pod: pod('w1'), apiVersion: API_VERSION, pluginVersion: 'wire' }, 5000)).toMatchObject({ success: false, failureReason: 5 }); // NOT_FOUND
+    expect(await be.releaseIP({ pod: pod('w1'), apiVersion: API_VERSION, pluginVersion: 'wire', reason: 'del' }, 5000)).toMatchObject({
+      success: true,
+      releasedIp: '10.0.1.10',
+    });
+    expect(await be.checkIP({ pod: pod('w1'), apiVersion: API_VERSION, pluginVersion: 'wire' }, 5000)).toMatchObject({
+      success: false,
+      failureReason: 5,
+    }); // NOT_FOUND
   });
 
   it('Status, GC and RecordEvent', async () => {
-    expect(await be.status({ apiVersion: API_VERSION }, 5000)).toMatchObject({ ready: true, ipType: 3, apiVersion: API_VERSION, freeIps: 4 });
+    expect(await be.status({ apiVersion: API_VERSION }, 5000)).toMatchObject({
+      ready: true,
+      ipType: 3,
+      apiVersion: API_VERSION,
+      freeIps: 4,
+    });
     await be.allocIP({ pod: pod('w2'), apiVersion: API_VERSION, pluginVersion: 'wire' }, 5000);
-    expect(await be.gc({ networkName: 'net1', validAttachments: [], apiVersion: API_VERSION }, 5000)).toMatchObject({ success: true, released: ['w2/eth0/net1'] });
-    expect(await be.recordEvent({ target: 0, k8sPodName: 'p', k8sPodNamespace: 'n', type: 1, reason: 'R', message: 'm' }, 5000)).toEqual({ succeed: true, error: '' });
+    expect(await be.gc({ networkName: 'net1', validAttachments: [], apiVersion: API_VERSION }, 5000)).toMatchObject({
+      success: true,
+      released: ['w2/eth0/net1'],
+    });
+    expect(await be.recordEvent({ target: 0, k8sPodName: 'p', k8sPodNamespace: 'n', type: 1, reason: 'R', message: 'm' }, 5000)).toEqual({
+      succeed: true,
+      error: '',
+    });
   });
 
   it('a version mismatch surfaces as gRPC status 9 (FAILED_PRECONDITION) with both versions', async () => {
     const err = await be.allocIP({ pod: pod('w3'), apiVersion: API_VERSION + 1, pluginVersion: 'wire' }, 5000).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GrpcStatusError);
     expect((err as GrpcStatusError).code).toBe(9);
-    expect((err as GrpcStatusError).details).toContain(`plugin speaks eni.proto API version ${API_VERSION + 1}, daemon speaks ${API_VERSION}`);
+    expect((err as GrpcStatusError).details).toContain(
+      `plugin speaks eni.proto API version ${API_VERSION + 1}, daemon speaks ${API_VERSION}`,
+    );
   });
 });

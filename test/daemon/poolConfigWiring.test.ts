@@ -18,11 +18,21 @@ describe('daemon → pool config', () => {
     const tags = { [CREATOR_TAG_KEY]: CREATOR_TAG_VALUE, [NODE_TAG_KEY]: cloud.instanceId };
     const unmatched = await cloud.createNetworkInterface({ vSwitchId: 'vsw-a', securityGroupIds: [], tags, secondaryIpCount: 1 });
     await cloud.attachNetworkInterface(unmatched.eniId, cloud.instanceId);
-    const matched = await cloud.createNetworkInterface({ vSwitchId: 'vsw-a', securityGroupIds: [], tags: { ...tags, team: 'a' }, secondaryIpCount: 1 });
+    const matched = await cloud.createNetworkInterface({
+      vSwitchId: 'vsw-a',
+      securityGroupIds: [],
+      tags: { ...tags, team: 'a' },
+      secondaryIpCount: 1,
+    });
     await cloud.attachNetworkInterface(matched.eniId, cloud.instanceId);
 
     const dir = tempDir();
-    const config = testConfig(dir, { instance_id: cloud.instanceId, security_group: 'sg-1', eni_tag_filter: { team: 'a' }, idle_ip_reclaim_jitter_factor: 0.3 });
+    const config = testConfig(dir, {
+      instance_id: cloud.instanceId,
+      security_group: 'sg-1',
+      eni_tag_filter: { team: 'a' },
+      idle_ip_reclaim_jitter_factor: 0.3,
+    });
     handle = await startDaemon(config, { cloud, store: new MemoryPoolStore(), kube: null, logger: captureLog().logger });
 
     expect(handle.allocator).toBeInstanceOf(EniMultiIpPool);

@@ -42,7 +42,8 @@ afterEach(async () => {
 
 const alloc = (c: TestClient, id: string, over: Record<string, unknown> = {}) =>
   c.call<Record<string, any>>('AllocIP', { pod: podMsg(id), api_version: API_VERSION, plugin_version: 'test', ...over });
-const release = (c: TestClient, id: string) => c.call<Record<string, any>>('ReleaseIP', { pod: podMsg(id), api_version: API_VERSION, reason: 'test' });
+const release = (c: TestClient, id: string) =>
+  c.call<Record<string, any>>('ReleaseIP', { pod: podMsg(id), api_version: API_VERSION, reason: 'test' });
 
 async function grpcError(p: Promise<unknown>): Promise<grpc.ServiceError> {
   try {
@@ -69,7 +70,14 @@ describe('AllocIP / ReleaseIP', () => {
       vswitch_id: 'vsw-fake',
     });
     expect(driver.setups).toHaveLength(1);
-    expect(driver.setups[0]).toMatchObject({ containerId: 'c1', netnsPath: '/var/run/netns/cni-c1', ifName: 'eth0', ip: '10.0.1.10', mtu: 1500, gateway: '10.0.1.253' });
+    expect(driver.setups[0]).toMatchObject({
+      containerId: 'c1',
+      netnsPath: '/var/run/netns/cni-c1',
+      ifName: 'eth0',
+      ip: '10.0.1.10',
+      mtu: 1500,
+      gateway: '10.0.1.253',
+    });
   });
 
   it('refuses a plugin speaking another API version with FAILED_PRECONDITION naming both versions', async () => {
@@ -156,7 +164,12 @@ describe('AllocIP / ReleaseIP', () => {
   it('maps pool exhaustion to POOL_EXHAUSTED with the cloud code', async () => {
     const { client } = await setup({}, new FakeAllocator([]));
     const r = await alloc(client, 'c1');
-    expect(r).toMatchObject({ success: false, failure_reason: 'POOL_EXHAUSTED', cloud_error_code: 'InvalidVSwitchId.IpNotEnough', message: 'no free IP' });
+    expect(r).toMatchObject({
+      success: false,
+      failure_reason: 'POOL_EXHAUSTED',
+      cloud_error_code: 'InvalidVSwitchId.IpNotEnough',
+      message: 'no free IP',
+    });
   });
 
   it('ReleaseIP of an unknown key succeeds with nothing released', async () => {
@@ -171,7 +184,13 @@ describe('AllocIP / ReleaseIP', () => {
     await alloc(client, 'c1');
     const r = await release(client, 'c1');
     expect(r).toMatchObject({ success: true, released_ip: '10.0.1.10' });
-    expect(driver.teardowns.at(-1)).toMatchObject({ containerId: 'c1', ifName: 'eth0', ip: '10.0.1.10', netnsPath: '/var/run/netns/cni-c1', eniMac: '02:00:00:00:00:01' });
+    expect(driver.teardowns.at(-1)).toMatchObject({
+      containerId: 'c1',
+      ifName: 'eth0',
+      ip: '10.0.1.10',
+      netnsPath: '/var/run/netns/cni-c1',
+      eniMac: '02:00:00:00:00:01',
+    });
     expect(allocator.allocs.size).toBe(0);
     expect((await release(client, 'c1')).success).toBe(true); // again: nothing to do
   });
@@ -251,9 +270,21 @@ describe('CheckIP, GetIPInfo, GC, Status, RecordEvent', () => {
 
   it('RecordEvent goes to the log', async () => {
     const { client, log } = await setup();
-    const r = await client.call('RecordEvent', { target: 'EVENT_TARGET_POD', k8s_pod_name: 'p', k8s_pod_namespace: 'ns', type: 'EVENT_TYPE_WARNING', reason: 'AllocIPFailed', message: 'boom' });
+    const r = await client.call('RecordEvent', {
+      target: 'EVENT_TARGET_POD',
+      k8s_pod_name: 'p',
+      k8s_pod_namespace: 'ns',
+      type: 'EVENT_TYPE_WARNING',
+      reason: 'AllocIPFailed',
+      message: 'boom',
+    });
     expect(r).toEqual({ succeed: true, error: '' });
-    expect(log.lines().find((l) => l['event'] === true)).toMatchObject({ level: 'warn', reason: 'AllocIPFailed', pod: 'ns/p', msg: 'boom' });
+    expect(log.lines().find((l) => l['event'] === true)).toMatchObject({
+      level: 'warn',
+      reason: 'AllocIPFailed',
+      pod: 'ns/p',
+      msg: 'boom',
+    });
   });
 });
 
@@ -308,10 +339,18 @@ describe('health, socket and lifecycle', () => {
     const dir = tempDir();
     const path = join(dir, 'eni.socket');
     // A process that bound the socket and died without cleaning up.
-    spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    spawnSync(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`,
+    ]);
     expect(statSync(path).isSocket()).toBe(true);
     const log = captureLog();
-    const handle = await startDaemon(testConfig(dir), { allocator: new FakeAllocator(), driver: new FakeDriver(), metadata: FAKE_METADATA, logger: log.logger });
+    const handle = await startDaemon(testConfig(dir), {
+      allocator: new FakeAllocator(),
+      driver: new FakeDriver(),
+      metadata: FAKE_METADATA,
+      logger: log.logger,
+    });
     expect(log.lines().some((l) => l['msg'] === 'removed a stale socket')).toBe(true);
     const client = connect(path);
     expect(await client.health()).toEqual({ status: 'SERVING' });
@@ -326,16 +365,35 @@ describe('health, socket and lifecycle', () => {
     const other = net.createServer();
     await new Promise<void>((r) => other.listen(path, () => r()));
     try {
-      await expect(startDaemon(testConfig(dir), { allocator: new FakeAllocator(), driver: new FakeDriver(), metadata: FAKE_METADATA, logger: captureLog().logger })).rejects.toBeInstanceOf(SocketInUseError);
+      await expect(
+        startDaemon(testConfig(dir), {
+          allocator: new FakeAllocator(),
+          driver: new FakeDriver(),
+          metadata: FAKE_METADATA,
+          logger: captureLog().logger,
+        }),
+      ).rejects.toBeInstanceOf(SocketInUseError);
     } finally {
       await new Promise<void>((r) => other.close(() => r()));
     }
     writeFileSync(path, 'not a socket');
-    await expect(startDaemon(testConfig(dir), { allocator: new FakeAllocator(), driver: new FakeDriver(), metadata: FAKE_METADATA, logger: captureLog().logger })).rejects.toThrow(/is not a unix socket/);
+    await expect(
+      startDaemon(testConfig(dir), {
+        allocator: new FakeAllocator(),
+        driver: new FakeDriver(),
+        metadata: FAKE_METADATA,
+        logger: captureLog().logger,
+      }),
+    ).rejects.toThrow(/is not a unix socket/);
   });
 
   it('starts in VPCENI mode with the whole-ENI service', async () => {
-    const handle = await startDaemon(testConfig(tempDir(), { daemon_mode: 'VPCENI' }), { allocator: new FakeAllocator(), driver: new FakeDriver(), metadata: FAKE_METADATA, logger: captureLog().logger });
+    const handle = await startDaemon(testConfig(tempDir(), { daemon_mode: 'VPCENI' }), {
+      allocator: new FakeAllocator(),
+      driver: new FakeDriver(),
+      metadata: FAKE_METADATA,
+      logger: captureLog().logger,
+    });
     try {
       expect(handle.service.ipType).toBe('VPC_ENI');
     } finally {
@@ -407,7 +465,15 @@ describe('health, socket and lifecycle', () => {
     const { client, log } = await setup({ access_key: 'AKIDVISIBLE', access_secret: 'TOPSECRETVALUE' });
     await alloc(client, 'c9');
     const done = log.lines().find((l) => l['msg'] === 'AllocIP done');
-    expect(done).toMatchObject({ pod: 'default/pod-c9', containerId: 'c9', ifName: 'eth0', podKey: 'c9/eth0/eni-net', eniId: 'eni-fake1', ip: '10.0.1.10', level: 'info' });
+    expect(done).toMatchObject({
+      pod: 'default/pod-c9',
+      containerId: 'c9',
+      ifName: 'eth0',
+      podKey: 'c9/eth0/eni-net',
+      eniId: 'eni-fake1',
+      ip: '10.0.1.10',
+      level: 'info',
+    });
     expect(log.text()).not.toContain('TOPSECRETVALUE');
     expect(log.text()).not.toContain('AKIDVISIBLE');
     expect(log.lines().some((l) => l['msg'] === 'daemon ready')).toBe(true);

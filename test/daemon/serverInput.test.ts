@@ -18,7 +18,12 @@ const raws: grpc.Client[] = [];
 
 async function setup(): Promise<Setup> {
   const allocator = new FakeAllocator();
-  const handle = await startDaemon(testConfig(tempDir()), { allocator, driver: new FakeDriver(), metadata: FAKE_METADATA, logger: captureLog().logger });
+  const handle = await startDaemon(testConfig(tempDir()), {
+    allocator,
+    driver: new FakeDriver(),
+    metadata: FAKE_METADATA,
+    logger: captureLog().logger,
+  });
   const s = { handle, client: connect(handle.socketPath), allocator };
   running.push(s);
   return s;
@@ -57,7 +62,8 @@ async function grpcError(p: Promise<unknown>): Promise<grpc.ServiceError> {
   throw new Error('expected a gRPC error');
 }
 
-const alloc = (c: TestClient, pod: Record<string, string>) => c.call<Record<string, unknown>>('AllocIP', { pod, api_version: API_VERSION, plugin_version: 't' });
+const alloc = (c: TestClient, pod: Record<string, string>) =>
+  c.call<Record<string, unknown>>('AllocIP', { pod, api_version: API_VERSION, plugin_version: 't' });
 
 describe('daemon gRPC input checks', () => {
   it('answers a request that is not protobuf with a status and keeps serving', async () => {
@@ -108,7 +114,9 @@ describe('daemon gRPC input checks', () => {
 
   it('rejects a GC attachment with an empty field with INVALID_ARGUMENT', async () => {
     const { client } = await setup();
-    const err = await grpcError(client.call('GC', { network_name: 'eni-net', valid_attachments: [{ container_id: 'c1', if_name: '' }], api_version: API_VERSION }));
+    const err = await grpcError(
+      client.call('GC', { network_name: 'eni-net', valid_attachments: [{ container_id: 'c1', if_name: '' }], api_version: API_VERSION }),
+    );
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(err.details).toContain('valid_attachments[0]');
   });

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { contains, nextFree, parsePodCidr, usableCount } from '../../daemon/modes/vpcIp/index.js';
-import { startMockCloud, type MockCloudHandle } from '../mockcloud/index.js';
+import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
 import { API_VERSION } from '../../proto/version.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
 import { parseDaemonConfig, type DaemonConfig } from '../../daemon/config/index.js';
@@ -77,7 +77,9 @@ describe('VPCIP daemon + mock cloud', () => {
 
   it('routes the pod CIDR to the instance in the VPC route table', () => {
     const entries = mock.dump().routeTables.flatMap((t) => t.entries);
-    expect(entries).toContainEqual(expect.objectContaining({ destinationCidrBlock: '172.20.1.0/29', nextHopType: 'Instance', nextHopId: 'i-mock-node-2' }));
+    expect(entries).toContainEqual(
+      expect.objectContaining({ destinationCidrBlock: '172.20.1.0/29', nextHopType: 'Instance', nextHopId: 'i-mock-node-2' }),
+    );
   });
 
   it('AllocIP hands out pod-CIDR addresses; exhaustion and cool-down are reported', async () => {
@@ -91,9 +93,15 @@ describe('VPCIP daemon + mock cloud', () => {
     const full = await call('AllocIP', { pod: podMsg('v6'), api_version: API_VERSION });
     expect(full).toMatchObject({ success: false, failure_reason: 'POOL_EXHAUSTED' });
     expect(full.message).toMatch(/pod CIDR 172\.20\.1\.0\/29 has no free address \(5 assigned, 0 cooling down\)/);
-    expect(await call('ReleaseIP', { pod: podMsg('v1'), api_version: API_VERSION })).toMatchObject({ success: true, released_ip: '172.20.1.2' });
+    expect(await call('ReleaseIP', { pod: podMsg('v1'), api_version: API_VERSION })).toMatchObject({
+      success: true,
+      released_ip: '172.20.1.2',
+    });
     // Released, but cooling down for an hour: still no address.
-    expect(await call('AllocIP', { pod: podMsg('v6'), api_version: API_VERSION })).toMatchObject({ success: false, failure_reason: 'POOL_EXHAUSTED' });
+    expect(await call('AllocIP', { pod: podMsg('v6'), api_version: API_VERSION })).toMatchObject({
+      success: false,
+      failure_reason: 'POOL_EXHAUSTED',
+    });
     expect(await call('Status', { api_version: API_VERSION })).toMatchObject({ ip_type: 'VPC_IP', free_ips: 0, total_ips: 5 });
   });
 
@@ -102,10 +110,20 @@ describe('VPCIP daemon + mock cloud', () => {
     await handle!.stop();
     handle = await startDaemon(config, { logger: captureLog().logger });
     client = connect(handle.socketPath);
-    expect(await call('GetIPInfo', { pod: podMsg('v3'), api_version: API_VERSION })).toMatchObject({ found: true, ips: [{ address: '172.20.1.4/32' }] });
-    const entries = mock.dump().routeTables.flatMap((t) => t.entries).filter((e) => e.destinationCidrBlock === '172.20.1.0/29');
+    expect(await call('GetIPInfo', { pod: podMsg('v3'), api_version: API_VERSION })).toMatchObject({
+      found: true,
+      ips: [{ address: '172.20.1.4/32' }],
+    });
+    const entries = mock
+      .dump()
+      .routeTables.flatMap((t) => t.entries)
+      .filter((e) => e.destinationCidrBlock === '172.20.1.0/29');
     expect(entries).toHaveLength(1);
-    const gc = await call('GC', { network_name: 'eni-net', valid_attachments: [{ container_id: 'v2', if_name: 'eth0' }], api_version: API_VERSION });
+    const gc = await call('GC', {
+      network_name: 'eni-net',
+      valid_attachments: [{ container_id: 'v2', if_name: 'eth0' }],
+      api_version: API_VERSION,
+    });
     expect(gc.released.sort()).toEqual(['v3/eth0/eni-net', 'v4/eth0/eni-net', 'v5/eth0/eni-net']);
   });
 });

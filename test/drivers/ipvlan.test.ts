@@ -113,8 +113,16 @@ describe.skipIf(!isRoot)('ipvlan driver (real netns)', () => {
     const d = new IpvlanDriver({ hostNetnsPath: path(node.host) });
     const err = await d
       .setup({
-        containerId: 'c1', netnsPath: path(pod), ifName: 'eth0', ip: '10.50.0.5', eniId: 'eni-1', eniMac: eni.mac,
-        primaryEni: false, vSwitchCidr: eni.cidr, gateway: eni.gateway, mtu: 1500,
+        containerId: 'c1',
+        netnsPath: path(pod),
+        ifName: 'eth0',
+        ip: '10.50.0.5',
+        eniId: 'eni-1',
+        eniMac: eni.mac,
+        primaryEni: false,
+        vSwitchCidr: eni.cidr,
+        gateway: eni.gateway,
+        mtu: 1500,
       })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DriverError);
@@ -135,8 +143,16 @@ describe.skipIf(!isRoot)('ipvlan driver (real netns)', () => {
     const pod = env.add(`drv-p-${uid()}`);
     const d = new IpvlanDriver({ hostNetnsPath: path(node.host) });
     const spec = {
-      containerId: 'c1', netnsPath: path(pod), ifName: 'eth0', ip: '10.50.0.5', eniId: 'eni-1', eniMac: eni.mac,
-      primaryEni: false, vSwitchCidr: eni.cidr, gateway: eni.gateway, mtu: 1500,
+      containerId: 'c1',
+      netnsPath: path(pod),
+      ifName: 'eth0',
+      ip: '10.50.0.5',
+      eniId: 'eni-1',
+      eniMac: eni.mac,
+      primaryEni: false,
+      vSwitchCidr: eni.cidr,
+      gateway: eni.gateway,
+      mtu: 1500,
     };
     await d.setup(spec);
     await d.check(spec);

@@ -60,7 +60,12 @@ export function snapshot(netns: string): { links: string; rules: string; routes:
   return {
     links: ip(['-o', 'link', 'show'], netns)
       .split('\n')
-      .map((l) => l.replace(/\\.*$/, '').replace(/state \S+/, '').replace(/<[^>]*>/, ''))
+      .map((l) =>
+        l
+          .replace(/\\.*$/, '')
+          .replace(/state \S+/, '')
+          .replace(/<[^>]*>/, ''),
+      )
       .join('\n'),
     rules: ip(['-4', 'rule', 'show'], netns),
     routes: ip(['-4', 'route', 'show', 'table', 'all'], netns),

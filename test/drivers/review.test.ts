@@ -102,7 +102,11 @@ describe.skipIf(!isRoot)('driver review: kernel state has one owner and one way 
     expect(after).toContain(eth1.mac);
     expect(after).not.toContain('alias');
     // Same name, MTU and MAC as before (the ifindex may change: the kernel renumbers on a netns move).
-    const norm = (l: string): string => l.replace(/^\d+: /, '').replace(/state \S+/, '').replace(/<[^>]*>/, '');
+    const norm = (l: string): string =>
+      l
+        .replace(/^\d+: /, '')
+        .replace(/state \S+/, '')
+        .replace(/<[^>]*>/, '');
     expect(norm(after)).toBe(norm(before));
     const fds = fdCount();
     for (let i = 0; i < 10; i++) await expect(driver.setup(spec(pod, '10.63.0.5'))).rejects.toThrow(DriverError);
@@ -138,9 +142,11 @@ describe.skipIf(!isRoot)('driver review: kernel state has one owner and one way 
     expect(ip(['route', 'show'], node.host)).not.toContain('10.65.0.7');
     expect(ip(['-o', 'link', 'show'], node.host)).not.toContain(hostVethName(s.containerId, 'eth0'));
     // Only the ENI's own primary-IP-less table wiring remains (no per-pod rule).
-    expect(ip(['-4', 'rule', 'show'], node.host).split('\n').filter((l) => /^(512|1536):/.test(l))).toEqual(
-      rulesBefore.split('\n').filter((l) => /^(512|1536):/.test(l)),
-    );
+    expect(
+      ip(['-4', 'rule', 'show'], node.host)
+        .split('\n')
+        .filter((l) => /^(512|1536):/.test(l)),
+    ).toEqual(rulesBefore.split('\n').filter((l) => /^(512|1536):/.test(l)));
     await d2.close();
   });
 

@@ -133,7 +133,13 @@ describe.skipIf(!isRoot)('veth driver (real netns)', () => {
     await Promise.all([
       driver.setup(podSpec(podA, '10.30.0.61')),
       driver.setup(
-        podSpec(podB, '10.20.0.61', { eniMac: eth0.mac, primaryEni: true, gateway: eth0.gateway, vSwitchCidr: eth0.cidr, eniId: 'eni-prim' }),
+        podSpec(podB, '10.20.0.61', {
+          eniMac: eth0.mac,
+          primaryEni: true,
+          gateway: eth0.gateway,
+          vSwitchCidr: eth0.cidr,
+          eniId: 'eni-prim',
+        }),
       ),
     ]);
     expect(ip(['rule', 'show'], node.host)).not.toContain('from 10.20.0.61');

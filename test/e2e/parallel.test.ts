@@ -5,10 +5,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupProblems, cloudIpProblems, e2eSupport, pingFailures, snapshotNodes, type PingJob } from './lib/checks.js';
-import { netnsWithPrefix, startCluster, type Cluster } from './lib/cluster.js';
-import { addPod, buildPluginTo, createPod, delPod, destroyPod, podRefOf, type Pod } from './lib/pods.js';
-import type { NetnsSnapshot } from './lib/snapshot.js';
+import { cleanupProblems, cloudIpProblems, e2eSupport, pingFailures, snapshotNodes, type PingJob } from '../../sim/cluster/checks.js';
+import { netnsWithPrefix, startCluster, type Cluster } from '../../sim/cluster/cluster.js';
+import { addPod, buildPluginTo, createPod, delPod, destroyPod, podRefOf, type Pod } from '../../sim/cluster/pods.js';
+import type { NetnsSnapshot } from '../../sim/cluster/snapshot.js';
 
 const PREFIX = 'e2pa';
 const BURST = 30;
@@ -76,7 +76,8 @@ describe.skipIf(!support.ok)(`e2e: ${BURST} parallel ADDs on one node`, () => {
     const results = await Promise.allSettled([...burst, ...remote].map((p) => delPod(plugin, p)));
     expect(results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []))).toEqual([]);
     const report = await cleanupProblems(c, before, [...burst, ...remote]);
-    if (report.eniInfra.length > 0) console.info(`[e2e parallel] per-ENI state kept after DEL (expected):\n  ${report.eniInfra.join('\n  ')}`);
+    if (report.eniInfra.length > 0)
+      console.info(`[e2e parallel] per-ENI state kept after DEL (expected):\n  ${report.eniInfra.join('\n  ')}`);
     expect(report.problems).toEqual([]);
   });
 });

@@ -1,11 +1,11 @@
 // End to end, crash between ADD and DEL: both daemons are SIGKILLed after the pods were added, restarted on the
 // same pod DB, and DEL still removes every link, route and rule and returns the IPs to the pool.
 import { describe, expect, it } from 'vitest';
-import { cleanupProblems, cloudIpProblems, e2eSupport, eventually, meshJobs, pingFailures } from './lib/checks.js';
-import { execIn } from '../vpcsim/ip.js';
-import type { Cluster } from './lib/cluster.js';
-import { addPod, createPod, delPod, destroyPod, podRefOf, runCni, runGc, type Pod } from './lib/pods.js';
-import type { NetnsSnapshot } from './lib/snapshot.js';
+import { cleanupProblems, cloudIpProblems, e2eSupport, eventually, meshJobs, pingFailures } from '../../sim/cluster/checks.js';
+import { execIn } from '../../sim/vpcsim/ip.js';
+import type { Cluster } from '../../sim/cluster/cluster.js';
+import { addPod, createPod, delPod, destroyPod, podRefOf, runCni, runGc, type Pod } from '../../sim/cluster/pods.js';
+import type { NetnsSnapshot } from '../../sim/cluster/snapshot.js';
 import { useE2eCluster } from './lib/suite.js';
 
 const PREFIX = 'e2rs';
@@ -20,10 +20,15 @@ describe.skipIf(!support.ok)('e2e: daemon SIGKILLed between ADD and DEL, restart
   const pods: Pod[] = [];
   const ipsBefore = new Map<Pod, string>();
 
-  useE2eCluster({ prefix: PREFIX, minPoolSize: PODS_PER_NODE + 1, maxPoolSize: 10 }, () => pods, (r) => ({ c, plugin, before } = r));
+  useE2eCluster(
+    { prefix: PREFIX, minPoolSize: PODS_PER_NODE + 1, maxPoolSize: 10 },
+    () => pods,
+    (r) => ({ c, plugin, before } = r),
+  );
 
   it('pods are added and connected', async () => {
-    for (const n of c.nodes) for (let i = 0; i < PODS_PER_NODE; i++) pods.push(await createPod(PREFIX, `${n.instanceId.slice(-1)}${i}`, n.daemon));
+    for (const n of c.nodes)
+      for (let i = 0; i < PODS_PER_NODE; i++) pods.push(await createPod(PREFIX, `${n.instanceId.slice(-1)}${i}`, n.daemon));
     for (const p of pods) {
       await addPod(plugin, p);
       ipsBefore.set(p, p.ip!);

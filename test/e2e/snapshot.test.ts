@@ -1,6 +1,6 @@
 // The leftover classifier the end-to-end suites rely on (pure; no root needed).
 import { describe, expect, it } from 'vitest';
-import { classifyAdded, diffSnapshots, type NetnsSnapshot } from './lib/snapshot.js';
+import { classifyAdded, diffSnapshots, type NetnsSnapshot } from '../../sim/cluster/snapshot.js';
 
 const base: NetnsSnapshot = {
   netns: 'n1',

@@ -2,10 +2,10 @@
 // + the real plugin binary. Pods reach every pod on both nodes and their node; DEL leaves the nodes as they were
 // and the IPs back in the pool (still assigned to the node's ENIs in the cloud).
 import { describe, expect, it } from 'vitest';
-import { cleanupProblems, cloudIpProblems, e2eSupport, mapLimit, meshJobs, pingFailures } from './lib/checks.js';
-import type { Cluster } from './lib/cluster.js';
-import { addPod, createPod, delPod, type Pod } from './lib/pods.js';
-import type { NetnsSnapshot } from './lib/snapshot.js';
+import { cleanupProblems, cloudIpProblems, e2eSupport, mapLimit, meshJobs, pingFailures } from '../../sim/cluster/checks.js';
+import type { Cluster } from '../../sim/cluster/cluster.js';
+import { addPod, createPod, delPod, type Pod } from '../../sim/cluster/pods.js';
+import type { NetnsSnapshot } from '../../sim/cluster/snapshot.js';
 import { useE2eCluster } from './lib/suite.js';
 
 const PREFIX = 'e2tn';
@@ -19,10 +19,15 @@ describe.skipIf(!support.ok)(`e2e: two nodes, ${PODS_PER_NODE} pods each, real p
   let before: Map<string, NetnsSnapshot>;
   const pods: Pod[] = [];
 
-  useE2eCluster({ prefix: PREFIX, minPoolSize: PODS_PER_NODE + 1, maxPoolSize: 10 }, () => pods, (r) => ({ c, plugin, before } = r));
+  useE2eCluster(
+    { prefix: PREFIX, minPoolSize: PODS_PER_NODE + 1, maxPoolSize: 10 },
+    () => pods,
+    (r) => ({ c, plugin, before } = r),
+  );
 
   it('ADD through the plugin gives every pod an ENI secondary IP the cloud shows', async () => {
-    for (const n of c.nodes) for (let i = 0; i < PODS_PER_NODE; i++) pods.push(await createPod(PREFIX, `${n.instanceId.slice(-1)}${i}`, n.daemon));
+    for (const n of c.nodes)
+      for (let i = 0; i < PODS_PER_NODE; i++) pods.push(await createPod(PREFIX, `${n.instanceId.slice(-1)}${i}`, n.daemon));
     for (const p of pods) await addPod(plugin, p);
     expect(await cloudIpProblems(c, pods)).toEqual([]);
     expect(c.kernel.errors.map((e) => e.message)).toEqual([]);
@@ -39,7 +44,8 @@ describe.skipIf(!support.ok)(`e2e: two nodes, ${PODS_PER_NODE} pods each, real p
     expect(pods.every((p) => p.ip)).toBe(true);
     await mapLimit(pods, 3, (p) => delPod(plugin, p));
     const report = await cleanupProblems(c, before, pods);
-    if (report.eniInfra.length > 0) console.info(`[e2e twoNodes] per-ENI state kept after DEL (expected):\n  ${report.eniInfra.join('\n  ')}`);
+    if (report.eniInfra.length > 0)
+      console.info(`[e2e twoNodes] per-ENI state kept after DEL (expected):\n  ${report.eniInfra.join('\n  ')}`);
     expect(report.problems).toEqual([]);
     // A second DEL of the same pods is a no-op that still succeeds (runtimes retry DEL).
     for (const p of pods.slice(0, 2)) await delPod(plugin, p);

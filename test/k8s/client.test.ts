@@ -70,12 +70,21 @@ describe('pods', () => {
       hostNetwork: false,
     });
     expect(await kube.getPod('db', 'nope')).toBeUndefined();
-    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /api/v1/namespaces/db/pods/pg-0', 'GET /api/v1/namespaces/db/pods/nope']);
+    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /api/v1/namespaces/db/pods/pg-0',
+      'GET /api/v1/namespaces/db/pods/nope',
+    ]);
   });
 
   it('maps hostNetwork and deletionTimestamp', async () => {
     const kube = await createKubeClient({ kubeconfig });
-    fake.addPod({ namespace: 'kube-system', name: 'agent', nodeName: 'node-a', hostNetwork: true, deletionTimestamp: '2026-01-02T03:04:05Z' });
+    fake.addPod({
+      namespace: 'kube-system',
+      name: 'agent',
+      nodeName: 'node-a',
+      hostNetwork: true,
+      deletionTimestamp: '2026-01-02T03:04:05Z',
+    });
     const pod = await kube.getPod('kube-system', 'agent');
     expect(pod?.hostNetwork).toBe(true);
     expect(pod?.deletionTimestamp).toBe('2026-01-02T03:04:05.000Z');
@@ -158,7 +167,14 @@ describe('events', () => {
 
   it('posts a core/v1 Event for a pod with the pod uid and reporting controller eni-ipam', async () => {
     fake.addPod({ namespace: 'web', name: 'api-1', uid: 'uid-api-1', nodeName: 'node-a' });
-    await kube.recordEvent({ target: 'Pod', namespace: 'web', name: 'api-1', type: 'Warning', reason: 'AllocIPFailed', message: 'vSwitch vsw-1 has no free IP' });
+    await kube.recordEvent({
+      target: 'Pod',
+      namespace: 'web',
+      name: 'api-1',
+      type: 'Warning',
+      reason: 'AllocIPFailed',
+      message: 'vSwitch vsw-1 has no free IP',
+    });
     expect(fake.events).toHaveLength(1);
     const ev = fake.events[0] as Json;
     expect(ev.metadata.namespace).toBe('web');
@@ -189,7 +205,15 @@ describe('events', () => {
 
   it('folds identical events within the window and carries the count into the next write', async () => {
     fake.addPod({ namespace: 'web', name: 'api-1', uid: 'u1', nodeName: 'node-a' });
-    const ev = { target: 'Pod' as const, namespace: 'web', name: 'api-1', uid: 'u1', type: 'Warning' as const, reason: 'AllocIPFailed', message: 'no IP' };
+    const ev = {
+      target: 'Pod' as const,
+      namespace: 'web',
+      name: 'api-1',
+      uid: 'u1',
+      type: 'Warning' as const,
+      reason: 'AllocIPFailed',
+      message: 'no IP',
+    };
     await kube.recordEvent(ev);
     clock.t += 1_000;
     await kube.recordEvent(ev);
@@ -269,15 +293,28 @@ describe('node status', () => {
 
     // Flip: transition time moves.
     clock.t += 30_000;
-    await kube.setNodeCondition('node-a', { type: 'SufficientIP', status: 'False', reason: 'InsufficientIP', message: 'vSwitch exhausted' });
+    await kube.setNodeCondition('node-a', {
+      type: 'SufficientIP',
+      status: 'False',
+      reason: 'InsufficientIP',
+      message: 'vSwitch exhausted',
+    });
     node = fake.nodes.get('node-a') as Json;
-    expect(cond(node, 'SufficientIP')).toMatchObject({ status: 'False', reason: 'InsufficientIP', lastTransitionTime: '2026-03-01T10:01:00Z' });
+    expect(cond(node, 'SufficientIP')).toMatchObject({
+      status: 'False',
+      reason: 'InsufficientIP',
+      lastTransitionTime: '2026-03-01T10:01:00Z',
+    });
     expect(node.status.conditions).toHaveLength(2);
 
     // Same status, new message: written, transition time kept.
     clock.t += 10_000;
     await kube.setNodeCondition('node-a', { type: 'SufficientIP', status: 'False', reason: 'InsufficientIP', message: 'quota reached' });
     node = fake.nodes.get('node-a') as Json;
-    expect(cond(node, 'SufficientIP')).toMatchObject({ message: 'quota reached', lastHeartbeatTime: '2026-03-01T10:01:10Z', lastTransitionTime: '2026-03-01T10:01:00Z' });
+    expect(cond(node, 'SufficientIP')).toMatchObject({
+      message: 'quota reached',
+      lastHeartbeatTime: '2026-03-01T10:01:10Z',
+      lastTransitionTime: '2026-03-01T10:01:00Z',
+    });
   });
 });

@@ -9,7 +9,15 @@ class ManualClock {
   }
 }
 
-const ev = (over: Partial<KubeEvent> = {}): KubeEvent => ({ target: 'Pod', namespace: 'ns', name: 'p', type: 'Warning', reason: 'AllocIPFailed', message: 'm', ...over });
+const ev = (over: Partial<KubeEvent> = {}): KubeEvent => ({
+  target: 'Pod',
+  namespace: 'ns',
+  name: 'p',
+  type: 'Warning',
+  reason: 'AllocIPFailed',
+  message: 'm',
+  ...over,
+});
 
 describe('EventCorrelator', () => {
   it('folds identical events inside the window only', () => {
@@ -87,7 +95,9 @@ describe('kubeEventRecorder', () => {
       { target: 'Node', name: 'n1', type: 'Normal', reason: 'R', message: 'm' },
     ]);
     fail = true;
-    await expect(rec.record({ target: 'node', namespace: '', name: 'n1', type: 'Normal', reason: 'R', message: 'm' })).resolves.toBeUndefined();
+    await expect(
+      rec.record({ target: 'node', namespace: '', name: 'n1', type: 'Normal', reason: 'R', message: 'm' }),
+    ).resolves.toBeUndefined();
     expect(errors).toEqual(['ServiceUnavailable']);
   });
 });

@@ -128,9 +128,17 @@ export class FakeApiServer {
         creationTimestamp: p.createdAt ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
         ...(p.annotations ? { annotations: p.annotations } : {}),
         ...(p.deletionTimestamp ? { deletionTimestamp: p.deletionTimestamp } : {}),
-        ...(p.ownerKind ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: p.ownerKind, name: `${p.name}-owner`, uid: randomUUID(), controller: true }] } : {}),
+        ...(p.ownerKind
+          ? {
+              ownerReferences: [{ apiVersion: 'apps/v1', kind: p.ownerKind, name: `${p.name}-owner`, uid: randomUUID(), controller: true }],
+            }
+          : {}),
       },
-      spec: { containers: [{ name: 'c', image: 'pause' }], ...(p.nodeName ? { nodeName: p.nodeName } : {}), ...(p.hostNetwork ? { hostNetwork: true } : {}) },
+      spec: {
+        containers: [{ name: 'c', image: 'pause' }],
+        ...(p.nodeName ? { nodeName: p.nodeName } : {}),
+        ...(p.hostNetwork ? { hostNetwork: true } : {}),
+      },
       status: { phase: p.phase ?? 'Running' },
     };
     this.pods.set(`${p.namespace}/${p.name}`, pod);
@@ -152,7 +160,16 @@ export class FakeApiServer {
         status: {
           capacity: { cpu: '4', memory: '8Gi', pods: '110' },
           allocatable: { cpu: '4', memory: '8Gi', pods: '110' },
-          conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now }],
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'True',
+              reason: 'KubeletReady',
+              message: 'kubelet is posting ready status',
+              lastHeartbeatTime: now,
+              lastTransitionTime: now,
+            },
+          ],
         },
       },
       extra,
@@ -223,7 +240,12 @@ export class FakeApiServer {
       this.held.push(res);
       return;
     }
-    if (this.failure !== undefined) return this.send(res, this.failure, status(this.failure, this.failure >= 500 ? 'InternalError' : 'BadRequest', `injected failure ${this.failure}`));
+    if (this.failure !== undefined)
+      return this.send(
+        res,
+        this.failure,
+        status(this.failure, this.failure >= 500 ? 'InternalError' : 'BadRequest', `injected failure ${this.failure}`),
+      );
 
     const seg = u.pathname.split('/').filter(Boolean);
     const m = req.method;
@@ -247,7 +269,12 @@ export class FakeApiServer {
         let next: unknown;
         if (contentType === 'application/merge-patch+json') next = mergePatch(node.status, st);
         else if (contentType === 'application/strategic-merge-patch+json') next = strategicMergePatch(node.status, st, 'status');
-        else return this.send(res, 415, status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format: ${contentType}`));
+        else
+          return this.send(
+            res,
+            415,
+            status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format: ${contentType}`),
+          );
         const updated = { ...node, status: next };
         this.nodes.set(seg[3]!, updated);
         return this.send(res, 200, updated);
@@ -269,11 +296,17 @@ export class FakeApiServer {
     const from = Number(u.searchParams.get('continue') ?? '0') || 0;
     const items = all.slice(from, from + limit);
     const next = from + items.length < all.length ? String(from + items.length) : undefined;
-    this.send(res, 200, { apiVersion: 'v1', kind: 'PodList', metadata: { resourceVersion: '1', ...(next ? { continue: next } : {}) }, items });
+    this.send(res, 200, {
+      apiVersion: 'v1',
+      kind: 'PodList',
+      metadata: { resourceVersion: '1', ...(next ? { continue: next } : {}) },
+      items,
+    });
   }
 
   private createEvent(ns: string, body: unknown, res: http.ServerResponse): void {
-    if (!isObj(body) || !isObj(body.metadata) || !isObj(body.involvedObject)) return this.send(res, 422, status(422, 'Invalid', 'event: metadata and involvedObject are required'));
+    if (!isObj(body) || !isObj(body.metadata) || !isObj(body.involvedObject))
+      return this.send(res, 422, status(422, 'Invalid', 'event: metadata and involvedObject are required'));
     const meta = body.metadata;
     const inv = body.involvedObject;
     const problems: string[] = [];

@@ -9,7 +9,10 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 it('daemon/k8s loads client-node only on demand', async () => {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '' };
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(here, 'lazyProbe.ts')], { env, cwd: path.join(here, '../..') });
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(here, 'lazyProbe.ts')], {
+    env,
+    cwd: path.join(here, '../..'),
+  });
   const r = JSON.parse(stdout.trim().split('\n').pop()!) as { afterFace: boolean; afterLoad: boolean; faceMs: number; loadMs: number };
   expect(r.afterFace).toBe(false);
   expect(r.afterLoad).toBe(true);

@@ -3,7 +3,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createKubeClient, createOwnerCheck, KubeError, ownerVerdict, type KubeClient, type PodInfo, type VerdictContext } from '../../daemon/k8s/index.js';
+import {
+  createKubeClient,
+  createOwnerCheck,
+  KubeError,
+  ownerVerdict,
+  type KubeClient,
+  type PodInfo,
+  type VerdictContext,
+} from '../../daemon/k8s/index.js';
 import type { IpAllocation } from '../../pool/types.js';
 import { FakeApiServer } from './fakeApiServer.js';
 
@@ -44,7 +52,17 @@ const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 
 describe('ownerVerdict', () => {
   const ctx: VerdictContext = { nodeName: 'node-a', now: T0 + 60 * MIN, graceMs: 5 * MIN, clockSkewMs: 2 * MIN };
   const a = alloc('ns', 'p', T0);
-  const pod = (p: Partial<PodInfo> = {}): PodInfo => ({ namespace: 'ns', name: 'p', uid: 'u1', nodeName: 'node-a', annotations: {}, hostNetwork: false, phase: 'Running', createdAt: iso(T0 - MIN), ...p });
+  const pod = (p: Partial<PodInfo> = {}): PodInfo => ({
+    namespace: 'ns',
+    name: 'p',
+    uid: 'u1',
+    nodeName: 'node-a',
+    annotations: {},
+    hostNetwork: false,
+    phase: 'Running',
+    createdAt: iso(T0 - MIN),
+    ...p,
+  });
   const cases: Array<[string, PodInfo | undefined, Partial<VerdictContext>, string]> = [
     ['running pod', pod(), {}, 'alive'],
     ['404', undefined, {}, 'missing'],
@@ -117,7 +135,10 @@ describe('createOwnerCheck against the fake API server', () => {
     const calls = fake.requests.map((r) => `${r.method} ${r.path}`);
     expect(calls.filter((c) => c === 'GET /api/v1/pods')).toHaveLength(1);
     // only pods absent from the node list are confirmed one by one; the young allocation is not looked up
-    expect(calls.filter((c) => c.includes('/namespaces/')).sort()).toEqual(['GET /api/v1/namespaces/web/pods/deleted', 'GET /api/v1/namespaces/web/pods/moved']);
+    expect(calls.filter((c) => c.includes('/namespaces/')).sort()).toEqual([
+      'GET /api/v1/namespaces/web/pods/deleted',
+      'GET /api/v1/namespaces/web/pods/moved',
+    ]);
   });
 
   it('uses the recorded uid when the daemon supplies one', async () => {

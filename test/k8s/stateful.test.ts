@@ -12,7 +12,12 @@ describe('isStatefulPod', () => {
     ['custom kind listed', { ownerKind: 'CloneSet' }, ['CloneSet'], true],
     ['custom kind listed in other case', { ownerKind: 'AdvancedStatefulSet' }, ['advancedstatefulset'], true],
     ['custom list does not match', { ownerKind: 'CloneSet' }, ['Other'], false],
-    ['reservation annotation "true"', { ownerKind: 'ReplicaSet', annotations: { 'k8s.aliyun.com/pod-ip-reservation': 'true' } }, undefined, true],
+    [
+      'reservation annotation "true"',
+      { ownerKind: 'ReplicaSet', annotations: { 'k8s.aliyun.com/pod-ip-reservation': 'true' } },
+      undefined,
+      true,
+    ],
     ['reservation annotation "True" (ParseBool)', { annotations: { 'k8s.aliyun.com/pod-ip-reservation': 'True' } }, undefined, true],
     ['reservation annotation "1"', { annotations: { 'k8s.aliyun.com/pod-ip-reservation': '1' } }, undefined, true],
     ['reservation annotation "false"', { annotations: { 'k8s.aliyun.com/pod-ip-reservation': 'false' } }, undefined, false],

@@ -3,13 +3,20 @@ import { createHash } from 'node:crypto';
 import * as dara from '@darabonba/typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectCloudError } from './helpers.js';
-import { startMockCloud, type MockCloudHandle } from './index.js';
-import { $ecs, $openapi, ecsClient } from './sdk.js';
+import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
+import { $ecs, $openapi, ecsClient } from '../../sim/mockcloud/sdk.js';
 
 let h: MockCloudHandle;
 
 beforeAll(async () => {
-  h = await startMockCloud({ world: { accessKeys: [{ id: 'AK-one', secret: 'secret-one' }, { id: 'AK-two', secret: 'secret-two' }] } });
+  h = await startMockCloud({
+    world: {
+      accessKeys: [
+        { id: 'AK-one', secret: 'secret-one' },
+        { id: 'AK-two', secret: 'secret-two' },
+      ],
+    },
+  });
 });
 afterAll(async () => {
   await h.close();
@@ -48,11 +55,20 @@ function signedRaw(opts: { action: string; query: Record<string, string>; secret
     'x-acs-content-sha256': payloadHash,
     accept: 'application/json',
   };
-  req.headers.Authorization = $openapi.OpenApiUtil.getAuthorization(req, 'ACS3-HMAC-SHA256', payloadHash, h.accessKeyId, opts.secret ?? h.accessKeySecret);
+  req.headers.Authorization = $openapi.OpenApiUtil.getAuthorization(
+    req,
+    'ACS3-HMAC-SHA256',
+    payloadHash,
+    h.accessKeyId,
+    opts.secret ?? h.accessKeySecret,
+  );
   return req;
 }
 
-async function sendRaw(req: dara.Request, tamperQuery?: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
+async function sendRaw(
+  req: dara.Request,
+  tamperQuery?: Record<string, string>,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const qs = new URLSearchParams({ ...req.query, ...(tamperQuery ?? {}) }).toString();
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (k !== 'host') headers[k] = v;
@@ -67,7 +83,11 @@ describe('signature', () => {
   });
 
   it('answers an unknown access key with InvalidAccessKeyId.NotFound (404)', async () => {
-    const e = await expectCloudError(describeTypes(ecsClient(h, { accessKeyId: 'AK-nope', accessKeySecret: 'secret-one' })), 'InvalidAccessKeyId.NotFound', 404);
+    const e = await expectCloudError(
+      describeTypes(ecsClient(h, { accessKeyId: 'AK-nope', accessKeySecret: 'secret-one' })),
+      'InvalidAccessKeyId.NotFound',
+      404,
+    );
     expect(e.data).toMatchObject({ Code: 'InvalidAccessKeyId.NotFound', HostId: 'ecs.cn-hangzhou.aliyuncs.com' });
     expect(e.data!.RequestId).toMatch(/^[0-9A-F-]{36}$/);
     expect(e.data!.Recommend).toContain('InvalidAccessKeyId.NotFound');
@@ -82,7 +102,11 @@ describe('signature', () => {
       new $ecs.DescribeNetworkInterfacesRequest({ regionId: h.regionId, instanceId: 'i-mock-node-1' }),
     );
     expect(ok.body!.networkInterfaceSets!.networkInterfaceSet).toHaveLength(1);
-    await expectCloudError(describeTypes(ecsClient(h, { signatureAlgorithm: 'v2', accessKeySecret: 'wrong' })), 'SignatureDoesNotMatch', 400);
+    await expectCloudError(
+      describeTypes(ecsClient(h, { signatureAlgorithm: 'v2', accessKeySecret: 'wrong' })),
+      'SignatureDoesNotMatch',
+      400,
+    );
   });
 
   it('refuses a tampered query, a replayed nonce, a stale date and a missing signature', async () => {
@@ -118,16 +142,28 @@ describe('routing', () => {
   it('answers an unknown version with InvalidVersion and routes VPC actions only under 2016-04-28', async () => {
     const c = ecsClient(h);
     await expectCloudError(
-      c.callApi(rpcParams('DescribeInstanceTypes', '2099-01-01'), new $openapi.$OpenApiUtil.OpenApiRequest({ query: {} }), new dara.RuntimeOptions({})),
+      c.callApi(
+        rpcParams('DescribeInstanceTypes', '2099-01-01'),
+        new $openapi.$OpenApiUtil.OpenApiRequest({ query: {} }),
+        new dara.RuntimeOptions({}),
+      ),
       'InvalidVersion',
       400,
     );
     await expectCloudError(
-      c.callApi(rpcParams('DescribeVSwitches', '2014-05-26'), new $openapi.$OpenApiUtil.OpenApiRequest({ query: {} }), new dara.RuntimeOptions({})),
+      c.callApi(
+        rpcParams('DescribeVSwitches', '2014-05-26'),
+        new $openapi.$OpenApiUtil.OpenApiRequest({ query: {} }),
+        new dara.RuntimeOptions({}),
+      ),
       'InvalidAction.NotFound',
       404,
     );
-    const ok = await c.callApi(rpcParams('DescribeVSwitches', '2016-04-28'), new $openapi.$OpenApiUtil.OpenApiRequest({ query: { RegionId: h.regionId } }), new dara.RuntimeOptions({}));
+    const ok = await c.callApi(
+      rpcParams('DescribeVSwitches', '2016-04-28'),
+      new $openapi.$OpenApiUtil.OpenApiRequest({ query: { RegionId: h.regionId } }),
+      new dara.RuntimeOptions({}),
+    );
     expect((ok.body as { TotalCount: number }).TotalCount).toBe(3);
   });
 
@@ -138,6 +174,10 @@ describe('routing', () => {
       'InvalidRegionId.NotFound',
       404,
     );
-    await expectCloudError(c.attachNetworkInterface(new $ecs.AttachNetworkInterfaceRequest({ regionId: h.regionId, instanceId: 'i-mock-node-1' })), 'MissingParameter', 400);
+    await expectCloudError(
+      c.attachNetworkInterface(new $ecs.AttachNetworkInterfaceRequest({ regionId: h.regionId, instanceId: 'i-mock-node-1' })),
+      'MissingParameter',
+      400,
+    );
   });
 });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
-import { $ecs, ecsClient } from './sdk.js';
+import { $ecs, ecsClient } from '../../sim/mockcloud/sdk.js';
 
 interface Banner {
   url: string;
@@ -34,7 +34,7 @@ function start(viaNpm: boolean, args: string[]): Promise<{ banner: Banner; lines
   // npm does not hand SIGTERM's exit status through, so the signal test runs tsx directly
   child = viaNpm
     ? spawn('npm', ['run', '--silent', 'mockcloud', '--', ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
-    : spawn(join('node_modules', '.bin', 'tsx'), ['test/mockcloud/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    : spawn(join('node_modules', '.bin', 'tsx'), ['sim/mockcloud/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const lines: string[] = [];
   const rl = createInterface({ input: child.stdout! });
   let stderr = '';
@@ -58,15 +58,33 @@ describe('mockcloud CLI', () => {
   it('prints one JSON line, serves the SDK, and exits on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mockcloud-'));
     const worldFile = join(dir, 'world.json');
-    writeFileSync(worldFile, JSON.stringify({ regionId: 'cn-beijing', zones: ['cn-beijing-a'], vSwitches: [{ id: 'vsw-x', zoneId: 'cn-beijing-a', cidr: '10.0.0.0/24' }], instances: [] }));
+    writeFileSync(
+      worldFile,
+      JSON.stringify({
+        regionId: 'cn-beijing',
+        zones: ['cn-beijing-a'],
+        vSwitches: [{ id: 'vsw-x', zoneId: 'cn-beijing-a', cidr: '10.0.0.0/24' }],
+        instances: [],
+      }),
+    );
     const faultsFile = join(dir, 'faults.json');
     writeFileSync(faultsFile, JSON.stringify({ errorRates: [{ action: 'DescribeInstanceTypes', rate: 1, kind: 'unavailable' }] }));
     const { banner, lines } = await start(false, ['--port', '0', '--world', worldFile, '--faults', faultsFile, '--attach-delay', '10']);
     expect(banner.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(banner.regionId).toBe('cn-beijing');
     expect(banner.admin).toBe(`${banner.url}/admin`);
-    const ecs = ecsClient({ sdkConfig: () => ({ accessKeyId: banner.accessKeyId, accessKeySecret: banner.accessKeySecret, endpoint: banner.endpoint, protocol: 'http', regionId: banner.regionId }) });
-    const r = await ecs.createNetworkInterface(new $ecs.CreateNetworkInterfaceRequest({ regionId: 'cn-beijing', vSwitchId: 'vsw-x', securityGroupIds: ['sg-mock-1'] }));
+    const ecs = ecsClient({
+      sdkConfig: () => ({
+        accessKeyId: banner.accessKeyId,
+        accessKeySecret: banner.accessKeySecret,
+        endpoint: banner.endpoint,
+        protocol: 'http',
+        regionId: banner.regionId,
+      }),
+    });
+    const r = await ecs.createNetworkInterface(
+      new $ecs.CreateNetworkInterfaceRequest({ regionId: 'cn-beijing', vSwitchId: 'vsw-x', securityGroupIds: ['sg-mock-1'] }),
+    );
     expect(r.body!.privateIpAddress).toBe('10.0.0.1');
     const failed = await ecs.describeInstanceTypes(new $ecs.DescribeInstanceTypesRequest({})).then(
       () => 'ok',

@@ -1,8 +1,8 @@
 // ECS ENI / IP actions through the real @alicloud/ecs20140526 client over HTTP.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expectCloudError } from './helpers.js';
-import { startMockCloud, type EniAttachedEvent, type MockCloudHandle } from './index.js';
-import { $ecs, ecsClient } from './sdk.js';
+import { startMockCloud, type EniAttachedEvent, type MockCloudHandle } from '../../sim/mockcloud/index.js';
+import { $ecs, ecsClient } from '../../sim/mockcloud/sdk.js';
 
 let h: MockCloudHandle;
 let ecs: ReturnType<typeof ecsClient>;
@@ -23,7 +23,9 @@ async function createEni(extra: Partial<$ecs.CreateNetworkInterfaceRequest> = {}
 }
 
 async function describeEni(eniId: string) {
-  const r = await ecs.describeNetworkInterfaces(new $ecs.DescribeNetworkInterfacesRequest({ regionId: h.regionId, networkInterfaceId: [eniId] }));
+  const r = await ecs.describeNetworkInterfaces(
+    new $ecs.DescribeNetworkInterfacesRequest({ regionId: h.regionId, networkInterfaceId: [eniId] }),
+  );
   const set = r.body!.networkInterfaceSets!.networkInterfaceSet!;
   expect(set).toHaveLength(1);
   return set[0];
@@ -35,7 +37,12 @@ async function attach(eniId: string, instanceId = 'i-mock-node-1') {
 
 async function assign(eniId: string, count: number, clientToken?: string) {
   const r = await ecs.assignPrivateIpAddresses(
-    new $ecs.AssignPrivateIpAddressesRequest({ regionId: h.regionId, networkInterfaceId: eniId, secondaryPrivateIpAddressCount: count, clientToken }),
+    new $ecs.AssignPrivateIpAddressesRequest({
+      regionId: h.regionId,
+      networkInterfaceId: eniId,
+      secondaryPrivateIpAddressCount: count,
+      clientToken,
+    }),
   );
   return r.body!.assignedPrivateIpAddressesSet!.privateIpSet!.privateIpAddress!;
 }
@@ -78,7 +85,11 @@ describe('CreateNetworkInterface', () => {
     const after = h.dump().vSwitches.find((v) => v.vSwitchId === 'vsw-mock-a')!.availableIpAddressCount;
     expect(before - after).toBe(3);
     // same token, different request → refused
-    await expectCloudError(createEni({ clientToken: 'tok-create-1', secondaryPrivateIpAddressCount: 5 }), 'IdempotentParameterMismatch', 400);
+    await expectCloudError(
+      createEni({ clientToken: 'tok-create-1', secondaryPrivateIpAddressCount: 5 }),
+      'IdempotentParameterMismatch',
+      400,
+    );
   });
 
   it('refuses unknown vSwitch / security group and more than 10 IPs per call', async () => {
@@ -130,14 +141,26 @@ describe('attach / detach', () => {
 
     const detached: unknown[] = [];
     h.events.on('eniDetached', (ev) => detached.push(ev));
-    await ecs.detachNetworkInterface(new $ecs.DetachNetworkInterfaceRequest({ regionId: h.regionId, networkInterfaceId: e2.networkInterfaceId, instanceId: 'i-mock-node-1' }));
+    await ecs.detachNetworkInterface(
+      new $ecs.DetachNetworkInterfaceRequest({
+        regionId: h.regionId,
+        networkInterfaceId: e2.networkInterfaceId,
+        instanceId: 'i-mock-node-1',
+      }),
+    );
     expect((await describeEni(e2.networkInterfaceId!)).status).toBe('Detaching');
     await h.settle();
     d = await describeEni(e2.networkInterfaceId!);
     expect(d.status).toBe('Available');
     expect(d.instanceId).toBe('');
     expect(detached).toEqual([
-      { instanceId: 'i-mock-node-1', eniId: e2.networkInterfaceId, mac: e2.macAddress, primaryIp: e2.privateIpAddress, secondaryIps: attached[0].secondaryIps },
+      {
+        instanceId: 'i-mock-node-1',
+        eniId: e2.networkInterfaceId,
+        mac: e2.macAddress,
+        primaryIp: e2.privateIpAddress,
+        secondaryIps: attached[0].secondaryIps,
+      },
     ]);
   });
 
@@ -170,7 +193,9 @@ describe('attach / detach', () => {
     );
     const primary = h.dump().instances.find((i) => i.instanceId === 'i-mock-node-1')!.primaryEniId;
     await expectCloudError(
-      ecs.detachNetworkInterface(new $ecs.DetachNetworkInterfaceRequest({ regionId: h.regionId, networkInterfaceId: primary, instanceId: 'i-mock-node-1' })),
+      ecs.detachNetworkInterface(
+        new $ecs.DetachNetworkInterfaceRequest({ regionId: h.regionId, networkInterfaceId: primary, instanceId: 'i-mock-node-1' }),
+      ),
       'InvalidOperation.DetachPrimaryEniNotAllowed',
       400,
     );
@@ -184,7 +209,9 @@ describe('attach / detach', () => {
     h = await startMockCloud({
       attachDelayMs: 0,
       world: {
-        instances: [{ id: 'i-small', instanceType: 'ecs.g7.large', zoneId: 'cn-hangzhou-h', vSwitchId: 'vsw-mock-a', securityGroupId: 'sg-mock-1' }],
+        instances: [
+          { id: 'i-small', instanceType: 'ecs.g7.large', zoneId: 'cn-hangzhou-h', vSwitchId: 'vsw-mock-a', securityGroupId: 'sg-mock-1' },
+        ],
       },
     });
     ecs = ecsClient(h);
@@ -209,11 +236,15 @@ describe('attach / detach', () => {
     expect(h.dump().vSwitches[0].availableIpAddressCount).toBe(before - 5);
     const deleted: unknown[] = [];
     h.events.on('eniDeleted', (ev) => deleted.push(ev));
-    await ecs.deleteNetworkInterface(new $ecs.DeleteNetworkInterfaceRequest({ regionId: h.regionId, networkInterfaceId: eni.networkInterfaceId }));
+    await ecs.deleteNetworkInterface(
+      new $ecs.DeleteNetworkInterfaceRequest({ regionId: h.regionId, networkInterfaceId: eni.networkInterfaceId }),
+    );
     expect(h.dump().vSwitches[0].availableIpAddressCount).toBe(before);
     expect(deleted).toEqual([{ eniId: eni.networkInterfaceId }]);
     await expectCloudError(
-      ecs.deleteNetworkInterface(new $ecs.DeleteNetworkInterfaceRequest({ regionId: h.regionId, networkInterfaceId: eni.networkInterfaceId })),
+      ecs.deleteNetworkInterface(
+        new $ecs.DeleteNetworkInterfaceRequest({ regionId: h.regionId, networkInterfaceId: eni.networkInterfaceId }),
+      ),
       'InvalidEniId.NotFound',
       404,
     );
@@ -232,15 +263,27 @@ describe('Assign / UnassignPrivateIpAddresses', () => {
     const got = await assign(id, 3);
     expect(got).toHaveLength(3);
     const r = await ecs.assignPrivateIpAddresses(
-      new $ecs.AssignPrivateIpAddressesRequest({ regionId: h.regionId, networkInterfaceId: id, privateIpAddress: ['10.0.1.100', '10.0.1.101'] }),
+      new $ecs.AssignPrivateIpAddressesRequest({
+        regionId: h.regionId,
+        networkInterfaceId: id,
+        privateIpAddress: ['10.0.1.100', '10.0.1.101'],
+      }),
     );
     expect(r.body!.assignedPrivateIpAddressesSet!.networkInterfaceId).toBe(id);
     expect(r.body!.assignedPrivateIpAddressesSet!.privateIpSet!.privateIpAddress).toEqual(['10.0.1.100', '10.0.1.101']);
     let d = await describeEni(id);
-    expect(d.privateIpSets!.privateIpSet!.filter((i) => !i.primary).map((i) => i.privateIpAddress)).toEqual([...got, '10.0.1.100', '10.0.1.101']);
+    expect(d.privateIpSets!.privateIpSet!.filter((i) => !i.primary).map((i) => i.privateIpAddress)).toEqual([
+      ...got,
+      '10.0.1.100',
+      '10.0.1.101',
+    ]);
 
     await ecs.unassignPrivateIpAddresses(
-      new $ecs.UnassignPrivateIpAddressesRequest({ regionId: h.regionId, networkInterfaceId: id, privateIpAddress: [got[0], '10.0.1.100'] }),
+      new $ecs.UnassignPrivateIpAddressesRequest({
+        regionId: h.regionId,
+        networkInterfaceId: id,
+        privateIpAddress: [got[0], '10.0.1.100'],
+      }),
     );
     d = await describeEni(id);
     expect(d.privateIpSets!.privateIpSet!.filter((i) => !i.primary).map((i) => i.privateIpAddress)).toEqual([got[1], got[2], '10.0.1.101']);
@@ -251,19 +294,25 @@ describe('Assign / UnassignPrivateIpAddresses', () => {
     ]);
     // errors: taken address, outside the vSwitch, reserved gateway, not assigned, unknown ENI
     await expectCloudError(
-      ecs.assignPrivateIpAddresses(new $ecs.AssignPrivateIpAddressesRequest({ regionId: h.regionId, networkInterfaceId: id, privateIpAddress: [got[1]] })),
+      ecs.assignPrivateIpAddresses(
+        new $ecs.AssignPrivateIpAddressesRequest({ regionId: h.regionId, networkInterfaceId: id, privateIpAddress: [got[1]] }),
+      ),
       'InvalidIp.IpAssigned',
       403,
     );
     for (const bad of ['10.0.9.9', '10.0.1.253', '10.0.0.0']) {
       await expectCloudError(
-        ecs.assignPrivateIpAddresses(new $ecs.AssignPrivateIpAddressesRequest({ regionId: h.regionId, networkInterfaceId: id, privateIpAddress: [bad] })),
+        ecs.assignPrivateIpAddresses(
+          new $ecs.AssignPrivateIpAddressesRequest({ regionId: h.regionId, networkInterfaceId: id, privateIpAddress: [bad] }),
+        ),
         'InvalidVSwitchId.IpInvalid',
         403,
       );
     }
     await expectCloudError(
-      ecs.unassignPrivateIpAddresses(new $ecs.UnassignPrivateIpAddressesRequest({ regionId: h.regionId, networkInterfaceId: id, privateIpAddress: ['10.0.1.100'] })),
+      ecs.unassignPrivateIpAddresses(
+        new $ecs.UnassignPrivateIpAddressesRequest({ regionId: h.regionId, networkInterfaceId: id, privateIpAddress: ['10.0.1.100'] }),
+      ),
       'InvalidIp.IpUnassigned',
       403,
     );
@@ -337,8 +386,12 @@ describe('DescribeNetworkInterfaces', () => {
     expect(await q({ status: 'Available' })).toEqual([b.networkInterfaceId]);
     expect(await q({ vSwitchId: 'vsw-mock-b' })).toEqual([b.networkInterfaceId]);
     expect(await q({ tag: [new $ecs.DescribeNetworkInterfacesRequestTag({ key: 'pool', value: 'x' })] })).toEqual([a.networkInterfaceId]);
-    expect(await q({ tag: [new $ecs.DescribeNetworkInterfacesRequestTag({ key: 'pool' })] })).toEqual([a.networkInterfaceId, b.networkInterfaceId].sort());
-    expect(await q({ networkInterfaceId: [a.networkInterfaceId!, b.networkInterfaceId!] })).toEqual([a.networkInterfaceId, b.networkInterfaceId].sort());
+    expect(await q({ tag: [new $ecs.DescribeNetworkInterfacesRequestTag({ key: 'pool' })] })).toEqual(
+      [a.networkInterfaceId, b.networkInterfaceId].sort(),
+    );
+    expect(await q({ networkInterfaceId: [a.networkInterfaceId!, b.networkInterfaceId!] })).toEqual(
+      [a.networkInterfaceId, b.networkInterfaceId].sort(),
+    );
     expect(await q({ type: 'Primary' })).toHaveLength(2);
   });
 
@@ -363,7 +416,9 @@ describe('DescribeNetworkInterfaces', () => {
     let token: string | undefined;
     let calls = 0;
     do {
-      const r = await ecs.describeNetworkInterfaces(new $ecs.DescribeNetworkInterfacesRequest({ ...base, maxResults: 10, nextToken: token }));
+      const r = await ecs.describeNetworkInterfaces(
+        new $ecs.DescribeNetworkInterfacesRequest({ ...base, maxResults: 10, nextToken: token }),
+      );
       viaToken.push(...r.body!.networkInterfaceSets!.networkInterfaceSet!.map((e) => e.networkInterfaceId!));
       token = r.body!.nextToken || undefined;
       calls++;
@@ -389,7 +444,9 @@ describe('DescribeInstanceTypes / DescribeInstances', () => {
     const eni = await createEni();
     await attach(eni.networkInterfaceId!, 'i-mock-node-2');
     await h.settle();
-    const r = await ecs.describeInstances(new $ecs.DescribeInstancesRequest({ regionId: h.regionId, instanceIds: JSON.stringify(['i-mock-node-2']) }));
+    const r = await ecs.describeInstances(
+      new $ecs.DescribeInstancesRequest({ regionId: h.regionId, instanceIds: JSON.stringify(['i-mock-node-2']) }),
+    );
     const insts = r.body!.instances!.instance!;
     expect(insts).toHaveLength(1);
     const i = insts[0];

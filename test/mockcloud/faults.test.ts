@@ -1,8 +1,8 @@
 // Fault injection, counters, the admin endpoint and the state dump.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expectCloudError } from './helpers.js';
-import { startMockCloud, type MockCloudHandle, type WorldDump } from './index.js';
-import { $ecs, ecsClient } from './sdk.js';
+import { startMockCloud, type MockCloudHandle, type WorldDump } from '../../sim/mockcloud/index.js';
+import { $ecs, ecsClient } from '../../sim/mockcloud/sdk.js';
 
 let h: MockCloudHandle;
 let ecs: ReturnType<typeof ecsClient>;
@@ -27,7 +27,10 @@ async function outcome(p: Promise<unknown>): Promise<string> {
 }
 
 async function admin(path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(`${h.adminUrl}${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  const res = await fetch(
+    `${h.adminUrl}${path}`,
+    body === undefined ? {} : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } },
+  );
   return { status: res.status, json: await res.json() };
 }
 
@@ -60,7 +63,11 @@ describe('injected errors', () => {
     expect(await outcome(describeTypes())).toBe('ok');
     h.faults.setErrorRate('*', 1, 'unavailable');
     await expectCloudError(describeTypes(), 'ServiceUnavailable', 503);
-    await expectCloudError(ecs.describeNetworkInterfaces(new $ecs.DescribeNetworkInterfacesRequest({ regionId: h.regionId })), 'ServiceUnavailable', 503);
+    await expectCloudError(
+      ecs.describeNetworkInterfaces(new $ecs.DescribeNetworkInterfacesRequest({ regionId: h.regionId })),
+      'ServiceUnavailable',
+      503,
+    );
     h.faults.clear();
     expect(await outcome(describeTypes())).toBe('ok');
   });
@@ -83,10 +90,19 @@ describe('injected errors', () => {
   });
 
   it('afterEffect: the work is done but the reply is lost; a ClientToken retry returns the same IPs', async () => {
-    const c = await ecs.createNetworkInterface(new $ecs.CreateNetworkInterfaceRequest({ regionId: h.regionId, vSwitchId: 'vsw-mock-b', securityGroupIds: ['sg-mock-1'] }));
+    const c = await ecs.createNetworkInterface(
+      new $ecs.CreateNetworkInterfaceRequest({ regionId: h.regionId, vSwitchId: 'vsw-mock-b', securityGroupIds: ['sg-mock-1'] }),
+    );
     const eniId = c.body!.networkInterfaceId!;
     const req = () =>
-      ecs.assignPrivateIpAddresses(new $ecs.AssignPrivateIpAddressesRequest({ regionId: h.regionId, networkInterfaceId: eniId, secondaryPrivateIpAddressCount: 3, clientToken: 'lost-reply-1' }));
+      ecs.assignPrivateIpAddresses(
+        new $ecs.AssignPrivateIpAddressesRequest({
+          regionId: h.regionId,
+          networkInterfaceId: eniId,
+          secondaryPrivateIpAddressCount: 3,
+          clientToken: 'lost-reply-1',
+        }),
+      );
     h.faults.failNext('AssignPrivateIpAddresses', 1, '5xx', { afterEffect: true });
     await expectCloudError(req(), 'InternalError', 500);
     const held = h.dump().enis.find((e) => e.eniId === eniId)!.secondaryIps;
@@ -98,7 +114,9 @@ describe('injected errors', () => {
 
   it('takes faults at start-up', async () => {
     await h.close();
-    h = await startMockCloud({ faults: { errorRates: [{ action: 'DescribeInstanceTypes', rate: 1, kind: 'unavailable' }], throttleQps: null } });
+    h = await startMockCloud({
+      faults: { errorRates: [{ action: 'DescribeInstanceTypes', rate: 1, kind: 'unavailable' }], throttleQps: null },
+    });
     ecs = ecsClient(h);
     await expectCloudError(describeTypes(), 'ServiceUnavailable', 503);
     expect(await outcome(ecs.describeNetworkInterfaces(new $ecs.DescribeNetworkInterfacesRequest({ regionId: h.regionId })))).toBe('ok');
@@ -110,7 +128,9 @@ describe('counters, dump and admin endpoint', () => {
     h.resetCounters();
     await describeTypes();
     await describeTypes();
-    await outcome(ecs.deleteNetworkInterface(new $ecs.DeleteNetworkInterfaceRequest({ regionId: h.regionId, networkInterfaceId: 'eni-nope' })));
+    await outcome(
+      ecs.deleteNetworkInterface(new $ecs.DeleteNetworkInterfaceRequest({ regionId: h.regionId, networkInterfaceId: 'eni-nope' })),
+    );
     expect(h.counters()).toEqual({ DeleteNetworkInterface: 1, DescribeInstanceTypes: 2 });
     expect((await admin('/counters')).json).toEqual({ DeleteNetworkInterface: 1, DescribeInstanceTypes: 2 });
     expect((await admin('/counters/reset', {})).status).toBe(200);
@@ -129,7 +149,12 @@ describe('counters, dump and admin endpoint', () => {
     await admin('/faults/attach-delay', { ms: 7 });
     await admin('/faults/metadata-lag', { ms: 9 });
     const st = (await admin('/faults')).json as Record<string, unknown>;
-    expect(st).toMatchObject({ attachDelayMs: 7, metadataLagMs: 9, latency: { DescribeInstanceTypes: [1, 2] }, errorRates: [{ action: '*', rate: 1, kind: '5xx' }] });
+    expect(st).toMatchObject({
+      attachDelayMs: 7,
+      metadataLagMs: 9,
+      latency: { DescribeInstanceTypes: [1, 2] },
+      errorRates: [{ action: '*', rate: 1, kind: '5xx' }],
+    });
     expect(await outcome(describeTypes())).toBe('InternalError');
     await admin('/faults/clear', {});
     expect(await outcome(describeTypes())).toBe('ok');
@@ -140,9 +165,20 @@ describe('counters, dump and admin endpoint', () => {
 
   it('dumps the whole state as JSON', async () => {
     const c = await ecs.createNetworkInterface(
-      new $ecs.CreateNetworkInterfaceRequest({ regionId: h.regionId, vSwitchId: 'vsw-mock-a', securityGroupIds: ['sg-mock-1'], secondaryPrivateIpAddressCount: 2 }),
+      new $ecs.CreateNetworkInterfaceRequest({
+        regionId: h.regionId,
+        vSwitchId: 'vsw-mock-a',
+        securityGroupIds: ['sg-mock-1'],
+        secondaryPrivateIpAddressCount: 2,
+      }),
     );
-    await ecs.attachNetworkInterface(new $ecs.AttachNetworkInterfaceRequest({ regionId: h.regionId, networkInterfaceId: c.body!.networkInterfaceId, instanceId: 'i-mock-node-2' }));
+    await ecs.attachNetworkInterface(
+      new $ecs.AttachNetworkInterfaceRequest({
+        regionId: h.regionId,
+        networkInterfaceId: c.body!.networkInterfaceId,
+        instanceId: 'i-mock-node-2',
+      }),
+    );
     await h.settle();
     const viaHttp = (await admin('/dump')).json as WorldDump;
     const d = h.dump();

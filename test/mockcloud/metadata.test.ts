@@ -1,7 +1,7 @@
 // The instance metadata paths the daemon reads.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMockCloud, type MockCloudHandle } from './index.js';
-import { $ecs, ecsClient } from './sdk.js';
+import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
+import { $ecs, ecsClient } from '../../sim/mockcloud/sdk.js';
 
 let h: MockCloudHandle;
 let ecs: ReturnType<typeof ecsClient>;
@@ -43,12 +43,23 @@ describe('instance metadata', () => {
 
   it('lists attached ENIs by MAC with their per-ENI facts', async () => {
     const c = await ecs.createNetworkInterface(
-      new $ecs.CreateNetworkInterfaceRequest({ regionId: h.regionId, vSwitchId: 'vsw-mock-b', securityGroupIds: ['sg-mock-1'], secondaryPrivateIpAddressCount: 2 }),
+      new $ecs.CreateNetworkInterfaceRequest({
+        regionId: h.regionId,
+        vSwitchId: 'vsw-mock-b',
+        securityGroupIds: ['sg-mock-1'],
+        secondaryPrivateIpAddressCount: 2,
+      }),
     );
     const eni = c.body!;
     // not attached yet: not visible
     expect((await md('i-mock-node-2', `network/interfaces/macs/${eni.macAddress}/network-interface-id`)).status).toBe(404);
-    await ecs.attachNetworkInterface(new $ecs.AttachNetworkInterfaceRequest({ regionId: h.regionId, networkInterfaceId: eni.networkInterfaceId, instanceId: 'i-mock-node-2' }));
+    await ecs.attachNetworkInterface(
+      new $ecs.AttachNetworkInterfaceRequest({
+        regionId: h.regionId,
+        networkInterfaceId: eni.networkInterfaceId,
+        instanceId: 'i-mock-node-2',
+      }),
+    );
     await h.settle();
     const macs = (await ok('i-mock-node-2', 'network/interfaces/macs/')).split('\n');
     expect(macs).toHaveLength(2);
@@ -56,7 +67,9 @@ describe('instance metadata', () => {
     const base = `network/interfaces/macs/${eni.macAddress}`;
     expect(await ok('i-mock-node-2', `${base}/network-interface-id`)).toBe(eni.networkInterfaceId);
     expect(await ok('i-mock-node-2', `${base}/primary-ip-address`)).toBe(eni.privateIpAddress);
-    expect(JSON.parse(await ok('i-mock-node-2', `${base}/private-ipv4s`))).toEqual(eni.privateIpSets!.privateIpSet!.map((i) => i.privateIpAddress));
+    expect(JSON.parse(await ok('i-mock-node-2', `${base}/private-ipv4s`))).toEqual(
+      eni.privateIpSets!.privateIpSet!.map((i) => i.privateIpAddress),
+    );
     expect(await ok('i-mock-node-2', `${base}/vswitch-id`)).toBe('vsw-mock-b');
     expect(await ok('i-mock-node-2', `${base}/vswitch-cidr-block`)).toBe('10.0.2.0/24');
     expect(await ok('i-mock-node-2', `${base}/gateway`)).toBe('10.0.2.253');
@@ -65,9 +78,15 @@ describe('instance metadata', () => {
     expect(await ok('i-mock-node-2', `${base}/vpc-cidr-block`)).toBe('10.0.0.0/16');
     // an IP assigned behind the daemon's back shows up
     const a = await ecs.assignPrivateIpAddresses(
-      new $ecs.AssignPrivateIpAddressesRequest({ regionId: h.regionId, networkInterfaceId: eni.networkInterfaceId, secondaryPrivateIpAddressCount: 1 }),
+      new $ecs.AssignPrivateIpAddressesRequest({
+        regionId: h.regionId,
+        networkInterfaceId: eni.networkInterfaceId,
+        secondaryPrivateIpAddressCount: 1,
+      }),
     );
-    expect(JSON.parse(await ok('i-mock-node-2', `${base}/private-ipv4s`))).toContain(a.body!.assignedPrivateIpAddressesSet!.privateIpSet!.privateIpAddress![0]);
+    expect(JSON.parse(await ok('i-mock-node-2', `${base}/private-ipv4s`))).toContain(
+      a.body!.assignedPrivateIpAddressesSet!.privateIpSet!.privateIpAddress![0],
+    );
     // the other node does not see it
     expect((await md('i-mock-node-1', `${base}/network-interface-id`)).status).toBe(404);
   });
@@ -80,8 +99,16 @@ describe('instance metadata', () => {
 
   it('hides a newly attached ENI for the metadata lag', async () => {
     h.faults.setMetadataLag(60_000);
-    const c = await ecs.createNetworkInterface(new $ecs.CreateNetworkInterfaceRequest({ regionId: h.regionId, vSwitchId: 'vsw-mock-a', securityGroupIds: ['sg-mock-1'] }));
-    await ecs.attachNetworkInterface(new $ecs.AttachNetworkInterfaceRequest({ regionId: h.regionId, networkInterfaceId: c.body!.networkInterfaceId, instanceId: 'i-mock-node-1' }));
+    const c = await ecs.createNetworkInterface(
+      new $ecs.CreateNetworkInterfaceRequest({ regionId: h.regionId, vSwitchId: 'vsw-mock-a', securityGroupIds: ['sg-mock-1'] }),
+    );
+    await ecs.attachNetworkInterface(
+      new $ecs.AttachNetworkInterfaceRequest({
+        regionId: h.regionId,
+        networkInterfaceId: c.body!.networkInterfaceId,
+        instanceId: 'i-mock-node-1',
+      }),
+    );
     await h.settle();
     expect(h.dump().enis.find((e) => e.eniId === c.body!.networkInterfaceId)!.status).toBe('InUse');
     expect((await ok('i-mock-node-1', 'network/interfaces/macs/')).split('\n')).toHaveLength(1);

@@ -1,8 +1,8 @@
 // VPC actions through the real @alicloud/vpc20160428 client over HTTP.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectCloudError } from './helpers.js';
-import { startMockCloud, type MockCloudHandle } from './index.js';
-import { $ecs, $vpc, ecsClient, vpcClient } from './sdk.js';
+import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
+import { $ecs, $vpc, ecsClient, vpcClient } from '../../sim/mockcloud/sdk.js';
 
 let h: MockCloudHandle;
 let vpc: ReturnType<typeof vpcClient>;
@@ -31,7 +31,12 @@ describe('DescribeVSwitches', () => {
     expect(list[0].vpcId).toBe('vpc-mock-1');
 
     await ecs.createNetworkInterface(
-      new $ecs.CreateNetworkInterfaceRequest({ regionId: h.regionId, vSwitchId: 'vsw-mock-b', securityGroupIds: ['sg-mock-1'], secondaryPrivateIpAddressCount: 5 }),
+      new $ecs.CreateNetworkInterfaceRequest({
+        regionId: h.regionId,
+        vSwitchId: 'vsw-mock-b',
+        securityGroupIds: ['sg-mock-1'],
+        secondaryPrivateIpAddressCount: 5,
+      }),
     );
     const one = await vpc.describeVSwitches(new $vpc.DescribeVSwitchesRequest({ regionId: h.regionId, vSwitchId: 'vsw-mock-b' }));
     expect(one.body!.vSwitches!.vSwitch!.map((v) => v.availableIpAddressCount)).toEqual([246]);
@@ -47,44 +52,84 @@ describe('route entries', () => {
     expect(tables.map((t) => [t.routeTableId, t.vpcId, t.routeTableType])).toEqual([['vtb-mock-1', 'vpc-mock-1', 'System']]);
 
     const created = await vpc.createRouteEntry(
-      new $vpc.CreateRouteEntryRequest({ regionId: h.regionId, routeTableId: 'vtb-mock-1', destinationCidrBlock: '172.16.1.0/24', nextHopType: 'Instance', nextHopId: 'i-mock-node-1' }),
+      new $vpc.CreateRouteEntryRequest({
+        regionId: h.regionId,
+        routeTableId: 'vtb-mock-1',
+        destinationCidrBlock: '172.16.1.0/24',
+        nextHopType: 'Instance',
+        nextHopId: 'i-mock-node-1',
+      }),
     );
     expect(created.body!.routeEntryId).toMatch(/^rte-/);
     await expectCloudError(
       vpc.createRouteEntry(
-        new $vpc.CreateRouteEntryRequest({ regionId: h.regionId, routeTableId: 'vtb-mock-1', destinationCidrBlock: '172.16.1.0/24', nextHopType: 'Instance', nextHopId: 'i-mock-node-2' }),
+        new $vpc.CreateRouteEntryRequest({
+          regionId: h.regionId,
+          routeTableId: 'vtb-mock-1',
+          destinationCidrBlock: '172.16.1.0/24',
+          nextHopType: 'Instance',
+          nextHopId: 'i-mock-node-2',
+        }),
       ),
       'InvalidCIDRBlock.Duplicate',
       400,
     );
     await expectCloudError(
       vpc.createRouteEntry(
-        new $vpc.CreateRouteEntryRequest({ regionId: h.regionId, routeTableId: 'vtb-nope', destinationCidrBlock: '172.16.2.0/24', nextHopType: 'Instance', nextHopId: 'i-mock-node-2' }),
+        new $vpc.CreateRouteEntryRequest({
+          regionId: h.regionId,
+          routeTableId: 'vtb-nope',
+          destinationCidrBlock: '172.16.2.0/24',
+          nextHopType: 'Instance',
+          nextHopId: 'i-mock-node-2',
+        }),
       ),
       'InvalidRouteTableId.NotFound',
       404,
     );
     await expectCloudError(
       vpc.createRouteEntry(
-        new $vpc.CreateRouteEntryRequest({ regionId: h.regionId, routeTableId: 'vtb-mock-1', destinationCidrBlock: '172.16.2.0/24', nextHopType: 'Instance', nextHopId: 'i-nope' }),
+        new $vpc.CreateRouteEntryRequest({
+          regionId: h.regionId,
+          routeTableId: 'vtb-mock-1',
+          destinationCidrBlock: '172.16.2.0/24',
+          nextHopType: 'Instance',
+          nextHopId: 'i-nope',
+        }),
       ),
       'InvalidInstanceId.NotFound',
       404,
     );
 
-    const listed = await vpc.describeRouteEntryList(new $vpc.DescribeRouteEntryListRequest({ regionId: h.regionId, routeTableId: 'vtb-mock-1', routeEntryType: 'Custom' }));
+    const listed = await vpc.describeRouteEntryList(
+      new $vpc.DescribeRouteEntryListRequest({ regionId: h.regionId, routeTableId: 'vtb-mock-1', routeEntryType: 'Custom' }),
+    );
     const entries = listed.body!.routeEntrys!.routeEntry!;
     expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatchObject({ destinationCidrBlock: '172.16.1.0/24', status: 'Available', type: 'Custom', routeTableId: 'vtb-mock-1' });
+    expect(entries[0]).toMatchObject({
+      destinationCidrBlock: '172.16.1.0/24',
+      status: 'Available',
+      type: 'Custom',
+      routeTableId: 'vtb-mock-1',
+    });
     expect(entries[0].nextHops!.nextHop![0]).toMatchObject({ nextHopType: 'Instance', nextHopId: 'i-mock-node-1' });
-    const system = await vpc.describeRouteEntryList(new $vpc.DescribeRouteEntryListRequest({ regionId: h.regionId, routeTableId: 'vtb-mock-1', routeEntryType: 'System' }));
+    const system = await vpc.describeRouteEntryList(
+      new $vpc.DescribeRouteEntryListRequest({ regionId: h.regionId, routeTableId: 'vtb-mock-1', routeEntryType: 'System' }),
+    );
     expect(system.body!.routeEntrys!.routeEntry!.map((r) => r.destinationCidrBlock)).toEqual(['10.0.0.0/23', '10.0.2.0/24', '10.0.3.0/24']);
 
     await vpc.deleteRouteEntry(
-      new $vpc.DeleteRouteEntryRequest({ regionId: h.regionId, routeTableId: 'vtb-mock-1', destinationCidrBlock: '172.16.1.0/24', nextHopId: 'i-mock-node-1' }),
+      new $vpc.DeleteRouteEntryRequest({
+        regionId: h.regionId,
+        routeTableId: 'vtb-mock-1',
+        destinationCidrBlock: '172.16.1.0/24',
+        nextHopId: 'i-mock-node-1',
+      }),
     );
     await expectCloudError(
-      vpc.deleteRouteEntry(new $vpc.DeleteRouteEntryRequest({ regionId: h.regionId, routeTableId: 'vtb-mock-1', destinationCidrBlock: '172.16.1.0/24' })),
+      vpc.deleteRouteEntry(
+        new $vpc.DeleteRouteEntryRequest({ regionId: h.regionId, routeTableId: 'vtb-mock-1', destinationCidrBlock: '172.16.1.0/24' }),
+      ),
       'InvalidRouteEntry.NotFound',
       404,
     );
@@ -94,14 +139,26 @@ describe('route entries', () => {
   it('pages route entries with MaxResult / NextToken', async () => {
     for (let i = 0; i < 5; i++) {
       await vpc.createRouteEntry(
-        new $vpc.CreateRouteEntryRequest({ regionId: h.regionId, routeTableId: 'vtb-mock-1', destinationCidrBlock: `172.20.${i}.0/24`, nextHopType: 'Instance', nextHopId: 'i-mock-node-2' }),
+        new $vpc.CreateRouteEntryRequest({
+          regionId: h.regionId,
+          routeTableId: 'vtb-mock-1',
+          destinationCidrBlock: `172.20.${i}.0/24`,
+          nextHopType: 'Instance',
+          nextHopId: 'i-mock-node-2',
+        }),
       );
     }
     const seen: string[] = [];
     let token: string | undefined;
     do {
       const r = await vpc.describeRouteEntryList(
-        new $vpc.DescribeRouteEntryListRequest({ regionId: h.regionId, routeTableId: 'vtb-mock-1', routeEntryType: 'Custom', maxResult: 2, nextToken: token }),
+        new $vpc.DescribeRouteEntryListRequest({
+          regionId: h.regionId,
+          routeTableId: 'vtb-mock-1',
+          routeEntryType: 'Custom',
+          maxResult: 2,
+          nextToken: token,
+        }),
       );
       seen.push(...r.body!.routeEntrys!.routeEntry!.map((e) => e.destinationCidrBlock!));
       token = r.body!.nextToken || undefined;

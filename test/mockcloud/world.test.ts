@@ -1,9 +1,9 @@
 // The world model on its own (no HTTP): CIDR reservations, allocation, state rules, world validation.
 import { describe, expect, it } from 'vitest';
-import { intToIp, ipToInt, netmask, parseCidr, usableRange } from './cidr.js';
-import { list, tags } from './params.js';
-import { ApiError } from './types.js';
-import { defaultWorldSpec, resolveWorldSpec, World } from './world.js';
+import { intToIp, ipToInt, netmask, parseCidr, usableRange } from '../../sim/mockcloud/cidr.js';
+import { list, tags } from '../../sim/mockcloud/params.js';
+import { ApiError } from '../../sim/mockcloud/types.js';
+import { defaultWorldSpec, resolveWorldSpec, World } from '../../sim/mockcloud/world.js';
 
 function code(fn: () => unknown): string {
   try {
@@ -65,7 +65,9 @@ describe('World', () => {
     const small = new World({
       ...defaultWorldSpec(),
       maxIpsUnattached: 8,
-      instances: [{ id: 'i-s', instanceType: 'ecs.g7.large', zoneId: 'cn-hangzhou-h', vSwitchId: 'vsw-mock-a', securityGroupId: 'sg-mock-1' }],
+      instances: [
+        { id: 'i-s', instanceType: 'ecs.g7.large', zoneId: 'cn-hangzhou-h', vSwitchId: 'vsw-mock-a', securityGroupId: 'sg-mock-1' },
+      ],
     });
     const f = small.createEni({ vSwitchId: 'vsw-mock-a', securityGroupIds: ['sg-mock-1'], secondaryIpCount: 7 });
     expect(code(() => small.beginAttach(f.id, 'i-s'))).toBe('InvalidOperation.Ipv4CountExceeded');
@@ -95,8 +97,12 @@ describe('World', () => {
 
   it('rejects inconsistent world files', () => {
     const d = defaultWorldSpec();
-    expect(() => new World({ ...d, vSwitches: [...d.vSwitches, { id: 'x', zoneId: 'cn-hangzhou-h', cidr: '10.0.2.128/25' }] })).toThrow(/overlaps/);
-    expect(() => new World({ ...d, vSwitches: [{ id: 'x', zoneId: 'cn-hangzhou-h', cidr: '192.168.0.0/24' }], instances: [] })).toThrow(/outside/);
+    expect(() => new World({ ...d, vSwitches: [...d.vSwitches, { id: 'x', zoneId: 'cn-hangzhou-h', cidr: '10.0.2.128/25' }] })).toThrow(
+      /overlaps/,
+    );
+    expect(() => new World({ ...d, vSwitches: [{ id: 'x', zoneId: 'cn-hangzhou-h', cidr: '192.168.0.0/24' }], instances: [] })).toThrow(
+      /outside/,
+    );
     expect(() => new World({ ...d, instances: [{ ...d.instances[0], instanceType: 'ecs.nope' }] })).toThrow(/unknown type/);
     expect(resolveWorldSpec({ vpc: { id: 'vpc-x', cidr: '10.0.0.0/8' } }).vpc.routeTableId).toBe('vtb-mock-1');
   });
@@ -104,9 +110,16 @@ describe('World', () => {
 
 describe('params', () => {
   it('reads RepeatList, Tag.N and JSON-array parameters', () => {
-    expect(list({ 'PrivateIpAddress.2': 'b', 'PrivateIpAddress.10': 'c', 'PrivateIpAddress.1': 'a' }, 'PrivateIpAddress')).toEqual(['a', 'b', 'c']);
+    expect(list({ 'PrivateIpAddress.2': 'b', 'PrivateIpAddress.10': 'c', 'PrivateIpAddress.1': 'a' }, 'PrivateIpAddress')).toEqual([
+      'a',
+      'b',
+      'c',
+    ]);
     expect(list({ InstanceIds: '["i-1","i-2"]' }, 'InstanceIds')).toEqual(['i-1', 'i-2']);
     expect(list({ VSwitchId: 'vsw-1,vsw-2' }, 'VSwitchId')).toEqual(['vsw-1', 'vsw-2']);
-    expect(tags({ 'Tag.1.Key': 'k', 'Tag.1.Value': 'v', 'Tag.2.Key': 'only' })).toEqual([{ key: 'k', value: 'v' }, { key: 'only', value: undefined }]);
+    expect(tags({ 'Tag.1.Key': 'k', 'Tag.1.Value': 'v', 'Tag.2.Key': 'only' })).toEqual([
+      { key: 'k', value: 'v' },
+      { key: 'only', value: undefined },
+    ]);
   });
 });

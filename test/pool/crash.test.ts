@@ -7,11 +7,11 @@ import { build } from 'esbuild';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMockCloud, type MockCloudHandle } from '../mockcloud/index.js';
+import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
 import { SqlitePoolStore } from '../../daemon/store/sqliteStore.js';
 import { createEniMultiIpPool } from '../../pool/eniMultiIpPool.js';
 import { checkInvariants, mockClient, NODE } from './mockRig.js';
-import { mulberry32 } from './seededRandom.js';
+import { mulberry32 } from '../../sim/random.js';
 
 let dir: string;
 let childScript: string;
@@ -23,7 +23,15 @@ beforeAll(async () => {
   const cacheDir = join(import.meta.dirname, '..', '..', 'node_modules', '.cache', 'eni-ipam-crash-test');
   mkdirSync(cacheDir, { recursive: true });
   childScript = join(cacheDir, `child-${process.pid}.mjs`);
-  await build({ entryPoints: [join(import.meta.dirname, 'crashChild.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: childScript, logLevel: 'silent' });
+  await build({
+    entryPoints: [join(import.meta.dirname, 'crashChild.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    outfile: childScript,
+    logLevel: 'silent',
+  });
 });
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
@@ -34,7 +42,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs one child until `killAfterMs` past its "ready" line, SIGKILLs it, and returns its stdout lines. */
 function runAndKill(mc: MockCloudHandle, db: string, seed: number, killAfterMs: number): Promise<{ lines: string[]; stderr: string }> {
-  const config = { url: mc.url, regionId: mc.regionId, accessKeyId: mc.accessKeyId, accessKeySecret: mc.accessKeySecret, metadataUrl: mc.metadataUrl(NODE), db, seed };
+  const config = {
+    url: mc.url,
+    regionId: mc.regionId,
+    accessKeyId: mc.accessKeyId,
+    accessKeySecret: mc.accessKeySecret,
+    metadataUrl: mc.metadataUrl(NODE),
+    db,
+    seed,
+  };
   const child = spawn(process.execPath, [childScript], {
     env: { ...process.env, CRASH_CHILD_CONFIG: JSON.stringify(config) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -56,7 +72,8 @@ function runAndKill(mc: MockCloudHandle, db: string, seed: number, killAfterMs: 
     child.on('exit', (code, signal) => {
       clearTimeout(guard);
       if (timer) clearTimeout(timer);
-      if (signal !== 'SIGKILL' || !out.includes('ready\n')) reject(new Error(`child exited code=${code} signal=${signal} before the kill: ${err}`));
+      if (signal !== 'SIGKILL' || !out.includes('ready\n'))
+        reject(new Error(`child exited code=${code} signal=${signal} before the kill: ${err}`));
       else resolve({ lines: out.split('\n').filter(Boolean), stderr: err });
     });
   });

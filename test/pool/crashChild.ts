@@ -4,7 +4,7 @@ import { AliyunCloud } from '../../daemon/cloud/client.js';
 import { SqlitePoolStore } from '../../daemon/store/sqliteStore.js';
 import { createEniMultiIpPool } from '../../pool/eniMultiIpPool.js';
 import type { PodRef } from '../../pool/types.js';
-import { mulberry32 } from './seededRandom.js';
+import { mulberry32 } from '../../sim/random.js';
 
 interface ChildConfig {
   url: string;
@@ -66,7 +66,14 @@ async function main(): Promise<void> {
       const phase = Math.floor(Date.now() / 400) % 2;
       if ((phase === 0 && live.size < 70) || live.size === 0) {
         const i = next++;
-        const ref: PodRef = { namespace: 'crash', name: `p-${i % 50}`, containerId: `ctr-${i}`, ifName: 'eth0', networkName: 'terway', stateful: rnd() < 0.1 };
+        const ref: PodRef = {
+          namespace: 'crash',
+          name: `p-${i % 50}`,
+          containerId: `ctr-${i}`,
+          ifName: 'eth0',
+          networkName: 'terway',
+          stateful: rnd() < 0.1,
+        };
         try {
           const a = await pool.allocate(ref);
           live.add(a.podKey);

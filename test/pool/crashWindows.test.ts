@@ -33,7 +33,15 @@ async function startPool(cloud: FakeCloud, store: PoolStore, clock: FakeClock, c
     limits: { eniQuantity: cloud.limits.eniQuantity, ipv4PerEni: cloud.limits.ipv4PerEni },
     vSwitchIds: ['vsw-a', 'vsw-b'],
     securityGroupIds: ['sg-1'],
-    config: { minPoolSize: 0, maxPoolSize: 0, ipCooldownMs: 0, idleIpReclaimAfterMs: 60_000, idleIpReclaimIntervalMs: 0, allocDeadlineMs: 2_000, ...cfg },
+    config: {
+      minPoolSize: 0,
+      maxPoolSize: 0,
+      ipCooldownMs: 0,
+      idleIpReclaimAfterMs: 60_000,
+      idleIpReclaimIntervalMs: 0,
+      allocDeadlineMs: 2_000,
+      ...cfg,
+    },
     clock,
     timers: false,
   });
@@ -46,7 +54,11 @@ async function startPool(cloud: FakeCloud, store: PoolStore, clock: FakeClock, c
 function crashCopy(store: PoolStore): MemoryPoolStore {
   const snap = store.load();
   const copy = new MemoryPoolStore();
-  copy.apply([...snap.enis.map((eni) => ({ op: 'putEni' as const, eni })), ...snap.ips.map((ip) => ({ op: 'putIp' as const, ip })), ...snap.pods.map((pod) => ({ op: 'putPod' as const, pod }))]);
+  copy.apply([
+    ...snap.enis.map((eni) => ({ op: 'putEni' as const, eni })),
+    ...snap.ips.map((ip) => ({ op: 'putIp' as const, ip })),
+    ...snap.pods.map((pod) => ({ op: 'putPod' as const, pod })),
+  ]);
   return copy;
 }
 
@@ -61,7 +73,10 @@ async function withIdleIps(cloud: FakeCloud, store: PoolStore, clock: FakeClock,
   const [held, ...rest] = await Promise.all([1, 2, 3, 4, 5].map((i) => pool.allocate(pod(i))));
   for (const a of rest) await pool.release(a.podKey);
   await pool.whenIdle();
-  const idle = pool.ipRecords().filter((r) => r.state === 'free').map((r) => r.ip);
+  const idle = pool
+    .ipRecords()
+    .filter((r) => r.state === 'free')
+    .map((r) => r.ip);
   expect(idle).toHaveLength(4);
   clock.advance(61_000);
   return { pool, held, idle };
@@ -76,7 +91,13 @@ describe('multi-IP pool: crash windows around UnassignPrivateIpAddresses', () =>
     const openWire = cloud.gate('UnassignPrivateIpAddresses');
     void dead.tick(); // commits `releasing`, sends the unassign, which hangs on the wire
     await new Promise((r) => setImmediate(r));
-    expect(store.load().ips.filter((r) => r.state === 'releasing').map((r) => r.ip).sort()).toEqual([...idle].sort());
+    expect(
+      store
+        .load()
+        .ips.filter((r) => r.state === 'releasing')
+        .map((r) => r.ip)
+        .sort(),
+    ).toEqual([...idle].sort());
 
     // SIGKILL here; restart on what the DB had.
     const restarted = await startPool(cloud, crashCopy(store), clock);
@@ -214,9 +235,27 @@ describe('multi-IP pool: an ENI left mid-attach by a crash', () => {
     const cloud = new FakeCloud();
     const store = new MemoryPoolStore();
     const clock = new FakeClock();
-    const eni = await cloud.createNetworkInterface({ vSwitchId: 'vsw-b', securityGroupIds: [], tags: { creator: 'eni-ipam', node: cloud.instanceId }, secondaryIpCount: 2 });
+    const eni = await cloud.createNetworkInterface({
+      vSwitchId: 'vsw-b',
+      securityGroupIds: [],
+      tags: { creator: 'eni-ipam', node: cloud.instanceId },
+      secondaryIpCount: 2,
+    });
     store.apply([
-      { op: 'putEni', eni: { eniId: eni.eniId, mac: eni.mac, vSwitchId: 'vsw-b', vSwitchCidr: '10.0.1.0/24', gateway: '10.0.1.253', primary: false, createdByUs: true, state: 'attaching', createdAt: clock.t } },
+      {
+        op: 'putEni',
+        eni: {
+          eniId: eni.eniId,
+          mac: eni.mac,
+          vSwitchId: 'vsw-b',
+          vSwitchCidr: '10.0.1.0/24',
+          gateway: '10.0.1.253',
+          primary: false,
+          createdByUs: true,
+          state: 'attaching',
+          createdAt: clock.t,
+        },
+      },
       ...eni.secondaryIps.map((ip) => ({ op: 'putIp' as const, ip: { ip, eniId: eni.eniId, state: 'free' as const, since: clock.t } })),
     ]);
     const live = cloud.enis.get(eni.eniId)!;
@@ -279,7 +318,12 @@ describe('multi-IP pool: DetachNetworkInterface whose reply is lost', () => {
     await pool.tick();
     await pool.whenIdle();
     expect(pool.eniRecords().find((e) => e.eniId === eniId)?.state).toBe('deleting');
-    expect(pool.ipRecords().filter((r) => r.eniId === eniId).every((r) => r.state === 'releasing')).toBe(true);
+    expect(
+      pool
+        .ipRecords()
+        .filter((r) => r.eniId === eniId)
+        .every((r) => r.state === 'releasing'),
+    ).toBe(true);
     clock.advance(5_000);
     await pool.tick();
     await pool.whenIdle();
@@ -307,7 +351,11 @@ describe('multi-IP pool: waiters when a batch fails', () => {
   it('a failed assign leaves every waiter queued (none lost), and all are served FIFO once the back-off ends', async () => {
     const cloud = new FakeCloud({ eniQuantity: 1, ipv4PerEni: 11 });
     const clock = new FakeClock();
-    const pool = await startPool(cloud, new MemoryPoolStore(), clock, { maxPoolSize: 0, allocDeadlineMs: 60_000, backoff: { otherErrorMs: 5_000 } });
+    const pool = await startPool(cloud, new MemoryPoolStore(), clock, {
+      maxPoolSize: 0,
+      allocDeadlineMs: 60_000,
+      backoff: { otherErrorMs: 5_000 },
+    });
     cloud.failNext('AssignPrivateIpAddresses', 'ServiceUnavailable');
     const order: number[] = [];
     const pending = [1, 2, 3].map((i) => pool.allocate(pod(i)).then((a) => (order.push(i), a)));

@@ -1,7 +1,19 @@
 // In-memory Cloud for pool unit tests: instance quotas, finite vSwitches, tags, call counters and
 // injectable failures/latency. State changes are immediate (attach/detach resolve at once).
 
-import { CloudError, type ApiStats, type Cloud, type CreateEniRequest, type DescribeEniFilter, type Eni, type EniMetadata, type InstanceMetadata, type InstanceTypeLimits, type RouteEntry, type VSwitch } from '../../daemon/cloud/types.js';
+import {
+  CloudError,
+  type ApiStats,
+  type Cloud,
+  type CreateEniRequest,
+  type DescribeEniFilter,
+  type Eni,
+  type EniMetadata,
+  type InstanceMetadata,
+  type InstanceTypeLimits,
+  type RouteEntry,
+  type VSwitch,
+} from '../../daemon/cloud/types.js';
 import { intToIpv4, ipv4ToInt, parseCidr, vSwitchGateway } from '../../pool/ipv4.js';
 
 interface FakeVSwitch {
@@ -127,14 +139,25 @@ export class FakeCloud implements Cloud {
     const v = this.vsw.get(vSwitchId)!;
     const { network, prefix } = parseCidr(v.cidr);
     const size = 2 ** (32 - prefix);
-    if (v.limit !== undefined && v.used.size >= v.limit) throw new CloudError({ api: 'AssignPrivateIpAddresses', code: 'InvalidVSwitchId.IpNotEnough', message: 'vSwitch full', retryable: false });
+    if (v.limit !== undefined && v.used.size >= v.limit)
+      throw new CloudError({
+        api: 'AssignPrivateIpAddresses',
+        code: 'InvalidVSwitchId.IpNotEnough',
+        message: 'vSwitch full',
+        retryable: false,
+      });
     for (let h = 1; h < size - 3; h++) {
       if (!v.used.has(h)) {
         v.used.add(h);
         return intToIpv4(network + h);
       }
     }
-    throw new CloudError({ api: 'AssignPrivateIpAddresses', code: 'InvalidVSwitchId.IpNotEnough', message: 'vSwitch full', retryable: false });
+    throw new CloudError({
+      api: 'AssignPrivateIpAddresses',
+      code: 'InvalidVSwitchId.IpNotEnough',
+      message: 'vSwitch full',
+      retryable: false,
+    });
   }
 
   private giveBack(vSwitchId: string, ip: string): void {
@@ -171,7 +194,8 @@ export class FakeCloud implements Cloud {
   async createNetworkInterface(req: CreateEniRequest): Promise<Eni> {
     await this.enter('CreateNetworkInterface');
     const count = req.secondaryIpCount ?? 0;
-    if (count > this.limits.ipv4PerEni - 1) throw new CloudError({ api: 'CreateNetworkInterface', code: 'InvalidParameter', message: 'too many IPs', retryable: false });
+    if (count > this.limits.ipv4PerEni - 1)
+      throw new CloudError({ api: 'CreateNetworkInterface', code: 'InvalidParameter', message: 'too many IPs', retryable: false });
     const e = this.makeEni(req.vSwitchId, 'Secondary', req.tags ?? {}, count);
     this.enis.set(e.eniId, e);
     return structuredClone(e);
@@ -181,7 +205,13 @@ export class FakeCloud implements Cloud {
     return this.onEni(eniId, async () => {
       await this.enter('DeleteNetworkInterface');
       const e = this.eni('DeleteNetworkInterface', eniId);
-      if (e.status !== 'Available') throw new CloudError({ api: 'DeleteNetworkInterface', code: 'InvalidOperation.InvalidEniState', message: e.status, retryable: false });
+      if (e.status !== 'Available')
+        throw new CloudError({
+          api: 'DeleteNetworkInterface',
+          code: 'InvalidOperation.InvalidEniState',
+          message: e.status,
+          retryable: false,
+        });
       for (const ip of [e.primaryIp, ...e.secondaryIps]) this.giveBack(e.vSwitchId, ip);
       this.enis.delete(eniId);
     });
@@ -192,8 +222,20 @@ export class FakeCloud implements Cloud {
       await this.enter('AttachNetworkInterface');
       const e = this.eni('AttachNetworkInterface', eniId);
       const count = [...this.enis.values()].filter((x) => x.instanceId === instanceId).length;
-      if (count >= this.limits.eniQuantity) throw new CloudError({ api: 'AttachNetworkInterface', code: 'EniPerInstanceLimitExceeded', message: 'too many ENIs', retryable: false });
-      if (e.status !== 'Available') throw new CloudError({ api: 'AttachNetworkInterface', code: 'InvalidOperation.InvalidEniState', message: e.status, retryable: false });
+      if (count >= this.limits.eniQuantity)
+        throw new CloudError({
+          api: 'AttachNetworkInterface',
+          code: 'EniPerInstanceLimitExceeded',
+          message: 'too many ENIs',
+          retryable: false,
+        });
+      if (e.status !== 'Available')
+        throw new CloudError({
+          api: 'AttachNetworkInterface',
+          code: 'InvalidOperation.InvalidEniState',
+          message: e.status,
+          retryable: false,
+        });
       e.status = 'InUse';
       e.instanceId = instanceId;
     });
@@ -203,7 +245,13 @@ export class FakeCloud implements Cloud {
     return this.onEni(eniId, async () => {
       await this.enter('DetachNetworkInterface');
       const e = this.eni('DetachNetworkInterface', eniId);
-      if (e.instanceId !== instanceId) throw new CloudError({ api: 'DetachNetworkInterface', code: 'InvalidOperation.InvalidEniState', message: 'not attached', retryable: false });
+      if (e.instanceId !== instanceId)
+        throw new CloudError({
+          api: 'DetachNetworkInterface',
+          code: 'InvalidOperation.InvalidEniState',
+          message: 'not attached',
+          retryable: false,
+        });
       e.status = 'Available';
       delete e.instanceId;
       this.lostReply('DetachNetworkInterface');
@@ -214,8 +262,15 @@ export class FakeCloud implements Cloud {
     return this.onEni(eniId, async () => {
       await this.enter('AssignPrivateIpAddresses');
       const e = this.eni('AssignPrivateIpAddresses', eniId);
-      if (count > 10) throw new CloudError({ api: 'AssignPrivateIpAddresses', code: 'InvalidParameter', message: 'count > 10', retryable: false });
-      if (e.secondaryIps.length + count > this.limits.ipv4PerEni - 1) throw new CloudError({ api: 'AssignPrivateIpAddresses', code: 'QuotaExceeded.PrivateIpAddress', message: 'ENI full', retryable: false });
+      if (count > 10)
+        throw new CloudError({ api: 'AssignPrivateIpAddresses', code: 'InvalidParameter', message: 'count > 10', retryable: false });
+      if (e.secondaryIps.length + count > this.limits.ipv4PerEni - 1)
+        throw new CloudError({
+          api: 'AssignPrivateIpAddresses',
+          code: 'QuotaExceeded.PrivateIpAddress',
+          message: 'ENI full',
+          retryable: false,
+        });
       const got: string[] = [];
       for (let i = 0; i < count; i++) got.push(this.takeIp(e.vSwitchId));
       e.secondaryIps.push(...got);
@@ -228,7 +283,8 @@ export class FakeCloud implements Cloud {
       await this.enter('UnassignPrivateIpAddresses');
       const e = this.eni('UnassignPrivateIpAddresses', eniId);
       for (const ip of ips) {
-        if (!e.secondaryIps.includes(ip)) throw new CloudError({ api: 'UnassignPrivateIpAddresses', code: 'InvalidIp.NotFound', message: ip, retryable: false });
+        if (!e.secondaryIps.includes(ip))
+          throw new CloudError({ api: 'UnassignPrivateIpAddresses', code: 'InvalidIp.NotFound', message: ip, retryable: false });
       }
       e.secondaryIps = e.secondaryIps.filter((ip) => !ips.includes(ip));
       for (const ip of ips) this.giveBack(e.vSwitchId, ip);
@@ -262,7 +318,13 @@ export class FakeCloud implements Cloud {
     return ids
       .map((id) => this.vsw.get(id))
       .filter((v): v is FakeVSwitch => v !== undefined)
-      .map((v) => ({ vSwitchId: v.vSwitchId, vpcId: 'vpc-fake', zoneId: 'zone-a', cidrBlock: v.cidr, availableIpAddressCount: 2 ** (32 - parseCidr(v.cidr).prefix) - 4 - v.used.size }));
+      .map((v) => ({
+        vSwitchId: v.vSwitchId,
+        vpcId: 'vpc-fake',
+        zoneId: 'zone-a',
+        cidrBlock: v.cidr,
+        availableIpAddressCount: 2 ** (32 - parseCidr(v.cidr).prefix) - 4 - v.used.size,
+      }));
   }
 
   async ensureRouteEntry(): Promise<void> {}
@@ -288,11 +350,24 @@ export class FakeCloud implements Cloud {
   async getEniMetadata(mac: string): Promise<EniMetadata> {
     const e = [...this.enis.values()].find((x) => x.mac === mac)!;
     const cidr = this.vsw.get(e.vSwitchId)!.cidr;
-    return { mac, eniId: e.eniId, primaryIp: e.primaryIp, privateIps: [e.primaryIp, ...e.secondaryIps], vSwitchId: e.vSwitchId, vSwitchCidr: cidr, gateway: vSwitchGateway(cidr) };
+    return {
+      mac,
+      eniId: e.eniId,
+      primaryIp: e.primaryIp,
+      privateIps: [e.primaryIp, ...e.secondaryIps],
+      vSwitchId: e.vSwitchId,
+      vSwitchCidr: cidr,
+      gateway: vSwitchGateway(cidr),
+    };
   }
 
   stats(): Record<string, ApiStats> {
-    return Object.fromEntries(Object.entries(this.calls).map(([k, n]) => [k, { calls: n, errors: 0, throttled: 0, retries: 0, totalLatencyMs: 0, maxLatencyMs: 0 }]));
+    return Object.fromEntries(
+      Object.entries(this.calls).map(([k, n]) => [
+        k,
+        { calls: n, errors: 0, throttled: 0, retries: 0, totalLatencyMs: 0, maxLatencyMs: 0 },
+      ]),
+    );
   }
 
   // ---- behind-the-daemon's-back helpers for reconcile tests

@@ -100,7 +100,12 @@ describe('WaitQueue', () => {
 
 describe('config and IPv4 helpers', () => {
   it('fills defaults and rejects nonsense', () => {
-    expect(resolvePoolConfig({ minPoolSize: 3, backoff: { otherErrorMs: 1 } })).toMatchObject({ minPoolSize: 3, maxPoolSize: 5, batchSize: 10, backoff: { otherErrorMs: 1, vSwitchIpNotEnoughMs: 600_000 } });
+    expect(resolvePoolConfig({ minPoolSize: 3, backoff: { otherErrorMs: 1 } })).toMatchObject({
+      minPoolSize: 3,
+      maxPoolSize: 5,
+      batchSize: 10,
+      backoff: { otherErrorMs: 1, vSwitchIpNotEnoughMs: 600_000 },
+    });
     expect(() => resolvePoolConfig({ minPoolSize: 6, maxPoolSize: 5 })).toThrow(RangeError);
     expect(() => resolvePoolConfig({ batchSize: 11 })).toThrow(RangeError);
   });

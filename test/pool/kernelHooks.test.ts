@@ -1,7 +1,13 @@
 // Pool hooks that keep the kernel in step: beforeRelease (GC of a gone pod), onEniRemoved (ENI leaves),
 // and the ENI primary IP carried on every allocation.
 import { afterEach, describe, expect, it } from 'vitest';
-import { createEniMultiIpPool, type EniMultiIpPool, type EniMultiIpPoolOptions, type PoolEvent, type RemovedEni } from '../../pool/eniMultiIpPool.js';
+import {
+  createEniMultiIpPool,
+  type EniMultiIpPool,
+  type EniMultiIpPoolOptions,
+  type PoolEvent,
+  type RemovedEni,
+} from '../../pool/eniMultiIpPool.js';
 import { MemoryPoolStore } from '../../pool/store.js';
 import type { IpAllocation, PodRef } from '../../pool/types.js';
 import { FakeCloud } from './fakeCloud.js';
@@ -12,7 +18,14 @@ class FakeClock {
 }
 
 function pod(i: number): PodRef {
-  return { namespace: 'default', name: `pod-${i}`, containerId: `c${i}`, ifName: 'eth0', networkName: 'terway', netns: `/var/run/netns/p${i}` };
+  return {
+    namespace: 'default',
+    name: `pod-${i}`,
+    containerId: `c${i}`,
+    ifName: 'eth0',
+    networkName: 'terway',
+    netns: `/var/run/netns/p${i}`,
+  };
 }
 
 const pools: EniMultiIpPool[] = [];
@@ -30,7 +43,15 @@ async function rig(extra: Partial<EniMultiIpPoolOptions> = {}, cloud = new FakeC
     instanceType: 'ecs.fake',
     vSwitchIds: ['vsw-a'],
     securityGroupIds: ['sg-1'],
-    config: { minPoolSize: 0, maxPoolSize, ipCooldownMs: 0, idleIpReclaimAfterMs: 0, idleIpReclaimIntervalMs: 0, gcGraceMs: 0, allocDeadlineMs: 5_000 },
+    config: {
+      minPoolSize: 0,
+      maxPoolSize,
+      ipCooldownMs: 0,
+      idleIpReclaimAfterMs: 0,
+      idleIpReclaimIntervalMs: 0,
+      gcGraceMs: 0,
+      allocDeadlineMs: 5_000,
+    },
     clock,
     timers: false,
     onEvent: (e) => events.push(e),
@@ -101,7 +122,11 @@ describe('ENI primary IP and onEniRemoved', () => {
     const r = await rig(
       {
         onEniRemoved: async (eni) => {
-          seen.push({ eni, detachCallsBefore: cloud.calls['DetachNetworkInterface'] ?? 0, deleteCallsBefore: cloud.calls['DeleteNetworkInterface'] ?? 0 });
+          seen.push({
+            eni,
+            detachCallsBefore: cloud.calls['DetachNetworkInterface'] ?? 0,
+            deleteCallsBefore: cloud.calls['DeleteNetworkInterface'] ?? 0,
+          });
           throw new Error('table busy'); // never blocks the deletion
         },
       },

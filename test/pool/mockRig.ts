@@ -2,7 +2,7 @@
 // DESIGN.md invariant check against the mock's own state dump.
 
 import { AliyunCloud } from '../../daemon/cloud/client.js';
-import type { MockCloudHandle, WorldDump } from '../mockcloud/index.js';
+import type { MockCloudHandle, WorldDump } from '../../sim/mockcloud/index.js';
 import { CREATOR_TAG_KEY, CREATOR_TAG_VALUE, NODE_TAG_KEY } from '../../pool/eniMultiIpPool.js';
 import type { PoolSnapshot } from '../../pool/store.js';
 
@@ -49,11 +49,13 @@ export function checkInvariants(dump: WorldDump, snap: PoolSnapshot, instanceId 
   }
   for (const r of snap.ips) {
     if (!cloudIps.has(r.ip) && !r.missingInCloud) problems.push(`pool IP ${r.ip} (${r.state}) is not on the node in the cloud`);
-    if (r.state === 'assigned' && !snap.pods.some((p) => p.podKey === r.podKey && p.ip === r.ip)) problems.push(`IP ${r.ip} assigned to missing pod ${r.podKey}`);
+    if (r.state === 'assigned' && !snap.pods.some((p) => p.podKey === r.podKey && p.ip === r.ip))
+      problems.push(`IP ${r.ip} assigned to missing pod ${r.podKey}`);
   }
   for (const p of snap.pods) {
     const r = poolIps.get(p.ip);
-    if (!r || r.state !== 'assigned' || r.podKey !== p.podKey) problems.push(`pod ${p.podKey} holds ${p.ip} but the IP row says ${r ? `${r.state}/${r.podKey}` : 'nothing'}`);
+    if (!r || r.state !== 'assigned' || r.podKey !== p.podKey)
+      problems.push(`pod ${p.podKey} holds ${p.ip} but the IP row says ${r ? `${r.state}/${r.podKey}` : 'nothing'}`);
   }
   for (const e of dump.enis) {
     if (e.tags[CREATOR_TAG_KEY] === CREATOR_TAG_VALUE && e.tags[NODE_TAG_KEY] === instanceId && e.status !== 'InUse') {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startMockCloud, type MockCloudHandle } from '../mockcloud/index.js';
+import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
 import { createEniMultiIpPool, type EniMultiIpPool, type PoolEvent } from '../../pool/eniMultiIpPool.js';
 import type { PoolConfigInput } from '../../pool/config.js';
 import type { PodRef } from '../../pool/types.js';
@@ -23,7 +23,15 @@ afterEach(async () => {
 });
 
 function pod(i: number, o: Partial<PodRef> = {}): PodRef {
-  return { namespace: 'default', name: `pod-${i}`, containerId: `ctr-${i}`, ifName: 'eth0', networkName: 'terway', netns: `/proc/${i}/ns/net`, ...o };
+  return {
+    namespace: 'default',
+    name: `pod-${i}`,
+    containerId: `ctr-${i}`,
+    ifName: 'eth0',
+    networkName: 'terway',
+    netns: `/proc/${i}/ns/net`,
+    ...o,
+  };
 }
 
 class FakeClock {
@@ -46,7 +54,15 @@ async function setup(o: { cfg?: PoolConfigInput; dbName?: string; mc?: MockCloud
     vSwitchIds: ['vsw-mock-a', 'vsw-mock-b'],
     securityGroupIds: ['sg-mock-1'],
     eniTags: { 'k8s.cluster': 'test' },
-    config: { minPoolSize: 0, maxPoolSize: 5, ipCooldownMs: 0, idleIpReclaimAfterMs: 1_000, idleIpReclaimIntervalMs: 0, allocDeadlineMs: 20_000, ...o.cfg },
+    config: {
+      minPoolSize: 0,
+      maxPoolSize: 5,
+      ipCooldownMs: 0,
+      idleIpReclaimAfterMs: 1_000,
+      idleIpReclaimIntervalMs: 0,
+      allocDeadlineMs: 20_000,
+      ...o.cfg,
+    },
     clock: o.clock,
     timers: false,
     onEvent: (e) => events.push(e),
@@ -90,7 +106,10 @@ describe('ENI multi-IP pool on the mock cloud (real SDK client, SQLite)', () => 
 
   it('allocate is idempotent per key; release + idle ticker bring the pool back between the watermarks', async () => {
     const clock = new FakeClock();
-    const { mc, pool, store } = await setup({ clock, cfg: { minPoolSize: 2, maxPoolSize: 6, idleIpReclaimBatchSize: 10, minEniLifetimeMs: 0 } }); // the ticks below span seconds, not the default minute of ENI lifetime
+    const { mc, pool, store } = await setup({
+      clock,
+      cfg: { minPoolSize: 2, maxPoolSize: 6, idleIpReclaimBatchSize: 10, minEniLifetimeMs: 0 },
+    }); // the ticks below span seconds, not the default minute of ENI lifetime
     await pool.whenIdle();
     expect(pool.stats().free).toBeGreaterThanOrEqual(2);
     const allocs = await Promise.all(Array.from({ length: 30 }, (_, i) => pool.allocate(pod(i))));

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { resolvePoolConfig, type PoolConfigInput } from '../../pool/config.js';
-import { calculateExcessIps, calculateNeededIps, expireTimers, pickFreeIp, plan, type PlannerEni, type PlannerInput, type PlannerIp } from '../../pool/planner.js';
+import {
+  calculateExcessIps,
+  calculateNeededIps,
+  expireTimers,
+  pickFreeIp,
+  plan,
+  type PlannerEni,
+  type PlannerInput,
+  type PlannerIp,
+} from '../../pool/planner.js';
 import type { IpState } from '../../pool/store.js';
 
 const NOW = 1_000_000;
@@ -31,7 +40,14 @@ function eni(id: string, o: Partial<PlannerEni> & { spec?: Partial<Record<IpStat
 function input(o: Partial<Omit<PlannerInput, 'config'>> & { cfg?: PoolConfigInput } = {}): PlannerInput {
   return {
     now: NOW,
-    config: resolvePoolConfig({ minPoolSize: 0, maxPoolSize: 5, idleIpReclaimAfterMs: 60_000, idleIpReclaimIntervalMs: 30_000, idleIpReclaimBatchSize: 5, ...o.cfg }),
+    config: resolvePoolConfig({
+      minPoolSize: 0,
+      maxPoolSize: 5,
+      idleIpReclaimAfterMs: 60_000,
+      idleIpReclaimIntervalMs: 30_000,
+      idleIpReclaimBatchSize: 5,
+      ...o.cfg,
+    }),
     limits: o.limits ?? { eniQuantity: 8, ipv4PerEni: 20 },
     vSwitchIds: o.vSwitchIds ?? ['vsw-a', 'vsw-b'],
     enis: o.enis ?? [eni('eni-p', { primary: true })],
@@ -105,7 +121,10 @@ describe('plan: growth', () => {
   it('most_ips fills the fullest ENI with room; least_ips the emptiest', () => {
     const enis = [eni('eni-p', { primary: true, spec: { assigned: 5 } }), eni('eni-x', { spec: { assigned: 12 } })];
     expect(plan(input({ pending: 1, enis })).actions[0]).toMatchObject({ kind: 'assign', eniId: 'eni-x' });
-    expect(plan(input({ pending: 1, enis, cfg: { eniSelectionPolicy: 'least_ips' } })).actions[0]).toMatchObject({ kind: 'assign', eniId: 'eni-p' });
+    expect(plan(input({ pending: 1, enis, cfg: { eniSelectionPolicy: 'least_ips' } })).actions[0]).toMatchObject({
+      kind: 'assign',
+      eniId: 'eni-p',
+    });
   });
 
   it('quota reached: no action, the shortfall is exhaustion', () => {
@@ -124,7 +143,9 @@ describe('plan: growth', () => {
   });
 
   it('vSwitch exhausted: its ENIs get no assign, new ENIs go to the next vSwitch', () => {
-    const p = plan(input({ pending: 4, backoffs: { vSwitches: { 'vsw-a': { until: NOW + 1000, code: 'InvalidVSwitchId.IpNotEnough' } }, enis: {} } }));
+    const p = plan(
+      input({ pending: 4, backoffs: { vSwitches: { 'vsw-a': { until: NOW + 1000, code: 'InvalidVSwitchId.IpNotEnough' } }, enis: {} } }),
+    );
     expect(p.actions).toEqual([{ kind: 'createEni', vSwitchId: 'vsw-b', secondaryCount: 9, expectIps: 9 }]);
   });
 
@@ -141,10 +162,7 @@ describe('plan: growth', () => {
     expect(plan(input({ pending: 1, backoffs: b })).actions).toEqual([{ kind: 'assign', eniId: 'eni-p', count: 6 }]);
   });
 
-  it.each([
-    ['EniPerInstanceLimitExceeded'],
-    ['QuotaExceeded.PrivateIpAddress'],
-  ])('whole-pool pause after %s', (code) => {
+  it.each([['EniPerInstanceLimitExceeded'], ['QuotaExceeded.PrivateIpAddress']])('whole-pool pause after %s', (code) => {
     const p = plan(input({ pending: 1, backoffs: { all: { until: NOW + 60_000, code }, vSwitches: {}, enis: {} } }));
     expect(p.actions).toEqual([]);
     expect(p.blocker).toMatchObject({ code, exhausted: true });
@@ -157,8 +175,16 @@ describe('plan: growth', () => {
     expect(p.blocker).toMatchObject({ exhausted: false });
   });
 
-  it("random vSwitch policy picks among the usable ones with the given random source", () => {
-    const p = plan(input({ pending: 1, enis: [eni('eni-p', { primary: true, spec: { assigned: 19 } })], vSwitchIds: ['vsw-a', 'vsw-b', 'vsw-c'], random: () => 0.7, cfg: { vSwitchSelectionPolicy: 'random' } }));
+  it('random vSwitch policy picks among the usable ones with the given random source', () => {
+    const p = plan(
+      input({
+        pending: 1,
+        enis: [eni('eni-p', { primary: true, spec: { assigned: 19 } })],
+        vSwitchIds: ['vsw-a', 'vsw-b', 'vsw-c'],
+        random: () => 0.7,
+        cfg: { vSwitchSelectionPolicy: 'random' },
+      }),
+    );
     expect(p.actions[0]).toMatchObject({ kind: 'createEni', vSwitchId: 'vsw-c' });
   });
 });
@@ -186,7 +212,10 @@ describe('plan: reclaim', () => {
   });
 
   it('ENI emptying: a whole idle ENI of ours inside the excess is detached and deleted in one go', () => {
-    const enis = [eni('eni-p', { primary: true, ips: ips('10.0.0', { free: 5, assigned: 3 }, idleSince) }), eni('eni-x', { ips: ips('10.0.1', { free: 7 }, idleSince) })];
+    const enis = [
+      eni('eni-p', { primary: true, ips: ips('10.0.0', { free: 5, assigned: 3 }, idleSince) }),
+      eni('eni-x', { ips: ips('10.0.1', { free: 7 }, idleSince) }),
+    ];
     const p = plan(input({ enis }));
     expect(p.actions).toEqual([{ kind: 'deleteEni', eniId: 'eni-x' }]);
   });
@@ -248,7 +277,13 @@ describe('cool-down and stateful reservation', () => {
   });
 
   it('takes the longest-idle IP from the most used ENI (most_ips)', () => {
-    const a = eni('eni-a', { ips: [...ips('10.0.1', { assigned: 3 }), { ip: '10.0.1.50', state: 'free', since: NOW - 10 }, { ip: '10.0.1.51', state: 'free', since: NOW - 99 }] });
+    const a = eni('eni-a', {
+      ips: [
+        ...ips('10.0.1', { assigned: 3 }),
+        { ip: '10.0.1.50', state: 'free', since: NOW - 10 },
+        { ip: '10.0.1.51', state: 'free', since: NOW - 99 },
+      ],
+    });
     const b = eni('eni-b', { ips: [...ips('10.0.2', { assigned: 1 }), { ip: '10.0.2.50', state: 'free', since: NOW - 1000 }] });
     expect(pickFreeIp([a, b], 'most_ips')).toEqual({ eniId: 'eni-a', ip: '10.0.1.51' });
     expect(pickFreeIp([a, b], 'least_ips')).toEqual({ eniId: 'eni-b', ip: '10.0.2.50' });

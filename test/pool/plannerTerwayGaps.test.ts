@@ -10,14 +10,32 @@ function freeIps(prefix: string, n: number, since = NOW - 600_000): PlannerIp[] 
 }
 
 function eni(id: string, o: Partial<PlannerEni> = {}): PlannerEni {
-  return { eniId: id, vSwitchId: 'vsw-a', primary: false, createdByUs: true, state: 'inuse', createdAt: NOW - 3_600_000, ips: [], incoming: 0, busy: false, ...o };
+  return {
+    eniId: id,
+    vSwitchId: 'vsw-a',
+    primary: false,
+    createdByUs: true,
+    state: 'inuse',
+    createdAt: NOW - 3_600_000,
+    ips: [],
+    incoming: 0,
+    busy: false,
+    ...o,
+  };
 }
 
 function input(o: Partial<Omit<PlannerInput, 'config'>> & { cfg?: PoolConfigInput } = {}): PlannerInput {
   const { cfg, ...rest } = o;
   return {
     now: NOW,
-    config: resolvePoolConfig({ minPoolSize: 0, maxPoolSize: 0, idleIpReclaimAfterMs: 0, idleIpReclaimIntervalMs: 30_000, idleIpReclaimBatchSize: 5, ...cfg }),
+    config: resolvePoolConfig({
+      minPoolSize: 0,
+      maxPoolSize: 0,
+      idleIpReclaimAfterMs: 0,
+      idleIpReclaimIntervalMs: 30_000,
+      idleIpReclaimBatchSize: 5,
+      ...cfg,
+    }),
     limits: { eniQuantity: 30, ipv4PerEni: 2 },
     vSwitchIds: ['vsw-a'],
     enis: [eni('eni-p', { primary: true, createdByUs: false, ips: [{ ip: '10.0.0.9', state: 'assigned', since: 0 }] })],
@@ -41,7 +59,11 @@ describe('createBudget (sliding 60 s window)', () => {
     [[50_000, 40_000, 10_000], 2, 0, 20_000], // 3 in the window, max 2: two must leave, the 2nd oldest at +20 s
     [[1, 2, 3], 0, Number.POSITIVE_INFINITY, undefined], // 0 = unlimited
   ] as [number[], number, number, number | undefined][])('starts %j max %i → budget %s, next %s', (ago, max, budget, next) => {
-    const r = createBudget(ago.map((a) => NOW - a), NOW, max);
+    const r = createBudget(
+      ago.map((a) => NOW - a),
+      NOW,
+      max,
+    );
     expect(r.budget).toBe(budget);
     expect(r.nextAt === undefined ? undefined : r.nextAt - NOW).toBe(next);
   });
@@ -112,7 +134,8 @@ describe('reclaim interval jitter', () => {
 });
 
 describe('minimum ENI lifetime', () => {
-  const deletes = (p: ReturnType<typeof plan>) => p.actions.filter((a) => a.kind === 'deleteEni').map((a) => (a as { eniId: string }).eniId);
+  const deletes = (p: ReturnType<typeof plan>) =>
+    p.actions.filter((a) => a.kind === 'deleteEni').map((a) => (a as { eniId: string }).eniId);
 
   it.each([
     // age of our idle ENI (ms), minEniLifetimeMs → deleted?

@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createEniMultiIpPool, CREATOR_TAG_KEY, CREATOR_TAG_VALUE, NODE_TAG_KEY, type EniMultiIpPool, type PoolEvent } from '../../pool/eniMultiIpPool.js';
+import {
+  createEniMultiIpPool,
+  CREATOR_TAG_KEY,
+  CREATOR_TAG_VALUE,
+  NODE_TAG_KEY,
+  type EniMultiIpPool,
+  type PoolEvent,
+} from '../../pool/eniMultiIpPool.js';
 import { MemoryPoolStore, type PoolStore } from '../../pool/store.js';
 import { PoolError, podKeyOf, type IpAllocation, type PodRef } from '../../pool/types.js';
 import type { PoolConfigInput } from '../../pool/config.js';
@@ -14,7 +21,15 @@ class FakeClock {
 }
 
 function pod(i: number, o: Partial<PodRef> = {}): PodRef {
-  return { namespace: 'default', name: `pod-${i}`, containerId: `c${i}`, ifName: 'eth0', networkName: 'terway', netns: `/var/run/netns/p${i}`, ...o };
+  return {
+    namespace: 'default',
+    name: `pod-${i}`,
+    containerId: `c${i}`,
+    ifName: 'eth0',
+    networkName: 'terway',
+    netns: `/var/run/netns/p${i}`,
+    ...o,
+  };
 }
 
 interface Rig {
@@ -30,7 +45,17 @@ afterEach(async () => {
   for (const p of pools.splice(0)) await p.stop();
 });
 
-async function rig(o: { cfg?: PoolConfigInput; cloud?: FakeCloudOptions; store?: PoolStore; cloudInstance?: FakeCloud; clock?: FakeClock; vSwitchIds?: string[]; ownerCheck?: Parameters<typeof createEniMultiIpPool>[0]['ownerCheck'] } = {}): Promise<Rig> {
+async function rig(
+  o: {
+    cfg?: PoolConfigInput;
+    cloud?: FakeCloudOptions;
+    store?: PoolStore;
+    cloudInstance?: FakeCloud;
+    clock?: FakeClock;
+    vSwitchIds?: string[];
+    ownerCheck?: Parameters<typeof createEniMultiIpPool>[0]['ownerCheck'];
+  } = {},
+): Promise<Rig> {
   const cloud = o.cloudInstance ?? new FakeCloud(o.cloud);
   const store = o.store ?? new MemoryPoolStore();
   const clock = o.clock ?? new FakeClock();
@@ -43,7 +68,15 @@ async function rig(o: { cfg?: PoolConfigInput; cloud?: FakeCloudOptions; store?:
     vSwitchIds: o.vSwitchIds ?? ['vsw-a', 'vsw-b'],
     securityGroupIds: ['sg-1'],
     eniTags: { cluster: 'test' },
-    config: { minPoolSize: 0, maxPoolSize: 5, ipCooldownMs: 30_000, idleIpReclaimAfterMs: 60_000, idleIpReclaimIntervalMs: 0, allocDeadlineMs: 5_000, ...o.cfg },
+    config: {
+      minPoolSize: 0,
+      maxPoolSize: 5,
+      ipCooldownMs: 30_000,
+      idleIpReclaimAfterMs: 60_000,
+      idleIpReclaimIntervalMs: 0,
+      allocDeadlineMs: 5_000,
+      ...o.cfg,
+    },
     clock,
     timers: false,
     onEvent: (e) => events.push(e),
@@ -63,7 +96,16 @@ describe('ENI multi-IP pool against the in-memory cloud', () => {
     const { pool, cloud } = await rig();
     const a = await pool.allocate(pod(1));
     const primary = cloud.primaryEni();
-    expect(a).toMatchObject({ eniId: primary.eniId, eniMac: primary.mac, primaryEni: true, vSwitchId: 'vsw-a', vSwitchCidr: '10.0.0.0/24', gateway: '10.0.0.253', podKey: 'c1/eth0/terway', netns: '/var/run/netns/p1' });
+    expect(a).toMatchObject({
+      eniId: primary.eniId,
+      eniMac: primary.mac,
+      primaryEni: true,
+      vSwitchId: 'vsw-a',
+      vSwitchCidr: '10.0.0.0/24',
+      gateway: '10.0.0.253',
+      podKey: 'c1/eth0/terway',
+      netns: '/var/run/netns/p1',
+    });
     expect(primary.secondaryIps).toContain(a.ip);
     expect(cloudCalls(cloud, 'AssignPrivateIpAddresses')).toBe(1);
     await pool.whenIdle();
@@ -141,7 +183,15 @@ describe('ENI multi-IP pool against the in-memory cloud', () => {
   });
 
   it('vSwitch out of IPs: backs off that vSwitch and puts the next ENI in another one', async () => {
-    const { pool, cloud } = await rig({ cloud: { vSwitches: [{ id: 'vsw-a', cidr: '10.0.0.0/24', limit: 3 }, { id: 'vsw-b', cidr: '10.0.1.0/24' }] }, cfg: { maxPoolSize: 0 } });
+    const { pool, cloud } = await rig({
+      cloud: {
+        vSwitches: [
+          { id: 'vsw-a', cidr: '10.0.0.0/24', limit: 3 },
+          { id: 'vsw-b', cidr: '10.0.1.0/24' },
+        ],
+      },
+      cfg: { maxPoolSize: 0 },
+    });
     // primary ENI holds the 1st address of vsw-a; two more fit
     const a = await pool.allocate(pod(1));
     const b = await pool.allocate(pod(2));
@@ -167,7 +217,10 @@ describe('ENI multi-IP pool against the in-memory cloud', () => {
   });
 
   it('EniPerInstanceLimitExceeded pauses allocation for the configured time', async () => {
-    const { pool, cloud, clock } = await rig({ cloud: { ipv4PerEni: 2 }, cfg: { maxPoolSize: 0, backoff: { eniPerInstanceLimitMs: 60_000 } } });
+    const { pool, cloud, clock } = await rig({
+      cloud: { ipv4PerEni: 2 },
+      cfg: { maxPoolSize: 0, backoff: { eniPerInstanceLimitMs: 60_000 } },
+    });
     await pool.allocate(pod(1)); // fills the primary (1 secondary)
     cloud.failNext('CreateNetworkInterface', 'EniPerInstanceLimitExceeded');
     await expect(pool.allocate(pod(2))).rejects.toMatchObject({ reason: 'Exhausted', cloudCode: 'EniPerInstanceLimitExceeded' });
@@ -186,7 +239,10 @@ describe('ENI multi-IP pool against the in-memory cloud', () => {
   });
 
   it('idle ticker: refills below min, releases above max after idle, then deletes an emptied ENI of ours', async () => {
-    const { pool, cloud, clock } = await rig({ cloud: { eniQuantity: 4, ipv4PerEni: 6 }, cfg: { minPoolSize: 2, maxPoolSize: 4, ipCooldownMs: 0, idleIpReclaimBatchSize: 3 } });
+    const { pool, cloud, clock } = await rig({
+      cloud: { eniQuantity: 4, ipv4PerEni: 6 },
+      cfg: { minPoolSize: 2, maxPoolSize: 4, ipCooldownMs: 0, idleIpReclaimBatchSize: 3 },
+    });
     await pool.whenIdle();
     expect(pool.stats().free).toBe(4); // min 2 rounded toward a batch, capped at max
     const allocs = await Promise.all(Array.from({ length: 12 }, (_, i) => pool.allocate(pod(i))));
@@ -217,7 +273,10 @@ describe('ENI multi-IP pool against the in-memory cloud', () => {
     await pool.whenIdle();
     const a = await pool.allocate(pod(1));
     const primary = cloud.primaryEni();
-    const free = pool.ipRecords().filter((r) => r.state === 'free').map((r) => r.ip);
+    const free = pool
+      .ipRecords()
+      .filter((r) => r.state === 'free')
+      .map((r) => r.ip);
     const extra = cloud.assignBehindBack(primary.eniId, 1);
     cloud.unassignBehindBack(primary.eniId, [free[0]!, a.ip]);
     await pool.reconcile();
@@ -233,9 +292,18 @@ describe('ENI multi-IP pool against the in-memory cloud', () => {
 
   it('reconcile deletes our leaked Available ENIs and leaves others alone', async () => {
     const cloud = new FakeCloud();
-    const ours = await cloud.createNetworkInterface({ vSwitchId: 'vsw-b', securityGroupIds: [], tags: { [CREATOR_TAG_KEY]: CREATOR_TAG_VALUE, [NODE_TAG_KEY]: cloud.instanceId }, secondaryIpCount: 2 });
+    const ours = await cloud.createNetworkInterface({
+      vSwitchId: 'vsw-b',
+      securityGroupIds: [],
+      tags: { [CREATOR_TAG_KEY]: CREATOR_TAG_VALUE, [NODE_TAG_KEY]: cloud.instanceId },
+      secondaryIpCount: 2,
+    });
     const foreign = await cloud.createNetworkInterface({ vSwitchId: 'vsw-b', securityGroupIds: [], tags: { owner: 'someone' } });
-    const otherNode = await cloud.createNetworkInterface({ vSwitchId: 'vsw-b', securityGroupIds: [], tags: { [CREATOR_TAG_KEY]: CREATOR_TAG_VALUE, [NODE_TAG_KEY]: 'i-other' } });
+    const otherNode = await cloud.createNetworkInterface({
+      vSwitchId: 'vsw-b',
+      securityGroupIds: [],
+      tags: { [CREATOR_TAG_KEY]: CREATOR_TAG_VALUE, [NODE_TAG_KEY]: 'i-other' },
+    });
     await rig({ cloudInstance: cloud });
     expect(cloud.enis.has(ours.eniId)).toBe(false);
     expect(cloud.enis.has(foreign.eniId)).toBe(true);
@@ -244,10 +312,20 @@ describe('ENI multi-IP pool against the in-memory cloud', () => {
 
   it('reconcile adopts an attached ENI of ours that the DB does not know (crash after attach)', async () => {
     const cloud = new FakeCloud();
-    const ours = await cloud.createNetworkInterface({ vSwitchId: 'vsw-b', securityGroupIds: [], tags: { [CREATOR_TAG_KEY]: CREATOR_TAG_VALUE, [NODE_TAG_KEY]: cloud.instanceId }, secondaryIpCount: 3 });
+    const ours = await cloud.createNetworkInterface({
+      vSwitchId: 'vsw-b',
+      securityGroupIds: [],
+      tags: { [CREATOR_TAG_KEY]: CREATOR_TAG_VALUE, [NODE_TAG_KEY]: cloud.instanceId },
+      secondaryIpCount: 3,
+    });
     await cloud.attachNetworkInterface(ours.eniId, cloud.instanceId);
     const { pool } = await rig({ cloudInstance: cloud, cfg: { maxPoolSize: 10 } });
-    expect(pool.eniRecords().find((e) => e.eniId === ours.eniId)).toMatchObject({ createdByUs: true, state: 'inuse', vSwitchCidr: '10.0.1.0/24', gateway: '10.0.1.253' });
+    expect(pool.eniRecords().find((e) => e.eniId === ours.eniId)).toMatchObject({
+      createdByUs: true,
+      state: 'inuse',
+      vSwitchCidr: '10.0.1.0/24',
+      gateway: '10.0.1.253',
+    });
     expect(pool.stats().free).toBe(3);
   });
 

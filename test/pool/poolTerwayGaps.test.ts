@@ -17,7 +17,14 @@ class FakeClock {
 }
 
 function pod(i: number): PodRef {
-  return { namespace: 'default', name: `pod-${i}`, containerId: `c${i}`, ifName: 'eth0', networkName: 'terway', netns: `/var/run/netns/p${i}` };
+  return {
+    namespace: 'default',
+    name: `pod-${i}`,
+    containerId: `c${i}`,
+    ifName: 'eth0',
+    networkName: 'terway',
+    netns: `/var/run/netns/p${i}`,
+  };
 }
 
 const pools: EniMultiIpPool[] = [];
@@ -40,7 +47,15 @@ async function rig(cloud: FakeCloud, o: { cfg?: PoolConfigInput; store?: PoolSto
     vSwitchIds: ['vsw-a'],
     securityGroupIds: ['sg-1'],
     eniTags: { cluster: 'test' },
-    config: { minPoolSize: 0, maxPoolSize: 0, ipCooldownMs: 0, idleIpReclaimAfterMs: 0, idleIpReclaimIntervalMs: 0, allocDeadlineMs: 30_000, ...o.cfg },
+    config: {
+      minPoolSize: 0,
+      maxPoolSize: 0,
+      ipCooldownMs: 0,
+      idleIpReclaimAfterMs: 0,
+      idleIpReclaimIntervalMs: 0,
+      allocDeadlineMs: 30_000,
+      ...o.cfg,
+    },
     clock,
     timers: false,
     random: o.random,
@@ -50,13 +65,22 @@ async function rig(cloud: FakeCloud, o: { cfg?: PoolConfigInput; store?: PoolSto
   return { pool, clock, store };
 }
 
-const ourTags = (cloud: FakeCloud, extra: Record<string, string> = {}) => ({ [CREATOR_TAG_KEY]: CREATOR_TAG_VALUE, [NODE_TAG_KEY]: cloud.instanceId, ...extra });
+const ourTags = (cloud: FakeCloud, extra: Record<string, string> = {}) => ({
+  [CREATOR_TAG_KEY]: CREATOR_TAG_VALUE,
+  [NODE_TAG_KEY]: cloud.instanceId,
+  ...extra,
+});
 
 describe('eni_tag_filter', () => {
   it('ENIs that do not match are never adopted, used or deleted, and still take a quota slot', async () => {
     // quota 3: primary + an unmatched ENI of ours + room for exactly one more
     const cloud = new FakeCloud({ eniQuantity: 3, ipv4PerEni: 3 });
-    const unmatched = await cloud.createNetworkInterface({ vSwitchId: 'vsw-a', securityGroupIds: [], tags: ourTags(cloud), secondaryIpCount: 2 });
+    const unmatched = await cloud.createNetworkInterface({
+      vSwitchId: 'vsw-a',
+      securityGroupIds: [],
+      tags: ourTags(cloud),
+      secondaryIpCount: 2,
+    });
     await cloud.attachNetworkInterface(unmatched.eniId, cloud.instanceId);
     const leaked = await cloud.createNetworkInterface({ vSwitchId: 'vsw-a', securityGroupIds: [], tags: ourTags(cloud) }); // Available, ours, unmatched
     const { pool } = await rig(cloud, { cfg: { eniTagFilter: { team: 'a' } } });
@@ -110,7 +134,10 @@ describe('eni_tag_filter', () => {
 describe('idle_ip_reclaim_jitter_factor', () => {
   it('the next reclaim batch waits interval × (1 − factor) with random() = 0, not the configured interval', async () => {
     const cloud = new FakeCloud({ eniQuantity: 2, ipv4PerEni: 6 });
-    const { pool, clock } = await rig(cloud, { random: () => 0, cfg: { idleIpReclaimIntervalMs: 100_000, idleIpReclaimJitterFactor: 0.2, idleIpReclaimBatchSize: 1 } });
+    const { pool, clock } = await rig(cloud, {
+      random: () => 0,
+      cfg: { idleIpReclaimIntervalMs: 100_000, idleIpReclaimJitterFactor: 0.2, idleIpReclaimBatchSize: 1 },
+    });
     const allocs = await Promise.all([1, 2, 3].map((i) => pool.allocate(pod(i))));
     for (const a of allocs) await pool.release(a.podKey);
     const unassigns = () => cloud.calls['UnassignPrivateIpAddresses'] ?? 0;

@@ -7,10 +7,37 @@ const NOW = 5_000;
 const ours = { creator: 'eni-ipam', node: 'i-1' };
 
 function cloudEni(id: string, ips: string[], o: Partial<Eni> = {}): Eni {
-  return { eniId: id, mac: `mac-${id}`, type: 'Secondary', status: 'InUse', instanceId: 'i-1', vSwitchId: 'vsw-a', zoneId: 'z', vpcId: 'vpc', securityGroupIds: [], primaryIp: '10.0.0.1', secondaryIps: ips, ipv6s: [], tags: ours, ...o };
+  return {
+    eniId: id,
+    mac: `mac-${id}`,
+    type: 'Secondary',
+    status: 'InUse',
+    instanceId: 'i-1',
+    vSwitchId: 'vsw-a',
+    zoneId: 'z',
+    vpcId: 'vpc',
+    securityGroupIds: [],
+    primaryIp: '10.0.0.1',
+    secondaryIps: ips,
+    ipv6s: [],
+    tags: ours,
+    ...o,
+  };
 }
 function rec(id: string, o: Partial<EniRecord> = {}): EniRecord {
-  return { eniId: id, mac: `mac-${id}`, vSwitchId: 'vsw-a', vSwitchCidr: '10.0.0.0/24', gateway: '10.0.0.253', primary: false, createdByUs: true, state: 'inuse', createdAt: 1, primaryIp: '10.0.0.1', ...o };
+  return {
+    eniId: id,
+    mac: `mac-${id}`,
+    vSwitchId: 'vsw-a',
+    vSwitchCidr: '10.0.0.0/24',
+    gateway: '10.0.0.253',
+    primary: false,
+    createdByUs: true,
+    state: 'inuse',
+    createdAt: 1,
+    primaryIp: '10.0.0.1',
+    ...o,
+  };
 }
 function ip(addr: string, eniId: string, o: Partial<IpRecord> = {}): IpRecord {
   return { ip: addr, eniId, state: 'free', since: 1, ...o };
@@ -33,14 +60,22 @@ function run(o: { enis: EniRecord[]; ips: IpRecord[]; attached: Eni[]; busy?: st
 
 describe('reconcileWithCloud (pure)', () => {
   it('in step: no ops', () => {
-    const r = run({ enis: [rec('e1')], ips: [ip('10.0.0.2', 'e1'), ip('10.0.0.3', 'e1', { state: 'assigned', podKey: 'k' })], attached: [cloudEni('e1', ['10.0.0.2', '10.0.0.3'])] });
+    const r = run({
+      enis: [rec('e1')],
+      ips: [ip('10.0.0.2', 'e1'), ip('10.0.0.3', 'e1', { state: 'assigned', podKey: 'k' })],
+      attached: [cloudEni('e1', ['10.0.0.2', '10.0.0.3'])],
+    });
     expect(r.ops).toEqual([]);
   });
 
   it('adopts IPs the cloud has, drops free ones it lacks, flags held ones it lacks', () => {
     const r = run({
       enis: [rec('e1')],
-      ips: [ip('10.0.0.2', 'e1'), ip('10.0.0.3', 'e1', { state: 'assigned', podKey: 'k' }), ip('10.0.0.4', 'e1', { state: 'cooling', until: 9 })],
+      ips: [
+        ip('10.0.0.2', 'e1'),
+        ip('10.0.0.3', 'e1', { state: 'assigned', podKey: 'k' }),
+        ip('10.0.0.4', 'e1', { state: 'cooling', until: 9 }),
+      ],
       attached: [cloudEni('e1', ['10.0.0.9'])],
     });
     expect(r.ops).toEqual(
@@ -57,7 +92,11 @@ describe('reconcileWithCloud (pure)', () => {
 
   it('an interrupted release whose IP the cloud still has stays releasing (the pool finishes it); one the cloud lacks is dropped', () => {
     // Turning it free would race with the killed daemon's unassign still on the wire (crashWindows.test.ts).
-    const r = run({ enis: [rec('e1')], ips: [ip('10.0.0.2', 'e1', { state: 'releasing' }), ip('10.0.0.3', 'e1', { state: 'releasing' })], attached: [cloudEni('e1', ['10.0.0.2'])] });
+    const r = run({
+      enis: [rec('e1')],
+      ips: [ip('10.0.0.2', 'e1', { state: 'releasing' }), ip('10.0.0.3', 'e1', { state: 'releasing' })],
+      attached: [cloudEni('e1', ['10.0.0.2'])],
+    });
     expect(r.ops).toEqual([{ op: 'deleteIp', ip: '10.0.0.3' }]);
   });
 
@@ -65,9 +104,15 @@ describe('reconcileWithCloud (pure)', () => {
     const r = run({
       enis: [],
       ips: [],
-      attached: [cloudEni('p', ['10.0.0.5'], { type: 'Primary', tags: {} }), cloudEni('x', ['10.0.0.6']), cloudEni('foreign', ['10.0.0.7'], { tags: { owner: 'other' } })],
+      attached: [
+        cloudEni('p', ['10.0.0.5'], { type: 'Primary', tags: {} }),
+        cloudEni('x', ['10.0.0.6']),
+        cloudEni('foreign', ['10.0.0.7'], { tags: { owner: 'other' } }),
+      ],
     });
-    const enis = r.ops.filter((o) => o.op === 'putEni').map((o) => (o.op === 'putEni' ? [o.eni.eniId, o.eni.primary, o.eni.createdByUs] : []));
+    const enis = r.ops
+      .filter((o) => o.op === 'putEni')
+      .map((o) => (o.op === 'putEni' ? [o.eni.eniId, o.eni.primary, o.eni.createdByUs] : []));
     expect(enis).toEqual([
       ['p', true, false],
       ['x', false, true],
@@ -78,7 +123,11 @@ describe('reconcileWithCloud (pure)', () => {
   });
 
   it('an ENI left attaching or deleting by a crash becomes inuse when the cloud has it attached (its IPs keep releasing)', () => {
-    const r = run({ enis: [rec('e1', { state: 'attaching' }), rec('e2', { state: 'deleting' })], ips: [ip('10.0.0.2', 'e2', { state: 'releasing' })], attached: [cloudEni('e1', []), cloudEni('e2', ['10.0.0.2'])] });
+    const r = run({
+      enis: [rec('e1', { state: 'attaching' }), rec('e2', { state: 'deleting' })],
+      ips: [ip('10.0.0.2', 'e2', { state: 'releasing' })],
+      attached: [cloudEni('e1', []), cloudEni('e2', ['10.0.0.2'])],
+    });
     expect(r.ops).toEqual([
       { op: 'putEni', eni: rec('e1') },
       { op: 'putEni', eni: rec('e2') },
@@ -86,13 +135,27 @@ describe('reconcileWithCloud (pure)', () => {
   });
 
   it('does not adopt an IP or ENI removed within the cooldown, and says so', () => {
-    const r = run({ enis: [rec('e1')], ips: [], attached: [cloudEni('e1', ['10.0.0.2', '10.0.0.3']), cloudEni('e9', ['10.0.0.9'])], recent: ['10.0.0.2', 'e9'] });
+    const r = run({
+      enis: [rec('e1')],
+      ips: [],
+      attached: [cloudEni('e1', ['10.0.0.2', '10.0.0.3']), cloudEni('e9', ['10.0.0.9'])],
+      recent: ['10.0.0.2', 'e9'],
+    });
     expect(r.ops).toEqual([{ op: 'putIp', ip: { ip: '10.0.0.3', eniId: 'e1', state: 'free', since: NOW } }]);
-    expect(r.findings).toEqual(expect.arrayContaining([{ kind: 'skippedRecent', id: '10.0.0.2' }, { kind: 'skippedRecent', id: 'e9' }]));
+    expect(r.findings).toEqual(
+      expect.arrayContaining([
+        { kind: 'skippedRecent', id: '10.0.0.2' },
+        { kind: 'skippedRecent', id: 'e9' },
+      ]),
+    );
   });
 
   it('drops an ENI no longer attached here, but keeps one whose IP a pod holds (flagged)', () => {
-    const r = run({ enis: [rec('gone'), rec('held')], ips: [ip('10.0.0.2', 'gone'), ip('10.0.0.3', 'held', { state: 'assigned', podKey: 'k' }), ip('10.0.0.4', 'held')], attached: [] });
+    const r = run({
+      enis: [rec('gone'), rec('held')],
+      ips: [ip('10.0.0.2', 'gone'), ip('10.0.0.3', 'held', { state: 'assigned', podKey: 'k' }), ip('10.0.0.4', 'held')],
+      attached: [],
+    });
     expect(r.ops).toEqual([
       { op: 'deleteIp', ip: '10.0.0.2' },
       { op: 'putIp', ip: { ip: '10.0.0.3', eniId: 'held', state: 'assigned', podKey: 'k', since: 1, missingInCloud: true } },
@@ -102,7 +165,11 @@ describe('reconcileWithCloud (pure)', () => {
   });
 
   it('an IP that moved to another ENI follows the cloud, and is not dropped on the way', () => {
-    const r = run({ enis: [rec('e1'), rec('e2')], ips: [ip('10.0.0.2', 'e1', { state: 'assigned', podKey: 'k' }), ip('10.0.0.3', 'e1')], attached: [cloudEni('e1', []), cloudEni('e2', ['10.0.0.2', '10.0.0.3'])] });
+    const r = run({
+      enis: [rec('e1'), rec('e2')],
+      ips: [ip('10.0.0.2', 'e1', { state: 'assigned', podKey: 'k' }), ip('10.0.0.3', 'e1')],
+      attached: [cloudEni('e1', []), cloudEni('e2', ['10.0.0.2', '10.0.0.3'])],
+    });
     expect(r.ops).toEqual([
       { op: 'putIp', ip: { ip: '10.0.0.2', eniId: 'e2', state: 'assigned', podKey: 'k', since: 1 } },
       { op: 'putIp', ip: { ip: '10.0.0.3', eniId: 'e2', state: 'free', since: 1 } },
@@ -110,7 +177,13 @@ describe('reconcileWithCloud (pure)', () => {
   });
 
   it('leaves busy ENIs alone, and attaching ENIs while a create is in flight', () => {
-    const r = run({ enis: [rec('e1'), rec('new', { state: 'attaching' })], ips: [ip('10.0.0.2', 'e1')], attached: [cloudEni('e1', ['10.0.0.9'])], busy: ['e1'], createsInFlight: true });
+    const r = run({
+      enis: [rec('e1'), rec('new', { state: 'attaching' })],
+      ips: [ip('10.0.0.2', 'e1')],
+      attached: [cloudEni('e1', ['10.0.0.9'])],
+      busy: ['e1'],
+      createsInFlight: true,
+    });
     expect(r.ops).toEqual([]);
   });
 

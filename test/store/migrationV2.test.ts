@@ -43,12 +43,24 @@ describe('pod DB schema v2', () => {
     writeV1(path);
     const s = openPoolStore(path, { checkpointIntervalMs: 0 });
     expect(s.version()).toBe(2);
-    const cols = (s.db.prepare('PRAGMA table_info(enis)').all() as { name: string; notnull: number }[]).find((c) => c.name === 'primary_ip');
+    const cols = (s.db.prepare('PRAGMA table_info(enis)').all() as { name: string; notnull: number }[]).find(
+      (c) => c.name === 'primary_ip',
+    );
     expect(cols).toMatchObject({ notnull: 0 });
 
     const snap = s.load();
     expect(snap.enis).toEqual([
-      { eniId: 'eni-1', mac: '02:00:00:00:00:01', vSwitchId: 'vsw-a', vSwitchCidr: '10.0.0.0/24', gateway: '10.0.0.253', primary: false, createdByUs: true, state: 'inuse', createdAt: 5 },
+      {
+        eniId: 'eni-1',
+        mac: '02:00:00:00:00:01',
+        vSwitchId: 'vsw-a',
+        vSwitchCidr: '10.0.0.0/24',
+        gateway: '10.0.0.253',
+        primary: false,
+        createdByUs: true,
+        state: 'inuse',
+        createdAt: 5,
+      },
     ]);
     expect(snap.enis[0]!.primaryIp).toBeUndefined();
     expect(snap.ips).toEqual([{ ip: '10.0.0.7', eniId: 'eni-1', state: 'assigned', podKey: 'c1/eth0/net', since: 9 }]);
@@ -72,7 +84,18 @@ describe('pod DB schema v2', () => {
 
   it('a new file stores primary IPs from the first write', () => {
     const s = openPoolStore(join(dir, 'new.sqlite'), { checkpointIntervalMs: 0 });
-    const e: EniRecord = { eniId: 'eni-9', mac: 'm', vSwitchId: 'v', vSwitchCidr: '10.1.0.0/24', gateway: '10.1.0.253', primary: true, createdByUs: false, state: 'inuse', createdAt: 1, primaryIp: '10.1.0.4' };
+    const e: EniRecord = {
+      eniId: 'eni-9',
+      mac: 'm',
+      vSwitchId: 'v',
+      vSwitchCidr: '10.1.0.0/24',
+      gateway: '10.1.0.253',
+      primary: true,
+      createdByUs: false,
+      state: 'inuse',
+      createdAt: 1,
+      primaryIp: '10.1.0.4',
+    };
     s.apply([{ op: 'putEni', eni: e }]);
     expect(s.load().enis).toEqual([e]);
     s.close();

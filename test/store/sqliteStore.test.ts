@@ -16,7 +16,17 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const fresh = () => new SqlitePoolStore({ path: join(dir, `t${n++}.sqlite`) });
 
-const eni: EniRecord = { eniId: 'eni-1', mac: '02:00:00:00:00:01', vSwitchId: 'vsw-a', vSwitchCidr: '10.0.0.0/24', gateway: '10.0.0.253', primary: false, createdByUs: true, state: 'inuse', createdAt: 5 };
+const eni: EniRecord = {
+  eniId: 'eni-1',
+  mac: '02:00:00:00:00:01',
+  vSwitchId: 'vsw-a',
+  vSwitchCidr: '10.0.0.0/24',
+  gateway: '10.0.0.253',
+  primary: false,
+  createdByUs: true,
+  state: 'inuse',
+  createdAt: 5,
+};
 const pod = (i: number, ip: string): PodRecord => ({
   podKey: `c${i}/eth0/net`,
   namespace: 'ns',
@@ -78,9 +88,18 @@ describe('SQLite pod DB', () => {
 
   it('applies a batch atomically: one bad op rolls back the whole batch', () => {
     const s = fresh();
-    s.apply([{ op: 'putEni', eni }, { op: 'putIp', ip: { ip: '10.0.0.2', eniId: 'eni-1', state: 'assigned', podKey: 'c1/eth0/net', since: 1 } }, { op: 'putPod', pod: pod(1, '10.0.0.2') }]);
+    s.apply([
+      { op: 'putEni', eni },
+      { op: 'putIp', ip: { ip: '10.0.0.2', eniId: 'eni-1', state: 'assigned', podKey: 'c1/eth0/net', since: 1 } },
+      { op: 'putPod', pod: pod(1, '10.0.0.2') },
+    ]);
     // a second pod on the same IP violates "no IP held by two pods"
-    expect(() => s.apply([{ op: 'putIp', ip: { ip: '10.0.0.9', eniId: 'eni-1', state: 'free', since: 1 } }, { op: 'putPod', pod: pod(2, '10.0.0.2') }])).toThrow(StoreError);
+    expect(() =>
+      s.apply([
+        { op: 'putIp', ip: { ip: '10.0.0.9', eniId: 'eni-1', state: 'free', since: 1 } },
+        { op: 'putPod', pod: pod(2, '10.0.0.2') },
+      ]),
+    ).toThrow(StoreError);
     const snap = s.load();
     expect(snap.ips.map((r) => r.ip)).toEqual(['10.0.0.2']);
     expect(snap.pods).toHaveLength(1);
@@ -103,15 +122,25 @@ describe('SQLite pod DB', () => {
 
   it('deleteEni removes the ENI with its IPs; deletePod and deleteIp remove rows', () => {
     const s = fresh();
-    s.apply([{ op: 'putEni', eni }, { op: 'putIp', ip: { ip: '10.0.0.2', eniId: 'eni-1', state: 'free', since: 1 } }, { op: 'putPod', pod: pod(1, '10.0.0.7') }]);
-    s.apply([{ op: 'deleteEni', eniId: 'eni-1' }, { op: 'deletePod', podKey: 'c1/eth0/net' }]);
+    s.apply([
+      { op: 'putEni', eni },
+      { op: 'putIp', ip: { ip: '10.0.0.2', eniId: 'eni-1', state: 'free', since: 1 } },
+      { op: 'putPod', pod: pod(1, '10.0.0.7') },
+    ]);
+    s.apply([
+      { op: 'deleteEni', eniId: 'eni-1' },
+      { op: 'deletePod', podKey: 'c1/eth0/net' },
+    ]);
     expect(s.load()).toEqual({ enis: [], ips: [], pods: [] });
     s.close();
   });
 
   it('every committed allocation survives SIGKILL of the writer (WAL + synchronous=NORMAL)', () => {
     const path = join(dir, 'kill.sqlite');
-    const child = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'killChild.ts'), path, '200'], { encoding: 'utf8', timeout: 30_000 });
+    const child = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'killChild.ts'), path, '200'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(child.signal).toBe('SIGKILL');
     const reported = child.stdout.trim().split('\n');
     expect(reported).toHaveLength(200);

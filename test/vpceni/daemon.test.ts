@@ -2,7 +2,7 @@
 // (SDK-backed client, ENI pool, SQLite pod DB, `none` driver), driven through the gRPC socket.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { startMockCloud, type MockCloudHandle } from '../mockcloud/index.js';
+import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
 import { API_VERSION } from '../../proto/version.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
 import { parseDaemonConfig, type DaemonConfig } from '../../daemon/config/index.js';
@@ -121,11 +121,20 @@ describe('daemon VPCENI + mock cloud', () => {
   it('ReleaseIP: the ENI goes back to the pool; above max_pool_size it is detached and deleted', async () => {
     const a = handle!.allocator.list().find((x) => x.podKey.startsWith('ve-a/'))!;
     const b = handle!.allocator.list().find((x) => x.podKey.startsWith('ve-b/'))!;
-    expect(await call('ReleaseIP', { pod: podMsg('ve-a'), api_version: API_VERSION, reason: 'test' })).toMatchObject({ success: true, released_ip: a.ip });
+    expect(await call('ReleaseIP', { pod: podMsg('ve-a'), api_version: API_VERSION, reason: 'test' })).toMatchObject({
+      success: true,
+      released_ip: a.ip,
+    });
     expect(mock.dump().enis.find((e) => e.eniId === a.eniId)).toMatchObject({ status: 'InUse' }); // warm, kept
-    expect(await call('ReleaseIP', { pod: podMsg('ve-b'), api_version: API_VERSION, reason: 'test' })).toMatchObject({ success: true, released_ip: b.ip });
+    expect(await call('ReleaseIP', { pod: podMsg('ve-b'), api_version: API_VERSION, reason: 'test' })).toMatchObject({
+      success: true,
+      released_ip: b.ip,
+    });
     await waitFor(() => !mock.dump().enis.some((e) => e.eniId === b.eniId), 'ENI above max_pool_size deleted', 10_000);
     expect(handle!.allocator.stats()).toMatchObject({ free: 1, assigned: 1 });
-    expect(await call('ReleaseIP', { pod: podMsg('ve-a'), api_version: API_VERSION, reason: 'again' })).toMatchObject({ success: true, released_ip: '' });
+    expect(await call('ReleaseIP', { pod: podMsg('ve-a'), api_version: API_VERSION, reason: 'again' })).toMatchObject({
+      success: true,
+      released_ip: '',
+    });
   });
 });

@@ -2,8 +2,8 @@
 // (the ticker is driven by hand; only the mock's attach delay is real time).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { startMockCloud, type MockCloudHandle } from '../mockcloud/index.js';
-import { ecsClient, $ecs } from '../mockcloud/sdk.js';
+import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
+import { ecsClient, $ecs } from '../../sim/mockcloud/sdk.js';
 import { PoolError, podKeyOf, type IpAllocation } from '../../pool/types.js';
 import { FakeClock, NODE, makePool, oursInCloud, pod, tempDir, type PoolRig } from './rig.js';
 
@@ -64,7 +64,8 @@ describe('ENI pool + mock cloud (ecs.g7.4xlarge: 8 ENIs, 7 for pods)', () => {
     expect(rig.pool.stats()).toMatchObject({ assigned: 3, free: 1 });
     const snap = rig.store.load();
     expect(snap.pods.map((p) => [p.podKey, p.mode, p.eniId]).sort()).toEqual(allocs.map((a) => [a.podKey, 'VPCENI', a.eniId]).sort());
-    for (const a of allocs) expect(snap.ips.find((r) => r.ip === a.ip)).toMatchObject({ state: 'assigned', podKey: a.podKey, eniId: a.eniId });
+    for (const a of allocs)
+      expect(snap.ips.find((r) => r.ip === a.ip)).toMatchObject({ state: 'assigned', podKey: a.podKey, eniId: a.eniId });
   });
 
   it('is idempotent per pod key: the same ENI, no DB write, no cloud call', async () => {
@@ -113,14 +114,21 @@ describe('ENI pool + mock cloud (ecs.g7.4xlarge: 8 ENIs, 7 for pods)', () => {
       if (!ours.some((e) => e.eniId === h.eniId)) expect(mc.dump().enis.some((e) => e.eniId === h.eniId)).toBe(false);
     }
     expect(before - ours.length).toBeGreaterThanOrEqual(2);
-    expect(rig.store.load().enis.map((e) => e.eniId).sort()).toEqual(ours.map((e) => e.eniId).sort());
+    expect(
+      rig.store
+        .load()
+        .enis.map((e) => e.eniId)
+        .sort(),
+    ).toEqual(ours.map((e) => e.eniId).sort());
   });
 
   it('restart on the same DB restores pods and the warm pool without new cloud writes', async () => {
     const p = await rig.pool.allocate(pod('f'));
     await rig.pool.idle();
     const statsBefore = rig.pool.stats();
-    const enisBefore = oursInCloud(mc.dump()).map((e) => e.eniId).sort();
+    const enisBefore = oursInCloud(mc.dump())
+      .map((e) => e.eniId)
+      .sort();
     await rig.close();
     mc.resetCounters();
     rig = makePool(mc, join(dir, 'pods.db'), clock, { minPoolSize: 1, maxPoolSize: 2, cooldownMs: 10_000 });
@@ -128,7 +136,11 @@ describe('ENI pool + mock cloud (ecs.g7.4xlarge: 8 ENIs, 7 for pods)', () => {
     await rig.pool.idle();
     expect(rig.pool.get(p.podKey)).toEqual(p);
     expect(rig.pool.stats()).toMatchObject({ enis: statsBefore.enis, assigned: 1, free: statsBefore.free, cooling: statsBefore.cooling });
-    expect(oursInCloud(mc.dump()).map((e) => e.eniId).sort()).toEqual(enisBefore);
+    expect(
+      oursInCloud(mc.dump())
+        .map((e) => e.eniId)
+        .sort(),
+    ).toEqual(enisBefore);
     const writes = ['CreateNetworkInterface', 'AttachNetworkInterface', 'DetachNetworkInterface', 'DeleteNetworkInterface'];
     for (const w of writes) expect(mc.counters()[w] ?? 0).toBe(0);
   });
@@ -142,10 +154,15 @@ describe('ENI pool + mock cloud (ecs.g7.4xlarge: 8 ENIs, 7 for pods)', () => {
       new $ecs.CreateNetworkInterfaceRequestTag({ key: 'node', value: NODE }),
     ];
     const mk = async () =>
-      (await ecs.createNetworkInterface(new $ecs.CreateNetworkInterfaceRequest({ regionId: mc.regionId, vSwitchId: 'vsw-mock-b', securityGroupIds: ['sg-mock-1'], tag }))).body!
-        .networkInterfaceId!;
+      (
+        await ecs.createNetworkInterface(
+          new $ecs.CreateNetworkInterfaceRequest({ regionId: mc.regionId, vSwitchId: 'vsw-mock-b', securityGroupIds: ['sg-mock-1'], tag }),
+        )
+      ).body!.networkInterfaceId!;
     const adopted = await mk();
-    await ecs.attachNetworkInterface(new $ecs.AttachNetworkInterfaceRequest({ regionId: mc.regionId, networkInterfaceId: adopted, instanceId: NODE }));
+    await ecs.attachNetworkInterface(
+      new $ecs.AttachNetworkInterfaceRequest({ regionId: mc.regionId, networkInterfaceId: adopted, instanceId: NODE }),
+    );
     await mc.settle();
     const leftover = await mk();
     rig = makePool(mc, join(dir, 'pods.db'), clock, { minPoolSize: 1, maxPoolSize: 3, cooldownMs: 10_000 });
@@ -163,7 +180,9 @@ describe('ENI pool + mock cloud (ecs.g7.4xlarge: 8 ENIs, 7 for pods)', () => {
     await rig.close();
     const ecs = ecsClient(mc);
     // Someone detached and deleted the pod's ENI behind our back.
-    await ecs.detachNetworkInterface(new $ecs.DetachNetworkInterfaceRequest({ regionId: mc.regionId, networkInterfaceId: p.eniId, instanceId: NODE }));
+    await ecs.detachNetworkInterface(
+      new $ecs.DetachNetworkInterfaceRequest({ regionId: mc.regionId, networkInterfaceId: p.eniId, instanceId: NODE }),
+    );
     await mc.settle();
     await ecs.deleteNetworkInterface(new $ecs.DeleteNetworkInterfaceRequest({ regionId: mc.regionId, networkInterfaceId: p.eniId }));
     rig = makePool(mc, join(dir, 'pods.db'), clock, { minPoolSize: 1, maxPoolSize: 3, cooldownMs: 10_000 });
@@ -226,9 +245,14 @@ describe('ENI pool exhaustion (ecs.g7.large: 3 ENIs, 2 for pods)', () => {
     expect(rig.pool.capacity()).toBe(2);
     const ecs = ecsClient(mc);
     for (let i = 0; i < 2; i++) {
-      const id = (await ecs.createNetworkInterface(new $ecs.CreateNetworkInterfaceRequest({ regionId: mc.regionId, vSwitchId: 'vsw-mock-a', securityGroupIds: ['sg-mock-1'] }))).body!
-        .networkInterfaceId!;
-      await ecs.attachNetworkInterface(new $ecs.AttachNetworkInterfaceRequest({ regionId: mc.regionId, networkInterfaceId: id, instanceId: NODE2 }));
+      const id = (
+        await ecs.createNetworkInterface(
+          new $ecs.CreateNetworkInterfaceRequest({ regionId: mc.regionId, vSwitchId: 'vsw-mock-a', securityGroupIds: ['sg-mock-1'] }),
+        )
+      ).body!.networkInterfaceId!;
+      await ecs.attachNetworkInterface(
+        new $ecs.AttachNetworkInterfaceRequest({ regionId: mc.regionId, networkInterfaceId: id, instanceId: NODE2 }),
+      );
     }
     await mc.settle();
     const err = await rig.pool.allocate(pod('y1')).catch((e: unknown) => e);
@@ -275,11 +299,22 @@ describe('ENI pool vSwitch exhaustion', () => {
     // Fill the tiny vSwitch: one unattached ENI holding all 4 usable addresses.
     const ecs = ecsClient(mc);
     await ecs.createNetworkInterface(
-      new $ecs.CreateNetworkInterfaceRequest({ regionId: mc.regionId, vSwitchId: 'vsw-mock-tiny', securityGroupIds: ['sg-mock-1'], secondaryPrivateIpAddressCount: 3 }),
+      new $ecs.CreateNetworkInterfaceRequest({
+        regionId: mc.regionId,
+        vSwitchId: 'vsw-mock-tiny',
+        securityGroupIds: ['sg-mock-1'],
+        secondaryPrivateIpAddressCount: 3,
+      }),
     );
     expect(mc.dump().vSwitches.find((v) => v.vSwitchId === 'vsw-mock-tiny')!.availableIpAddressCount).toBe(0);
     // Only the full vSwitch: nothing can be created -> Exhausted with the cloud's code.
-    rig = makePool(mc, join(tempDir(), 'pods.db'), clock, { minPoolSize: 0, maxPoolSize: 1, cooldownMs: 0 }, { vSwitchIds: ['vsw-mock-tiny'] });
+    rig = makePool(
+      mc,
+      join(tempDir(), 'pods.db'),
+      clock,
+      { minPoolSize: 0, maxPoolSize: 1, cooldownMs: 0 },
+      { vSwitchIds: ['vsw-mock-tiny'] },
+    );
     await rig.pool.start();
     const err = await rig.pool.allocate(pod('z1')).catch((e: unknown) => e);
     expect(err).toMatchObject({ reason: 'Exhausted', cloudCode: 'InvalidVSwitchId.IpNotEnough', retryable: true });
@@ -287,7 +322,13 @@ describe('ENI pool vSwitch exhaustion', () => {
     expect(rig.pool.stats()).toMatchObject({ backoffReason: 'InvalidVSwitchId.IpNotEnough', backoffUntil: clock.now() + 10 * 60_000 });
     await rig.close();
     // Full vSwitch first, a roomy one next: the request waits while the pool moves on to the next vSwitch.
-    rig = makePool(mc, join(tempDir(), 'pods.db'), clock, { minPoolSize: 0, maxPoolSize: 1, cooldownMs: 0 }, { vSwitchIds: ['vsw-mock-tiny', 'vsw-mock-b'] });
+    rig = makePool(
+      mc,
+      join(tempDir(), 'pods.db'),
+      clock,
+      { minPoolSize: 0, maxPoolSize: 1, cooldownMs: 0 },
+      { vSwitchIds: ['vsw-mock-tiny', 'vsw-mock-b'] },
+    );
     await rig.pool.start();
     const a = await rig.pool.allocate(pod('z1'));
     expect(rig.events.some((e) => e.message.includes('InvalidVSwitchId.IpNotEnough'))).toBe(true);

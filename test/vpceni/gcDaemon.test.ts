@@ -3,7 +3,7 @@
 // against the mock cloud with a recording driver. Also teardownGone's lock at the service level.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { startMockCloud, type MockCloudHandle } from '../mockcloud/index.js';
+import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
 import { API_VERSION } from '../../proto/version.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
 import { parseDaemonConfig } from '../../daemon/config/index.js';
@@ -19,7 +19,16 @@ class PodsKube implements KubeClient {
   readonly gone = new Set<string>();
   readonly known = new Set<string>();
   private pod(namespace: string, name: string): PodInfo {
-    return { namespace, name, uid: `uid-${name}`, nodeName: 'node-1', ownerKind: 'ReplicaSet', annotations: {}, hostNetwork: false, phase: 'Running' };
+    return {
+      namespace,
+      name,
+      uid: `uid-${name}`,
+      nodeName: 'node-1',
+      ownerKind: 'ReplicaSet',
+      annotations: {},
+      hostNetwork: false,
+      phase: 'Running',
+    };
   }
   async getPod(namespace: string, name: string): Promise<PodInfo | undefined> {
     this.known.add(name);
@@ -119,14 +128,26 @@ describe('daemon VPCENI: GC by pod existence', () => {
     }
     expect(handle.allocator.list().map((x) => x.containerId)).toEqual(['gc-b']);
     await waitFor(() => events.all.some((e) => e.reason === 'GCReleaseFailed'), 'pod warning');
-    expect(events.all.find((e) => e.reason === 'GCReleaseFailed')).toMatchObject({ target: 'pod', namespace: 'default', name: 'pod-gc-b', type: 'Warning' });
+    expect(events.all.find((e) => e.reason === 'GCReleaseFailed')).toMatchObject({
+      target: 'pod',
+      namespace: 'default',
+      name: 'pod-gc-b',
+      type: 'Warning',
+    });
     // Next round, teardown works: released.
     expect((await (handle.allocator as EniPool).gc()).map((k) => k.split('/')[0])).toEqual(['gc-b']);
   });
 });
 
 describe('VpcEniService.teardownGone', () => {
-  const pod = (id: string): PodRef => ({ namespace: 'default', name: `pod-${id}`, containerId: id, ifName: 'eth0', networkName: 'net', netns: `/var/run/netns/${id}` });
+  const pod = (id: string): PodRef => ({
+    namespace: 'default',
+    name: `pod-${id}`,
+    containerId: id,
+    ifName: 'eth0',
+    networkName: 'net',
+    netns: `/var/run/netns/${id}`,
+  });
 
   it('waits for an AllocIP of the same pod key (per-pod-key lock) and tears the ENI link down by MAC', async () => {
     const allocator = new FakeAllocator();

@@ -1,10 +1,20 @@
 // Root only: VPCENI GC by pod existence with the real rawEni driver on the simulated VPC
-// (test/vpcsim): the ENI link of a gone pod is moved back to the node under its original name before
+// (sim/vpcsim): the ENI link of a gone pod is moved back to the node under its original name before
 // the ENI returns to the pool, and the next pod gets a working ENI.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { startMockCloud, type MockCloudHandle } from '../mockcloud/index.js';
-import { attachKernel, cleanupStale, createPodNetns, execIn, netnsPath, ping, probeKernelSupport, uniquePrefix, type VpcKernel } from '../vpcsim/index.js';
+import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
+import {
+  attachKernel,
+  cleanupStale,
+  createPodNetns,
+  execIn,
+  netnsPath,
+  ping,
+  probeKernelSupport,
+  uniquePrefix,
+  type VpcKernel,
+} from '../../sim/vpcsim/index.js';
 import { API_VERSION } from '../../proto/version.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
 import { parseDaemonConfig } from '../../daemon/config/index.js';

@@ -2,8 +2,8 @@
 // cloud through the SDK client, a SQLite pod DB and a fake clock (timers off: gc()/reconcile() by hand).
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { startMockCloud, type MockCloudHandle } from '../mockcloud/index.js';
-import { ecsClient, $ecs } from '../mockcloud/sdk.js';
+import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
+import { ecsClient, $ecs } from '../../sim/mockcloud/sdk.js';
 import { openPoolStore, type SqlitePoolStore } from '../../daemon/store/index.js';
 import { EniPool, type EniPoolConfigInput, type EniPoolEvent } from '../../pool/enipool/index.js';
 import type { Eni } from '../../daemon/cloud/types.js';
@@ -82,13 +82,17 @@ const ecsOf = (mc: MockCloudHandle) => ecsClient(mc);
 
 async function detachBehindOurBack(mc: MockCloudHandle, eniId: string, del = false): Promise<void> {
   const ecs = ecsOf(mc);
-  await ecs.detachNetworkInterface(new $ecs.DetachNetworkInterfaceRequest({ regionId: mc.regionId, networkInterfaceId: eniId, instanceId: NODE }));
+  await ecs.detachNetworkInterface(
+    new $ecs.DetachNetworkInterfaceRequest({ regionId: mc.regionId, networkInterfaceId: eniId, instanceId: NODE }),
+  );
   await mc.settle();
   if (del) await ecs.deleteNetworkInterface(new $ecs.DeleteNetworkInterfaceRequest({ regionId: mc.regionId, networkInterfaceId: eniId }));
 }
 
 async function attachBehindOurBack(mc: MockCloudHandle, eniId: string): Promise<void> {
-  await ecsOf(mc).attachNetworkInterface(new $ecs.AttachNetworkInterfaceRequest({ regionId: mc.regionId, networkInterfaceId: eniId, instanceId: NODE }));
+  await ecsOf(mc).attachNetworkInterface(
+    new $ecs.AttachNetworkInterfaceRequest({ regionId: mc.regionId, networkInterfaceId: eniId, instanceId: NODE }),
+  );
   await mc.settle();
 }
 
@@ -96,7 +100,10 @@ async function attachBehindOurBack(mc: MockCloudHandle, eniId: string): Promise<
 async function cleanNode(mc: MockCloudHandle): Promise<void> {
   const ecs = ecsOf(mc);
   for (const e of oursInCloud(mc.dump())) {
-    if (e.instanceId) await ecs.detachNetworkInterface(new $ecs.DetachNetworkInterfaceRequest({ regionId: mc.regionId, networkInterfaceId: e.eniId, instanceId: NODE }));
+    if (e.instanceId)
+      await ecs.detachNetworkInterface(
+        new $ecs.DetachNetworkInterfaceRequest({ regionId: mc.regionId, networkInterfaceId: e.eniId, instanceId: NODE }),
+      );
     await mc.settle();
     await ecs.deleteNetworkInterface(new $ecs.DeleteNetworkInterfaceRequest({ regionId: mc.regionId, networkInterfaceId: e.eniId }));
   }
@@ -144,7 +151,12 @@ describe('ENI pool GC by pod existence', () => {
     expect(rig.pool.get(a.podKey)).toBeUndefined();
     expect(rig.pool.get(b.podKey)).toEqual(b);
     expect(rig.pool.get(c.podKey)).toEqual(c);
-    expect(rig.store.load().pods.map((p) => p.podKey).sort()).toEqual([b.podKey, c.podKey].sort());
+    expect(
+      rig.store
+        .load()
+        .pods.map((p) => p.podKey)
+        .sort(),
+    ).toEqual([b.podKey, c.podKey].sort());
     // Back in the warm pool, not deleted; the next pod may have it.
     expect(rig.pool.stats()).toMatchObject({ free: 1, assigned: 2 });
     expect(mc.dump().enis.find((e) => e.eniId === a.eniId)).toMatchObject({ status: 'InUse', instanceId: NODE });
@@ -209,7 +221,7 @@ describe('ENI pool periodic cloud reconcile', () => {
     expect(mc.dump().enis.some((e) => e.eniId === a.eniId)).toBe(false);
   });
 
-  it('a live pod\'s ENI detached behind our back: record kept and flagged, Warning on the pod, ENI never handed out; restored when re-attached', async () => {
+  it("a live pod's ENI detached behind our back: record kept and flagged, Warning on the pod, ENI never handed out; restored when re-attached", async () => {
     const a = await rig.pool.allocate(pod('a'));
     await detachBehindOurBack(mc, a.eniId);
     await rig.pool.reconcile();
@@ -217,7 +229,12 @@ describe('ENI pool periodic cloud reconcile', () => {
     expect(rig.pool.get(a.podKey)).toEqual(a);
     expect(rig.store.load().pods.map((p) => p.podKey)).toEqual([a.podKey]);
     expect(rig.pool.lostAllocations()).toEqual([a]);
-    expect(rig.events.find((e) => e.reason === 'EniMissing')).toMatchObject({ type: 'Warning', eniId: a.eniId, podKey: a.podKey, pod: { namespace: 'default', name: 'pod-a' } });
+    expect(rig.events.find((e) => e.reason === 'EniMissing')).toMatchObject({
+      type: 'Warning',
+      eniId: a.eniId,
+      podKey: a.podKey,
+      pod: { namespace: 'default', name: 'pod-a' },
+    });
     // Not deleted (a pod record names it), not handed to anyone.
     expect(mc.dump().enis.find((e) => e.eniId === a.eniId)).toMatchObject({ status: 'Available' });
     const b = await rig.pool.allocate(pod('b'));
@@ -231,7 +248,7 @@ describe('ENI pool periodic cloud reconcile', () => {
     await rig.pool.idle();
   });
 
-  it('a live pod\'s ENI deleted behind our back: flagged; its DEL still succeeds', async () => {
+  it("a live pod's ENI deleted behind our back: flagged; its DEL still succeeds", async () => {
     const a = await rig.pool.allocate(pod('a'));
     await detachBehindOurBack(mc, a.eniId, true);
     await rig.pool.reconcile();
@@ -244,9 +261,15 @@ describe('ENI pool periodic cloud reconcile', () => {
 
   it('adopts an ENI tagged as ours attached while the daemon runs; it serves the next pod', async () => {
     const ecs = ecsOf(mc);
-    const tag = [new $ecs.CreateNetworkInterfaceRequestTag({ key: 'creator', value: 'eni-ipam' }), new $ecs.CreateNetworkInterfaceRequestTag({ key: 'node', value: NODE })];
-    const id = (await ecs.createNetworkInterface(new $ecs.CreateNetworkInterfaceRequest({ regionId: mc.regionId, vSwitchId: 'vsw-mock-b', securityGroupIds: ['sg-mock-1'], tag }))).body!
-      .networkInterfaceId!;
+    const tag = [
+      new $ecs.CreateNetworkInterfaceRequestTag({ key: 'creator', value: 'eni-ipam' }),
+      new $ecs.CreateNetworkInterfaceRequestTag({ key: 'node', value: NODE }),
+    ];
+    const id = (
+      await ecs.createNetworkInterface(
+        new $ecs.CreateNetworkInterfaceRequest({ regionId: mc.regionId, vSwitchId: 'vsw-mock-b', securityGroupIds: ['sg-mock-1'], tag }),
+      )
+    ).body!.networkInterfaceId!;
     await attachBehindOurBack(mc, id);
     mc.resetCounters();
     await rig.pool.reconcile();
@@ -264,7 +287,9 @@ describe('ENI pool periodic cloud reconcile', () => {
     const b = await rig.pool.allocate(pod('b'));
     const c = await rig.pool.allocate(pod('c'));
     await rig.pool.idle();
-    const listing = (await mockCloudClient(mc).describeNetworkInterfaces({ instanceId: NODE })).filter((e) => [a.eniId, b.eniId, c.eniId].includes(e.eniId));
+    const listing = (await mockCloudClient(mc).describeNetworkInterfaces({ instanceId: NODE })).filter((e) =>
+      [a.eniId, b.eniId, c.eniId].includes(e.eniId),
+    );
     expect(listing).toHaveLength(3);
     for (const x of [a, b, c]) await rig.pool.release(x.podKey);
     await rig.pool.idle();

@@ -1,11 +1,24 @@
 // Root only: two VPCENI daemons (in-process, one per simulated node) with the real rawEni driver
-// against the mock cloud's kernel backend (test/vpcsim): ADD moves a whole ENI link into the pod
+// against the mock cloud's kernel backend (sim/vpcsim): ADD moves a whole ENI link into the pod
 // netns, the pod reaches the vSwitch gateway and a pod on the other node by plain VPC routing, DEL
 // moves the link back to the node under its original name.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { startMockCloud, type MockCloudHandle } from '../mockcloud/index.js';
-import { attachKernel, cleanupStale, createPodNetns, ensurePlugin, execIn, execPlugin, netConf, netnsPath, ping, probeKernelSupport, uniquePrefix, type VpcKernel } from '../vpcsim/index.js';
+import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
+import {
+  attachKernel,
+  cleanupStale,
+  createPodNetns,
+  ensurePlugin,
+  execIn,
+  execPlugin,
+  netConf,
+  netnsPath,
+  ping,
+  probeKernelSupport,
+  uniquePrefix,
+  type VpcKernel,
+} from '../../sim/vpcsim/index.js';
 import { API_VERSION } from '../../proto/version.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
 import { parseDaemonConfig } from '../../daemon/config/index.js';

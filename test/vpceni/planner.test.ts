@@ -15,8 +15,21 @@ import {
   type EniSlotState,
 } from '../../pool/enipool/index.js';
 
-const slot = (eniId: string, state: EniSlotState, since = 0, coolUntil?: number): EniSlot => ({ eniId, state, since, ...(coolUntil !== undefined ? { coolUntil } : {}) });
-const base = (over: Partial<EniPlannerInput>): EniPlannerInput => ({ slots: [], waiting: 0, minPoolSize: 0, maxPoolSize: 2, capacity: 7, now: 1000, ...over });
+const slot = (eniId: string, state: EniSlotState, since = 0, coolUntil?: number): EniSlot => ({
+  eniId,
+  state,
+  since,
+  ...(coolUntil !== undefined ? { coolUntil } : {}),
+});
+const base = (over: Partial<EniPlannerInput>): EniPlannerInput => ({
+  slots: [],
+  waiting: 0,
+  minPoolSize: 0,
+  maxPoolSize: 2,
+  capacity: 7,
+  now: 1000,
+  ...over,
+});
 
 describe('eniCapacity', () => {
   it.each([
@@ -33,19 +46,43 @@ describe('eniCapacity', () => {
 describe('planEniPool', () => {
   it.each<[string, Partial<EniPlannerInput>, number, string[], string | undefined]>([
     ['empty pool, min 2: create 2', { minPoolSize: 2 }, 2, [], undefined],
-    ['min 2 with one free and one attaching: nothing', { minPoolSize: 2, slots: [slot('a', 'free'), slot('b', 'attaching')] }, 0, [], undefined],
+    [
+      'min 2 with one free and one attaching: nothing',
+      { minPoolSize: 2, slots: [slot('a', 'free'), slot('b', 'attaching')] },
+      0,
+      [],
+      undefined,
+    ],
     ['cooling ENIs count toward min', { minPoolSize: 2, slots: [slot('a', 'cooling', 0, 5000), slot('b', 'free')] }, 0, [], undefined],
     ['assigned ENIs do not count toward min', { minPoolSize: 1, slots: [slot('a', 'assigned'), slot('b', 'assigned')] }, 1, [], undefined],
     ['min above capacity: capped, blocker capacity', { minPoolSize: 5, capacity: 3 }, 3, [], 'capacity'],
-    ['capacity reached by assigned ENIs', { minPoolSize: 1, capacity: 2, slots: [slot('a', 'assigned'), slot('b', 'assigned')] }, 0, [], 'capacity'],
+    [
+      'capacity reached by assigned ENIs',
+      { minPoolSize: 1, capacity: 2, slots: [slot('a', 'assigned'), slot('b', 'assigned')] },
+      0,
+      [],
+      'capacity',
+    ],
     ['releasing ENIs do not use capacity', { minPoolSize: 1, capacity: 1, slots: [slot('a', 'releasing')] }, 1, [], undefined],
     ['3 waiting, 1 attaching, min 0: create 2', { waiting: 3, slots: [slot('a', 'attaching')] }, 2, [], undefined],
     ['waiting do not count cooling ENIs as servable', { waiting: 1, slots: [slot('a', 'cooling', 0, 5000)] }, 1, [], undefined],
     ['backoff pauses creation', { minPoolSize: 2, backoff: { until: 2000, code: 'EniPerInstanceLimitExceeded' } }, 0, [], 'backoff'],
     ['an expired backoff does not', { minPoolSize: 2, backoff: { until: 1000, code: 'EniPerInstanceLimitExceeded' } }, 2, [], undefined],
-    ['idle above max 1: release the longest idle', { maxPoolSize: 1, slots: [slot('a', 'free', 50), slot('b', 'free', 10), slot('c', 'assigned')] }, 0, ['b'], undefined],
+    [
+      'idle above max 1: release the longest idle',
+      { maxPoolSize: 1, slots: [slot('a', 'free', 50), slot('b', 'free', 10), slot('c', 'assigned')] },
+      0,
+      ['b'],
+      undefined,
+    ],
     ['cooling goes before free', { maxPoolSize: 1, slots: [slot('a', 'free', 10), slot('b', 'cooling', 500, 5000)] }, 0, ['b'], undefined],
-    ['max 0: every idle ENI goes', { maxPoolSize: 0, slots: [slot('a', 'free', 1), slot('b', 'free', 2), slot('c', 'attaching')] }, 0, ['a', 'b'], undefined],
+    [
+      'max 0: every idle ENI goes',
+      { maxPoolSize: 0, slots: [slot('a', 'free', 1), slot('b', 'free', 2), slot('c', 'attaching')] },
+      0,
+      ['a', 'b'],
+      undefined,
+    ],
     ['no release while requests wait', { maxPoolSize: 0, waiting: 1, slots: [slot('a', 'free', 1)] }, 0, [], undefined],
   ])('%s', (_name, over, create, release, blocker) => {
     const plan = planEniPool(base(over));
@@ -115,7 +152,10 @@ describe('backoff', () => {
   });
 
   it('effectiveBackoff: pool-wide pause, or every vSwitch paused (earliest end)', () => {
-    const p = { 'vsw-a': { until: 900, code: 'InvalidVSwitchId.IpNotEnough' }, 'vsw-b': { until: 700, code: 'InvalidVSwitchId.IpNotEnough' } };
+    const p = {
+      'vsw-a': { until: 900, code: 'InvalidVSwitchId.IpNotEnough' },
+      'vsw-b': { until: 700, code: 'InvalidVSwitchId.IpNotEnough' },
+    };
     expect(effectiveBackoff(undefined, p, ['vsw-a', 'vsw-b'], 100)).toEqual(p['vsw-b']);
     expect(effectiveBackoff(undefined, p, ['vsw-a', 'vsw-b', 'vsw-c'], 100)).toBeUndefined();
     const all = { until: 300, code: 'EniPerInstanceLimitExceeded' };

@@ -44,7 +44,13 @@ const k = (eniId: string, state: KnownEni['state'], changed = false): KnownEni =
 
 describe('planEniReconcile', () => {
   it('in step with the cloud: nothing to do', () => {
-    const p = planEniReconcile(input({ known: [k('eni-01', 'free'), k('eni-02', 'assigned')], holders: new Map([['eni-02', 'c2/eth0/n']]), attached: [eni('eni-01'), eni('eni-02')] }));
+    const p = planEniReconcile(
+      input({
+        known: [k('eni-01', 'free'), k('eni-02', 'assigned')],
+        holders: new Map([['eni-02', 'c2/eth0/n']]),
+        attached: [eni('eni-01'), eni('eni-02')],
+      }),
+    );
     expect(p).toEqual({ drop: [], adopt: [], deleteLeftovers: [], foreign: 0, skipped: [] });
   });
 
@@ -56,7 +62,12 @@ describe('planEniReconcile', () => {
         attached: [eni('eni-03', { status: 'Detaching' }), eni('eni-04', { instanceId: 'i-other' })],
       }),
     );
-    expect(p.drop).toEqual([{ eniId: 'eni-01' }, { eniId: 'eni-02', podKey: 'c2/eth0/n' }, { eniId: 'eni-03', cloudStatus: 'Detaching' }, { eniId: 'eni-04' }]);
+    expect(p.drop).toEqual([
+      { eniId: 'eni-01' },
+      { eniId: 'eni-02', podKey: 'c2/eth0/n' },
+      { eniId: 'eni-03', cloudStatus: 'Detaching' },
+      { eniId: 'eni-04' },
+    ]);
   });
 
   it('leaves attaching / releasing ENIs to their worker and skips ENIs whose work changed during the describe', () => {
@@ -82,14 +93,18 @@ describe('planEniReconcile', () => {
     expect(p.foreign).toBe(2);
   });
 
-  it('an ENI a pod record still names comes back as that pod\'s, not as free', () => {
+  it("an ENI a pod record still names comes back as that pod's, not as free", () => {
     const p = planEniReconcile(input({ attached: [eni('eni-07')], holders: new Map([['eni-07', 'c7/eth0/n']]) }));
     expect(p.adopt).toEqual([{ eni: expect.objectContaining({ eniId: 'eni-07' }), podKey: 'c7/eth0/n' }]);
   });
 
   it('cooldown: an ENI we just removed is neither adopted nor deleted again from a stale listing', () => {
     const p = planEniReconcile(
-      input({ attached: [eni('eni-01')], available: [eni('eni-02', { status: 'Available', instanceId: undefined })], recentlyRemoved: (id) => id === 'eni-01' || id === 'eni-02' }),
+      input({
+        attached: [eni('eni-01')],
+        available: [eni('eni-02', { status: 'Available', instanceId: undefined })],
+        recentlyRemoved: (id) => id === 'eni-01' || id === 'eni-02',
+      }),
     );
     expect(p.adopt).toEqual([]);
     expect(p.deleteLeftovers).toEqual([]);

@@ -6,9 +6,16 @@ import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { AliyunCloud } from '../../daemon/cloud/client.js';
 import { openPoolStore, type SqlitePoolStore } from '../../daemon/store/index.js';
-import { EniPool, ENI_POOL_CREATOR_TAG_KEY, ENI_POOL_CREATOR_TAG_VALUE, ENI_POOL_NODE_TAG_KEY, type EniPoolConfigInput, type EniPoolEvent } from '../../pool/enipool/index.js';
+import {
+  EniPool,
+  ENI_POOL_CREATOR_TAG_KEY,
+  ENI_POOL_CREATOR_TAG_VALUE,
+  ENI_POOL_NODE_TAG_KEY,
+  type EniPoolConfigInput,
+  type EniPoolEvent,
+} from '../../pool/enipool/index.js';
 import type { PodRef } from '../../pool/types.js';
-import type { MockCloudHandle, WorldDump } from '../mockcloud/index.js';
+import type { MockCloudHandle, WorldDump } from '../../sim/mockcloud/index.js';
 
 export const NODE = 'i-mock-node-1';
 
@@ -49,7 +56,15 @@ export class FakeClock {
 }
 
 export function pod(id: string, over: Partial<PodRef> = {}): PodRef {
-  return { namespace: 'default', name: `pod-${id}`, containerId: id, ifName: 'eth0', networkName: 'eni-net', netns: `/var/run/netns/${id}`, ...over };
+  return {
+    namespace: 'default',
+    name: `pod-${id}`,
+    containerId: id,
+    ifName: 'eth0',
+    networkName: 'eni-net',
+    netns: `/var/run/netns/${id}`,
+    ...over,
+  };
 }
 
 export interface PoolRig {
@@ -101,5 +116,7 @@ function worldInstanceType(mc: MockCloudHandle, instanceId: string): string {
 
 /** ENIs the pool created for this node (tagged), as the cloud sees them. */
 export function oursInCloud(dump: WorldDump, instanceId = NODE): WorldDump['enis'] {
-  return dump.enis.filter((e) => e.tags[ENI_POOL_CREATOR_TAG_KEY] === ENI_POOL_CREATOR_TAG_VALUE && e.tags[ENI_POOL_NODE_TAG_KEY] === instanceId);
+  return dump.enis.filter(
+    (e) => e.tags[ENI_POOL_CREATOR_TAG_KEY] === ENI_POOL_CREATOR_TAG_VALUE && e.tags[ENI_POOL_NODE_TAG_KEY] === instanceId,
+  );
 }

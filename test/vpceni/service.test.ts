@@ -6,7 +6,14 @@ import { FakeAllocator, FakeDriver } from '../daemon/fakes.js';
 import { captureLog } from '../daemon/helpers.js';
 import type { PodRef } from '../../pool/types.js';
 
-const pod = (id: string): PodRef => ({ namespace: 'default', name: `pod-${id}`, containerId: id, ifName: 'eth0', networkName: 'net', netns: `/var/run/netns/${id}` });
+const pod = (id: string): PodRef => ({
+  namespace: 'default',
+  name: `pod-${id}`,
+  containerId: id,
+  ifName: 'eth0',
+  networkName: 'net',
+  netns: `/var/run/netns/${id}`,
+});
 
 describe('VpcEniService', () => {
   const deps = () => ({ allocator: new FakeAllocator(), driver: new FakeDriver(), mtu: 1500, logger: captureLog().logger });
@@ -30,8 +37,18 @@ describe('VpcEniService', () => {
       eniMac: '02:00:00:00:00:01',
     });
     // The driver got the whole ENI: its MAC, the vSwitch CIDR and gateway.
-    expect(d.driver.setups[0]).toMatchObject({ eniMac: '02:00:00:00:00:01', ip: '10.0.1.10', vSwitchCidr: '10.0.1.0/24', gateway: '10.0.1.253', ifName: 'eth0' });
-    expect(await svc.getIpInfo(pod('a'))).toMatchObject({ found: true, ipType: 'VPC_ENI', ips: [{ address: '10.0.1.10/24', gateway: '10.0.1.253' }] });
+    expect(d.driver.setups[0]).toMatchObject({
+      eniMac: '02:00:00:00:00:01',
+      ip: '10.0.1.10',
+      vSwitchCidr: '10.0.1.0/24',
+      gateway: '10.0.1.253',
+      ifName: 'eth0',
+    });
+    expect(await svc.getIpInfo(pod('a'))).toMatchObject({
+      found: true,
+      ipType: 'VPC_ENI',
+      ips: [{ address: '10.0.1.10/24', gateway: '10.0.1.253' }],
+    });
     expect(await svc.getIpInfo(pod('zz'))).toMatchObject({ found: false, ipType: 'VPC_ENI', ips: [] });
   });
 
@@ -74,7 +91,12 @@ describe('VpcEniService GC', () => {
     await svc.allocIp({ ...pod('other'), networkName: 'net2' }, { deadlineMs: 1000 });
     expect(await svc.gc('net', [{ containerId: 'keep', ifName: 'eth0' }])).toEqual(['stale/eth0/net']);
     expect(order).toEqual(['teardown:stale', 'release:stale/eth0/net']);
-    expect(allocator.list().map((a) => a.podKey).sort()).toEqual(['keep/eth0/net', 'other/eth0/net2']);
+    expect(
+      allocator
+        .list()
+        .map((a) => a.podKey)
+        .sort(),
+    ).toEqual(['keep/eth0/net', 'other/eth0/net2']);
   });
 
   it('a failed teardown keeps the ENI allocated', async () => {

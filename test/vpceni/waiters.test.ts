@@ -2,7 +2,7 @@
 // (above maxPoolSize) while that request waits for a new ENI to be created and attached.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { startMockCloud, type MockCloudHandle } from '../mockcloud/index.js';
+import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
 import { FakeClock, makePool, pod, tempDir, type PoolRig } from './rig.js';
 
 describe('ENI pool: release while a request waits', () => {
@@ -51,7 +51,7 @@ describe('placeReleased with waiters (pure)', () => {
 
 describe('ENI pool: an ENI created but not taken into the pool', () => {
   it('is deleted at once, not left Available until the next start', async () => {
-    const { startMockCloud } = await import('../mockcloud/index.js');
+    const { startMockCloud } = await import('../../sim/mockcloud/index.js');
     const { EniPool } = await import('../../pool/enipool/index.js');
     const { openPoolStore } = await import('../../daemon/store/index.js');
     const { mockCloudClient, oursInCloud, NODE } = await import('./rig.js');
@@ -60,7 +60,8 @@ describe('ENI pool: an ENI created but not taken into the pool', () => {
     // DescribeVSwitches does not know vsw-mock-b (a narrow RAM policy, say): the pool cannot record an ENI made there
     const cloud = new Proxy(real, {
       get(target, prop, recv) {
-        if (prop === 'describeVSwitches') return async (ids: string[]) => (await target.describeVSwitches(ids)).filter((v) => v.vSwitchId !== 'vsw-mock-b');
+        if (prop === 'describeVSwitches')
+          return async (ids: string[]) => (await target.describeVSwitches(ids)).filter((v) => v.vSwitchId !== 'vsw-mock-b');
         const v = Reflect.get(target, prop, recv) as unknown;
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       },

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { listNetns, probeKernelSupport } from './netns.js';
+import { listNetns, probeKernelSupport } from '../../sim/vpcsim/netns.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const support = await probeKernelSupport();
@@ -36,16 +36,19 @@ describe('npm run demo', () => {
   });
 
   if (!support.ok) console.warn(`demo kernel path not tested: needs ${support.missing.join(', ')}`);
-  (support.ok ? it.concurrent : it.skip)('as root: pods in netns on two simulated VPC nodes reach each other across nodes, then all is torn down', async () => {
-    const { code, out } = await runDemo([]);
-    expect(out, out).toContain('Two nodes in a simulated VPC');
-    // Burst 2 outgrows the primary ENI: some pod sits on a hot-plugged ENI (eth1) and still answers pings.
-    expect(out).toMatch(/default\/\S+\s+node-\d\s+2\s+10\.0\.\d+\.\d+\s+eni-\S+\s+eth1/);
-    expect(out).toMatch(/(\d+)\/\1 pings answered/);
-    expect(out).not.toContain('FAIL');
-    expect(out).toContain('nothing left behind');
-    expect(code).toBe(0);
-    const prefixes = (await listNetns()).filter((n) => /^ed[0-9a-z]+-/.test(n));
-    expect(prefixes).toEqual([]);
-  });
+  (support.ok ? it.concurrent : it.skip)(
+    'as root: pods in netns on two simulated VPC nodes reach each other across nodes, then all is torn down',
+    async () => {
+      const { code, out } = await runDemo([]);
+      expect(out, out).toContain('Two nodes in a simulated VPC');
+      // Burst 2 outgrows the primary ENI: some pod sits on a hot-plugged ENI (eth1) and still answers pings.
+      expect(out).toMatch(/default\/\S+\s+node-\d\s+2\s+10\.0\.\d+\.\d+\s+eni-\S+\s+eth1/);
+      expect(out).toMatch(/(\d+)\/\1 pings answered/);
+      expect(out).not.toContain('FAIL');
+      expect(out).toContain('nothing left behind');
+      expect(code).toBe(0);
+      const prefixes = (await listNetns()).filter((n) => /^ed[0-9a-z]+-/.test(n));
+      expect(prefixes).toEqual([]);
+    },
+  );
 });

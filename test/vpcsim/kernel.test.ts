@@ -2,7 +2,7 @@
 // Needs root, iproute2, ping, netns + veth; skips with the reason otherwise.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AliyunCloud } from '../../daemon/cloud/client.js';
-import { startMockCloud, type MockCloudHandle } from '../mockcloud/index.js';
+import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
 import {
   attachKernel,
   bridgeLoopback,
@@ -18,7 +18,7 @@ import {
   uniquePrefix,
   wirePodByHand,
   type VpcKernel,
-} from './index.js';
+} from '../../sim/vpcsim/index.js';
 
 const support = await probeKernelSupport();
 if (!support.ok) console.warn(`test/vpcsim/kernel.test.ts skipped: needs ${support.missing.join(', ')}`);
@@ -133,7 +133,11 @@ describe.skipIf(!support.ok)('vpcsim kernel backend (root)', () => {
       await bridge.close();
     }
     // Without the bridge the node's loopback has nothing on that port.
-    const res = await execIn(kernel.nodeNetns(N2), [process.execPath, '-e', `fetch(${JSON.stringify(mc.url)}).then(() => process.exit(0), () => process.exit(3))`]);
+    const res = await execIn(kernel.nodeNetns(N2), [
+      process.execPath,
+      '-e',
+      `fetch(${JSON.stringify(mc.url)}).then(() => process.exit(0), () => process.exit(3))`,
+    ]);
     expect(res.code).toBe(3);
   });
 
@@ -159,8 +163,12 @@ describe.skipIf(!support.ok)('vpcsim kernel backend (root)', () => {
     const e1 = enis[N1] as { eniId: string; ips: string[] };
     const e2 = enis[N2] as { eniId: string; ips: string[] };
     const routed = await kernel.routes();
-    for (const [instanceId, e] of [[N1, e1], [N2, e2]] as const) {
-      for (const ip of e.ips) expect(routed).toContainEqual({ ip, routerIfName: kernel.linkFor(e.eniId)?.routerIfName, eniId: e.eniId, instanceId });
+    for (const [instanceId, e] of [
+      [N1, e1],
+      [N2, e2],
+    ] as const) {
+      for (const ip of e.ips)
+        expect(routed).toContainEqual({ ip, routerIfName: kernel.linkFor(e.eniId)?.routerIfName, eniId: e.eniId, instanceId });
     }
 
     // One "pod" per node, each holding a secondary IP of that node's new ENI, wired by hand.
@@ -215,7 +223,11 @@ describe.skipIf(!support.ok)('vpcsim kernel backend (root)', () => {
 
     await (clouds[N1] as AliyunCloud).ensureRouteEntry(rtb, cidr, N1);
     await kernel.settled();
-    expect(await kernel.routeEntries()).toContainEqual({ destinationCidrBlock: cidr, nextHopInstanceId: N1, routerIfName: primary1.routerIfName });
+    expect(await kernel.routeEntries()).toContainEqual({
+      destinationCidrBlock: cidr,
+      nextHopInstanceId: N1,
+      routerIfName: primary1.routerIfName,
+    });
     expect(await ping(peer.name, podIp, { attempts: 3 })).toBe(true);
 
     await (clouds[N1] as AliyunCloud).deleteRouteEntry(rtb, cidr, N1);

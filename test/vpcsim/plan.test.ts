@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { nextDeviceIndex, nodePrimaryLines, prefixLength, routeAddLines, routeDelLines, routerAttachLines, routerIfName, type EniWiring } from './plan.js';
+import {
+  nextDeviceIndex,
+  nodePrimaryLines,
+  prefixLength,
+  routeAddLines,
+  routeDelLines,
+  routerAttachLines,
+  routerIfName,
+  type EniWiring,
+} from '../../sim/vpcsim/plan.js';
 
 const w: EniWiring = {
   instanceId: 'i-1',
@@ -35,7 +44,11 @@ describe('vpcsim plan', () => {
   it('addresses the primary ENI with the vSwitch prefix and a default route via the gateway', () => {
     expect(prefixLength('10.0.0.0/23')).toBe(23);
     expect(() => prefixLength('10.0.0.0')).toThrow();
-    expect(nodePrimaryLines(w)).toEqual(['link set eth0 up', 'addr add 10.0.0.5/23 dev eth0', 'route replace default via 10.0.1.253 dev eth0']);
+    expect(nodePrimaryLines(w)).toEqual([
+      'link set eth0 up',
+      'addr add 10.0.0.5/23 dev eth0',
+      'route replace default via 10.0.1.253 dev eth0',
+    ]);
   });
 
   it('routes each IP to the ENI link with a permanent neighbour for the ENI MAC, and withdraws both', () => {

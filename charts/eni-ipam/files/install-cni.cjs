@@ -127,7 +127,7 @@ function apiGet(urlPath) {
 
 /** This node's IPv4 pod CIDR from the Node object (spec.podCIDRs, else spec.podCIDR). */
 async function nodePodCidr() {
-  if (cfg.nodeName === '') throw new Error('NODE_NAME is not set: cannot look up the node\'s pod CIDR');
+  if (cfg.nodeName === '') throw new Error("NODE_NAME is not set: cannot look up the node's pod CIDR");
   const node = await apiGet(`/api/v1/nodes/${encodeURIComponent(cfg.nodeName)}`);
   const spec = (node && node.spec) || {};
   const cidrs = Array.isArray(spec.podCIDRs) && spec.podCIDRs.length > 0 ? spec.podCIDRs : spec.podCIDR ? [spec.podCIDR] : [];

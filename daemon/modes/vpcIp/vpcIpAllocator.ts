@@ -45,7 +45,10 @@ export class VpcIpAllocator implements IpAllocator {
     for (const p of this.opts.store.load().pods) {
       if (p.mode !== 'VPCIP') continue;
       if (!contains(this.cidr, p.ip)) {
-        this.opts.logger?.warn({ podKey: p.podKey, ip: p.ip, podCidr: this.cidr.cidr }, 'stored VPCIP pod outside the pod CIDR: kept until released');
+        this.opts.logger?.warn(
+          { podKey: p.podKey, ip: p.ip, podCidr: this.cidr.cidr },
+          'stored VPCIP pod outside the pod CIDR: kept until released',
+        );
       }
       this.pods.set(p.podKey, p);
       this.byIp.set(p.ip, p.podKey);
@@ -56,7 +59,10 @@ export class VpcIpAllocator implements IpAllocator {
       this.routeTableId = vsw.routeTableId;
     }
     await this.opts.cloud.ensureRouteEntry(this.routeTableId, this.cidr.cidr, this.opts.instanceId);
-    this.opts.logger?.info({ routeTableId: this.routeTableId, podCidr: this.cidr.cidr, pods: this.pods.size }, 'VPCIP: pod CIDR routed to this instance');
+    this.opts.logger?.info(
+      { routeTableId: this.routeTableId, podCidr: this.cidr.cidr, pods: this.pods.size },
+      'VPCIP: pod CIDR routed to this instance',
+    );
     this.started = true;
   }
 
@@ -83,14 +89,25 @@ export class VpcIpAllocator implements IpAllocator {
     const ip = nextFree(this.cidr, this.taken(), this.cursor);
     if (!ip) {
       const cooling = this.cooling.size;
-      throw new PoolError('Exhausted', `pod CIDR ${this.cidr.cidr} has no free address (${this.pods.size} assigned, ${cooling} cooling down)`);
+      throw new PoolError(
+        'Exhausted',
+        `pod CIDR ${this.cidr.cidr} has no free address (${this.pods.size} assigned, ${cooling} cooling down)`,
+      );
     }
     const now = this.now();
     const rec = podRecordFor(
       key,
       pod,
       'VPCIP',
-      { ip, eniId: '', eniMac: '', primaryEni: true, vSwitchId: this.opts.vSwitchId, vSwitchCidr: this.cidr.cidr, gateway: this.cidr.gateway },
+      {
+        ip,
+        eniId: '',
+        eniMac: '',
+        primaryEni: true,
+        vSwitchId: this.opts.vSwitchId,
+        vSwitchCidr: this.cidr.cidr,
+        gateway: this.cidr.gateway,
+      },
       now,
     );
     this.opts.store.apply([{ op: 'putPod', pod: rec }]); // committed before we answer

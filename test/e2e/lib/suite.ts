@@ -4,10 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { snapshotNodes } from './checks.js';
-import { netnsWithPrefix, startCluster, type Cluster, type ClusterOptions } from './cluster.js';
-import { buildPluginTo, destroyPod, type Pod } from './pods.js';
-import type { NetnsSnapshot } from './snapshot.js';
+import { snapshotNodes } from '../../../sim/cluster/checks.js';
+import { netnsWithPrefix, startCluster, type Cluster, type ClusterOptions } from '../../../sim/cluster/cluster.js';
+import { buildPluginTo, destroyPod, type Pod } from '../../../sim/cluster/pods.js';
+import type { NetnsSnapshot } from '../../../sim/cluster/snapshot.js';
 
 export interface E2eCluster {
   c: Cluster;

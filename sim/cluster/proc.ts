@@ -24,7 +24,11 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): Record
 }
 
 /** Runs `cmd args` with exactly `env`, writes `stdin` (if any), collects output, measures wall time. */
-export function timedRun(cmd: string, args: string[], opts: { env: Record<string, string>; stdin?: string; timeoutMs?: number }): Promise<TimedRun> {
+export function timedRun(
+  cmd: string,
+  args: string[],
+  opts: { env: Record<string, string>; stdin?: string; timeoutMs?: number },
+): Promise<TimedRun> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(cmd, args, { env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });

@@ -46,7 +46,11 @@ interface Page<T> {
  * Paging the way ECS does it: NextToken/MaxResults when either is given, else PageNumber/PageSize.
  * The token is an opaque offset.
  */
-function paginate<T>(all: T[], p: Params, opts: { maxResultsName?: string; defaultSize?: number; maxSize?: number; maxResults?: number } = {}): Page<T> {
+function paginate<T>(
+  all: T[],
+  p: Params,
+  opts: { maxResultsName?: string; defaultSize?: number; maxSize?: number; maxResults?: number } = {},
+): Page<T> {
   const maxName = opts.maxResultsName ?? 'MaxResults';
   const defaultSize = opts.defaultSize ?? 10;
   const maxSize = opts.maxSize ?? 500;
@@ -135,7 +139,13 @@ const createNetworkInterface: ActionFn = (ctx, p) => {
     name: str(p, 'NetworkInterfaceName'),
     description: str(p, 'Description'),
   });
-  ctx.life.emit('eniCreated', { eniId: e.id, mac: e.mac, primaryIp: e.primaryIp, secondaryIps: [...e.secondaryIps], vSwitchId: e.vSwitchId });
+  ctx.life.emit('eniCreated', {
+    eniId: e.id,
+    mac: e.mac,
+    primaryIp: e.primaryIp,
+    secondaryIps: [...e.secondaryIps],
+    vSwitchId: e.vSwitchId,
+  });
   const b = eniBody(ctx, e);
   delete b.Attachment;
   return b;
@@ -236,7 +246,11 @@ const describeInstances: ActionFn = (ctx, p) => {
   const zoneId = str(p, 'ZoneId');
   const w = ctx.world;
   const all = [...w.instances.values()].filter(
-    (i) => (ids.length === 0 || ids.includes(i.id)) && (!vpcId || vpcId === w.vpc.id) && (!vSwitchId || i.vSwitchId === vSwitchId) && (!zoneId || i.zoneId === zoneId),
+    (i) =>
+      (ids.length === 0 || ids.includes(i.id)) &&
+      (!vpcId || vpcId === w.vpc.id) &&
+      (!vSwitchId || i.vSwitchId === vSwitchId) &&
+      (!zoneId || i.zoneId === zoneId),
   );
   const page = paginate(all, p, { defaultSize: 10, maxSize: 100 });
   return {
@@ -257,7 +271,12 @@ const describeInstances: ActionFn = (ctx, p) => {
           InstanceNetworkType: 'vpc',
           CreationTime: i.creationTime,
           SecurityGroupIds: { SecurityGroupId: [...i.securityGroupIds] },
-          VpcAttributes: { VpcId: w.vpc.id, VSwitchId: i.vSwitchId, PrivateIpAddress: { IpAddress: [primary.primaryIp] }, NatIpAddress: '' },
+          VpcAttributes: {
+            VpcId: w.vpc.id,
+            VSwitchId: i.vSwitchId,
+            PrivateIpAddress: { IpAddress: [primary.primaryIp] },
+            NatIpAddress: '',
+          },
           NetworkInterfaces: {
             NetworkInterface: enis.map((e) => ({
               NetworkInterfaceId: e.id,
@@ -265,7 +284,10 @@ const describeInstances: ActionFn = (ctx, p) => {
               PrimaryIpAddress: e.primaryIp,
               Type: e.type,
               PrivateIpSets: {
-                PrivateIpSet: [{ PrivateIpAddress: e.primaryIp, Primary: true }, ...e.secondaryIps.map((ip) => ({ PrivateIpAddress: ip, Primary: false }))],
+                PrivateIpSet: [
+                  { PrivateIpAddress: e.primaryIp, Primary: true },
+                  ...e.secondaryIps.map((ip) => ({ PrivateIpAddress: ip, Primary: false })),
+                ],
               },
               Ipv6Sets: { Ipv6Set: [] },
             })),
@@ -286,7 +308,9 @@ const describeVSwitches: ActionFn = (ctx, p) => {
   const vpcId = str(p, 'VpcId');
   const zoneId = str(p, 'ZoneId');
   const rt = [...w.routeTables.values()][0];
-  const all = [...w.vSwitches.values()].filter((v) => (ids.length === 0 || ids.includes(v.id)) && (!vpcId || v.vpcId === vpcId) && (!zoneId || v.zoneId === zoneId));
+  const all = [...w.vSwitches.values()].filter(
+    (v) => (ids.length === 0 || ids.includes(v.id)) && (!vpcId || v.vpcId === vpcId) && (!zoneId || v.zoneId === zoneId),
+  );
   const page = paginate(all, p, { defaultSize: 10, maxSize: 50 });
   return {
     TotalCount: page.body.TotalCount,
@@ -325,7 +349,15 @@ function routeEntryBody(r: import('./types.js').RouteEntryDump): Body {
       NextHop:
         r.type === 'System'
           ? []
-          : [{ NextHopType: r.nextHopType, NextHopId: r.nextHopId, Enabled: 1, Weight: 100, NextHopRelatedInfo: { InstanceId: r.nextHopId, InstanceType: 'Instance', RegionId: '' } }],
+          : [
+              {
+                NextHopType: r.nextHopType,
+                NextHopId: r.nextHopId,
+                Enabled: 1,
+                Weight: 100,
+                NextHopRelatedInfo: { InstanceId: r.nextHopId, InstanceType: 'Instance', RegionId: '' },
+              },
+            ],
     },
   };
 }
@@ -354,7 +386,12 @@ const deleteRouteEntry: ActionFn = (ctx, p) => {
   const routeEntryId = str(p, 'RouteEntryId');
   const dst = str(p, 'DestinationCidrBlock');
   if (!routeEntryId && !dst) throw errors.missing('DestinationCidrBlock');
-  const r = ctx.world.deleteRouteEntry({ routeTableId: str(p, 'RouteTableId'), routeEntryId, destinationCidrBlock: dst, nextHopId: str(p, 'NextHopId') });
+  const r = ctx.world.deleteRouteEntry({
+    routeTableId: str(p, 'RouteTableId'),
+    routeEntryId,
+    destinationCidrBlock: dst,
+    nextHopId: str(p, 'NextHopId'),
+  });
   ctx.life.emit('routeDeleted', { ...r });
   return {};
 };

@@ -6,13 +6,13 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { request } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { eniBackend, type EniBackend } from '../../../cni/daemonClient.js';
-import { connectUnix, type UnaryClient } from '../../../cni/grpc.js';
-import type { GetInfoReply, PodRef, StatusReply } from '../../../cni/wire.js';
-import { API_VERSION } from '../../../proto/version.js';
+import { eniBackend, type EniBackend } from '../../cni/daemonClient.js';
+import { connectUnix, type UnaryClient } from '../../cni/grpc.js';
+import type { GetInfoReply, PodRef, StatusReply } from '../../cni/wire.js';
+import { API_VERSION } from '../../proto/version.js';
 import { cleanEnv } from './proc.js';
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DAEMON_MAIN_TS = join(ROOT, 'daemon', 'main.ts');
 
 /** What a daemon needs of the mock cloud handle. */
@@ -116,11 +116,15 @@ export class NodeDaemon {
     if (this.running) throw new Error(`daemon for ${this.instanceId} already running (pid ${this.pid})`);
     this.starts++;
     appendFileSync(this.logPath, `=== start #${this.starts} ${new Date().toISOString()} ===\n`);
-    const child = spawn('ip', ['netns', 'exec', this.netns, process.execPath, '--import', 'tsx', DAEMON_MAIN_TS, '--config', this.configPath], {
-      cwd: ROOT,
-      env: cleanEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', this.netns, process.execPath, '--import', 'tsx', DAEMON_MAIN_TS, '--config', this.configPath],
+      {
+        cwd: ROOT,
+        env: cleanEnv(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     this.child = child;
     const onData = (c: Buffer) => appendFileSync(this.logPath, c);
     child.stdout?.on('data', onData);

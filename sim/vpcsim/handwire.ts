@@ -29,7 +29,8 @@ export async function wirePodByHand(opts: { link: EniLink; podNetns: string; ip:
   const primary = link.deviceIndex === 0;
   const table = primary ? undefined : handTableFor(link);
   // Rules of an earlier wiring of the same IP (a test that reuses an address) would make `rule add` fail.
-  for (const line of [`rule del to ${ip} lookup main pref 512`, `rule del from ${ip} pref 2048`]) await ipBatch(node, [line]).catch(() => undefined);
+  for (const line of [`rule del to ${ip} lookup main pref 512`, `rule del from ${ip} pref 2048`])
+    await ipBatch(node, [line]).catch(() => undefined);
   await ipBatch(node, [
     `link add ${hostIfName} type veth peer name eth0 netns ${podNetns}`,
     // A broadcast ARP answered by proxy would wait up to proxy_delay (0.8 s) otherwise.

@@ -16,7 +16,9 @@ export class IpCommandError extends Error {
   readonly lines: string[];
   constructor(opts: { netns?: string; code: number; stderr: string; lines: string[]; what: string }) {
     const where = opts.netns ? ` (netns ${opts.netns})` : '';
-    super(`${opts.what}${where} exited ${opts.code}: ${opts.stderr.trim()}${opts.lines.length ? `\n  lines:\n    ${opts.lines.join('\n    ')}` : ''}`);
+    super(
+      `${opts.what}${where} exited ${opts.code}: ${opts.stderr.trim()}${opts.lines.length ? `\n  lines:\n    ${opts.lines.join('\n    ')}` : ''}`,
+    );
     this.name = 'IpCommandError';
     this.netns = opts.netns;
     this.code = opts.code;
@@ -26,7 +28,11 @@ export class IpCommandError extends Error {
 }
 
 /** Runs a command and collects its output; never throws for a non-zero exit (see `code`). */
-export function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<ExecResult> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
     let stdout = '';
@@ -72,7 +78,11 @@ export async function ipJson<T>(netns: string | undefined, args: string[]): Prom
 }
 
 /** Runs `cmd` inside a named netns (`ip netns exec`). Resolves with the exit code; does not throw on non-zero. */
-export function execIn(netns: string, cmd: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<ExecResult> {
+export function execIn(
+  netns: string,
+  cmd: string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<ExecResult> {
   if (cmd.length === 0) throw new Error('execIn: empty command');
   return run('ip', ['netns', 'exec', netns, ...cmd], opts);
 }
@@ -80,7 +90,8 @@ export function execIn(netns: string, cmd: string[], opts: { input?: string; env
 /** Like execIn but throws IpCommandError on a non-zero exit. */
 export async function mustExecIn(netns: string, cmd: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
   const res = await execIn(netns, cmd, opts);
-  if (res.code !== 0) throw new IpCommandError({ netns, code: res.code, stderr: res.stderr, lines: [cmd.join(' ')], what: cmd[0] ?? 'exec' });
+  if (res.code !== 0)
+    throw new IpCommandError({ netns, code: res.code, stderr: res.stderr, lines: [cmd.join(' ')], what: cmd[0] ?? 'exec' });
   return res.stdout;
 }
 

@@ -47,7 +47,12 @@ export function netConf(socket: string, name = 'terway'): string {
   return JSON.stringify({ cniVersion: '1.0.0', name, type: 'terway', socket });
 }
 
-export async function execPlugin(plugin: string, command: 'ADD' | 'DEL' | 'CHECK' | 'STATUS', pod: PodCni, conf: string): Promise<PluginOutcome> {
+export async function execPlugin(
+  plugin: string,
+  command: 'ADD' | 'DEL' | 'CHECK' | 'STATUS',
+  pod: PodCni,
+  conf: string,
+): Promise<PluginOutcome> {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     CNI_COMMAND: command,

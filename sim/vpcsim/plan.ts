@@ -83,7 +83,6 @@ export function routeDelLines(routerIf: string, ips: readonly string[]): string[
   return ips.flatMap((ip) => [`route del ${ip}/32 dev ${routerIf}`, `neigh del ${ip} dev ${routerIf}`]);
 }
 
-
 /**
  * A custom VPC route entry (VPCIP mode: a node's pod CIDR -> that instance): the router sends the CIDR to the
  * instance's primary IP on its primary ENI link (the permanent neighbour there gives the ENI MAC).

@@ -43,7 +43,10 @@ export function list(p: Params, name: string): string[] {
         throw errors.invalidParam(name, 'is not a valid JSON array');
       }
     }
-    return raw.split(',').map((s) => s.trim()).filter(Boolean);
+    return raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   }
   return out.sort((a, b) => a[0] - b[0]).map(([, v]) => v);
 }

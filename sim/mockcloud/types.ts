@@ -139,7 +139,15 @@ export interface WorldDump {
   vSwitches: { vSwitchId: string; zoneId: string; cidr: string; gateway: string; availableIpAddressCount: number; usedIps: string[] }[];
   securityGroups: string[];
   instanceTypes: WorldSpec['instanceTypes'];
-  instances: { instanceId: string; instanceType: string; zoneId: string; vSwitchId: string; securityGroupIds: string[]; primaryEniId: string; eniIds: string[] }[];
+  instances: {
+    instanceId: string;
+    instanceType: string;
+    zoneId: string;
+    vSwitchId: string;
+    securityGroupIds: string[];
+    primaryEniId: string;
+    eniIds: string[];
+  }[];
   enis: EniDump[];
   routeTables: { routeTableId: string; vpcId: string; entries: RouteEntryDump[] }[];
 }

@@ -1,6 +1,6 @@
 // Kernel state of one netns as comparable strings: links, rules, routes of every table. Taken before the pods
 // and after their DEL, the difference shows what the data plane left behind.
-import { ipJson } from '../../vpcsim/ip.js';
+import { ipJson } from '../vpcsim/ip.js';
 
 export interface NetnsSnapshot {
   netns: string;
@@ -55,7 +55,11 @@ function minus(a: readonly string[], b: readonly string[]): string[] {
 export function diffSnapshots(before: NetnsSnapshot, after: NetnsSnapshot): SnapshotDiff {
   return {
     added: { links: minus(after.links, before.links), rules: minus(after.rules, before.rules), routes: minus(after.routes, before.routes) },
-    removed: { links: minus(before.links, after.links), rules: minus(before.rules, after.rules), routes: minus(before.routes, after.routes) },
+    removed: {
+      links: minus(before.links, after.links),
+      rules: minus(before.rules, after.rules),
+      routes: minus(before.routes, after.routes),
+    },
   };
 }
 
@@ -79,8 +83,7 @@ export function classifyAdded(
     if (/^eth\d+$/.test(name ?? '') && macs.has((mac ?? '').toLowerCase())) eniInfra.push(`link ${l}`);
     else leftovers.push(`link ${l}`);
   }
-  const mentionsPod = (s: string): boolean =>
-    podIps.some((ip) => s.includes(`"${ip}"`)) || hostVeths.some((v) => s.includes(`"${v}"`));
+  const mentionsPod = (s: string): boolean => podIps.some((ip) => s.includes(`"${ip}"`)) || hostVeths.some((v) => s.includes(`"${v}"`));
   for (const kind of ['rules', 'routes'] as const) {
     for (const s of diff.added[kind]) {
       const o = JSON.parse(s) as Record<string, unknown>;

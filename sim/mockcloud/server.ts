@@ -17,7 +17,19 @@ import { World } from './world.js';
 const MAX_BODY = 1 << 20;
 
 /** Params that belong to the transport / signature, not to the request's meaning. */
-const TRANSPORT_PARAMS = new Set(['ClientToken', 'Signature', 'SignatureNonce', 'SignatureMethod', 'SignatureVersion', 'SignatureType', 'Timestamp', 'AccessKeyId', 'Format', 'Action', 'Version']);
+const TRANSPORT_PARAMS = new Set([
+  'ClientToken',
+  'Signature',
+  'SignatureNonce',
+  'SignatureMethod',
+  'SignatureVersion',
+  'SignatureType',
+  'Timestamp',
+  'AccessKeyId',
+  'Format',
+  'Action',
+  'Version',
+]);
 
 interface StoredResult {
   fingerprint: string;
@@ -130,11 +142,11 @@ export class MockCloudServer {
       this.faults.count(action ?? '(none)');
       def = lookupAction(version, action);
       product = def.product;
-      const auth = authenticate(
-        { method: req.method ?? 'GET', pathname: url.pathname, query, headers: req.headers, body },
-        params,
-        { lookupSecret: (id) => this.world.accessKeys.get(id), now: Date.now, nonces: this.nonces },
-      );
+      const auth = authenticate({ method: req.method ?? 'GET', pathname: url.pathname, query, headers: req.headers, body }, params, {
+        lookupSecret: (id) => this.world.accessKeys.get(id),
+        now: Date.now,
+        nonces: this.nonces,
+      });
       if (!this.faults.admit()) throw errors.throttlingUser();
       const latency = this.faults.latencyFor(action!);
       if (latency > 0) await sleep(latency);
@@ -150,7 +162,8 @@ export class MockCloudServer {
       send(res, 200, { RequestId: requestId, ...result }, requestId);
     } catch (err) {
       const apiErr = err instanceof ApiError ? err : errors.internal();
-      if (!(err instanceof ApiError)) process.stderr.write(`mockcloud: ${action} failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+      if (!(err instanceof ApiError))
+        process.stderr.write(`mockcloud: ${action} failed: ${err instanceof Error ? err.stack : String(err)}\n`);
       this.logLine(action ?? '(none)', apiErr.httpStatus, started, apiErr.code);
       this.sendError(res, apiErr, requestId, product);
     }
@@ -226,7 +239,11 @@ function headerValue(req: http.IncomingMessage, name: string): string | undefine
 function send(res: http.ServerResponse, status: number, body: unknown, requestId: string): void {
   if (res.destroyed) return;
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json;charset=utf-8', 'x-acs-request-id': requestId, 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/json;charset=utf-8',
+    'x-acs-request-id': requestId,
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 

@@ -4,8 +4,8 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startMockCloud, type MockCloudHandle, type WorldDump } from '../../mockcloud/index.js';
-import { attachKernel, bridgeLoopback, cleanupStale, listNetns, type LoopbackBridge, type VpcKernel } from '../../vpcsim/index.js';
+import { startMockCloud, type MockCloudHandle, type WorldDump } from '../mockcloud/index.js';
+import { attachKernel, bridgeLoopback, cleanupStale, listNetns, type LoopbackBridge, type VpcKernel } from '../vpcsim/index.js';
 import { NodeDaemon } from './daemonProc.js';
 
 export const NODE_IDS = ['i-mock-node-1', 'i-mock-node-2'] as const;
@@ -74,7 +74,10 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     const kernel = await attachKernel(mc, { prefix: o.prefix, nodes: nodeNs });
     undo.push(() => kernel.destroy());
     const port = Number(new URL(mc.url).port);
-    const bridge = await bridgeLoopback(port, Object.values(nodeNs).map((n) => n.netns));
+    const bridge = await bridgeLoopback(
+      port,
+      Object.values(nodeNs).map((n) => n.netns),
+    );
     undo.push(() => bridge.close());
 
     const dump = mc.dump();

@@ -50,11 +50,17 @@ const C = MockErrorCodes;
 export const errors = {
   actionNotFound: () => new ApiError(404, C.InvalidActionNotFound, 'Specified api is not found, please check your url and method.'),
   invalidVersion: () => new ApiError(400, C.InvalidVersion, 'Specified parameter Version is not valid.'),
-  missing: (name: string) => new ApiError(400, C.MissingParameter, `The input parameter "${name}" that is mandatory for processing this request is not supplied.`),
+  missing: (name: string) =>
+    new ApiError(400, C.MissingParameter, `The input parameter "${name}" that is mandatory for processing this request is not supplied.`),
   invalidParam: (name: string, why = 'is not valid') => new ApiError(400, C.InvalidParameter, `The specified parameter "${name}" ${why}.`),
-  incompleteSignature: (why: string) => new ApiError(400, C.IncompleteSignature, `The request signature does not conform to Aliyun standards. ${why}`),
+  incompleteSignature: (why: string) =>
+    new ApiError(400, C.IncompleteSignature, `The request signature does not conform to Aliyun standards. ${why}`),
   signatureMismatch: (stringToSign: string) =>
-    new ApiError(400, C.SignatureDoesNotMatch, `Specified signature is not matched with our calculation. server string to sign is:${stringToSign}`),
+    new ApiError(
+      400,
+      C.SignatureDoesNotMatch,
+      `Specified signature is not matched with our calculation. server string to sign is:${stringToSign}`,
+    ),
   accessKeyNotFound: () => new ApiError(404, C.InvalidAccessKeyIdNotFound, 'Specified access key is not found.'),
   timestampExpired: () => new ApiError(400, C.InvalidTimeStampExpired, 'Specified time stamp or date value is expired.'),
   nonceUsed: () => new ApiError(400, C.SignatureNonceUsed, 'Specified signature nonce was used already.'),
@@ -76,10 +82,17 @@ export const errors = {
   zoneMismatch: () => new ApiError(403, C.AvailabilityZoneMismatch, 'The specified VSwitch, ENI and instance are not in the same zone.'),
   vpcMismatch: () => new ApiError(403, C.VpcMismatch, 'The specified ENI and security group are not in the same VPC.'),
   eniPerInstance: (instanceType: string, limit: number) =>
-    new ApiError(403, C.EniPerInstanceLimitExceeded, `The number of ENI exceeds the limit for the type of instance ${instanceType} (${limit}).`),
-  ipv4CountExceeded: (limit: number) => new ApiError(403, C.Ipv4CountExceeded, `The maximum number of IPv4 addresses of the ENI has been reached (${limit}).`),
-  vSwitchIpNotEnough: (id: string) => new ApiError(403, C.VSwitchIpNotEnough, `The specified VSwitch ${id} does not have enough IP addresses.`),
-  vSwitchIpInvalid: (ip: string) => new ApiError(403, C.VSwitchIpInvalid, `The specified private IP address ${ip} is not valid in the VSwitch.`),
+    new ApiError(
+      403,
+      C.EniPerInstanceLimitExceeded,
+      `The number of ENI exceeds the limit for the type of instance ${instanceType} (${limit}).`,
+    ),
+  ipv4CountExceeded: (limit: number) =>
+    new ApiError(403, C.Ipv4CountExceeded, `The maximum number of IPv4 addresses of the ENI has been reached (${limit}).`),
+  vSwitchIpNotEnough: (id: string) =>
+    new ApiError(403, C.VSwitchIpNotEnough, `The specified VSwitch ${id} does not have enough IP addresses.`),
+  vSwitchIpInvalid: (ip: string) =>
+    new ApiError(403, C.VSwitchIpInvalid, `The specified private IP address ${ip} is not valid in the VSwitch.`),
   ipAssigned: (ip: string) => new ApiError(403, C.IpAssigned, `The specified IP ${ip} is already assigned.`),
   ipUnassigned: (ip: string) => new ApiError(403, C.IpUnassigned, `The specified IP ${ip} is not assigned to the ENI.`),
   ipRepeated: (ip: string) => new ApiError(403, C.IpRepeated, `The specified IP ${ip} is repeated.`),

@@ -71,7 +71,13 @@ export class EniLifecycle implements Lifecycle {
       await this.sleep(this.faults.detachDelayMs);
       const e = this.world.enis.get(id);
       if (this.closed || !e || e.status !== 'Detaching' || !e.instanceId) return;
-      const ev: EniDetachedEvent = { instanceId: e.instanceId, eniId: id, mac: e.mac, primaryIp: e.primaryIp, secondaryIps: [...e.secondaryIps] };
+      const ev: EniDetachedEvent = {
+        instanceId: e.instanceId,
+        eniId: id,
+        mac: e.mac,
+        primaryIp: e.primaryIp,
+        secondaryIps: [...e.secondaryIps],
+      };
       if (this.detachHook) {
         try {
           await this.detachHook(ev);

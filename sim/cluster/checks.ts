@@ -2,8 +2,8 @@
 // expect() shows every problem at once.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ipJson } from '../../vpcsim/ip.js';
-import { ping, probeKernelSupport } from '../../vpcsim/netns.js';
+import { ipJson } from '../vpcsim/ip.js';
+import { ping, probeKernelSupport } from '../vpcsim/netns.js';
 import { cloudSecondaryIps, type Cluster } from './cluster.js';
 import { ROOT } from './daemonProc.js';
 import { podRefOf, type Pod } from './pods.js';
@@ -96,7 +96,8 @@ export async function cloudIpProblems(c: Cluster, pods: readonly Pod[]): Promise
     const info = await p.node.getIpInfo(podRefOf(p));
     if (!info.found) problems.push(`${p.name}: daemon GetIPInfo does not know the pod`);
     else if (info.eniId !== eni) problems.push(`${p.name}: daemon says ENI ${info.eniId}, cloud has ${p.ip} on ${eni}`);
-    else if (info.ips[0]?.address !== `${p.ip}/32`) problems.push(`${p.name}: daemon says ${info.ips[0]?.address}, plugin printed ${p.ip}/32`);
+    else if (info.ips[0]?.address !== `${p.ip}/32`)
+      problems.push(`${p.name}: daemon says ${info.ips[0]?.address}, plugin printed ${p.ip}/32`);
   }
   return problems;
 }
@@ -137,10 +138,14 @@ export async function cleanupProblems(c: Cluster, before: Map<string, NetnsSnaps
     if (s.freeIps !== s.totalIps) problems.push(`${n.instanceId}: pool has ${s.freeIps} free of ${s.totalIps} after every DEL`);
     // Invariant: every secondary IP the cloud shows on this node's ENIs is in the pool (none leaked, none
     // invented). Polled briefly: a refill the last ADDs triggered may still be between the cloud and the books.
-    const booksMatch = await eventually(async () => (await n.daemon.status()).totalIps === cloudSecondaryIps(c.mc.dump(), n.instanceId).size);
+    const booksMatch = await eventually(
+      async () => (await n.daemon.status()).totalIps === cloudSecondaryIps(c.mc.dump(), n.instanceId).size,
+    );
     if (!booksMatch) {
       const cloudCount = cloudSecondaryIps(c.mc.dump(), n.instanceId).size;
-      problems.push(`${n.instanceId}: pool owns ${(await n.daemon.status()).totalIps} IPs, the cloud shows ${cloudCount} secondary IPs on its ENIs`);
+      problems.push(
+        `${n.instanceId}: pool owns ${(await n.daemon.status()).totalIps} IPs, the cloud shows ${cloudCount} secondary IPs on its ENIs`,
+      );
     }
     const onNode = cloudSecondaryIps(dump, n.instanceId);
     for (const p of mine) {

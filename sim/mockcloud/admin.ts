@@ -57,13 +57,20 @@ export function handleAdmin(cloud: MockCloudServer, method: string, path: string
         f.setDetachDelay(num(b.ms, 'ms'));
         return { status: 200, body: f.state() };
       case 'POST /admin/faults/throttle':
-        f.setThrottle(b.qps === null || b.qps === undefined ? null : num(b.qps, 'qps'), b.burst === undefined ? undefined : num(b.burst, 'burst'));
+        f.setThrottle(
+          b.qps === null || b.qps === undefined ? null : num(b.qps, 'qps'),
+          b.burst === undefined ? undefined : num(b.burst, 'burst'),
+        );
         return { status: 200, body: f.state() };
       case 'POST /admin/faults/error-rate':
-        f.setErrorRate(typeof b.action === 'string' ? b.action : '*', num(b.rate, 'rate'), kind(b.kind), { afterEffect: b.afterEffect === true });
+        f.setErrorRate(typeof b.action === 'string' ? b.action : '*', num(b.rate, 'rate'), kind(b.kind), {
+          afterEffect: b.afterEffect === true,
+        });
         return { status: 200, body: f.state() };
       case 'POST /admin/faults/fail-next':
-        f.failNext(typeof b.action === 'string' ? b.action : '*', num(b.count, 'count'), kind(b.kind), { afterEffect: b.afterEffect === true });
+        f.failNext(typeof b.action === 'string' ? b.action : '*', num(b.count, 'count'), kind(b.kind), {
+          afterEffect: b.afterEffect === true,
+        });
         return { status: 200, body: f.state() };
       case 'POST /admin/faults/metadata-lag':
         f.setMetadataLag(num(b.ms, 'ms'));

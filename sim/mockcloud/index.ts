@@ -74,7 +74,13 @@ export interface MockCloudHandle {
 export async function startMockCloud(opts: StartOptions = {}): Promise<MockCloudHandle> {
   const spec = resolveWorldSpec(opts.world);
   if (spec.accessKeys.length === 0) throw new Error('world needs at least one access key');
-  const server = new MockCloudServer({ world: spec, faults: opts.faults, attachDelayMs: opts.attachDelayMs, detachDelayMs: opts.detachDelayMs, log: opts.log });
+  const server = new MockCloudServer({
+    world: spec,
+    faults: opts.faults,
+    attachDelayMs: opts.attachDelayMs,
+    detachDelayMs: opts.detachDelayMs,
+    log: opts.log,
+  });
   const host = opts.host ?? '127.0.0.1';
   const addr = await server.listen(opts.port ?? 0, host);
   const hostPart = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;

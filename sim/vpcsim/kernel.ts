@@ -135,7 +135,11 @@ class Kernel implements VpcKernel {
     const byIf = new Map([...this.byEni.values()].map((l) => [l.routerIfName, l]));
     return rows
       .filter((r) => r.gateway !== undefined && r.dev !== undefined && r.dst.includes('/'))
-      .map((r) => ({ destinationCidrBlock: r.dst, nextHopInstanceId: byIf.get(r.dev as string)?.instanceId ?? '', routerIfName: r.dev as string }));
+      .map((r) => ({
+        destinationCidrBlock: r.dst,
+        nextHopInstanceId: byIf.get(r.dev as string)?.instanceId ?? '',
+        routerIfName: r.dev as string,
+      }));
   }
 
   settled(): Promise<void> {
@@ -185,12 +189,30 @@ class Kernel implements VpcKernel {
     }
 
     // Subscribe before wiring what is already attached, so no change slips between the dump and the listener.
-    this.on('eniAttached', (ev: EniAttachedEvent) => void this.enqueue(`attach ${ev.eniId}`, () => this.wireEni(ev)).catch(() => undefined));
-    this.on('eniDetached', (ev: EniDetachedEvent) => void this.enqueue(`detach ${ev.eniId}`, () => this.unwireEni(ev.eniId)).catch(() => undefined));
-    this.on('ipsAssigned', (ev: IpsChangedEvent) => void this.enqueue(`assign ${ev.eniId}`, () => this.addIps(ev.eniId, ev.ips)).catch(() => undefined));
-    this.on('ipsUnassigned', (ev: IpsChangedEvent) => void this.enqueue(`unassign ${ev.eniId}`, () => this.removeIps(ev.eniId, ev.ips)).catch(() => undefined));
-    this.on('routeCreated', (ev: RouteEntryDump) => void this.enqueue(`route ${ev.destinationCidrBlock}`, () => this.addRouteEntry(ev)).catch(() => undefined));
-    this.on('routeDeleted', (ev: RouteEntryDump) => void this.enqueue(`route ${ev.destinationCidrBlock}`, () => this.delRouteEntry(ev)).catch(() => undefined));
+    this.on(
+      'eniAttached',
+      (ev: EniAttachedEvent) => void this.enqueue(`attach ${ev.eniId}`, () => this.wireEni(ev)).catch(() => undefined),
+    );
+    this.on(
+      'eniDetached',
+      (ev: EniDetachedEvent) => void this.enqueue(`detach ${ev.eniId}`, () => this.unwireEni(ev.eniId)).catch(() => undefined),
+    );
+    this.on(
+      'ipsAssigned',
+      (ev: IpsChangedEvent) => void this.enqueue(`assign ${ev.eniId}`, () => this.addIps(ev.eniId, ev.ips)).catch(() => undefined),
+    );
+    this.on(
+      'ipsUnassigned',
+      (ev: IpsChangedEvent) => void this.enqueue(`unassign ${ev.eniId}`, () => this.removeIps(ev.eniId, ev.ips)).catch(() => undefined),
+    );
+    this.on(
+      'routeCreated',
+      (ev: RouteEntryDump) => void this.enqueue(`route ${ev.destinationCidrBlock}`, () => this.addRouteEntry(ev)).catch(() => undefined),
+    );
+    this.on(
+      'routeDeleted',
+      (ev: RouteEntryDump) => void this.enqueue(`route ${ev.destinationCidrBlock}`, () => this.delRouteEntry(ev)).catch(() => undefined),
+    );
     this.mc.setAttachHook?.((ev) => this.enqueue(`attach ${ev.eniId}`, () => this.wireEni(ev)));
     this.mc.setDetachHook?.((ev) => this.enqueue(`detach ${ev.eniId}`, () => this.unwireEni(ev.eniId)));
 
@@ -218,7 +240,8 @@ class Kernel implements VpcKernel {
       }
     }
     for (const rt of world.routeTables) {
-      for (const entry of rt.entries) if (entry.type === 'Custom') await this.enqueue(`route ${entry.destinationCidrBlock}`, () => this.addRouteEntry(entry));
+      for (const entry of rt.entries)
+        if (entry.type === 'Custom') await this.enqueue(`route ${entry.destinationCidrBlock}`, () => this.addRouteEntry(entry));
     }
   }
 

@@ -1,5 +1,13 @@
 // The simulated VPC data plane (mock cloud kernel backend) and the netns helpers tests use around it.
-export { attachKernel, type AttachKernelOptions, type EniLink, type MockCloudLike, type RouterRoute, type RouterRouteEntry, type VpcKernel } from './kernel.js';
+export {
+  attachKernel,
+  type AttachKernelOptions,
+  type EniLink,
+  type MockCloudLike,
+  type RouterRoute,
+  type RouterRouteEntry,
+  type VpcKernel,
+} from './kernel.js';
 export {
   cleanupStale,
   createNetns,

@@ -1,6 +1,18 @@
 // The mock cloud's state and the synchronous operations on it. No I/O, no timers: the HTTP layer
 // and the lifecycle driver (cloud.ts) call in here and turn ApiError into wire errors.
-import { cidrContains, cidrOverlaps, cidrString, cidrWithin, intToIp, ipToInt, isIpv4, netmask, parseCidr, usableRange, type Cidr } from './cidr.js';
+import {
+  cidrContains,
+  cidrOverlaps,
+  cidrString,
+  cidrWithin,
+  intToIp,
+  ipToInt,
+  isIpv4,
+  netmask,
+  parseCidr,
+  usableRange,
+  type Cidr,
+} from './cidr.js';
 import { errors } from './errors.js';
 import type { EniDump, EniStatus, RouteEntryDump, WorldDump, WorldSpec } from './types.js';
 
@@ -21,8 +33,20 @@ export function defaultWorldSpec(): WorldSpec {
       { id: 'ecs.g7.4xlarge', eniQuantity: 8, ipv4PerEni: 20, ipv6PerEni: 20 },
     ],
     instances: [
-      { id: 'i-mock-node-1', instanceType: 'ecs.g7.4xlarge', zoneId: 'cn-hangzhou-h', vSwitchId: 'vsw-mock-a', securityGroupId: 'sg-mock-1' },
-      { id: 'i-mock-node-2', instanceType: 'ecs.g7.4xlarge', zoneId: 'cn-hangzhou-h', vSwitchId: 'vsw-mock-a', securityGroupId: 'sg-mock-1' },
+      {
+        id: 'i-mock-node-1',
+        instanceType: 'ecs.g7.4xlarge',
+        zoneId: 'cn-hangzhou-h',
+        vSwitchId: 'vsw-mock-a',
+        securityGroupId: 'sg-mock-1',
+      },
+      {
+        id: 'i-mock-node-2',
+        instanceType: 'ecs.g7.4xlarge',
+        zoneId: 'cn-hangzhou-h',
+        vSwitchId: 'vsw-mock-a',
+        securityGroupId: 'sg-mock-1',
+      },
     ],
     accessKeys: [{ id: 'LTAImockAccessKeyId01', secret: 'mockAccessKeySecret0123456789abcd' }],
     seed: 1,
@@ -164,7 +188,15 @@ export class World {
         if (cidrOverlaps(c, other.cidr)) throw new Error(`world: vSwitch ${v.id} overlaps ${other.id}`);
       }
       if (c.prefix > 29) throw new Error(`world: vSwitch ${v.id} must be /29 or larger`);
-      this.vSwitches.set(v.id, { id: v.id, zoneId: v.zoneId, vpcId: spec.vpc.id, cidr: c, cidrText: cidrString(c), used: new Set(), creationTime: created });
+      this.vSwitches.set(v.id, {
+        id: v.id,
+        zoneId: v.zoneId,
+        vpcId: spec.vpc.id,
+        cidr: c,
+        cidrText: cidrString(c),
+        used: new Set(),
+        creationTime: created,
+      });
     }
     const rt: RouteTableState = {
       id: spec.vpc.routeTableId ?? 'vtb-mock-1',
@@ -232,7 +264,11 @@ export class World {
 
   private newMac(): string {
     for (;;) {
-      const b = [0, 0, 0].map(() => Math.floor(this.rand() * 256).toString(16).padStart(2, '0'));
+      const b = [0, 0, 0].map(() =>
+        Math.floor(this.rand() * 256)
+          .toString(16)
+          .padStart(2, '0'),
+      );
       const mac = `00:16:3e:${b.join(':')}`;
       if (!this.macs.has(mac)) {
         this.macs.add(mac);
@@ -329,7 +365,8 @@ export class World {
     for (const sg of input.securityGroupIds) if (!this.securityGroups.has(sg)) throw errors.securityGroupNotFound(sg);
     const secondaryCount = input.secondaryIpCount ?? 0;
     const explicit = input.secondaryIps ?? [];
-    if (secondaryCount > 0 && explicit.length > 0) throw errors.invalidParam('SecondaryPrivateIpAddressCount', 'cannot be used together with PrivateIpAddress.N');
+    if (secondaryCount > 0 && explicit.length > 0)
+      throw errors.invalidParam('SecondaryPrivateIpAddressCount', 'cannot be used together with PrivateIpAddress.N');
     if (secondaryCount > MAX_IPS_PER_CALL || explicit.length > MAX_IPS_PER_CALL) throw errors.ipCountPerCall();
     const explicitAll = input.primaryIp ? [input.primaryIp, ...explicit] : explicit;
     const explicitNums = this.checkExplicit(v, explicitAll);
@@ -415,7 +452,8 @@ export class World {
     const e = this.eni(eniId);
     this.instance(instanceId);
     if (e.type === 'Primary') throw errors.detachPrimary();
-    if (e.status !== 'InUse' || e.instanceId !== instanceId) throw errors.eniState(eniId, e.instanceId === instanceId ? e.status : `${e.status} (not on ${instanceId})`);
+    if (e.status !== 'InUse' || e.instanceId !== instanceId)
+      throw errors.eniState(eniId, e.instanceId === instanceId ? e.status : `${e.status} (not on ${instanceId})`);
     e.status = 'Detaching';
     return e;
   }
@@ -435,7 +473,8 @@ export class World {
     const e = this.eni(eniId);
     const count = opts.count ?? 0;
     const ips = opts.ips ?? [];
-    if (count > 0 && ips.length > 0) throw errors.invalidParam('SecondaryPrivateIpAddressCount', 'cannot be used together with PrivateIpAddress.N');
+    if (count > 0 && ips.length > 0)
+      throw errors.invalidParam('SecondaryPrivateIpAddressCount', 'cannot be used together with PrivateIpAddress.N');
     if (count === 0 && ips.length === 0) throw errors.missing('SecondaryPrivateIpAddressCount');
     if (count < 0) throw errors.invalidParam('SecondaryPrivateIpAddressCount');
     if (count > MAX_IPS_PER_CALL || ips.length > MAX_IPS_PER_CALL) throw errors.ipCountPerCall();
@@ -501,7 +540,13 @@ export class World {
     return rt;
   }
 
-  createRouteEntry(input: { routeTableId: string; destinationCidrBlock: string; nextHopType: string; nextHopId: string; description?: string }): RouteEntryDump {
+  createRouteEntry(input: {
+    routeTableId: string;
+    destinationCidrBlock: string;
+    nextHopType: string;
+    nextHopId: string;
+    description?: string;
+  }): RouteEntryDump {
     const rt = this.routeTable(input.routeTableId);
     let dst: string;
     try {
@@ -527,7 +572,12 @@ export class World {
     return entry;
   }
 
-  deleteRouteEntry(input: { routeTableId?: string; routeEntryId?: string; destinationCidrBlock?: string; nextHopId?: string }): RouteEntryDump {
+  deleteRouteEntry(input: {
+    routeTableId?: string;
+    routeEntryId?: string;
+    destinationCidrBlock?: string;
+    nextHopId?: string;
+  }): RouteEntryDump {
     const tables = input.routeTableId ? [this.routeTable(input.routeTableId)] : [...this.routeTables.values()];
     for (const rt of tables) {
       const i = rt.entries.findIndex(
@@ -589,7 +639,11 @@ export class World {
         eniIds: this.enisOf(i.id).map((e) => e.id),
       })),
       enis: [...this.enis.values()].map((e) => this.eniDump(e)),
-      routeTables: [...this.routeTables.values()].map((rt) => ({ routeTableId: rt.id, vpcId: rt.vpcId, entries: rt.entries.map((r) => ({ ...r })) })),
+      routeTables: [...this.routeTables.values()].map((rt) => ({
+        routeTableId: rt.id,
+        vpcId: rt.vpcId,
+        entries: rt.entries.map((r) => ({ ...r })),
+      })),
     };
   }
 }

@@ -22,7 +22,18 @@ const ROOT_LISTING = [
   'network/',
 ];
 
-const ENI_KEYS = ['network-interface-id', 'primary-ip-address', 'private-ipv4s', 'vswitch-id', 'vswitch-cidr-block', 'gateway', 'netmask', 'vpc-id', 'vpc-cidr-block', 'ipv6s'];
+const ENI_KEYS = [
+  'network-interface-id',
+  'primary-ip-address',
+  'private-ipv4s',
+  'vswitch-id',
+  'vswitch-cidr-block',
+  'gateway',
+  'netmask',
+  'vpc-id',
+  'vpc-cidr-block',
+  'ipv6s',
+];
 
 const notFound: MetadataAnswer = { status: 404, body: 'Not Found' };
 const ok = (body: string): MetadataAnswer => ({ status: 200, body });

@@ -87,7 +87,8 @@ export function acs3StringToSign(canonicalRequest: string): string {
 function verifyAcs3(req: SignedRequest, authorization: string, opts: AuthOptions): AuthResult {
   const m = /^ACS3-HMAC-SHA256 Credential=([^,]*),SignedHeaders=([^,]*),Signature=([0-9a-fA-F]*)$/.exec(authorization.trim());
   if (!m) {
-    if (/^ACS3-/.test(authorization)) throw errors.incompleteSignature('Unsupported signature algorithm or malformed Authorization header.');
+    if (/^ACS3-/.test(authorization))
+      throw errors.incompleteSignature('Unsupported signature algorithm or malformed Authorization header.');
     throw errors.incompleteSignature('Malformed Authorization header.');
   }
   const [, accessKeyId, signedList, signature] = m;

@@ -1,7 +1,7 @@
 // Pods for the end-to-end suites: a netns per pod, ADD / DEL through the real plugin binary as a CNI runtime
 // runs it (separate process, clean environment: PATH + CNI_* only, network config on stdin).
-import { buildPlugin } from '../../../cni/build.js';
-import { createNetns, deleteNetns, netnsPath } from '../../vpcsim/netns.js';
+import { buildPlugin } from '../../cni/build.js';
+import { createNetns, deleteNetns, netnsPath } from '../vpcsim/netns.js';
 import type { NodeDaemon } from './daemonProc.js';
 import { cleanEnv, stdoutJson, timedRun, type TimedRun } from './proc.js';
 
@@ -68,12 +68,30 @@ export function netConf(socketPath: string): Record<string, unknown> {
 }
 
 /** The pod key the daemon files the allocation under (GetIPInfo / CHECK). */
-export function podRefOf(pod: Pod): { k8sPodName: string; k8sPodNamespace: string; k8sPodInfraContainerId: string; netns: string; ifName: string; networkName: string } {
-  return { k8sPodName: pod.name, k8sPodNamespace: 'e2e', k8sPodInfraContainerId: pod.containerId, netns: pod.netnsPath, ifName: pod.ifName, networkName: NETWORK_NAME };
+export function podRefOf(pod: Pod): {
+  k8sPodName: string;
+  k8sPodNamespace: string;
+  k8sPodInfraContainerId: string;
+  netns: string;
+  ifName: string;
+  networkName: string;
+} {
+  return {
+    k8sPodName: pod.name,
+    k8sPodNamespace: 'e2e',
+    k8sPodInfraContainerId: pod.containerId,
+    netns: pod.netnsPath,
+    ifName: pod.ifName,
+    networkName: NETWORK_NAME,
+  };
 }
 
 export async function runCni(pluginPath: string, pod: Pod, command: 'ADD' | 'DEL' | 'CHECK'): Promise<CniOutcome> {
-  const r = await timedRun(pluginPath, [], { env: podEnv(pod, command), stdin: JSON.stringify(netConf(pod.node.socketPath)), timeoutMs: 60_000 });
+  const r = await timedRun(pluginPath, [], {
+    env: podEnv(pod, command),
+    stdin: JSON.stringify(netConf(pod.node.socketPath)),
+    timeoutMs: 60_000,
+  });
   return { ...r, json: stdoutJson(r) };
 }
 
@@ -112,6 +130,10 @@ export async function runGc(pluginPath: string, socketPath: string, valid: reado
     cniVersion: '1.1.0',
     'cni.dev/valid-attachments': valid.map((p) => ({ containerID: p.containerId, ifname: p.ifName })),
   };
-  const r = await timedRun(pluginPath, [], { env: cleanEnv({ CNI_COMMAND: 'GC', CNI_PATH: '/opt/cni/bin' }), stdin: JSON.stringify(conf), timeoutMs: 60_000 });
+  const r = await timedRun(pluginPath, [], {
+    env: cleanEnv({ CNI_COMMAND: 'GC', CNI_PATH: '/opt/cni/bin' }),
+    stdin: JSON.stringify(conf),
+    timeoutMs: 60_000,
+  });
   return { ...r, json: stdoutJson(r) };
 }
