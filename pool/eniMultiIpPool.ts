@@ -18,7 +18,7 @@ import {
   type PlannerIp,
 } from './planner.js';
 import { allocationOf, podRecordFor, type EniRecord, type IpRecord, type PodRecord, type PoolStore, type StoreOp } from './store.js';
-import { vSwitchGateway } from './ipv4.js';
+import { vSwitchGateway } from '../lib/ipv4.js';
 import { reconcileWithCloud, type ReconcileFinding } from './reconcile.js';
 import { errorCode, expireBackoffs, recordFailure } from './backoff.js';
 import { EniWorkers } from './eniWorkers.js';

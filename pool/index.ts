@@ -48,5 +48,5 @@ export {
   type PoolLogger,
   type PoolEvent,
 } from './eniMultiIpPool.js';
-export { vSwitchGateway, cidrContains } from './ipv4.js';
+export { vSwitchGateway, cidrContains } from '../lib/ipv4.js';
 export { reconcileWithCloud, type ReconcileInput, type ReconcileResult, type ReconcileFinding } from './reconcile.js';

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { CloudError, type Cloud, type Eni } from '../../daemon/cloud/types.js';
 import { EniWorkers } from '../eniWorkers.js';
 import type { PoolEvent, PoolLogger } from '../eniMultiIpPool.js';
-import { vSwitchGateway } from '../ipv4.js';
+import { vSwitchGateway } from '../../lib/ipv4.js';
 import { allocationOf, podRecordFor, type EniRecord, type IpRecord, type PodRecord, type PoolStore, type StoreOp } from '../store.js';
 import { PoolError, podKeyOf, type IpAllocation, type IpAllocator, type OwnerCheck, type PodRef, type PoolStats } from '../types.js';
 import { WaitQueue } from '../waitQueue.js';

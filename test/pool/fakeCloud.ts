@@ -14,7 +14,7 @@ import {
   type RouteEntry,
   type VSwitch,
 } from '../../daemon/cloud/types.js';
-import { intToIpv4, ipv4ToInt, parseCidr, vSwitchGateway } from '../../pool/ipv4.js';
+import { intToIpv4, ipv4ToInt, parseCidr, vSwitchGateway } from '../../lib/ipv4.js';
 
 interface FakeVSwitch {
   vSwitchId: string;

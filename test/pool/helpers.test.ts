@@ -4,7 +4,7 @@ import { defaultPoolConfig, resolvePoolConfig } from '../../pool/config.js';
 import { errorCode, expireBackoffs, recordFailure } from '../../pool/backoff.js';
 import { EniWorkers } from '../../pool/eniWorkers.js';
 import { WaitQueue } from '../../pool/waitQueue.js';
-import { cidrContains, vSwitchGateway } from '../../pool/ipv4.js';
+import { cidrContains, vSwitchGateway } from '../../lib/ipv4.js';
 import { PoolError } from '../../pool/types.js';
 
 const cfg = defaultPoolConfig.backoff;

@@ -1,4 +1,4 @@
-// Small IPv4 helpers (no dependency for four functions).
+// IPv4 address arithmetic shared by every folder (a leaf: it imports nothing of the project).
 
 export function ipv4ToInt(ip: string): number {
   const parts = ip.split('.');
