@@ -1,6 +1,6 @@
 // Exhaustion back-off (Terway pkg/eni/local.go errorHandleLocked), as pure functions over Backoffs.
 
-import { CloudError, CloudErrorCodes } from '../daemon/cloud/types.js';
+import { CloudError, CloudErrorCodes } from './cloud.js';
 import type { BackoffConfig } from './config.js';
 import type { Backoffs } from './planner.js';
 import { PoolError } from './types.js';

@@ -2,7 +2,7 @@
 // PoolStore (committed before any answer) and the cloud (per-ENI serialized workers). What to do is
 // decided by planner.ts; this file only executes those decisions and keeps the books.
 
-import { CloudError, CloudErrorCodes, type Cloud, type Eni, type InstanceTypeLimits } from '../daemon/cloud/types.js';
+import { CloudError, CloudErrorCodes, type PoolCloud, type Eni, type InstanceTypeLimits } from './cloud.js';
 import { resolvePoolConfig, type PoolConfig, type PoolConfigInput } from './config.js';
 import {
   expireTimers,
@@ -62,7 +62,7 @@ export interface RemovedEni {
 }
 
 export interface EniMultiIpPoolOptions {
-  cloud: Cloud;
+  cloud: PoolCloud;
   store: PoolStore;
   instanceId: string;
   /** Quotas: give them, or give `instanceType` and they are read with DescribeInstanceTypes. */
@@ -105,7 +105,7 @@ const noopLogger: PoolLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export class EniMultiIpPool implements IpAllocator {
   readonly config: PoolConfig;
-  private readonly cloud: Cloud;
+  private readonly cloud: PoolCloud;
   private readonly store: PoolStore;
   private readonly instanceId: string;
   private readonly limits: { eniQuantity: number; ipv4PerEni: number };

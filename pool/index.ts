@@ -1,5 +1,6 @@
 // Face of the pool folder: the ENI multi-IP pool, its pure planner, config and the store contract.
 export * from './types.js';
+export * from './cloud.js';
 export {
   defaultPoolConfig,
   resolvePoolConfig,

@@ -12,7 +12,7 @@
 //   - an ENI the pool knows that is no longer attached here is dropped (once no pod holds its IPs).
 // ENIs with cloud work in flight (`busy`) are left for the next round: the describe may predate that work.
 
-import type { Eni } from '../daemon/cloud/types.js';
+import type { Eni } from './cloud.js';
 import type { EniRecord, IpRecord, StoreOp } from './store.js';
 
 export interface ReconcileInput {

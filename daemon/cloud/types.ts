@@ -1,47 +1,9 @@
-// The one contract between the daemon (pool, modes) and the cloud.
-// Implemented by the SDK-backed client (./client.ts) and by in-memory fakes in tests.
+// The daemon's cloud contract: the pool's port (pool/cloud.ts, owned by the pool) plus what the
+// daemon's other parts need (VPCIP route entries, instance metadata, per-API stats).
+// Implemented by the SDK-backed client (./client.ts).
+import type { EniMetadata, PoolCloud } from '../../pool/cloud.js';
 
-export type EniStatus = 'Available' | 'Attaching' | 'InUse' | 'Detaching' | 'Deleting' | 'Creating';
-export type EniType = 'Primary' | 'Secondary';
-
-export interface Eni {
-  eniId: string;
-  mac: string; // lower-case, colon separated
-  type: EniType;
-  status: EniStatus;
-  instanceId?: string; // set while attached (or attaching / detaching)
-  vSwitchId: string;
-  zoneId: string;
-  vpcId: string;
-  securityGroupIds: string[];
-  primaryIp: string;
-  /** Secondary private IPv4 addresses (the primary address is not repeated here). */
-  secondaryIps: string[];
-  /** IPv6 addresses; room for dual stack, empty for IPv4 only. */
-  ipv6s: string[];
-  tags: Record<string, string>;
-  creationTime?: string;
-}
-
-export interface InstanceTypeLimits {
-  instanceTypeId: string;
-  /** ENIs per instance, the primary ENI included (ECS `EniQuantity`). */
-  eniQuantity: number;
-  /** Private IPv4 addresses per ENI, the ENI's primary address included (ECS `EniPrivateIpAddressQuantity`). */
-  ipv4PerEni: number;
-  /** IPv6 addresses per ENI (ECS `EniIpv6AddressQuantity`). */
-  ipv6PerEni: number;
-}
-
-export interface VSwitch {
-  vSwitchId: string;
-  vpcId: string;
-  zoneId: string;
-  cidrBlock: string;
-  availableIpAddressCount: number;
-  /** Route-table id of the vSwitch's VPC router (for VPCIP route entries). */
-  routeTableId?: string;
-}
+export * from '../../pool/cloud.js';
 
 export interface RouteEntry {
   routeTableId: string;
@@ -49,25 +11,6 @@ export interface RouteEntry {
   nextHopType: string; // e.g. 'Instance'
   nextHopId: string;
   status: string; // 'Available' | 'Pending' | ...
-}
-
-export interface CreateEniRequest {
-  vSwitchId: string;
-  securityGroupIds: string[];
-  description?: string;
-  tags?: Record<string, string>;
-  /** Secondary IPs to assign at creation (saves one AssignPrivateIpAddresses call). */
-  secondaryIpCount?: number;
-  /** Idempotency token; the client generates one when absent and reuses it across retries. */
-  clientToken?: string;
-}
-
-export interface DescribeEniFilter {
-  instanceId?: string;
-  eniIds?: string[];
-  status?: EniStatus;
-  vSwitchId?: string;
-  tags?: Record<string, string>;
 }
 
 /** Instance metadata (the ECS metadata service, 100.100.100.200 in the real cloud). */
@@ -83,17 +26,6 @@ export interface InstanceMetadata {
   eniMacs: string[];
 }
 
-/** Per-ENI facts from metadata (what the node sees of an attached ENI). */
-export interface EniMetadata {
-  mac: string;
-  eniId: string;
-  primaryIp: string;
-  privateIps: string[];
-  vSwitchId: string;
-  vSwitchCidr: string;
-  gateway: string;
-}
-
 export interface ApiStats {
   calls: number;
   errors: number;
@@ -103,20 +35,7 @@ export interface ApiStats {
   maxLatencyMs: number;
 }
 
-export interface Cloud {
-  createNetworkInterface(req: CreateEniRequest): Promise<Eni>;
-  deleteNetworkInterface(eniId: string): Promise<void>;
-  /** Resolves once the ENI is InUse (polls with backoff up to a deadline). */
-  attachNetworkInterface(eniId: string, instanceId: string): Promise<void>;
-  /** Resolves once the ENI is Available again. */
-  detachNetworkInterface(eniId: string, instanceId: string): Promise<void>;
-  /** Assigns `count` new secondary IPs (at most 10 per call, the cloud's limit) or the given ones; returns them. */
-  assignPrivateIpAddresses(eniId: string, count: number, opts?: { ips?: string[]; clientToken?: string }): Promise<string[]>;
-  unassignPrivateIpAddresses(eniId: string, ips: string[]): Promise<void>;
-  /** Every page, merged. */
-  describeNetworkInterfaces(filter: DescribeEniFilter): Promise<Eni[]>;
-  describeInstanceTypeLimits(instanceType: string): Promise<InstanceTypeLimits>;
-  describeVSwitches(vSwitchIds: string[]): Promise<VSwitch[]>;
+export interface Cloud extends PoolCloud {
   /** Creates the route entry unless an identical one exists (VPCIP mode). */
   ensureRouteEntry(routeTableId: string, destinationCidrBlock: string, nextHopInstanceId: string): Promise<void>;
   deleteRouteEntry(routeTableId: string, destinationCidrBlock: string, nextHopInstanceId: string): Promise<void>;
@@ -126,50 +45,3 @@ export interface Cloud {
   /** Per-API counters and latency (for metrics and benchmarks). */
   stats(): Record<string, ApiStats>;
 }
-
-/** A failed cloud call. `code` is the cloud's error code (e.g. `InvalidVSwitchId.IpNotEnough`). */
-export class CloudError extends Error {
-  readonly code: string;
-  readonly requestId?: string;
-  readonly httpStatus?: number;
-  readonly retryable: boolean;
-  readonly api: string;
-
-  constructor(opts: {
-    api: string;
-    code: string;
-    message: string;
-    requestId?: string;
-    httpStatus?: number;
-    retryable: boolean;
-    cause?: unknown;
-  }) {
-    super(`${opts.api}: ${opts.code}: ${opts.message}${opts.requestId ? ` (RequestId ${opts.requestId})` : ''}`, { cause: opts.cause });
-    this.name = 'CloudError';
-    this.api = opts.api;
-    this.code = opts.code;
-    this.requestId = opts.requestId;
-    this.httpStatus = opts.httpStatus;
-    this.retryable = opts.retryable;
-  }
-}
-
-/** Cloud error codes the daemon reacts to (exhaustion back-off, state, throttling). */
-export const CloudErrorCodes = {
-  Throttling: 'Throttling',
-  ThrottlingUser: 'Throttling.User',
-  VSwitchIpNotEnough: 'InvalidVSwitchId.IpNotEnough',
-  QuotaExceededPrivateIp: 'QuotaExceeded.PrivateIpAddress',
-  /** The ENI already holds as many private IPs as its instance type allows. */
-  Ipv4CountExceeded: 'InvalidOperation.Ipv4CountExceeded',
-  EniPerInstanceLimitExceeded: 'EniPerInstanceLimitExceeded',
-  EniNotFound: 'InvalidEniId.NotFound',
-  InstanceNotFound: 'InvalidEcsId.NotFound',
-  VSwitchNotFound: 'InvalidVSwitchId.NotFound',
-  SecurityGroupNotFound: 'InvalidSecurityGroupId.NotFound',
-  EniStateInvalid: 'InvalidOperation.InvalidEniState',
-  IpNotFound: 'InvalidIp.NotFound',
-  InternalError: 'InternalError',
-  ServiceUnavailable: 'ServiceUnavailable',
-  Timeout: 'Timeout',
-} as const;

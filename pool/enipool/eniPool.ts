@@ -8,7 +8,7 @@
 //   ips row   = the ENI's primary IP, carrying the slot state (free | assigned | cooling | releasing)
 //   pods row  = the pod holding it (mode VPCENI)
 import { randomUUID } from 'node:crypto';
-import { CloudError, type Cloud, type Eni } from '../../daemon/cloud/types.js';
+import { CloudError, type PoolCloud, type Eni } from '../cloud.js';
 import { EniWorkers } from '../eniWorkers.js';
 import type { PoolEvent, PoolLogger } from '../eniMultiIpPool.js';
 import { vSwitchGateway } from '../../lib/ipv4.js';
@@ -96,7 +96,7 @@ export type EniPoolEvent = Pick<PoolEvent, 'type' | 'reason' | 'message' | 'eniI
 };
 
 export interface EniPoolOptions {
-  cloud: Cloud;
+  cloud: PoolCloud;
   store: PoolStore;
   instanceId: string;
   /** Give the ENI quota (ECS EniQuantity, primary included) or the instance type to look it up. */
@@ -148,7 +148,7 @@ function codeOf(err: unknown): string {
 
 export class EniPool implements IpAllocator {
   readonly config: EniPoolConfig;
-  private readonly cloud: Cloud;
+  private readonly cloud: PoolCloud;
   private readonly store: PoolStore;
   private readonly instanceId: string;
   private readonly tags: Record<string, string>;

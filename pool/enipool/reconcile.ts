@@ -2,7 +2,7 @@
 // knows and what DescribeNetworkInterfaces answered, say which ENIs to drop (detached or deleted
 // behind our back), which tagged ENIs of ours to adopt, and which detached leftovers to delete.
 // No I/O, no clock: eniPool.ts fetches, then applies the verdict without awaiting in between.
-import type { Eni } from '../../daemon/cloud/types.js';
+import type { Eni } from '../cloud.js';
 import type { EniSlotState } from './planner.js';
 
 export interface KnownEni {
