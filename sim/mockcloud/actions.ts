@@ -80,7 +80,7 @@ function tagMap(ts: { key: string; value?: string }[]): Record<string, string> {
   return out;
 }
 
-function eniBody(ctx: ActionContext, e: EniState): Body {
+function eniBody(e: EniState): Body {
   const attached = e.instanceId !== undefined && (e.status === 'InUse' || e.status === 'Detaching' || e.status === 'Attaching');
   return {
     NetworkInterfaceId: e.id,
@@ -146,7 +146,7 @@ const createNetworkInterface: ActionFn = (ctx, p) => {
     secondaryIps: [...e.secondaryIps],
     vSwitchId: e.vSwitchId,
   });
-  const b = eniBody(ctx, e);
+  const b = eniBody(e);
   delete b.Attachment;
   return b;
 };
@@ -215,7 +215,7 @@ const describeNetworkInterfaces: ActionFn = (ctx, p) => {
     name: str(p, 'NetworkInterfaceName'),
   });
   const page = paginate(matched, p, { defaultSize: 10, maxSize: 1000, maxResults: 500 });
-  return { ...page.body, NetworkInterfaceSets: { NetworkInterfaceSet: page.items.map((e) => eniBody(ctx, e)) } };
+  return { ...page.body, NetworkInterfaceSets: { NetworkInterfaceSet: page.items.map((e) => eniBody(e)) } };
 };
 
 const describeInstanceTypes: ActionFn = (ctx, p) => {

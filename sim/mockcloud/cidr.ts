@@ -38,7 +38,7 @@ export function parseCidr(cidr: string): Cidr {
   const prefix = Number(m[2]);
   if (prefix > 32) throw new Error(`bad CIDR: ${cidr}`);
   const size = 2 ** (32 - prefix);
-  const ip = ipToInt(m[1]);
+  const ip = ipToInt(m[1]!);
   const base = ip - (ip % size);
   return { base, prefix, size };
 }

@@ -14,7 +14,7 @@ export class Faults implements FaultController {
   private readonly calls = new Map<string, number>();
 
   constructor(
-    private readonly initial: FaultSpec,
+    initial: FaultSpec,
     private readonly defaults: { attachDelayMs: number; detachDelayMs?: number },
     private readonly now: () => number = () => performance.now(),
     private readonly random: () => number = Math.random,
@@ -144,9 +144,9 @@ export class Faults implements FaultController {
     const i = this.s.failNext.findIndex((f) => f.action === action || f.action === '*');
     if (i >= 0) {
       const f = this.s.failNext[i];
-      f.count -= 1;
-      if (f.count <= 0) this.s.failNext.splice(i, 1);
-      return { kind: f.kind, afterEffect: f.afterEffect };
+      f!.count -= 1;
+      if (f!.count <= 0) this.s.failNext.splice(i, 1);
+      return { kind: f!.kind, afterEffect: f!.afterEffect };
     }
     for (const e of this.s.errorRates) {
       if ((e.action === action || e.action === '*') && this.random() < e.rate) return { kind: e.kind, afterEffect: e.afterEffect ?? false };

@@ -98,7 +98,7 @@ export function metadataLookup(world: World, instanceId: string, path: string, n
   }
   const m = /^network\/interfaces\/macs\/([0-9a-fA-F:]{17})(?:\/(.*))?$/.exec(p);
   if (!m) return notFound;
-  const mac = m[1].toLowerCase();
+  const mac = m[1]!.toLowerCase();
   const eni = visibleEnis(world, instanceId, now, lagMs).find((e) => e.mac === mac);
   if (!eni) return notFound;
   const v = world.vSwitch(eni.vSwitchId);

@@ -119,7 +119,7 @@ export class MockCloudServer {
       res.end('Not Found');
       return;
     }
-    const out = metadataLookup(this.world, decodeURIComponent(m[1]), m[3] ?? '', Date.now(), this.faults.metadataLagMs);
+    const out = metadataLookup(this.world, decodeURIComponent(m[1]!), m[3] ?? '', Date.now(), this.faults.metadataLagMs);
     res.writeHead(out.status, { 'content-type': 'text/plain' });
     res.end(out.body);
   }

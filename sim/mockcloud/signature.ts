@@ -70,7 +70,7 @@ export function acs3CanonicalRequest(req: SignedRequest, signedHeaders: string[]
   const canonicalUri = (req.pathname || '/').replace(/\+/g, '%20').replace(/\*/g, '%2A').replace(/%7E/g, '~');
   const canonicalQuery = Object.keys(req.query)
     .sort()
-    .map((k) => `${k}=${acsEncode(req.query[k])}`)
+    .map((k) => `${k}=${acsEncode(req.query[k] ?? '')}`)
     .join('&');
   let canonicalHeaders = '';
   for (const name of signedHeaders) {
@@ -91,7 +91,7 @@ function verifyAcs3(req: SignedRequest, authorization: string, opts: AuthOptions
       throw errors.incompleteSignature('Unsupported signature algorithm or malformed Authorization header.');
     throw errors.incompleteSignature('Malformed Authorization header.');
   }
-  const [, accessKeyId, signedList, signature] = m;
+  const [, accessKeyId = '', signedList = '', signature = ''] = m;
   const signedHeaders = signedList.split(';').filter(Boolean);
   const sorted = [...signedHeaders].sort();
   if (signedHeaders.join(';') !== sorted.join(';')) throw errors.incompleteSignature('SignedHeaders must be sorted.');
@@ -123,24 +123,26 @@ export function rpcStringToSign(method: string, params: Record<string, string>):
   const canonical = Object.keys(params)
     .filter((k) => k !== 'Signature')
     .sort()
-    .map((k) => `${acsEncode(k)}=${acsEncode(params[k])}`)
+    .map((k) => `${acsEncode(k)}=${acsEncode(params[k] ?? '')}`)
     .join('&');
   return `${method}&${acsEncode('/')}&${acsEncode(canonical)}`;
 }
 
 function verifyRpc(method: string, params: Record<string, string>, opts: AuthOptions): AuthResult {
+  const { AccessKeyId: accessKeyId, SignatureNonce: nonce, Signature: signature = '' } = params;
   for (const must of ['AccessKeyId', 'SignatureMethod', 'SignatureNonce', 'Timestamp']) {
     if (!params[must]) throw errors.missing(must);
   }
+  if (!accessKeyId || !nonce) throw errors.missing(!accessKeyId ? 'AccessKeyId' : 'SignatureNonce');
   if (params.SignatureMethod !== 'HMAC-SHA1') throw errors.incompleteSignature(`Unsupported SignatureMethod ${params.SignatureMethod}.`);
-  const secret = opts.lookupSecret(params.AccessKeyId);
+  const secret = opts.lookupSecret(accessKeyId);
   if (secret === undefined) throw errors.accessKeyNotFound();
   const stringToSign = rpcStringToSign(method, params);
   const expected = createHmac('sha1', `${secret}&`).update(stringToSign).digest('base64');
-  if (!safeEqualHex(expected, params.Signature)) throw errors.signatureMismatch(stringToSign);
+  if (!safeEqualHex(expected, signature)) throw errors.signatureMismatch(stringToSign);
   checkTime(params.Timestamp, opts);
-  if (!opts.nonces.use(params.SignatureNonce, opts.now())) throw errors.nonceUsed();
-  return { accessKeyId: params.AccessKeyId, scheme: 'HMAC-SHA1' };
+  if (!opts.nonces.use(nonce, opts.now())) throw errors.nonceUsed();
+  return { accessKeyId, scheme: 'HMAC-SHA1' };
 }
 
 /**

@@ -586,7 +586,7 @@ export class World {
           (input.routeEntryId ? r.routeEntryId === input.routeEntryId : r.destinationCidrBlock === input.destinationCidrBlock) &&
           (!input.nextHopId || r.nextHopId === input.nextHopId),
       );
-      if (i >= 0) return rt.entries.splice(i, 1)[0];
+      if (i >= 0) return rt.entries.splice(i, 1)[0]!;
     }
     throw errors.routeEntryNotFound();
   }

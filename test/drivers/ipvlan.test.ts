@@ -13,7 +13,7 @@ import {
 } from '../../drivers/ipvlan.js';
 import { openNetlinkIn, warmThreadPool } from '../../drivers/netns.js';
 import { DriverError } from '../../drivers/types.js';
-import { NsEnv, VpcNode, ip, isRoot, path, ping, rootSkipReason, uid } from './nsenv.js';
+import { NsEnv, VpcNode, ip, isRoot, path, ping, uid } from './nsenv.js';
 
 /** Walks top-level rtattrs after the 16-byte ifinfomsg: [type, payload][]. */
 function rtattrs(buf: Buffer, start = 16): [number, Buffer][] {

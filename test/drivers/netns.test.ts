@@ -66,6 +66,7 @@ describe.skipIf(!isRoot)('netns helper (real netns)', () => {
       } catch (e) {
         return e;
       }
+      return undefined;
     })();
     expect(err2).toBeInstanceOf(DriverError);
     expect((err2 as DriverError).errno).toBe('EINVAL');

@@ -69,10 +69,10 @@ describe('CreateNetworkInterface', () => {
     expect(b.tags!.tag).toEqual([expect.objectContaining({ tagKey: 'creator', tagValue: 'terway' })]);
 
     const d = await describeEni(b.networkInterfaceId!);
-    expect(d.privateIpSets!.privateIpSet!.map((i) => i.privateIpAddress)).toEqual(ips.map((i) => i.privateIpAddress));
-    expect(d.tags!.tag![0]).toMatchObject({ tagKey: 'creator', tagValue: 'terway' });
-    expect(d.creationTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    expect(d.description).toBe('pool eni');
+    expect(d!.privateIpSets!.privateIpSet!.map((i) => i.privateIpAddress)).toEqual(ips.map((i) => i.privateIpAddress));
+    expect(d!.tags!.tag![0]).toMatchObject({ tagKey: 'creator', tagValue: 'terway' });
+    expect(d!.creationTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(d!.description).toBe('pool eni');
   });
 
   it('is idempotent on ClientToken: a retry returns the same ENI and allocates nothing', async () => {
@@ -114,25 +114,25 @@ describe('attach / detach', () => {
     });
     await attach(id);
     let d = await describeEni(id);
-    expect(d.status).toBe('Attaching');
-    expect(d.instanceId).toBe('i-mock-node-1');
+    expect(d!.status).toBe('Attaching');
+    expect(d!.instanceId).toBe('i-mock-node-1');
     // still held by the hook after the attach delay
     await new Promise((r) => setTimeout(r, 50));
-    expect((await describeEni(id)).status).toBe('Attaching');
+    expect((await describeEni(id))!.status).toBe('Attaching');
     expect(hooked).toHaveLength(1);
     expect(attached).toHaveLength(0);
     release();
     await h.settle();
     d = await describeEni(id);
-    expect(d.status).toBe('InUse');
-    expect(d.attachment?.instanceId).toBe('i-mock-node-1');
+    expect(d!.status).toBe('InUse');
+    expect(d!.attachment?.instanceId).toBe('i-mock-node-1');
     expect(attached).toHaveLength(1);
     expect(attached[0]).toEqual({
       instanceId: 'i-mock-node-1',
       eniId: id,
       mac: eni.macAddress,
       primaryIp: eni.privateIpAddress,
-      secondaryIps: [eni.privateIpSets!.privateIpSet![1].privateIpAddress],
+      secondaryIps: [eni.privateIpSets!.privateIpSet![1]!.privateIpAddress],
       vSwitchId: 'vsw-mock-a',
       gateway: '10.0.1.253',
       cidr: '10.0.0.0/23',
@@ -148,18 +148,18 @@ describe('attach / detach', () => {
         instanceId: 'i-mock-node-1',
       }),
     );
-    expect((await describeEni(e2.networkInterfaceId!)).status).toBe('Detaching');
+    expect((await describeEni(e2.networkInterfaceId!))!.status).toBe('Detaching');
     await h.settle();
     d = await describeEni(e2.networkInterfaceId!);
-    expect(d.status).toBe('Available');
-    expect(d.instanceId).toBe('');
+    expect(d!.status).toBe('Available');
+    expect(d!.instanceId).toBe('');
     expect(detached).toEqual([
       {
         instanceId: 'i-mock-node-1',
         eniId: e2.networkInterfaceId,
         mac: e2.macAddress,
         primaryIp: e2.privateIpAddress,
-        secondaryIps: attached[0].secondaryIps,
+        secondaryIps: attached[0]!.secondaryIps,
       },
     ]);
   });
@@ -174,8 +174,8 @@ describe('attach / detach', () => {
     await attach(eni.networkInterfaceId!);
     await h.settle();
     const d = await describeEni(eni.networkInterfaceId!);
-    expect(d.status).toBe('Available');
-    expect(d.instanceId).toBe('');
+    expect(d!.status).toBe('Available');
+    expect(d!.instanceId).toBe('');
     expect(failed).toHaveLength(1);
   });
 
@@ -222,7 +222,7 @@ describe('attach / detach', () => {
     await attach(b.networkInterfaceId!, 'i-small'); // 3 with the primary: ecs.g7.large's limit
     await expectCloudError(attach(c.networkInterfaceId!, 'i-small'), 'EniPerInstanceLimitExceeded', 403);
     await h.settle();
-    expect(h.dump().instances[0].eniIds).toHaveLength(3);
+    expect(h.dump().instances[0]!.eniIds).toHaveLength(3);
   });
 
   it('refuses attaching to an instance in another zone', async () => {
@@ -231,15 +231,15 @@ describe('attach / detach', () => {
   });
 
   it('deletes an Available ENI and returns its addresses to the vSwitch', async () => {
-    const before = h.dump().vSwitches[0].availableIpAddressCount;
+    const before = h.dump().vSwitches[0]!.availableIpAddressCount;
     const eni = await createEni({ secondaryPrivateIpAddressCount: 4 });
-    expect(h.dump().vSwitches[0].availableIpAddressCount).toBe(before - 5);
+    expect(h.dump().vSwitches[0]!.availableIpAddressCount).toBe(before - 5);
     const deleted: unknown[] = [];
     h.events.on('eniDeleted', (ev) => deleted.push(ev));
     await ecs.deleteNetworkInterface(
       new $ecs.DeleteNetworkInterfaceRequest({ regionId: h.regionId, networkInterfaceId: eni.networkInterfaceId }),
     );
-    expect(h.dump().vSwitches[0].availableIpAddressCount).toBe(before);
+    expect(h.dump().vSwitches[0]!.availableIpAddressCount).toBe(before);
     expect(deleted).toEqual([{ eniId: eni.networkInterfaceId }]);
     await expectCloudError(
       ecs.deleteNetworkInterface(
@@ -272,7 +272,7 @@ describe('Assign / UnassignPrivateIpAddresses', () => {
     expect(r.body!.assignedPrivateIpAddressesSet!.networkInterfaceId).toBe(id);
     expect(r.body!.assignedPrivateIpAddressesSet!.privateIpSet!.privateIpAddress).toEqual(['10.0.1.100', '10.0.1.101']);
     let d = await describeEni(id);
-    expect(d.privateIpSets!.privateIpSet!.filter((i) => !i.primary).map((i) => i.privateIpAddress)).toEqual([
+    expect(d!.privateIpSets!.privateIpSet!.filter((i) => !i.primary).map((i) => i.privateIpAddress)).toEqual([
       ...got,
       '10.0.1.100',
       '10.0.1.101',
@@ -286,7 +286,11 @@ describe('Assign / UnassignPrivateIpAddresses', () => {
       }),
     );
     d = await describeEni(id);
-    expect(d.privateIpSets!.privateIpSet!.filter((i) => !i.primary).map((i) => i.privateIpAddress)).toEqual([got[1], got[2], '10.0.1.101']);
+    expect(d!.privateIpSets!.privateIpSet!.filter((i) => !i.primary).map((i) => i.privateIpAddress)).toEqual([
+      got[1],
+      got[2],
+      '10.0.1.101',
+    ]);
     expect(events).toEqual([
       { name: 'ipsAssigned', ev: { eniId: id, instanceId: 'i-mock-node-1', ips: got } },
       { name: 'ipsAssigned', ev: { eniId: id, instanceId: 'i-mock-node-1', ips: ['10.0.1.100', '10.0.1.101'] } },
@@ -322,11 +326,11 @@ describe('Assign / UnassignPrivateIpAddresses', () => {
   it('ClientToken retry returns the same IPs without allocating twice', async () => {
     const eni = await createEni();
     const id = eni.networkInterfaceId!;
-    const before = h.dump().vSwitches[0].availableIpAddressCount;
+    const before = h.dump().vSwitches[0]!.availableIpAddressCount;
     const first = await assign(id, 4, 'assign-token-1');
     const again = await assign(id, 4, 'assign-token-1');
     expect(again).toEqual(first);
-    expect(h.dump().vSwitches[0].availableIpAddressCount).toBe(before - 4);
+    expect(h.dump().vSwitches[0]!.availableIpAddressCount).toBe(before - 4);
     expect(h.dump().enis.find((e) => e.eniId === id)!.secondaryIps).toEqual(first);
     const other = await assign(id, 1, 'assign-token-2');
     expect(first).not.toContain(other[0]);
@@ -357,17 +361,17 @@ describe('Assign / UnassignPrivateIpAddresses', () => {
     h = await startMockCloud({ world: { vSwitches: [{ id: 'vsw-tiny', zoneId: 'cn-hangzhou-h', cidr: '10.0.9.0/28' }], instances: [] } });
     ecs = ecsClient(h);
     // /28 = 16 addresses; .0 and the last three are reserved → 12 usable
-    expect(h.dump().vSwitches[0].availableIpAddressCount).toBe(12);
-    expect(h.dump().vSwitches[0].gateway).toBe('10.0.9.13');
+    expect(h.dump().vSwitches[0]!.availableIpAddressCount).toBe(12);
+    expect(h.dump().vSwitches[0]!.gateway).toBe('10.0.9.13');
     const eni = await createEni({ vSwitchId: 'vsw-tiny', secondaryPrivateIpAddressCount: 9 });
     const ips = eni.privateIpSets!.privateIpSet!.map((i) => i.privateIpAddress);
     expect(ips[0]).toBe('10.0.9.1');
     await assign(eni.networkInterfaceId!, 2);
     await expectCloudError(assign(eni.networkInterfaceId!, 1), 'InvalidVSwitchId.IpNotEnough', 403);
     await expectCloudError(createEni({ vSwitchId: 'vsw-tiny' }), 'InvalidVSwitchId.IpNotEnough', 403);
-    expect(h.dump().vSwitches[0].availableIpAddressCount).toBe(0);
+    expect(h.dump().vSwitches[0]!.availableIpAddressCount).toBe(0);
     const all = h.dump().enis[0];
-    expect([all.primaryIp, ...all.secondaryIps].sort()).toEqual(Array.from({ length: 12 }, (_, i) => `10.0.9.${i + 1}`).sort());
+    expect([all!.primaryIp, ...all!.secondaryIps].sort()).toEqual(Array.from({ length: 12 }, (_, i) => `10.0.9.${i + 1}`).sort());
   });
 });
 
@@ -381,7 +385,7 @@ describe('DescribeNetworkInterfaces', () => {
       (await ecs.describeNetworkInterfaces(new $ecs.DescribeNetworkInterfacesRequest({ regionId: h.regionId, pageSize: 100, ...req })))
         .body!.networkInterfaceSets!.networkInterfaceSet!.map((e) => e.networkInterfaceId)
         .sort();
-    const primary1 = h.dump().instances[0].primaryEniId;
+    const primary1 = h.dump().instances[0]!.primaryEniId;
     expect(await q({ instanceId: 'i-mock-node-1' })).toEqual([a.networkInterfaceId, primary1].sort());
     expect(await q({ status: 'Available' })).toEqual([b.networkInterfaceId]);
     expect(await q({ vSwitchId: 'vsw-mock-b' })).toEqual([b.networkInterfaceId]);
@@ -450,16 +454,16 @@ describe('DescribeInstanceTypes / DescribeInstances', () => {
     const insts = r.body!.instances!.instance!;
     expect(insts).toHaveLength(1);
     const i = insts[0];
-    expect(i.instanceId).toBe('i-mock-node-2');
-    expect(i.instanceType).toBe('ecs.g7.4xlarge');
-    expect(i.zoneId).toBe('cn-hangzhou-h');
-    expect(i.status).toBe('Running');
-    expect(i.vpcAttributes!.vpcId).toBe('vpc-mock-1');
-    expect(i.vpcAttributes!.vSwitchId).toBe('vsw-mock-a');
-    const enis = i.networkInterfaces!.networkInterface!;
+    expect(i!.instanceId).toBe('i-mock-node-2');
+    expect(i!.instanceType).toBe('ecs.g7.4xlarge');
+    expect(i!.zoneId).toBe('cn-hangzhou-h');
+    expect(i!.status).toBe('Running');
+    expect(i!.vpcAttributes!.vpcId).toBe('vpc-mock-1');
+    expect(i!.vpcAttributes!.vSwitchId).toBe('vsw-mock-a');
+    const enis = i!.networkInterfaces!.networkInterface!;
     expect(enis.map((e) => e.type)).toEqual(['Primary', 'Secondary']);
-    expect(enis[1].networkInterfaceId).toBe(eni.networkInterfaceId);
-    expect(i.vpcAttributes!.privateIpAddress!.ipAddress).toEqual([enis[0].primaryIpAddress]);
+    expect(enis[1]!.networkInterfaceId).toBe(eni.networkInterfaceId);
+    expect(i!.vpcAttributes!.privateIpAddress!.ipAddress).toEqual([enis[0]!.primaryIpAddress]);
     const both = await ecs.describeInstances(new $ecs.DescribeInstancesRequest({ regionId: h.regionId }));
     expect(both.body!.totalCount).toBe(2);
   });

@@ -27,8 +27,8 @@ describe('DescribeVSwitches', () => {
       ['vsw-mock-b', 'cn-hangzhou-h', '10.0.2.0/24', 252],
       ['vsw-mock-c', 'cn-hangzhou-i', '10.0.3.0/24', 252],
     ]);
-    expect(list[0].routeTable!.routeTableId).toBe('vtb-mock-1');
-    expect(list[0].vpcId).toBe('vpc-mock-1');
+    expect(list[0]!.routeTable!.routeTableId).toBe('vtb-mock-1');
+    expect(list[0]!.vpcId).toBe('vpc-mock-1');
 
     await ecs.createNetworkInterface(
       new $ecs.CreateNetworkInterfaceRequest({
@@ -112,7 +112,7 @@ describe('route entries', () => {
       type: 'Custom',
       routeTableId: 'vtb-mock-1',
     });
-    expect(entries[0].nextHops!.nextHop![0]).toMatchObject({ nextHopType: 'Instance', nextHopId: 'i-mock-node-1' });
+    expect(entries[0]!.nextHops!.nextHop![0]).toMatchObject({ nextHopType: 'Instance', nextHopId: 'i-mock-node-1' });
     const system = await vpc.describeRouteEntryList(
       new $vpc.DescribeRouteEntryListRequest({ regionId: h.regionId, routeTableId: 'vtb-mock-1', routeEntryType: 'System' }),
     );
@@ -133,7 +133,7 @@ describe('route entries', () => {
       'InvalidRouteEntry.NotFound',
       404,
     );
-    expect(h.dump().routeTables[0].entries.filter((r) => r.type === 'Custom')).toEqual([]);
+    expect(h.dump().routeTables[0]!.entries.filter((r) => r.type === 'Custom')).toEqual([]);
   });
 
   it('pages route entries with MaxResult / NextToken', async () => {

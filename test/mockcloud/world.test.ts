@@ -36,7 +36,7 @@ describe('World', () => {
     expect(d.enis.map((e) => e.primaryIp)).toEqual(['10.0.0.1', '10.0.0.2']);
     expect(new Set(d.enis.map((e) => e.mac)).size).toBe(2);
     expect(d.enis.every((e) => e.type === 'Primary' && e.status === 'InUse')).toBe(true);
-    expect(d.vSwitches[0].availableIpAddressCount).toBe(510 - 2 - 2); // /23: 512 - 4 reserved - 2 used
+    expect(d.vSwitches[0]!.availableIpAddressCount).toBe(510 - 2 - 2); // /23: 512 - 4 reserved - 2 used
   });
 
   it('is deterministic per seed', () => {
@@ -103,7 +103,7 @@ describe('World', () => {
     expect(() => new World({ ...d, vSwitches: [{ id: 'x', zoneId: 'cn-hangzhou-h', cidr: '192.168.0.0/24' }], instances: [] })).toThrow(
       /outside/,
     );
-    expect(() => new World({ ...d, instances: [{ ...d.instances[0], instanceType: 'ecs.nope' }] })).toThrow(/unknown type/);
+    expect(() => new World({ ...d, instances: [{ ...d.instances[0]!, instanceType: 'ecs.nope' }] })).toThrow(/unknown type/);
     expect(resolveWorldSpec({ vpc: { id: 'vpc-x', cidr: '10.0.0.0/8' } }).vpc.routeTableId).toBe('vtb-mock-1');
   });
 });

@@ -115,7 +115,7 @@ describe('multi-IP pool: crash windows around UnassignPrivateIpAddresses', () =>
     const cloud = new FakeCloud({ ipv4PerEni: 11 });
     const store = new MemoryPoolStore();
     const clock = new FakeClock();
-    const { pool, idle } = await withIdleIps(cloud, store, clock, { backoff: { otherErrorMs: 5_000 } });
+    const { pool } = await withIdleIps(cloud, store, clock, { backoff: { otherErrorMs: 5_000 } });
     cloud.loseReplyNext('UnassignPrivateIpAddresses', 'Timeout');
     await pool.tick();
     await pool.whenIdle();

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
-import { createEniMultiIpPool, type EniMultiIpPool, type PoolEvent } from '../../pool/eniMultiIpPool.js';
+import { createEniMultiIpPool, type PoolEvent } from '../../pool/eniMultiIpPool.js';
 import type { PoolConfigInput } from '../../pool/config.js';
 import type { PodRef } from '../../pool/types.js';
 import { SqlitePoolStore } from '../../daemon/store/sqliteStore.js';
