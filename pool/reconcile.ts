@@ -1,6 +1,6 @@
 // Pure reconcile: compare the pool's records with the cloud's view of the ENIs attached to this
 // instance and return the store ops that bring the records in line, plus findings to log / report.
-// Rules (DESIGN.md "State and crash safety"):
+// Rules (docs/ARCHITECTURE.md, "State and crash safety"):
 //   - an IP the cloud has on an attached ENI that the pool lacks is adopted as free;
 //   - an IP the pool has that the cloud lacks is dropped, unless a pod holds it: then it is kept and
 //     flagged (missingInCloud) and reported, never silently taken from a live pod;

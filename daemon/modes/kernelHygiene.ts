@@ -1,4 +1,4 @@
-// Keeps the kernel in step with the pool so nothing leaks (DESIGN "State and crash safety"):
+// Keeps the kernel in step with the pool so nothing leaks (docs/ARCHITECTURE.md, "State and crash safety"):
 // - pool GC of a gone pod first unwires it (beforeRelease → the service's teardownGone, under the
 //   pod key's lock); a failed teardown keeps the IP;
 // - an ENI leaving the node loses its table, rules and primary IP (onEniRemoved → driver.removeEniTable);

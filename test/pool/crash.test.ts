@@ -1,5 +1,5 @@
 // Crash safety: a child runs the pool on a SQLite file with allocate/release churn and is SIGKILLed at
-// random points, then restarted on the same DB. After the final restart's reconcile, DESIGN.md's
+// random points, then restarted on the same DB. After the final restart's reconcile, docs/ARCHITECTURE.md's
 // invariants must hold against the mock cloud's own state, and no acknowledged allocation may be lost.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';

@@ -1,5 +1,5 @@
 // Shared set-up for pool tests against the mock cloud through the real SDK client, plus the
-// DESIGN.md invariant check against the mock's own state dump.
+// docs/ARCHITECTURE.md invariant check against the mock's own state dump.
 
 import { AliyunCloud } from '../../daemon/cloud/client.js';
 import type { MockCloudHandle, WorldDump } from '../../sim/mockcloud/index.js';
@@ -24,7 +24,7 @@ export function mockClient(mc: MockCloudHandle, instanceId = NODE, extra: { qps?
 }
 
 /**
- * Checks DESIGN.md's invariants for one node: no IP held by two pods; every secondary IP the cloud has on
+ * Checks docs/ARCHITECTURE.md's invariants for one node: no IP held by two pods; every secondary IP the cloud has on
  * the node's ENIs is held or free in the pool (and the pool has no IP the cloud lacks, except flagged ones);
  * no ENI the pool created is left unattached. Returns the list of violations (empty = fine).
  */
