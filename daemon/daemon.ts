@@ -23,8 +23,6 @@ import { connectKube, eventSinks, podOwnerCheck, withKubernetes } from './build/
 import { DaemonServer } from './server/server.js';
 import { prepareSocketPath } from './server/socket.js';
 
-export { pickVSwitches } from './build/index.js';
-
 /** Parts a caller may supply instead of the real ones (tests, benchmarks, demo). */
 export interface DaemonDeps {
   logger?: Logger;
