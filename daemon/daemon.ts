@@ -1,5 +1,5 @@
-// Process wiring, the same for every mode: config -> metadata -> cloud -> Kubernetes (optional) -> pod DB
-// -> the mode's builder (build/: allocator, service, background parts) -> driver -> gRPC server ->
+// Process wiring, the same for every mode: config -> metadata -> Kubernetes (optional) -> cloud client and
+// pod DB -> the mode's builder (build/: allocator, service, background parts) -> driver -> gRPC server ->
 // metrics / introspection, and the stop order (the reverse). startDaemon() is what main.ts, the tests and
 // the demo call; every part can be injected (deps).
 import { mkdir } from 'node:fs/promises';
