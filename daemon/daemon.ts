@@ -1,41 +1,25 @@
-// Process wiring: config -> metadata -> cloud -> Kubernetes (optional) -> pod DB -> pool -> driver ->
-// mode service -> gRPC. startDaemon() is what main.ts, the tests and the demo call; every part can be
-// injected (deps).
-import { mkdir, readFile } from 'node:fs/promises';
+// Process wiring, the same for every mode: config -> metadata -> Kubernetes (optional) -> cloud client and
+// pod DB -> the mode's builder (build/: allocator, service, background parts) -> driver -> gRPC server ->
+// metrics / introspection, and the stop order (the reverse). startDaemon() is what main.ts, the tests and
+// the demo call; every part can be injected (deps).
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { createEniMultiIpPool, type PoolEvent } from '../pool/index.js';
-import type { EniMultiIpPoolOptions } from '../pool/eniMultiIpPool.js';
-import { podKeyOf, type IpAllocator, type OwnerCheck } from '../pool/types.js';
-import type { PoolStore } from '../pool/store.js';
+import type { IpAllocator, OwnerCheck, PoolStore } from '../pool/index.js';
 import { createDriver } from '../drivers/index.js';
 import type { Driver } from '../drivers/types.js';
-import { AliyunCloud, MetadataClient, REAL_METADATA_BASE_URL, type TerwayBackoff } from './cloud/index.js';
 import type { Cloud, InstanceMetadata } from './cloud/types.js';
 import { openPoolStore } from './store/index.js';
-import { nodeNameOf, redactConfig, resolveKubeSettings, type DaemonConfig } from './config/index.js';
-import { createKubeClient, createOwnerCheck, kubeEventRecorder, type KubeClient } from './k8s/index.js';
+import { redactConfig, type DaemonConfig } from './config/index.js';
+import type { KubeClient } from './k8s/index.js';
 import { createLogger } from './log.js';
 import { DaemonMetrics, serveMetrics, type MetricsServer } from './metrics.js';
 import { Introspection } from './introspect.js';
-import {
-  createNetworkService,
-  createPodStatefulness,
-  FanOutEventRecorder,
-  IpConditionReporter,
-  KubeAwareService,
-  LogEventRecorder,
-  createVpcEniAllocator,
-  ENI_RESOURCE_NAME,
-  VpcEniService,
-  onThisNode,
-  type EventRecorder,
-  type NetworkService,
-} from './modes/index.js';
-import { VpcIpAllocator } from './modes/vpcIp/index.js';
-import { EniMultiIpService } from './modes/eniMultiIp.js';
+import type { EventRecorder, NetworkService } from './modes/index.js';
 import { KernelHygiene } from './modes/kernelHygiene.js';
-import type { EniPool } from '../pool/enipool/index.js';
+import { modeBuilder, type BackgroundPart } from './build/index.js';
+import { createCloud, readMetadata } from './build/cloud.js';
+import { connectKube, eventSinks, podOwnerCheck, withKubernetes } from './build/kube.js';
 import { DaemonServer } from './server/server.js';
 import { prepareSocketPath } from './server/socket.js';
 
@@ -79,135 +63,13 @@ export interface DaemonHandle {
   stop(): Promise<void>;
 }
 
-function toTerwayBackoff(config: DaemonConfig): Record<string, TerwayBackoff> {
-  const out: Record<string, TerwayBackoff> = {};
-  for (const [key, b] of Object.entries(config.backoffOverride)) {
-    const e: TerwayBackoff = {};
-    if (b.durationMs !== undefined) e['Duration'] = `${b.durationMs}ms`;
-    if (b.capMs !== undefined) e['Cap'] = `${b.capMs}ms`;
-    if (b.factor !== undefined) e['Factor'] = b.factor;
-    if (b.jitter !== undefined) e['Jitter'] = b.jitter;
-    if (b.steps !== undefined) e['Steps'] = b.steps;
-    out[key] = e;
-  }
-  return out;
-}
+type Cleanup = () => Promise<void> | void;
 
-/** The vSwitches for new ENIs: those configured for this zone, else the node's own. */
-export function pickVSwitches(
-  config: DaemonConfig,
-  md: Pick<InstanceMetadata, 'zoneId' | 'vSwitchId'>,
-): { ids: string[]; fallback: boolean } {
-  const ids = config.vSwitches[md.zoneId] ?? [];
-  return ids.length > 0 ? { ids, fallback: false } : { ids: [md.vSwitchId], fallback: true };
-}
-
-async function createPool(
-  config: DaemonConfig,
-  cloud: Cloud,
-  store: PoolStore,
-  instanceId: string,
-  md: InstanceMetadata,
-  logger: Logger,
-  ownerCheck?: OwnerCheck,
-  forward?: (e: PoolEvent) => void,
-  hooks?: Pick<EniMultiIpPoolOptions, 'beforeRelease' | 'onEniRemoved'>,
-): Promise<IpAllocator> {
-  const { ids: vSwitchIds, fallback } = pickVSwitches(config, md);
-  if (fallback && Object.keys(config.vSwitches).length > 0) {
-    logger.warn({ zoneId: md.zoneId, vSwitchId: md.vSwitchId }, 'eni_conf.vswitches has no entry for this zone; using the node vSwitch');
-  }
-  let securityGroupIds = config.securityGroupIds;
-  if (securityGroupIds.length === 0) {
-    const enis = await cloud.describeNetworkInterfaces({ instanceId });
-    securityGroupIds = enis.find((e) => e.type === 'Primary')?.securityGroupIds ?? [];
-    if (securityGroupIds.length === 0) {
-      throw new Error('eni_conf.security_group(s) is not set and the primary ENI has no security group to copy');
-    }
-    logger.info({ securityGroupIds }, 'security groups copied from the primary ENI');
-  }
-  const poolLog = logger.child({ component: 'pool' });
-  return createEniMultiIpPool({
-    cloud,
-    store,
-    instanceId,
-    instanceType: md.instanceType,
-    vSwitchIds,
-    securityGroupIds,
-    eniTags: config.eniTags,
-    ownerCheck,
-    beforeRelease: hooks?.beforeRelease,
-    onEniRemoved: hooks?.onEniRemoved,
-    config: {
-      minPoolSize: config.minPoolSize,
-      maxPoolSize: config.maxPoolSize,
-      idleIpReclaimAfterMs: config.idleIpReclaimAfterMs,
-      idleIpReclaimIntervalMs: config.idleIpReclaimIntervalMs,
-      idleIpReclaimBatchSize: config.idleIpReclaimBatchSize,
-      idleIpReclaimJitterFactor: config.idleIpReclaimJitterFactor,
-      eniTagFilter: config.eniTagFilter,
-      minEni: config.minEni,
-      maxEni: config.maxEni,
-      eniSelectionPolicy: config.eniSelectionPolicy,
-      vSwitchSelectionPolicy: config.vSwitchSelectionPolicy,
-      ipCooldownMs: config.ipCooldownMs,
-      statefulReserveMs: config.statefulIpReserveMs,
-      allocDeadlineMs: config.allocTimeoutMs,
-      gcIntervalMs: config.gcIntervalMs,
-      gcGraceMs: config.gcGraceMs,
-    },
-    logger: poolLog,
-    onEvent: (e) => {
-      (e.type === 'Warning' ? poolLog.warn : poolLog.info).call(poolLog, { event: true, ...e }, e.message);
-      forward?.(e);
-    },
-  });
-}
-
-interface KubeWiring {
-  kube: KubeClient;
-  nodeName?: string;
-}
-
-/** The Kubernetes client, or undefined when none is configured (Kubernetes is optional). */
-async function connectKube(config: DaemonConfig, deps: DaemonDeps, log: Logger): Promise<KubeWiring | undefined> {
-  if (deps.kube === null) return undefined;
-  const env = deps.env ?? process.env;
-  const settings = resolveKubeSettings(config, env);
-  const nodeName = nodeNameOf(config, env);
-  let kube = deps.kube;
-  if (!kube) {
-    if (!settings.enabled) {
-      log.info(
-        { why: settings.why },
-        'Kubernetes not configured: no GC by pod existence, no stateful IP reservation, events only in the log',
-      );
-      return undefined;
-    }
-    let token: string | undefined;
-    if (settings.tokenFile) {
-      try {
-        token = (await readFile(settings.tokenFile, 'utf8')).trim();
-      } catch (e) {
-        throw new Error(`eni_conf.kube_token_file ${settings.tokenFile}: ${(e as NodeJS.ErrnoException).code ?? 'EIO'}`);
-      }
-    }
-    // No request is made here: an API server that is down does not stop the daemon from starting.
-    try {
-      kube = await createKubeClient({ ...settings.clientOptions, ...(token ? { token } : {}) });
-    } catch (e) {
-      // Configured on purpose: a mistake to report. Merely running in a pod: Kubernetes stays optional.
-      if (settings.source !== 'in-cluster') throw e;
-      log.warn({ err: (e as Error).message }, 'in-cluster Kubernetes client unavailable: running without Kubernetes');
-      return undefined;
-    }
-    log.info(
-      { source: settings.source, server: settings.clientOptions.server, kubeconfig: settings.clientOptions.kubeconfig, nodeName },
-      'Kubernetes client configured',
-    );
-  }
-  if (!nodeName) log.warn('node name unknown (set node_name or env NODE_NAME): no GC by pod existence, no node events or conditions');
-  return { kube, nodeName };
+/** The pod DB file (its directory created 0700), closed by the returned cleanup. */
+async function openPodDb(config: DaemonConfig): Promise<{ store: PoolStore; close: Cleanup }> {
+  if (config.dbPath !== ':memory:') await mkdir(dirname(config.dbPath), { recursive: true, mode: 0o700 });
+  const store = openPoolStore(config.dbPath);
+  return { store, close: () => store.close() };
 }
 
 export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): Promise<DaemonHandle> {
@@ -218,7 +80,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
   // Refuse early if another daemon answers on our socket: two daemons must not share the pod DB.
   if ((await prepareSocketPath(config.socketPath)).removedStale) log.info({ socketPath: config.socketPath }, 'removed a stale socket');
 
-  const cleanups: (() => Promise<void> | void)[] = [];
+  // Run in reverse at stop (or when start-up fails half-way): what started last stops first.
+  const cleanups: Cleanup[] = [];
   const cleanup = async (): Promise<void> => {
     for (const c of cleanups.reverse()) {
       try {
@@ -230,160 +93,65 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
   };
 
   try {
-    const metadataBaseUrl = config.metadataEndpoint ?? REAL_METADATA_BASE_URL;
-    let md = deps.metadata;
-    if (!md) {
-      md = deps.cloud ? await deps.cloud.getInstanceMetadata() : await new MetadataClient({ baseUrl: metadataBaseUrl }).instanceMetadata();
-    }
+    const md = deps.metadata ?? (await readMetadata(config, deps.cloud));
     const instanceId = config.instanceId ?? md.instanceId;
-    const regionId = config.regionId ?? md.regionId;
-    const cloud =
-      deps.cloud ??
-      (deps.allocator
-        ? undefined
-        : new AliyunCloud({
-            regionId,
-            endpoint: config.cloudEndpoint,
-            vpcEndpoint: config.vpcEndpoint,
-            protocol: config.cloudProtocol,
-            accessKeyId: config.accessKey,
-            accessKeySecret: config.accessSecret,
-            credentialPath: config.credentialPath,
-            metadataBaseUrl,
-            rateLimitPerMinute: config.rateLimit,
-            backoffOverride: toTerwayBackoff(config),
-            logger: logger.child({ component: 'cloud' }),
-          }));
+    let cloud = deps.cloud;
 
+    const builder = modeBuilder(config);
     const k8s = await connectKube(config, deps, log);
-    const kube = k8s?.kube;
-    const nodeName = k8s?.nodeName;
-    const logEvents = new LogEventRecorder(logger.child({ component: 'events' }));
-    const kubeEvents = kube
-      ? onThisNode(
-          kubeEventRecorder(kube, (err, ev) =>
-            log.warn({ err: err.message, reason: ev.reason, target: ev.target, name: ev.name }, 'writing a Kubernetes event failed'),
-          ),
-          nodeName,
-        )
-      : undefined;
-    const events = deps.events ?? (kubeEvents ? new FanOutEventRecorder(logEvents, kubeEvents) : logEvents);
-    let ownerCheck = deps.ownerCheck;
-    if (!ownerCheck && kube && nodeName && (config.daemonMode === 'ENIMultiIP' || config.daemonMode === 'VPCENI')) {
-      ownerCheck = createOwnerCheck(kube, {
-        nodeName,
-        graceMs: config.gcGraceMs,
-        customStatefulKinds: config.customStatefulWorkloadKinds,
-        onError: (err) => log.warn({ err: err.message }, 'pod GC skipped this round: the API server did not answer'),
-        onGone: (a, verdict) =>
-          log.info({ pod: `${a.namespace}/${a.name}`, podKey: a.podKey, ip: a.ip, verdict }, 'pod is gone: releasing its IP'),
-      });
-    }
-    if (kube && config.daemonMode === 'VPCIP') log.warn({ mode: config.daemonMode }, 'GC by pod existence is not implemented in this mode');
-    // Pool warnings (failed ENI / IP calls with their cloud codes) also go on the Node, as Terway
-    // does; the pool logs them itself.
-    const forwardPoolEvent =
-      kubeEvents && nodeName
-        ? (e: PoolEvent): void => {
-            if (e.type !== 'Warning') return;
-            void kubeEvents.record({ target: 'node', namespace: '', name: nodeName, type: e.type, reason: e.reason, message: e.message });
-          }
-        : undefined;
+    const { events, nodeWarning } = eventSinks(logger, k8s, deps.events);
+    const ownerCheck = deps.ownerCheck ?? (builder.podGc ? podOwnerCheck(config, k8s, log) : undefined);
+    if (k8s && !builder.podGc) log.warn({ mode: config.daemonMode }, 'GC by pod existence is not implemented in this mode');
 
     // Unwires gone pods before pool GC frees their IP, drops tables of ENIs that leave, repairs the kernel at start.
     const hygiene = new KernelHygiene(logger.child({ component: 'kernel' }));
+    const background: BackgroundPart[] = [];
     let allocator = deps.allocator;
-    let eniPool: EniPool | undefined;
     let podDb: PoolStore | undefined; // read by introspection (/v1/mapping cross-checks it)
     if (!allocator) {
-      if (!cloud) throw new Error('no cloud client');
-      let store = deps.store;
-      if (!store) {
-        if (config.dbPath !== ':memory:') await mkdir(dirname(config.dbPath), { recursive: true, mode: 0o700 });
-        const opened = openPoolStore(config.dbPath);
-        cleanups.push(() => opened.close());
-        store = opened;
+      if (!cloud) {
+        const own = createCloud(config, md, logger);
+        cleanups.push(() => own.close());
+        cloud = own;
       }
-      podDb = store;
-      if (config.daemonMode === 'VPCENI') {
-        eniPool = await createVpcEniAllocator({
-          config,
-          cloud,
-          store,
-          instanceId,
-          metadata: md,
-          vSwitchIds: pickVSwitches(config, md).ids,
-          logger,
-          ownerCheck,
-          beforeRelease: hygiene.beforeRelease,
-          onEvent: (e) => {
-            forwardPoolEvent?.(e);
-            // A pod whose ENI vanished, or whose GC teardown failed: the Warning goes on the Pod too.
-            if (e.pod && e.type === 'Warning') {
-              void events
-                .record({ target: 'pod', namespace: e.pod.namespace, name: e.pod.name, type: e.type, reason: e.reason, message: e.message })
-                .catch(() => {});
-            }
-          },
-        });
+      podDb = deps.store;
+      if (!podDb) {
+        const db = await openPodDb(config);
+        cleanups.push(db.close);
+        podDb = db.store;
       }
-      allocator =
-        eniPool ??
-        (config.daemonMode === 'VPCIP'
-          ? new VpcIpAllocator({
-              cloud,
-              store,
-              instanceId,
-              podCidr: config.podCidr!,
-              vSwitchId: md.vSwitchId,
-              ipCooldownMs: config.ipCooldownMs,
-              logger: logger.child({ component: 'vpcip' }),
-            })
-          : await createPool(config, cloud, store, instanceId, md, logger, ownerCheck, forwardPoolEvent, hygiene));
+      const parts = await builder.build({
+        config,
+        cloud,
+        store: podDb,
+        instanceId,
+        metadata: md,
+        logger,
+        ownerCheck,
+        hygiene,
+        events,
+        nodeWarning,
+        kube: k8s?.kube,
+        nodeName: k8s?.nodeName,
+      });
+      allocator = parts.allocator;
+      background.push(...(parts.background ?? []));
     }
+    const pool = allocator;
 
     const driver = deps.driver ?? createDriver(config.driver, { vethPrefix: config.vethPrefix, hostNetnsPath: config.hostNetnsPath });
-    const pool = allocator;
-    let service = createNetworkService(config.daemonMode, { allocator, driver, mtu: config.mtu, logger });
-    const podService = service;
+    const modeService = builder.service({ allocator, driver, mtu: config.mtu, logger });
     hygiene.bind({
       driver,
-      teardownGone:
-        podService instanceof EniMultiIpService || podService instanceof VpcEniService ? (a) => podService.teardownGone(a) : undefined,
-      release: (a, reason) =>
-        podService.releaseIp(
-          {
-            namespace: a.namespace,
-            name: a.name,
-            containerId: a.containerId,
-            ifName: a.ifName,
-            networkName: a.networkName,
-            netns: a.netns || undefined,
-          },
-          reason,
-        ),
+      teardownGone: modeService.teardownGone?.bind(modeService),
+      release: ({ namespace, name, containerId, ifName, networkName, netns }, reason) =>
+        modeService.releaseIp({ namespace, name, containerId, ifName, networkName, netns: netns || undefined }, reason),
     });
-    let ipCondition: IpConditionReporter | undefined;
-    if (kube) {
-      if (nodeName) {
-        ipCondition = new IpConditionReporter({
-          write: (c) => kube.setNodeCondition(nodeName, c),
-          onError: (err) => log.warn({ err: err.message }, 'updating node condition SufficientIP failed'),
-        });
-      }
-      service = new KubeAwareService({
-        inner: service,
-        hasAllocation: (p) => pool.get(podKeyOf(p)) !== undefined,
-        statefulness: createPodStatefulness({
-          getPod: (ns, name) => kube.getPod(ns, name),
-          customStatefulKinds: config.customStatefulWorkloadKinds,
-          timeoutMs: config.podLookupTimeoutMs,
-          onFallback: (ns, name, why) => log.warn({ pod: `${ns}/${name}` }, `${why}: the pod is treated as not stateful`),
-        }),
-        events,
-        ipCondition,
-        logger,
-      });
+    let service: NetworkService = modeService;
+    if (k8s) {
+      const wrapped = withKubernetes(modeService, { k8s, config, allocator, events, logger });
+      service = wrapped.service;
+      background.unshift(...wrapped.background);
     }
     const metrics = deps.metrics ?? new DaemonMetrics();
     metrics.setSources({ poolStats: () => pool.stats(), cloudStats: cloud ? () => cloud.stats() : undefined });
@@ -395,26 +163,9 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
     await hygiene.reconcile(pool.list());
     const startedService = service;
     cleanups.push(() => startedService.stop());
-    if (ipCondition) {
-      // Back to SufficientIP once the pool has IPs again (after Terway's hold), even without new pods.
-      const ic = ipCondition;
-      const check = (): void => {
-        if (pool.stats().free > 0) void ic.sufficient();
-      };
-      check();
-      const t = setInterval(check, 60_000);
-      t.unref();
-      cleanups.push(() => clearInterval(t));
-    }
-
-    if (eniPool && kube && nodeName) {
-      // VPCENI: the scheduler must not place more ENI pods here than the node can attach (Terway's
-      // device plugin advertises the same resource). Best effort, not awaited: an API server that is down does not stop us.
-      const capacity = eniPool.capacity();
-      void kube
-        .setNodeExtendedResource(nodeName, ENI_RESOURCE_NAME, capacity)
-        .then(() => log.info({ resource: ENI_RESOURCE_NAME, capacity }, 'node extended resource set'))
-        .catch((e: Error) => log.warn({ err: e.message, resource: ENI_RESOURCE_NAME }, 'advertising the ENI capacity on the node failed'));
+    for (const start of background) {
+      const stop = start();
+      if (stop) cleanups.push(stop);
     }
 
     let server: DaemonServer | undefined;
@@ -452,7 +203,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
         const { forced, pending } = await grpcServer.shutdown(config.shutdownTimeoutMs);
         if (forced)
           log.warn({ pending, shutdownTimeoutMs: config.shutdownTimeoutMs }, 'in-flight requests cancelled at the shutdown bound');
-        await cleanup(); // reverse start order: metrics listener, then the pool, then the DB
+        await cleanup(); // reverse start order: metrics listener, background parts, the pool, the DB, the cloud client
         log.info({ tookMs: Date.now() - started }, 'stopped');
       })();
       return stopping;
@@ -482,8 +233,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
       driver,
       metrics,
       logger,
-      kube,
-      nodeName,
+      kube: k8s?.kube,
+      nodeName: k8s?.nodeName,
       stop,
     };
   } catch (e) {

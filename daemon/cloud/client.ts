@@ -1,6 +1,7 @@
-// The SDK-backed Cloud: official @alicloud/ecs20140526 + @alicloud/vpc20160428 clients, unmodified,
-// wrapped with a client-side rate limiter, our own retries (the SDK's are off), idempotency tokens,
-// async attach/detach waits and per-API stats.
+// The SDK-backed Cloud: official @alicloud/ecs20140526 + @alicloud/vpc20160428 clients, unmodified
+// (sdk.ts), behind the plumbing (caller.ts: rate limiter, our own retries, per-API stats) and the call
+// wrappers (ecsCalls.ts: ENIs, IPs, instance types; vpcCalls.ts: vSwitches, route entries). This file
+// assembles them and adds the metadata client.
 //
 // Construction (the mock cloud in tests, the real cloud in production):
 //   const cloud = new AliyunCloud({
@@ -12,46 +13,29 @@
 // Everything else is optional: qps/burst (shared bucket), rateLimitPerMinute (Terway `rate_limit`),
 // retry / backoffOverride (Terway `backoff_override`), attachTimeoutMs / attachPollMs, requestTimeoutMs,
 // describePageSize, clock / random (tests), logger (pino-compatible).
-import { randomUUID } from 'node:crypto';
-import EcsModule, * as $Ecs from '@alicloud/ecs20140526';
-import VpcModule, * as $Vpc from '@alicloud/vpc20160428';
-import { $OpenApiUtil } from '@alicloud/openapi-core';
-// Transitive dependency of the SDK (single copy in node_modules): its RuntimeOptions type is what the SDK takes.
-import * as $dara from '@darabonba/typescript';
-import {
-  type ApiStats,
-  type Cloud,
-  CloudError,
-  CloudErrorCodes,
-  type CreateEniRequest,
-  type DescribeEniFilter,
-  type Eni,
-  type EniMetadata,
-  type InstanceMetadata,
-  type InstanceTypeLimits,
-  type RouteEntry,
-  type VSwitch,
+import type {
+  ApiStats,
+  Cloud,
+  CreateEniRequest,
+  DescribeEniFilter,
+  Eni,
+  EniMetadata,
+  InstanceMetadata,
+  InstanceTypeLimits,
+  RouteEntry,
+  VSwitch,
 } from './types.js';
 import { type Clock, systemClock } from './clock.js';
-import { RateLimiter, type RateLimiterStats } from './ratelimit.js';
-import { BackoffTable, type BackoffPolicy, DEFAULT_BACKOFF, type RetryState, type TerwayBackoff, withRetry } from './retry.js';
-import { isThrottled, toCloudError } from './errors.js';
+import type { RateLimiterStats } from './ratelimit.js';
+import { BackoffTable, type BackoffPolicy, DEFAULT_BACKOFF, type TerwayBackoff } from './retry.js';
 import { MetadataClient, type MetadataClientOptions, type MetadataStats } from './metadata.js';
 import { credentialFromFile, type SdkCredential } from './credentials.js';
-import { cjsDefault } from './interop.js';
-import { toEni, toEniFromCreate, toInstanceTypeLimits, toRouteEntry, toVSwitch } from './convert.js';
+import { ApiCaller, type CloudLogger } from './caller.js';
+import { createSdkClients } from './sdk.js';
+import { EcsCalls } from './ecsCalls.js';
+import { VpcCalls } from './vpcCalls.js';
 
-const EcsClient = cjsDefault(EcsModule);
-const VpcClient = cjsDefault(VpcModule);
-type EcsClientT = InstanceType<typeof EcsClient>;
-type VpcClientT = InstanceType<typeof VpcClient>;
-
-/** Minimal structured logger (pino's signature). Never receives secrets. */
-export interface CloudLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-}
+export type { CloudLogger } from './caller.js';
 
 export interface AliyunCloudOptions {
   regionId: string;
@@ -102,480 +86,111 @@ export interface AliyunCloudOptions {
   logger?: CloudLogger;
 }
 
-interface CallContext {
-  attempts: number;
-}
-
-const ENI_IDS_PER_DESCRIBE = 100;
-const IPS_PER_CALL = 10;
-const MAX_PAGES = 10_000;
-
-function splitEndpoint(endpoint: string | undefined): { host?: string; protocol?: 'http' | 'https' } {
-  if (endpoint === undefined || endpoint === '') return {};
-  if (endpoint.includes('://')) {
-    const u = new URL(endpoint);
-    return { host: u.host, protocol: u.protocol === 'http:' ? 'http' : 'https' };
-  }
-  return { host: endpoint.replace(/\/+$/, '') };
-}
-
-function chunk<T>(xs: T[], n: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
-  return out;
-}
-
-function emptyStats(): ApiStats {
-  return { calls: 0, errors: 0, throttled: 0, retries: 0, totalLatencyMs: 0, maxLatencyMs: 0 };
-}
-
 export class AliyunCloud implements Cloud {
   readonly regionId: string;
-  private readonly ecs: EcsClientT;
-  private readonly vpc: VpcClientT;
-  private readonly runtime: $dara.RuntimeOptions;
-  private readonly limiter: RateLimiter;
-  private readonly backoff: BackoffTable;
-  private readonly extraRetryable: ReadonlySet<string>;
+  private readonly caller: ApiCaller;
+  private readonly ecsCalls: EcsCalls;
+  private readonly vpcCalls: VpcCalls;
   private readonly metadata: MetadataClient;
-  private readonly clock: Clock;
-  private readonly random: () => number;
-  private readonly logger?: CloudLogger;
-  private readonly attachTimeoutMs: number;
-  private readonly attachPollMs: number;
-  private readonly pageSize: number;
-  private readonly apiStats = new Map<string, ApiStats>();
   private readonly instanceTypeCache = new Map<string, InstanceTypeLimits>();
 
   constructor(opts: AliyunCloudOptions) {
     if (!opts.regionId) throw new Error('AliyunCloud: regionId is required');
     this.regionId = opts.regionId;
-    this.clock = opts.clock ?? systemClock;
-    this.random = opts.random ?? Math.random;
-    this.logger = opts.logger;
-    this.attachTimeoutMs = opts.attachTimeoutMs ?? 60_000;
-    this.attachPollMs = opts.attachPollMs ?? 500;
-    this.pageSize = Math.max(1, Math.floor(opts.describePageSize ?? 100));
-    this.extraRetryable = new Set(opts.retryableCodes ?? []);
-
-    const ecsEp = splitEndpoint(opts.endpoint);
-    const vpcEp =
-      opts.vpcEndpoint !== undefined
-        ? splitEndpoint(opts.vpcEndpoint)
-        : { host: ecsEp.host?.replace(/^ecs(?=[.-])/, 'vpc'), protocol: ecsEp.protocol };
-    const credential = opts.credential ?? (opts.credentialPath !== undefined ? credentialFromFile(opts.credentialPath) : undefined);
+    const clock = opts.clock ?? systemClock;
     const requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
-    const connectTimeoutMs = opts.connectTimeoutMs ?? Math.min(5_000, requestTimeoutMs);
-    const config = (ep: { host?: string; protocol?: 'http' | 'https' }): $OpenApiUtil.Config =>
-      new $OpenApiUtil.Config({
-        regionId: opts.regionId,
-        ...(ep.host !== undefined ? { endpoint: ep.host } : {}),
-        protocol: opts.protocol ?? ep.protocol ?? 'https',
-        ...(credential !== undefined
-          ? { credential }
-          : {
-              accessKeyId: opts.accessKeyId,
-              accessKeySecret: opts.accessKeySecret,
-              ...(opts.securityToken ? { securityToken: opts.securityToken } : {}),
-            }),
-        readTimeout: requestTimeoutMs,
-        connectTimeout: connectTimeoutMs,
-      });
-    this.ecs = new EcsClient(config(ecsEp));
-    this.vpc = new VpcClient(config(vpcEp));
-    // Retries are ours: the SDK only retries when Config.retryOptions is set, and it is not.
-    this.runtime = new $dara.RuntimeOptions({
-      autoretry: false,
-      maxAttempts: 1,
-      readTimeout: requestTimeoutMs,
-      connectTimeout: connectTimeoutMs,
+    const clients = createSdkClients({
+      regionId: opts.regionId,
+      endpoint: opts.endpoint,
+      vpcEndpoint: opts.vpcEndpoint,
+      protocol: opts.protocol,
+      accessKeyId: opts.accessKeyId,
+      accessKeySecret: opts.accessKeySecret,
+      securityToken: opts.securityToken,
+      credential: opts.credential ?? (opts.credentialPath !== undefined ? credentialFromFile(opts.credentialPath) : undefined),
+      requestTimeoutMs,
+      connectTimeoutMs: opts.connectTimeoutMs ?? Math.min(5_000, requestTimeoutMs),
     });
-
-    this.limiter = new RateLimiter({
-      qps: opts.qps,
-      burst: opts.burst,
-      perApiPerMinute: opts.rateLimitPerMinute,
-      terwayDefaults: opts.terwayRateLimitDefaults,
-      clock: this.clock,
-    });
-    this.backoff = new BackoffTable({ ...DEFAULT_BACKOFF, ...(opts.retry ?? {}) }, opts.retryByKey ?? {}, opts.backoffOverride ?? {});
-    this.metadata = new MetadataClient({ ...(opts.metadata ?? {}), baseUrl: opts.metadataBaseUrl, clock: this.clock });
-  }
-
-  // ---- plumbing -------------------------------------------------------------------------------
-
-  private statFor(api: string): ApiStats {
-    let s = this.apiStats.get(api);
-    if (!s) {
-      s = emptyStats();
-      this.apiStats.set(api, s);
-    }
-    return s;
-  }
-
-  /**
-   * One logical API call: every attempt waits for the rate limiter, is counted, and failures are
-   * classified; retryable ones are retried under the API's backoff policy with the SAME request
-   * object (so a ClientToken set on it is reused).
-   */
-  private async call<T>(api: string, send: (rt: $dara.RuntimeOptions) => Promise<T>, ctx: CallContext = { attempts: 0 }): Promise<T> {
-    const policy = this.backoff.forApi(api);
-    return withRetry(
-      async (state: RetryState) => {
-        ctx.attempts = state.attempt;
-        await this.limiter.acquire(api);
-        const s = this.statFor(api);
-        s.calls++;
-        if (state.attempt > 1) s.retries++;
-        const started = performance.now();
-        try {
-          return await send(this.runtime);
-        } catch (raw) {
-          const err = toCloudError(raw, api, this.extraRetryable);
-          s.errors++;
-          if (isThrottled(err)) s.throttled++;
-          throw err;
-        } finally {
-          const ms = performance.now() - started;
-          s.totalLatencyMs += ms;
-          if (ms > s.maxLatencyMs) s.maxLatencyMs = ms;
-        }
+    this.caller = new ApiCaller({
+      limiter: {
+        qps: opts.qps,
+        burst: opts.burst,
+        perApiPerMinute: opts.rateLimitPerMinute,
+        terwayDefaults: opts.terwayRateLimitDefaults,
       },
-      (raw) => toCloudError(raw, api, this.extraRetryable),
-      policy,
-      {
-        sleep: (ms) => this.clock.sleep(ms),
-        random: this.random,
-        onRetry: (err, retry, delayMs) =>
-          this.logger?.warn(
-            { api, code: err.code, requestId: err.requestId, httpStatus: err.httpStatus, retry, delayMs: Math.round(delayMs) },
-            'cloud call retried',
-          ),
-      },
-      (err) => {
-        const hint = (err.cause as { retryAfter?: unknown } | undefined)?.retryAfter;
-        return typeof hint === 'number' && hint > 0 ? hint : undefined;
-      },
-    );
-  }
-
-  private fail(api: string, code: string, message: string, retryable = false): CloudError {
-    return new CloudError({ api, code, message, retryable });
-  }
-
-  // ---- ENIs ----------------------------------------------------------------------------------
-
-  async createNetworkInterface(req: CreateEniRequest): Promise<Eni> {
-    const api = 'CreateNetworkInterface';
-    if (req.securityGroupIds.length === 0) throw this.fail(api, 'MissingParameter', 'at least one security group is required');
-    const clientToken = req.clientToken ?? randomUUID();
-    const request = new $Ecs.CreateNetworkInterfaceRequest({
-      regionId: this.regionId,
-      vSwitchId: req.vSwitchId,
-      securityGroupIds: req.securityGroupIds,
-      clientToken,
-      ...(req.description !== undefined ? { description: req.description } : {}),
-      ...(req.secondaryIpCount ? { secondaryPrivateIpAddressCount: req.secondaryIpCount } : {}),
-      ...(req.tags && Object.keys(req.tags).length > 0
-        ? { tag: Object.entries(req.tags).map(([key, value]) => new $Ecs.CreateNetworkInterfaceRequestTag({ key, value })) }
-        : {}),
+      backoff: new BackoffTable({ ...DEFAULT_BACKOFF, ...(opts.retry ?? {}) }, opts.retryByKey ?? {}, opts.backoffOverride ?? {}),
+      retryableCodes: opts.retryableCodes,
+      clock,
+      random: opts.random ?? Math.random,
+      logger: opts.logger,
     });
-    const res = await this.call(api, (rt) => this.ecs.createNetworkInterfaceWithOptions(request, rt));
-    if (!res.body?.networkInterfaceId) throw this.fail(api, 'InvalidResponse', 'reply without NetworkInterfaceId');
-    const eni = toEniFromCreate(res.body, req);
-    this.logger?.info({ api, eniId: eni.eniId, vSwitchId: eni.vSwitchId, ips: eni.secondaryIps.length + 1 }, 'eni created');
-    return eni;
-  }
-
-  async deleteNetworkInterface(eniId: string): Promise<void> {
-    const api = 'DeleteNetworkInterface';
-    const request = new $Ecs.DeleteNetworkInterfaceRequest({ regionId: this.regionId, networkInterfaceId: eniId });
-    const ctx: CallContext = { attempts: 0 };
-    try {
-      await this.call(api, (rt) => this.ecs.deleteNetworkInterfaceWithOptions(request, rt), ctx);
-    } catch (err) {
-      // A retry after a lost reply finds the ENI already gone: that is the success we asked for.
-      if (err instanceof CloudError && err.code === CloudErrorCodes.EniNotFound && ctx.attempts > 1) return;
-      throw err;
-    }
-  }
-
-  async attachNetworkInterface(eniId: string, instanceId: string): Promise<void> {
-    const api = 'AttachNetworkInterface';
-    const request = new $Ecs.AttachNetworkInterfaceRequest({ regionId: this.regionId, networkInterfaceId: eniId, instanceId });
-    try {
-      await this.call(api, (rt) => this.ecs.attachNetworkInterfaceWithOptions(request, rt));
-    } catch (err) {
-      // Already attaching / attached to this instance (a retried call whose first reply was lost, or a
-      // re-run after a crash): wait for it instead of failing.
-      if (!(err instanceof CloudError) || err.code !== CloudErrorCodes.EniStateInvalid) throw err;
-      const eni = await this.describeOne(eniId);
-      if (!eni || eni.instanceId !== instanceId || (eni.status !== 'Attaching' && eni.status !== 'InUse')) throw err;
-    }
-    await this.waitEniStatus(api, eniId, 'InUse', instanceId);
-  }
-
-  async detachNetworkInterface(eniId: string, instanceId: string): Promise<void> {
-    const api = 'DetachNetworkInterface';
-    const request = new $Ecs.DetachNetworkInterfaceRequest({ regionId: this.regionId, networkInterfaceId: eniId, instanceId });
-    try {
-      await this.call(api, (rt) => this.ecs.detachNetworkInterfaceWithOptions(request, rt));
-    } catch (err) {
-      if (!(err instanceof CloudError) || err.code !== CloudErrorCodes.EniStateInvalid) throw err;
-      const eni = await this.describeOne(eniId);
-      if (!eni) throw err;
-      if (eni.status === 'Available') return;
-      if (eni.status !== 'Detaching') throw err;
-    }
-    await this.waitEniStatus(api, eniId, 'Available');
-  }
-
-  private async describeOne(eniId: string): Promise<Eni | undefined> {
-    const list = await this.describeNetworkInterfaces({ eniIds: [eniId] });
-    return list.find((e) => e.eniId === eniId);
-  }
-
-  /** Polls the ENI with growing delays until it reaches `want` or the deadline passes (CloudError Timeout). */
-  private async waitEniStatus(api: string, eniId: string, want: 'InUse' | 'Available', instanceId?: string): Promise<void> {
-    const deadline = this.clock.now() + this.attachTimeoutMs;
-    const maxDelay = Math.max(2_000, this.attachPollMs);
-    let delay = this.attachPollMs;
-    let last = 'unknown';
-    for (;;) {
-      const left = deadline - this.clock.now();
-      if (left <= 0) {
-        throw new CloudError({
-          api,
-          code: CloudErrorCodes.Timeout,
-          message: `${eniId} did not become ${want} within ${this.attachTimeoutMs}ms (last status ${last})`,
-          retryable: false,
-        });
-      }
-      await this.clock.sleep(Math.min(delay, left));
-      delay = Math.min(maxDelay, delay * 1.5);
-      const eni = await this.describeOne(eniId);
-      if (!eni)
-        throw new CloudError({
-          api,
-          code: CloudErrorCodes.EniNotFound,
-          message: `${eniId} vanished while waiting for ${want}`,
-          retryable: false,
-        });
-      if (eni.status === want && (want === 'Available' || eni.instanceId === instanceId)) return;
-      // Seen in transit and then back where it started: the cloud gave up on the operation.
-      const transit = want === 'InUse' ? 'Attaching' : 'Detaching';
-      const origin = want === 'InUse' ? 'Available' : 'InUse';
-      if (last === transit && eni.status === origin) {
-        throw new CloudError({
-          api,
-          code: want === 'InUse' ? 'AttachFailed' : 'DetachFailed',
-          message: `${eniId} went ${transit} → ${origin}`,
-          retryable: false,
-        });
-      }
-      last = eni.status;
-    }
-  }
-
-  async assignPrivateIpAddresses(eniId: string, count: number, opts: { ips?: string[]; clientToken?: string } = {}): Promise<string[]> {
-    const api = 'AssignPrivateIpAddresses';
-    const n = opts.ips !== undefined ? opts.ips.length : count;
-    if (!Number.isInteger(n) || n < 1 || n > IPS_PER_CALL) {
-      throw this.fail(api, 'InvalidParam.PrivateIpAddressCount', `between 1 and ${IPS_PER_CALL} addresses per call, asked for ${n}`);
-    }
-    const request = new $Ecs.AssignPrivateIpAddressesRequest({
-      regionId: this.regionId,
-      networkInterfaceId: eniId,
-      clientToken: opts.clientToken ?? randomUUID(),
-      ...(opts.ips !== undefined ? { privateIpAddress: opts.ips } : { secondaryPrivateIpAddressCount: n }),
+    const sdk = { regionId: opts.regionId, ...clients, call: this.caller.call.bind(this.caller), logger: opts.logger };
+    this.ecsCalls = new EcsCalls(sdk, {
+      clock,
+      attachTimeoutMs: opts.attachTimeoutMs ?? 60_000,
+      attachPollMs: opts.attachPollMs ?? 500,
+      pageSize: Math.max(1, Math.floor(opts.describePageSize ?? 100)),
     });
-    const res = await this.call(api, (rt) => this.ecs.assignPrivateIpAddressesWithOptions(request, rt));
-    const ips = res.body?.assignedPrivateIpAddressesSet?.privateIpSet?.privateIpAddress ?? [];
-    if (ips.length !== n) {
-      // The cloud applied something other than what we asked: surface it rather than guess.
-      throw new CloudError({
-        api,
-        code: 'InvalidResponse',
-        message: `asked for ${n} addresses, got ${ips.length}`,
-        requestId: res.body?.requestId,
-        retryable: false,
-      });
-    }
-    return ips;
+    this.vpcCalls = new VpcCalls(sdk);
+    this.metadata = new MetadataClient({ ...(opts.metadata ?? {}), baseUrl: opts.metadataBaseUrl, clock });
   }
 
-  async unassignPrivateIpAddresses(eniId: string, ips: string[]): Promise<void> {
-    const api = 'UnassignPrivateIpAddresses';
-    for (const part of chunk(ips, IPS_PER_CALL)) {
-      const request = new $Ecs.UnassignPrivateIpAddressesRequest({
-        regionId: this.regionId,
-        networkInterfaceId: eniId,
-        privateIpAddress: part,
-      });
-      const ctx: CallContext = { attempts: 0 };
-      try {
-        await this.call(api, (rt) => this.ecs.unassignPrivateIpAddressesWithOptions(request, rt), ctx);
-      } catch (err) {
-        // After a lost reply the retry finds the addresses already gone.
-        const gone = err instanceof CloudError && (err.code === 'InvalidIp.IpUnassigned' || err.code === CloudErrorCodes.IpNotFound);
-        if (gone && ctx.attempts > 1) continue;
-        throw err;
-      }
-    }
+  // ---- ENIs and their IPs (ECS) ---------------------------------------------------------------
+
+  createNetworkInterface(req: CreateEniRequest): Promise<Eni> {
+    return this.ecsCalls.createNetworkInterface(req);
   }
 
-  async describeNetworkInterfaces(filter: DescribeEniFilter): Promise<Eni[]> {
-    if (filter.eniIds !== undefined) {
-      if (filter.eniIds.length === 0) return [];
-      const parts = chunk([...new Set(filter.eniIds)], ENI_IDS_PER_DESCRIBE);
-      const out: Eni[] = [];
-      for (const ids of parts) out.push(...(await this.describeEniPages(filter, ids)));
-      return out;
-    }
-    return this.describeEniPages(filter, undefined);
+  deleteNetworkInterface(eniId: string): Promise<void> {
+    return this.ecsCalls.deleteNetworkInterface(eniId);
   }
 
-  /** Follows NextToken until the cloud stops returning one; merges pages, dropping duplicates. */
-  private async describeEniPages(filter: DescribeEniFilter, eniIds: string[] | undefined): Promise<Eni[]> {
-    const api = 'DescribeNetworkInterfaces';
-    const byId = new Map<string, Eni>();
-    let nextToken: string | undefined;
-    for (let page = 0; page < MAX_PAGES; page++) {
-      const request = new $Ecs.DescribeNetworkInterfacesRequest({
-        regionId: this.regionId,
-        maxResults: this.pageSize,
-        ...(nextToken !== undefined ? { nextToken } : {}),
-        ...(eniIds !== undefined ? { networkInterfaceId: eniIds } : {}),
-        ...(filter.instanceId !== undefined ? { instanceId: filter.instanceId } : {}),
-        ...(filter.status !== undefined ? { status: filter.status } : {}),
-        ...(filter.vSwitchId !== undefined ? { vSwitchId: filter.vSwitchId } : {}),
-        ...(filter.tags && Object.keys(filter.tags).length > 0
-          ? { tag: Object.entries(filter.tags).map(([key, value]) => new $Ecs.DescribeNetworkInterfacesRequestTag({ key, value })) }
-          : {}),
-      });
-      const res = await this.call(api, (rt) => this.ecs.describeNetworkInterfacesWithOptions(request, rt));
-      for (const set of res.body?.networkInterfaceSets?.networkInterfaceSet ?? []) {
-        const eni = toEni(set);
-        if (eni) byId.set(eni.eniId, eni);
-      }
-      nextToken = res.body?.nextToken || undefined;
-      if (nextToken === undefined) return [...byId.values()];
-    }
-    throw this.fail(api, 'TooManyPages', `more than ${MAX_PAGES} pages`);
+  attachNetworkInterface(eniId: string, instanceId: string): Promise<void> {
+    return this.ecsCalls.attachNetworkInterface(eniId, instanceId);
   }
 
-  // ---- instance types, vSwitches -------------------------------------------------------------
+  detachNetworkInterface(eniId: string, instanceId: string): Promise<void> {
+    return this.ecsCalls.detachNetworkInterface(eniId, instanceId);
+  }
+
+  assignPrivateIpAddresses(eniId: string, count: number, opts: { ips?: string[]; clientToken?: string } = {}): Promise<string[]> {
+    return this.ecsCalls.assignPrivateIpAddresses(eniId, count, opts);
+  }
+
+  unassignPrivateIpAddresses(eniId: string, ips: string[]): Promise<void> {
+    return this.ecsCalls.unassignPrivateIpAddresses(eniId, ips);
+  }
+
+  describeNetworkInterfaces(filter: DescribeEniFilter): Promise<Eni[]> {
+    return this.ecsCalls.describeNetworkInterfaces(filter);
+  }
 
   async describeInstanceTypeLimits(instanceType: string): Promise<InstanceTypeLimits> {
-    const cached = this.instanceTypeCache.get(instanceType);
-    if (cached) return { ...cached };
-    const api = 'DescribeInstanceTypes';
-    const request = new $Ecs.DescribeInstanceTypesRequest({ instanceTypes: [instanceType] });
-    const res = await this.call(api, (rt) => this.ecs.describeInstanceTypesWithOptions(request, rt));
-    const found = (res.body?.instanceTypes?.instanceType ?? []).find((t) => t.instanceTypeId === instanceType);
-    if (!found)
-      throw new CloudError({
-        api,
-        code: 'InvalidInstanceType.ValueNotSupported',
-        message: `unknown instance type ${instanceType}`,
-        requestId: res.body?.requestId,
-        retryable: false,
-      });
-    const limits = toInstanceTypeLimits(found);
     // Instance-type limits never change: one call per type per process.
-    this.instanceTypeCache.set(instanceType, limits);
+    let limits = this.instanceTypeCache.get(instanceType);
+    if (!limits) {
+      limits = await this.ecsCalls.describeInstanceTypeLimits(instanceType);
+      this.instanceTypeCache.set(instanceType, limits);
+    }
     return { ...limits };
   }
 
-  /** vSwitches that do not exist are left out of the result (compare ids to detect them). */
-  async describeVSwitches(vSwitchIds: string[]): Promise<VSwitch[]> {
-    const api = 'DescribeVSwitches';
-    const ids = [...new Set(vSwitchIds)];
-    const results = await Promise.all(
-      ids.map(async (id) => {
-        const request = new $Vpc.DescribeVSwitchesRequest({ regionId: this.regionId, vSwitchId: id, pageSize: 50 });
-        const res = await this.call(api, (rt) => this.vpc.describeVSwitchesWithOptions(request, rt));
-        return (res.body?.vSwitches?.vSwitch ?? []).filter((v) => v.vSwitchId === id).map(toVSwitch);
-      }),
-    );
-    return results.flat();
+  // ---- vSwitches, route entries (VPC) ---------------------------------------------------------
+
+  describeVSwitches(vSwitchIds: string[]): Promise<VSwitch[]> {
+    return this.vpcCalls.describeVSwitches(vSwitchIds);
   }
 
-  // ---- route entries (VPCIP mode) ------------------------------------------------------------
-
-  private async listRouteEntries(routeTableId: string, destinationCidrBlock?: string): Promise<RouteEntry[]> {
-    const api = 'DescribeRouteEntryList';
-    const out: RouteEntry[] = [];
-    let nextToken: string | undefined;
-    for (let page = 0; page < MAX_PAGES; page++) {
-      const request = new $Vpc.DescribeRouteEntryListRequest({
-        regionId: this.regionId,
-        routeTableId,
-        maxResult: 100,
-        ...(destinationCidrBlock !== undefined ? { destinationCidrBlock } : {}),
-        ...(nextToken !== undefined ? { nextToken } : {}),
-      });
-      const res = await this.call(api, (rt) => this.vpc.describeRouteEntryListWithOptions(request, rt));
-      for (const e of res.body?.routeEntrys?.routeEntry ?? []) out.push(...toRouteEntry(e, routeTableId));
-      nextToken = res.body?.nextToken || undefined;
-      if (nextToken === undefined) return out;
-    }
-    throw this.fail(api, 'TooManyPages', `more than ${MAX_PAGES} pages`);
+  describeRouteEntries(routeTableId: string): Promise<RouteEntry[]> {
+    return this.vpcCalls.describeRouteEntries(routeTableId);
   }
 
-  async describeRouteEntries(routeTableId: string): Promise<RouteEntry[]> {
-    return this.listRouteEntries(routeTableId);
+  ensureRouteEntry(routeTableId: string, destinationCidrBlock: string, nextHopInstanceId: string): Promise<void> {
+    return this.vpcCalls.ensureRouteEntry(routeTableId, destinationCidrBlock, nextHopInstanceId);
   }
 
-  async ensureRouteEntry(routeTableId: string, destinationCidrBlock: string, nextHopInstanceId: string): Promise<void> {
-    const api = 'CreateRouteEntry';
-    const matching = async (): Promise<RouteEntry[]> =>
-      (await this.listRouteEntries(routeTableId, destinationCidrBlock)).filter((e) => e.destinationCidrBlock === destinationCidrBlock);
-    const ours = (e: RouteEntry): boolean => e.nextHopType === 'Instance' && e.nextHopId === nextHopInstanceId;
-    const existing = await matching();
-    if (existing.some(ours)) return;
-    if (existing.length > 0) {
-      const other = existing[0]!;
-      throw this.fail(
-        api,
-        'InvalidCIDRBlock.Duplicate',
-        `${destinationCidrBlock} in ${routeTableId} already routes to ${other.nextHopType} ${other.nextHopId}`,
-      );
-    }
-    const request = new $Vpc.CreateRouteEntryRequest({
-      regionId: this.regionId,
-      routeTableId,
-      destinationCidrBlock,
-      nextHopType: 'Instance',
-      nextHopId: nextHopInstanceId,
-      clientToken: randomUUID(),
-    });
-    const ctx: CallContext = { attempts: 0 };
-    try {
-      await this.call(api, (rt) => this.vpc.createRouteEntryWithOptions(request, rt), ctx);
-    } catch (err) {
-      // A retry after a lost reply collides with the entry the first attempt created.
-      if (err instanceof CloudError && err.code === 'InvalidCIDRBlock.Duplicate' && ctx.attempts > 1 && (await matching()).some(ours))
-        return;
-      throw err;
-    }
-  }
-
-  /** Deletes the entry; an entry that is not there counts as deleted. */
-  async deleteRouteEntry(routeTableId: string, destinationCidrBlock: string, nextHopInstanceId: string): Promise<void> {
-    const api = 'DeleteRouteEntry';
-    const request = new $Vpc.DeleteRouteEntryRequest({
-      regionId: this.regionId,
-      routeTableId,
-      destinationCidrBlock,
-      nextHopId: nextHopInstanceId,
-    });
-    try {
-      await this.call(api, (rt) => this.vpc.deleteRouteEntryWithOptions(request, rt));
-    } catch (err) {
-      if (err instanceof CloudError && err.code === 'InvalidRouteEntry.NotFound') return;
-      throw err;
-    }
+  deleteRouteEntry(routeTableId: string, destinationCidrBlock: string, nextHopInstanceId: string): Promise<void> {
+    return this.vpcCalls.deleteRouteEntry(routeTableId, destinationCidrBlock, nextHopInstanceId);
   }
 
   // ---- metadata, stats -----------------------------------------------------------------------
@@ -590,17 +205,15 @@ export class AliyunCloud implements Cloud {
 
   /** Per API: calls = HTTP attempts sent (retries included), retries = attempts after the first, errors = failed attempts, throttled = attempts answered with throttling; latency per attempt. */
   stats(): Record<string, ApiStats> {
-    const out: Record<string, ApiStats> = {};
-    for (const [api, s] of this.apiStats) out[api] = { ...s };
-    return out;
+    return this.caller.stats();
   }
 
   resetStats(): void {
-    this.apiStats.clear();
+    this.caller.resetStats();
   }
 
   rateLimiterStats(): RateLimiterStats {
-    return this.limiter.stats();
+    return this.caller.rateLimiterStats();
   }
 
   metadataStats(): MetadataStats {
@@ -609,7 +222,7 @@ export class AliyunCloud implements Cloud {
 
   /** The backoff policy in force for an API (for introspection). */
   backoffFor(api: string): BackoffPolicy {
-    return this.backoff.forApi(api);
+    return this.caller.policyFor(api);
   }
 
   /** Releases keep-alive sockets (metadata agent). */

@@ -58,7 +58,8 @@ export interface DaemonConfig {
   cloudEndpoint?: string;
   vpcEndpoint?: string;
   cloudProtocol: 'https' | 'http';
-  metadataEndpoint?: string;
+  /** Instance metadata service base URL (the real cloud's 100.100.100.200 by default). */
+  metadataEndpoint: string;
   socketPath: string;
   dbPath: string;
   ipCooldownMs: number;

@@ -13,7 +13,7 @@ export { KubeAwareService, type KubeAwareDeps } from './kubeAware.js';
 export { createPodStatefulness, type PodStatefulness, type PodStatefulnessOptions } from './podStateful.js';
 export { IpConditionReporter, SUFFICIENT_IP_CONDITION, type IpConditionOptions } from './ipCondition.js';
 export * from './vpcIp/index.js';
-export { VpcEniService, createVpcEniAllocator, ENI_RESOURCE_NAME, type VpcEniAllocatorDeps } from './vpcEni.js';
+export { VpcEniService, ENI_RESOURCE_NAME } from './vpcEni.js';
 
 export function createNetworkService(mode: DaemonMode, deps: EniMultiIpDeps): NetworkService {
   switch (mode) {

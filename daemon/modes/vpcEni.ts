@@ -5,11 +5,7 @@
 // (the pod sits on the vSwitch itself), not /32. Periodic GC by pod existence runs in the ENI pool,
 // which calls back into teardownGone (through KernelHygiene) before an ENI goes back.
 import type { Logger } from 'pino';
-import { EniPool, type EniPoolEvent } from '../../pool/enipool/index.js';
-import { podKeyOf, type IpAllocation, type IpAllocator, type OwnerCheck, type PodRef } from '../../pool/types.js';
-import type { PoolStore } from '../../pool/store.js';
-import type { Cloud, InstanceMetadata } from '../cloud/types.js';
-import type { DaemonConfig } from '../config/types.js';
+import { podKeyOf, type IpAllocation, type IpAllocator, type PodRef } from '../../pool/types.js';
 import { EniMultiIpService, type EniMultiIpDeps } from './eniMultiIp.js';
 import type { AllocResult, GcAttachment, InfoResult, IpConfigOut, NetworkService, ReleaseResult, StatusResult } from './types.js';
 
@@ -114,59 +110,4 @@ export class VpcEniService implements NetworkService {
   stop(): Promise<void> {
     return this.inner.stop();
   }
-}
-
-export interface VpcEniAllocatorDeps {
-  config: DaemonConfig;
-  cloud: Cloud;
-  store: PoolStore;
-  instanceId: string;
-  metadata: Pick<InstanceMetadata, 'zoneId' | 'vSwitchId' | 'instanceType'>;
-  /** vSwitches for new ENIs (daemon.ts pickVSwitches). */
-  vSwitchIds: string[];
-  logger: Logger;
-  onEvent?: (e: EniPoolEvent) => void;
-  /** GC by pod existence (Kubernetes); without it periodic GC only reconciles with the cloud. */
-  ownerCheck?: OwnerCheck;
-  /** Unwires a gone pod before its ENI goes back (KernelHygiene.beforeRelease → VpcEniService.teardownGone). */
-  beforeRelease?: (alloc: IpAllocation, why: 'gc') => Promise<void>;
-}
-
-/** The ENI pool for daemon_mode VPCENI, from eni_conf (security groups copied from the primary ENI when unset). */
-export async function createVpcEniAllocator(d: VpcEniAllocatorDeps): Promise<EniPool> {
-  let securityGroupIds = d.config.securityGroupIds;
-  if (securityGroupIds.length === 0) {
-    const enis = await d.cloud.describeNetworkInterfaces({ instanceId: d.instanceId });
-    securityGroupIds = enis.find((e) => e.type === 'Primary')?.securityGroupIds ?? [];
-    if (securityGroupIds.length === 0)
-      throw new Error('eni_conf.security_group(s) is not set and the primary ENI has no security group to copy');
-    d.logger.info({ securityGroupIds }, 'security groups copied from the primary ENI');
-  }
-  const log = d.logger.child({ component: 'enipool' });
-  return new EniPool({
-    cloud: d.cloud,
-    store: d.store,
-    instanceId: d.instanceId,
-    instanceType: d.metadata.instanceType,
-    vSwitchIds: d.vSwitchIds,
-    securityGroupIds,
-    eniTags: d.config.eniTags,
-    config: {
-      minPoolSize: d.config.minPoolSize,
-      maxPoolSize: d.config.maxPoolSize,
-      maxEni: d.config.maxEni,
-      cooldownMs: d.config.ipCooldownMs,
-      allocDeadlineMs: d.config.allocTimeoutMs,
-      vSwitchSelectionPolicy: d.config.vSwitchSelectionPolicy,
-      gcIntervalMs: d.config.gcIntervalMs,
-      gcGraceMs: d.config.gcGraceMs,
-    },
-    ownerCheck: d.ownerCheck,
-    beforeRelease: d.beforeRelease,
-    logger: log,
-    onEvent: (e) => {
-      (e.type === 'Warning' ? log.warn : log.info).call(log, { event: true, ...e }, e.message);
-      d.onEvent?.(e);
-    },
-  });
 }

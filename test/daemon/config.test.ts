@@ -76,6 +76,7 @@ describe('parseDaemonConfig defaults', () => {
       dbPath: DEFAULTS.dbPath,
       mtu: 1500,
       cloudProtocol: 'https',
+      metadataEndpoint: 'http://100.100.100.200',
       logLevel: 'info',
       minEni: 0,
       maxEni: 0,

@@ -1,0 +1,141 @@
+// The eni_conf reader: typed getters that record every bad key (ConfigError lists them all) and
+// remember which keys were read, so the rest can be warned about as unknown. Errors name the key
+// exactly as eni_conf spells it and never echo a secret.
+import { parseGoDuration } from './duration.js';
+import type { ConfigIssue } from './types.js';
+
+/** Keys whose values never appear in errors or logs. */
+export const SECRET_KEYS = new Set(['access_key', 'access_secret']);
+
+/** A value as an error message shows it: JSON, cut at 80 characters, `<redacted>` for secret keys. */
+export function show(key: string, value: unknown): string {
+  if (SECRET_KEYS.has(key.split('.')[0]!)) return '<redacted>';
+  let s: string;
+  try {
+    s = JSON.stringify(value) ?? String(value);
+  } catch {
+    s = String(value);
+  }
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export class Reader {
+  readonly issues: ConfigIssue[] = [];
+  readonly warnings: string[] = [];
+  private readonly seen = new Set<string>();
+  constructor(private readonly raw: Record<string, unknown>) {}
+
+  has(key: string): boolean {
+    this.seen.add(key);
+    return this.raw[key] !== undefined && this.raw[key] !== null;
+  }
+  fail(key: string, message: string): undefined {
+    this.issues.push({ key, message });
+    return undefined;
+  }
+  /** The raw value (null reads as unset); marks the key as known. */
+  value(key: string): unknown {
+    this.seen.add(key);
+    const v = this.raw[key];
+    return v === null ? undefined : v;
+  }
+
+  str(key: string, opts: { nonEmpty?: boolean } = {}): string | undefined {
+    const v = this.value(key);
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string') return this.fail(key, `must be a string (got ${show(key, v)})`);
+    if (opts.nonEmpty !== false && v.trim() === '') return this.fail(key, 'must not be empty');
+    return v;
+  }
+
+  oneOf<T extends string>(key: string, allowed: readonly T[], def: T): T {
+    const v = this.value(key);
+    if (v === undefined || v === '') return def;
+    if (typeof v === 'string' && (allowed as readonly string[]).includes(v)) return v as T;
+    this.fail(key, `must be one of ${allowed.join('|')} (got ${show(key, v)})`);
+    return def;
+  }
+
+  int(key: string, def: number, opts: { min?: number; max?: number; what?: string } = {}): number {
+    const v = this.value(key);
+    if (v === undefined) return def;
+    const min = opts.min ?? 0;
+    const ok = typeof v === 'number' && Number.isInteger(v) && v >= min && (opts.max === undefined || v <= opts.max);
+    if (!ok) {
+      const range = opts.what ?? (opts.max === undefined ? `>= ${min}` : `in ${min}..${opts.max}`);
+      this.fail(key, `must be an integer ${range} (got ${show(key, v)})`);
+      return def;
+    }
+    return v as number;
+  }
+
+  num(key: string, def: number, min: number, max: number): number {
+    const v = this.value(key);
+    if (v === undefined) return def;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+      this.fail(key, `must be a number in ${min}..${max} (got ${show(key, v)})`);
+      return def;
+    }
+    return v;
+  }
+
+  duration(key: string, opts: { allowZero?: boolean } = {}): number | undefined {
+    const v = this.value(key);
+    if (v === undefined) return undefined;
+    const ms = typeof v === 'string' ? parseGoDuration(v) : undefined;
+    if (ms === undefined || ms < 0 || (!opts.allowZero && ms === 0)) {
+      return this.fail(
+        key,
+        `must be a ${opts.allowZero ? 'non-negative' : 'positive'} duration like "30s", "10m" or "1h30m" (got ${show(key, v)})`,
+      );
+    }
+    return ms;
+  }
+
+  /** An http(s) URL, trailing slashes removed. */
+  httpUrl(key: string): string | undefined {
+    const s = this.str(key);
+    if (s === undefined) return undefined;
+    try {
+      const u = new URL(s);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+      return s.replace(/\/+$/, '');
+    } catch {
+      return this.fail(key, `must be an http(s) URL (got ${show(key, s)})`);
+    }
+  }
+
+  /** A list of non-empty strings; `what` ends the message "must be a list of ...". */
+  stringList(key: string, what: string): string[] | undefined {
+    const v = this.value(key);
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || v.some((s) => typeof s !== 'string' || s.trim() === '')) {
+      return this.fail(key, `must be a list of ${what} (got ${show(key, v)})`);
+    }
+    return v as string[];
+  }
+
+  stringMap(key: string): Record<string, string> {
+    const v = this.value(key);
+    if (v === undefined) return {};
+    if (!isPlainObject(v)) {
+      this.fail(key, `must be an object of string values (got ${show(key, v)})`);
+      return {};
+    }
+    const out: Record<string, string> = {};
+    for (const [k, val] of Object.entries(v)) {
+      if (k === '') this.fail(key, 'tag keys must not be empty');
+      else if (typeof val !== 'string') this.fail(`${key}.${k}`, `must be a string (got ${show(key, val)})`);
+      else out[k] = val;
+    }
+    return out;
+  }
+
+  unknownKeys(): string[] {
+    return Object.keys(this.raw).filter((k) => !this.seen.has(k));
+  }
+}
