@@ -17,7 +17,7 @@ import { MultiIpCloudOps, type RemovedEni } from './multiIpCloudOps.js';
 import { MultiIpSync } from './multiIpSync.js';
 import { newEniTags } from './ownership.js';
 import { jitteredInterval, pickFreeIp, plan, planReleaseRetries } from './planner.js';
-import { podRecordFor, type EniRecord, type IpRecord, type PoolStore, type StoreOp } from './store.js';
+import type { EniRecord, IpRecord, PoolStore, StoreOp } from './store.js';
 import { PeriodicTimers, WakeTimer } from './timers.js';
 import { expiredRecords, releasedIp } from './transitions.js';
 import { PoolError, podKeyOf, type IpAllocation, type IpAllocator, type OwnerCheck, type PodRef, type PoolStats } from './types.js';
@@ -303,31 +303,7 @@ export class EniMultiIpPool implements IpAllocator {
   private tryAssignNow(pod: PodRef, key: string): IpAllocation | undefined {
     const reservedFor = pod.stateful ? `${pod.namespace}/${pod.name}` : undefined;
     const pick = pickFreeIp(this.plannerEnis(), this.config.eniSelectionPolicy, reservedFor);
-    if (!pick) return undefined;
-    const eni = this.books.enis.get(pick.eniId)!;
-    const vsw = this.books.vSwitchInfo.get(eni.vSwitchId);
-    const now = this.clock.now();
-    const rec: IpRecord = { ip: pick.ip, eniId: eni.eniId, state: 'assigned', podKey: key, since: now };
-    const podRec = podRecordFor(
-      key,
-      pod,
-      'ENIMultiIP',
-      {
-        ip: pick.ip,
-        eniId: eni.eniId,
-        eniMac: eni.mac,
-        primaryEni: eni.primary,
-        vSwitchId: eni.vSwitchId,
-        vSwitchCidr: vsw?.cidr ?? eni.vSwitchCidr,
-        gateway: vsw?.gateway ?? eni.gateway,
-      },
-      now,
-    );
-    this.books.write([
-      { op: 'putIp', ip: rec },
-      { op: 'putPod', pod: podRec },
-    ]);
-    return this.books.toAlloc(podRec);
+    return pick && this.books.assign(pick, pod, key, this.clock.now());
   }
 
   private serveWaiters(): void {

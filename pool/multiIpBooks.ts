@@ -4,9 +4,9 @@
 // change that is not durable. Synchronous on purpose: no allocation interleaves with a write.
 
 import type { Eni } from './cloud.js';
-import { allocationOf, type EniRecord, type IpRecord, type PodRecord, type PoolStore, type StoreOp } from './store.js';
+import { allocationOf, podRecordFor, type EniRecord, type IpRecord, type PodRecord, type PoolStore, type StoreOp } from './store.js';
 import type { PlannerEni, PlannerIp } from './planner.js';
-import { PoolError, type IpAllocation, type PoolStats } from './types.js';
+import { PoolError, type IpAllocation, type PodRef, type PoolStats } from './types.js';
 
 export interface VSwitchInfo {
   cidr: string;
@@ -99,6 +99,32 @@ export class MultiIpBooks {
   /** Forgets an ENI's primary IP once its kernel state is cleaned (it left the node). */
   forgetPrimaryIp(eniId: string): void {
     this.eniPrimaryIps.delete(eniId);
+  }
+
+  /** Commits `pick` as this pod's IP (the IP `assigned`, the pod row) and returns the allocation. */
+  assign(pick: { eniId: string; ip: string }, pod: PodRef, key: string, now: number): IpAllocation {
+    const eni = this.enis.get(pick.eniId)!;
+    const vsw = this.vSwitchInfo.get(eni.vSwitchId);
+    const podRec = podRecordFor(
+      key,
+      pod,
+      'ENIMultiIP',
+      {
+        ip: pick.ip,
+        eniId: eni.eniId,
+        eniMac: eni.mac,
+        primaryEni: eni.primary,
+        vSwitchId: eni.vSwitchId,
+        vSwitchCidr: vsw?.cidr ?? eni.vSwitchCidr,
+        gateway: vsw?.gateway ?? eni.gateway,
+      },
+      now,
+    );
+    this.write([
+      { op: 'putIp', ip: { ip: pick.ip, eniId: eni.eniId, state: 'assigned', podKey: key, since: now } },
+      { op: 'putPod', pod: podRec },
+    ]);
+    return this.toAlloc(podRec);
   }
 
   toAlloc(p: PodRecord): IpAllocation {
