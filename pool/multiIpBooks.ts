@@ -6,19 +6,15 @@
 import type { Eni } from './cloud.js';
 import { allocationOf, podRecordFor, type EniRecord, type IpRecord, type PodRecord, type PoolStore, type StoreOp } from './store.js';
 import type { PlannerEni, PlannerIp } from './planner.js';
+import { VSwitchFactsCache } from './vSwitchFacts.js';
 import { PoolError, type IpAllocation, type PodRef, type PoolStats } from './types.js';
-
-export interface VSwitchInfo {
-  cidr: string;
-  gateway: string;
-}
 
 export class MultiIpBooks {
   readonly enis = new Map<string, EniRecord>();
   readonly ips = new Map<string, IpRecord>();
   readonly pods = new Map<string, PodRecord>();
-  /** vSwitch id → CIDR and gateway (from the DB, DescribeVSwitches or ENI metadata). */
-  readonly vSwitchInfo = new Map<string, VSwitchInfo>();
+  /** vSwitch CIDRs and gateways (from the DB, DescribeVSwitches or ENI metadata). */
+  readonly vSwitches = new VSwitchFactsCache();
   /** Attached secondary ENIs that fail eniTagFilter: never adopted, used or deleted (known ones are frozen as they are). */
   readonly filteredOut = new Set<string>();
   /** Secondary ENIs attached to this instance that are not ours (or filtered out): they use quota slots. */
@@ -40,7 +36,7 @@ export class MultiIpBooks {
       this.enis.set(e.eniId, e);
       if (e.primaryIp) this.eniPrimaryIps.set(e.eniId, e.primaryIp);
       this.ipsByEni.set(e.eniId, new Set());
-      if (e.vSwitchCidr) this.vSwitchInfo.set(e.vSwitchId, { cidr: e.vSwitchCidr, gateway: e.gateway });
+      if (e.vSwitchCidr) this.vSwitches.set(e.vSwitchId, { cidr: e.vSwitchCidr, gateway: e.gateway });
     }
     for (const ip of snap.ips) this.indexIp(ip);
     // The pods table may also hold other modes' pods (VPCENI / VPCIP handlers share the DB).
@@ -104,7 +100,7 @@ export class MultiIpBooks {
   /** Commits `pick` as this pod's IP (the IP `assigned`, the pod row) and returns the allocation. */
   assign(pick: { eniId: string; ip: string }, pod: PodRef, key: string, now: number): IpAllocation {
     const eni = this.enis.get(pick.eniId)!;
-    const vsw = this.vSwitchInfo.get(eni.vSwitchId);
+    const vsw = this.vSwitches.get(eni.vSwitchId);
     const podRec = podRecordFor(
       key,
       pod,

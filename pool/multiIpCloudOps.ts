@@ -9,8 +9,7 @@ import type { PoolConfig } from './config.js';
 import type { PoolEvent, PoolLogger } from './events.js';
 import { deferEni, errorCode, noBackoffs, recordFailure, type Backoffs } from './backoff.js';
 import { EniWorkers } from './eniWorkers.js';
-import { vSwitchGateway } from '../lib/ipv4.js';
-import type { MultiIpBooks, VSwitchInfo } from './multiIpBooks.js';
+import type { MultiIpBooks } from './multiIpBooks.js';
 import { CREATE_RATE_WINDOW_MS, type PlanAction } from './planner.js';
 import { RecentlyRemoved } from './recentlyRemoved.js';
 import type { EniRecord, IpRecord, StoreOp } from './store.js';
@@ -24,6 +23,7 @@ import {
   whereabouts,
 } from './transitions.js';
 import { PoolError } from './types.js';
+import type { VSwitchFacts } from './vSwitchFacts.js';
 
 /** An ENI leaving the node (idle deletion, or detached behind the pool's back): the daemon removes its kernel state (table, rules). */
 export interface RemovedEni {
@@ -153,14 +153,12 @@ export class MultiIpCloudOps {
   }
 
   /** The CIDR and gateway of a vSwitch (DescribeVSwitches once, then remembered). */
-  async vSwitch(vSwitchId: string): Promise<VSwitchInfo> {
-    const known = this.d.books.vSwitchInfo.get(vSwitchId);
-    if (known) return known;
-    const [v] = await this.d.cloud.describeVSwitches([vSwitchId]);
-    if (!v) throw new PoolError('Internal', `vSwitch ${vSwitchId} not found`, { retryable: true });
-    const info = { cidr: v.cidrBlock, gateway: vSwitchGateway(v.cidrBlock) };
-    this.d.books.vSwitchInfo.set(vSwitchId, info);
-    return info;
+  async vSwitch(vSwitchId: string): Promise<VSwitchFacts> {
+    const { vSwitches } = this.d.books;
+    await vSwitches.load(this.d.cloud, [vSwitchId]);
+    const facts = vSwitches.get(vSwitchId);
+    if (!facts) throw new PoolError('Internal', `vSwitch ${vSwitchId} not found`, { retryable: true });
+    return facts;
   }
 
   /** Runs the onEniRemoved hook; never throws (a leftover table is not worth keeping an ENI for). */

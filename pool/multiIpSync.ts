@@ -123,12 +123,12 @@ export class MultiIpSync {
     const detached = await cloud.describeNetworkInterfaces({ status: 'Available', tags: ourTags(instanceId) });
     // Fetch vSwitch facts first: everything below runs without awaiting, so no allocation interleaves with it.
     for (const e of attached) {
-      if (books.vSwitchInfo.has(e.vSwitchId)) continue;
+      if (books.vSwitches.has(e.vSwitchId)) continue;
       await ops.vSwitch(e.vSwitchId).catch(async (err) => {
         // DescribeVSwitches may be denied by a narrow RAM policy: the ENI's metadata has the same facts.
         this.d.log.warn({ err, vSwitchId: e.vSwitchId }, 'DescribeVSwitches failed; using ENI metadata');
         const m = await cloud.getEniMetadata(e.mac).catch(() => undefined);
-        if (m?.vSwitchCidr && m.gateway) books.vSwitchInfo.set(e.vSwitchId, { cidr: m.vSwitchCidr, gateway: m.gateway });
+        if (m?.vSwitchCidr && m.gateway) books.vSwitches.set(e.vSwitchId, { cidr: m.vSwitchCidr, gateway: m.gateway });
       });
     }
     books.notePrimaryIps(attached);
@@ -140,7 +140,7 @@ export class MultiIpSync {
       enis: books.enis,
       ips: books.ips,
       attached: attached.filter((e) => e.instanceId === instanceId || e.instanceId === undefined),
-      vSwitchInfo: (id) => books.vSwitchInfo.get(id),
+      vSwitchInfo: (id) => books.vSwitches.get(id),
       busy: (eniId) => ops.workers.changedSince(seqBefore, eniId),
       isOurs: (e) => classOf(e) === 'ours',
       createsInFlight: creatingBefore > 0 || ops.creatingNow().length > 0,

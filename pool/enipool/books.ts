@@ -5,13 +5,14 @@
 import type { PoolStore, PodRecord, StoreOp } from '../store.js';
 import type { IpAllocation } from '../types.js';
 import type { EniSlot } from './planner.js';
-import type { EniInfo, VSwitchFacts } from './records.js';
+import { VSwitchFactsCache } from '../vSwitchFacts.js';
+import type { EniInfo } from './records.js';
 
 export class EniBooks {
   readonly enis = new Map<string, EniInfo>();
   readonly slots = new Map<string, EniSlot>();
   readonly pods = new Map<string, PodRecord>();
-  readonly vSwitchFacts = new Map<string, VSwitchFacts>();
+  readonly vSwitches = new VSwitchFactsCache();
 
   constructor(readonly store: PoolStore) {}
 

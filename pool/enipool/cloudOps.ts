@@ -17,7 +17,6 @@ import {
   type Backoffs,
 } from '../backoff.js';
 import { EniWorkers } from '../eniWorkers.js';
-import { vSwitchGateway } from '../../lib/ipv4.js';
 import { RecentlyRemoved } from '../recentlyRemoved.js';
 import { PoolError } from '../types.js';
 import type { EniBooks } from './books.js';
@@ -123,12 +122,8 @@ export class EniCloudOps {
     this.runOn(eniId, () => this.deleteDetached(eniId));
   }
 
-  async loadVSwitchFacts(ids: string[]): Promise<void> {
-    const { books } = this.d;
-    const missing = ids.filter((id) => !books.vSwitchFacts.has(id));
-    if (missing.length === 0) return;
-    const vsws = await this.d.cloud.describeVSwitches(missing);
-    for (const v of vsws) books.vSwitchFacts.set(v.vSwitchId, { cidr: v.cidrBlock, gateway: vSwitchGateway(v.cidrBlock) });
+  loadVSwitchFacts(ids: string[]): Promise<void> {
+    return this.d.books.vSwitches.load(this.d.cloud, ids);
   }
 
   private async createOne(dropPlaceholder: () => void): Promise<void> {
@@ -149,7 +144,8 @@ export class EniCloudOps {
         tags: this.d.tags,
         clientToken: randomUUID(),
       });
-      const facts = books.vSwitchFacts.get(vSwitchId) ?? (await this.loadVSwitchFacts([vSwitchId]), books.vSwitchFacts.get(vSwitchId));
+      await this.loadVSwitchFacts([vSwitchId]);
+      const facts = books.vSwitches.get(vSwitchId);
       if (!facts) throw new PoolError('Internal', `vSwitch ${vSwitchId}: CIDR unknown`);
       const info: EniInfo = {
         eniId: eni.eniId,

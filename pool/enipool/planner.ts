@@ -2,7 +2,7 @@
 // function takes the state and `now` and returns what to do. The pool's other modules do the cloud and
 // DB work. The back-off rules are the shared ones (pool/backoff.ts).
 
-import type { Eni } from '../cloud.js';
+import { CloudErrorCodes, type Eni } from '../cloud.js';
 import { EXHAUSTION_CODES, isActive, type Backoffs, type Blocker } from '../backoff.js';
 
 /** Pool-side lifecycle of one secondary ENI. */
@@ -162,7 +162,7 @@ export function refusal(input: RefusalInput): { message: string; cloudCode?: str
   if (owned + (input.need - ready) > input.capacity) {
     return {
       message: `all ${input.capacity} ENIs this node can hold for pods are in use (${owned} owned, ${input.assigned} assigned)`,
-      ...(input.lastFailureCode === 'EniPerInstanceLimitExceeded' ? { cloudCode: input.lastFailureCode } : {}),
+      ...(input.lastFailureCode === CloudErrorCodes.EniPerInstanceLimitExceeded ? { cloudCode: input.lastFailureCode } : {}),
     };
   }
   return undefined;

@@ -18,11 +18,6 @@ export interface EniInfo {
   createdAt: number;
 }
 
-export interface VSwitchFacts {
-  cidr: string;
-  gateway: string;
-}
-
 export function eniRecord(info: EniInfo, state: EniRecord['state']): EniRecord {
   return {
     eniId: info.eniId,

@@ -15,7 +15,8 @@ import type { Eni } from '../cloud.js';
 import { classifyEni } from '../ownership.js';
 import type { IpRecord, PoolSnapshot, StoreOp } from '../store.js';
 import type { EniSlot } from './planner.js';
-import { eniRecord, ipRecord, type EniInfo, type VSwitchFacts } from './records.js';
+import type { VSwitchFacts } from '../vSwitchFacts.js';
+import { eniRecord, ipRecord, type EniInfo } from './records.js';
 
 export interface EniRestoreInput {
   instanceId: string;

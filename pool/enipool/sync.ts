@@ -64,10 +64,10 @@ export class EniSync {
       cloud.describeNetworkInterfaces({ status: 'Available', tags: ourTags(instanceId) }),
     ]);
     const ours = attached.filter((e) => classifyEni(e, instanceId) === 'ours');
-    await ops.loadVSwitchFacts([...new Set([...ours.map((e) => e.vSwitchId), ...this.d.vSwitchIds])]);
+    await ops.loadVSwitchFacts([...ours.map((e) => e.vSwitchId), ...this.d.vSwitchIds]);
 
     const now = this.d.clock.now();
-    const r = planEniRestore({ instanceId, snapshot: snap, attached, available, vSwitchFacts: (id) => books.vSwitchFacts.get(id), now });
+    const r = planEniRestore({ instanceId, snapshot: snap, attached, available, vSwitchFacts: (id) => books.vSwitches.get(id), now });
     for (const e of r.unknownVSwitch)
       log.warn({ eniId: e.eniId, vSwitchId: e.vSwitchId }, 'vSwitch of an attached ENI unknown: ENI left alone');
     for (const e of r.adopted) log.info({ eniId: e.eniId, mac: e.mac }, 'adopted an attached ENI tagged as ours');
@@ -111,7 +111,7 @@ export class EniSync {
       (e) => e.instanceId === instanceId && classifyEni(e, instanceId) === 'ours' && !books.enis.has(e.eniId),
     );
     await ops
-      .loadVSwitchFacts([...new Set(unknownOurs.map((e) => e.vSwitchId))])
+      .loadVSwitchFacts(unknownOurs.map((e) => e.vSwitchId))
       .catch((err: Error) => this.d.log.warn({ err: err.message }, 'DescribeVSwitches failed: unknown ENIs are not adopted this round'));
     if (this.d.stopping()) return;
     // From here on nothing awaits: no allocation or worker interleaves with applying the verdict.
@@ -129,7 +129,7 @@ export class EniSync {
       available,
       isOurs: (e) => classifyEni(e, instanceId) === 'ours',
       recentlyRemoved: (id) => ops.recentlyRemoved.has(id),
-      vSwitchKnown: (id) => books.vSwitchFacts.has(id),
+      vSwitchKnown: (id) => books.vSwitches.has(id),
       createsQuiet: creatingBefore === 0 && ops.creating === 0 && ops.createSeq === createSeqBefore,
     });
     this.apply(plan, now);
@@ -197,7 +197,7 @@ export class EniSync {
     const adopted: { info: EniInfo; slot: EniSlot; podKey?: string }[] = [];
     for (const d of plan.drop) writes.push({ op: 'deleteEni', eniId: d.eniId }); // the pod row, if any, stays
     for (const a of plan.adopt) {
-      const facts = books.vSwitchFacts.get(a.eni.vSwitchId)!;
+      const facts = books.vSwitches.get(a.eni.vSwitchId)!;
       const info: EniInfo = {
         eniId: a.eni.eniId,
         mac: a.eni.mac,
