@@ -106,6 +106,7 @@ export class MultiIpCloudOps {
   }
 
   launch(a: PlanAction): Promise<void> {
+    const { books, clock } = this.d;
     let p: Promise<void>;
     switch (a.kind) {
       case 'assign':
@@ -113,18 +114,18 @@ export class MultiIpCloudOps {
         p = this.workers.run(a.eniId, () => this.assign(a.eniId, a.count));
         break;
       case 'createEni':
-        this.recentCreates.push(this.d.clock.now());
+        this.recentCreates.push(clock.now());
         p = this.createEni(a.vSwitchId, a.secondaryCount, a.expectIps);
         break;
       case 'unassign': {
         const recs = startRelease(
           a.eniId,
-          a.ips.map((ip) => this.d.books.ips.get(ip)),
-          this.d.clock.now(),
+          a.ips.map((ip) => books.ips.get(ip)),
+          clock.now(),
         );
         if (recs.length === 0) return Promise.resolve();
         // Recorded `releasing` before the call: after a crash the restarted pool finishes it, never hands them out.
-        this.d.books.write(recs.map((ip) => ({ op: 'putIp', ip })));
+        books.write(recs.map((ip) => ({ op: 'putIp', ip })));
         p = this.workers.run(a.eniId, () => this.unassign(a.eniId, a.ips));
         break;
       }
@@ -135,16 +136,12 @@ export class MultiIpCloudOps {
         p = this.workers.run(a.eniId, () => this.deleteEni(a.eniId));
         break;
       case 'deleteEni': {
-        const eni = this.d.books.enis.get(a.eniId);
-        const leaving =
-          eni &&
-          startEniDeletion(
-            eni,
-            this.d.books.ipsOf(a.eniId).map((ip) => this.d.books.ips.get(ip)!),
-            this.d.clock.now(),
-          );
+        const eni = books.enis.get(a.eniId);
+        const ips = books.ipsOf(a.eniId).map((ip) => books.ips.get(ip)!);
+        const leaving = eni && startEniDeletion(eni, ips, clock.now());
         if (!leaving) return Promise.resolve();
-        this.d.books.write([{ op: 'putEni', eni: leaving.eni }, ...leaving.ips.map((ip): StoreOp => ({ op: 'putIp', ip }))]);
+        // Recorded `deleting` (its IPs `releasing`) before the detach: only moves forward from here.
+        books.write([{ op: 'putEni', eni: leaving.eni }, ...leaving.ips.map((ip): StoreOp => ({ op: 'putIp', ip }))]);
         p = this.workers.run(a.eniId, () => this.deleteEni(a.eniId));
         break;
       }
