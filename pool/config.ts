@@ -1,18 +1,9 @@
 // Pool tuning knobs (Terway `eni_conf` names in camelCase, durations in ms) and their defaults.
 
+import { defaultBackoff, type BackoffConfig } from './backoff.js';
+
 export type EniSelectionPolicy = 'most_ips' | 'least_ips';
 export type VSwitchSelectionPolicy = 'ordered' | 'random';
-
-export interface BackoffConfig {
-  /** Pause after `EniPerInstanceLimitExceeded` (Terway: 1 minute). */
-  eniPerInstanceLimitMs: number;
-  /** Pause a vSwitch after `InvalidVSwitchId.IpNotEnough` (Terway: 10 minutes). */
-  vSwitchIpNotEnoughMs: number;
-  /** Pause all IP allocation after `QuotaExceeded.PrivateIpAddress` (Terway: 10 minutes). */
-  privateIpQuotaMs: number;
-  /** Pause after any other failed create/assign (throttling that outlived the client's retries, 5xx). */
-  otherErrorMs: number;
-}
 
 export interface PoolConfig {
   /** Keep at least this many free IPs. */
@@ -85,12 +76,7 @@ export const defaultPoolConfig: PoolConfig = {
   statefulReserveMs: 5 * 60_000,
   batchSize: 10,
   maxIpsPerCreate: 10,
-  backoff: {
-    eniPerInstanceLimitMs: 60_000,
-    vSwitchIpNotEnoughMs: 10 * 60_000,
-    privateIpQuotaMs: 10 * 60_000,
-    otherErrorMs: 5_000,
-  },
+  backoff: { ...defaultBackoff },
   allocDeadlineMs: 60_000,
   tickIntervalMs: 1_000,
   gcIntervalMs: 5 * 60_000,
@@ -119,6 +105,7 @@ export function resolvePoolConfig(input: PoolConfigInput = {}): PoolConfig {
   return cfg;
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
+/** The keys of `o` whose value is not undefined (so an explicit undefined keeps the default). */
+export function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

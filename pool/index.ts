@@ -1,4 +1,5 @@
-// Face of the pool folder: the ENI multi-IP pool, its pure planner, config and the store contract.
+// Face of the pool folder: the ENI multi-IP pool, its pure planner, config, back-off rules and the store contract.
+// The whole-ENI pool (VPCENI) has its own face: pool/enipool/index.ts.
 export * from './types.js';
 export * from './cloud.js';
 export {
@@ -6,7 +7,6 @@ export {
   resolvePoolConfig,
   type PoolConfig,
   type PoolConfigInput,
-  type BackoffConfig,
   type EniSelectionPolicy,
   type VSwitchSelectionPolicy,
 } from './config.js';
@@ -35,19 +35,23 @@ export {
   type PlannerInput,
   type PlannerEni,
   type PlannerIp,
-  type Backoffs,
-  type Blocker,
 } from './planner.js';
 export {
-  EniMultiIpPool,
-  createEniMultiIpPool,
-  CREATOR_TAG_KEY,
-  CREATOR_TAG_VALUE,
-  NODE_TAG_KEY,
-  type EniMultiIpPoolOptions,
-  type Clock,
-  type PoolLogger,
-  type PoolEvent,
-} from './eniMultiIpPool.js';
+  recordFailure,
+  deferEni,
+  expireBackoffs,
+  creationBlocker,
+  errorCode,
+  defaultBackoff,
+  EXHAUSTION_CODES,
+  type Backoffs,
+  type Blocker,
+  type BackoffConfig,
+} from './backoff.js';
+export { EniMultiIpPool, createEniMultiIpPool, type EniMultiIpPoolOptions } from './eniMultiIpPool.js';
+export type { RemovedEni } from './multiIpCloudOps.js';
+export { CREATOR_TAG_KEY, CREATOR_TAG_VALUE, NODE_TAG_KEY, classifyEni, type EniClass } from './ownership.js';
+export { systemClock, type Clock } from './clock.js';
+export type { PoolLogger, PoolEvent } from './events.js';
 export { vSwitchGateway, cidrContains } from '../lib/ipv4.js';
 export { reconcileWithCloud, type ReconcileInput, type ReconcileResult, type ReconcileFinding } from './reconcile.js';

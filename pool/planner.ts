@@ -5,6 +5,7 @@
 
 import type { PoolConfig, EniSelectionPolicy } from './config.js';
 import type { IpState, EniRecordState } from './store.js';
+import { backoffMessage, isActive, pickVSwitch, type Backoffs } from './backoff.js';
 
 export interface PlannerIp {
   ip: string;
@@ -26,22 +27,6 @@ export interface PlannerEni {
   incoming: number;
   /** A cloud operation on this ENI is queued or running. */
   busy: boolean;
-}
-
-export interface Blocker {
-  until: number;
-  code: string;
-}
-
-export interface Backoffs {
-  /** Whole-pool pause (EniPerInstanceLimitExceeded, QuotaExceeded.PrivateIpAddress). */
-  all?: Blocker;
-  /** Exhausted vSwitches: no assign on their ENIs, no new ENI in them. */
-  vSwitches: Record<string, Blocker>;
-  /** Transient failure of one ENI's operations. */
-  enis: Record<string, Blocker>;
-  /** Transient failure of CreateNetworkInterface. */
-  create?: Blocker;
 }
 
 export interface PlannerInput {
@@ -144,16 +129,6 @@ function countState(eni: PlannerEni, state: IpState): number {
   return n;
 }
 
-function active(b: Blocker | undefined, now: number): b is Blocker {
-  return b !== undefined && b.until > now;
-}
-
-const exhaustionMessages: Record<string, string> = {
-  EniPerInstanceLimitExceeded: 'instance ENI limit reached (backing off)',
-  'InvalidVSwitchId.IpNotEnough': 'vSwitch has no free IPs (backing off)',
-  'QuotaExceeded.PrivateIpAddress': 'private IP quota exceeded (backing off)',
-};
-
 /** Orders ENIs for taking or adding IPs: most_ips packs onto the fullest, least_ips spreads. Primary first on ties. */
 export function orderEnis<T extends { eniId: string; primary: boolean }>(
   enis: T[],
@@ -182,22 +157,21 @@ export function plan(input: PlannerInput): Plan {
   let remaining = want;
   const blockers: { code?: string; message: string; exhausted: boolean }[] = [];
 
-  if (remaining > 0 && active(input.backoffs.all, now)) {
+  if (remaining > 0 && isActive(input.backoffs.all, now)) {
     const b = input.backoffs.all;
-    blockers.push({ code: b.code, message: exhaustionMessages[b.code] ?? `allocation paused after ${b.code}`, exhausted: true });
+    blockers.push({ code: b.code, message: backoffMessage(b.code), exhausted: true });
   }
-  const paused = active(input.backoffs.all, now);
+  const paused = isActive(input.backoffs.all, now);
 
   // 1. Fill existing attached ENIs that have room.
   if (remaining > 0 && !paused) {
     const candidates = inuse.filter((e) => {
       const vsw = input.backoffs.vSwitches[e.vSwitchId];
-      if (active(vsw, now)) {
-        if (perEni - e.ips.length - e.incoming > 0)
-          blockers.push({ code: vsw.code, message: exhaustionMessages[vsw.code] ?? vsw.code, exhausted: true });
+      if (isActive(vsw, now)) {
+        if (perEni - e.ips.length - e.incoming > 0) blockers.push({ code: vsw.code, message: backoffMessage(vsw.code), exhausted: true });
         return false;
       }
-      if (active(input.backoffs.enis[e.eniId], now)) {
+      if (isActive(input.backoffs.enis[e.eniId], now)) {
         blockers.push({ code: input.backoffs.enis[e.eniId]!.code, message: `ENI ${e.eniId} backing off`, exhausted: false });
         return false;
       }
@@ -221,15 +195,15 @@ export function plan(input: PlannerInput): Plan {
   if (remaining > 0 && need <= onExisting) remaining = 0;
   if (remaining > 0 && !paused) {
     const slots = maxEnis(cfg, limits) - input.enis.length - input.creating.length;
-    const vSwitches = input.vSwitchIds.filter((v) => !active(input.backoffs.vSwitches[v], now));
-    if (active(input.backoffs.create, now)) {
+    const open = pickVSwitch(input.vSwitchIds, input.backoffs.vSwitches, now) !== undefined;
+    if (isActive(input.backoffs.create, now)) {
       blockers.push({ code: input.backoffs.create.code, message: 'ENI creation backing off', exhausted: false });
     } else if (slots <= 0 || perEni === 0) {
       blockers.push({ message: 'node ENI/IP capacity reached', exhausted: true });
-    } else if (vSwitches.length === 0) {
+    } else if (!open) {
       for (const v of input.vSwitchIds) {
         const b = input.backoffs.vSwitches[v];
-        if (b) blockers.push({ code: b.code, message: exhaustionMessages[b.code] ?? b.code, exhausted: true });
+        if (b) blockers.push({ code: b.code, message: backoffMessage(b.code), exhausted: true });
       }
       if (input.vSwitchIds.length === 0) blockers.push({ message: 'no vSwitch configured for new ENIs', exhausted: true });
     } else {
@@ -253,10 +227,8 @@ export function plan(input: PlannerInput): Plan {
         created++;
         const expectIps = Math.min(perEni, remaining);
         needLeft -= expectIps;
-        const vSwitchId =
-          input.vSwitchIds.length > 0 && cfg.vSwitchSelectionPolicy === 'random'
-            ? vSwitches[Math.floor((input.random ?? Math.random)() * vSwitches.length) % vSwitches.length]!
-            : vSwitches[0]!;
+        const random = cfg.vSwitchSelectionPolicy === 'random' ? (input.random ?? Math.random) : undefined;
+        const vSwitchId = pickVSwitch(input.vSwitchIds, input.backoffs.vSwitches, now, random)!;
         actions.push({ kind: 'createEni', vSwitchId, secondaryCount: Math.min(expectIps, cfg.maxIpsPerCreate, cfg.batchSize), expectIps });
         remaining -= expectIps;
       }
@@ -358,7 +330,7 @@ function planReclaim(input: PlannerInput, free: number, incoming: number): { act
 export function planReleaseRetries(enis: PlannerEni[], backoffs: Backoffs, now: number, batch: number): PlanAction[] {
   const out: PlanAction[] = [];
   for (const e of enis) {
-    if (e.busy || active(backoffs.enis[e.eniId], now)) continue;
+    if (e.busy || isActive(backoffs.enis[e.eniId], now)) continue;
     if (e.state === 'deleting') {
       out.push({ kind: 'retryDeleteEni', eniId: e.eniId });
       continue;

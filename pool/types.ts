@@ -1,5 +1,5 @@
 // The pool's public face: what the daemon's mode handlers call.
-// Implementation lives beside this file (planner.ts = pure decisions, pool.ts = I/O + workers).
+// Implementations live beside this file (eniMultiIpPool.ts, enipool/eniPool.ts; see README.md).
 
 /** Who an allocation belongs to. The key is containerId + ifName + networkName, as in the CNI spec. */
 export interface PodRef {

@@ -1,36 +1,24 @@
 // Face of the ENI pool (VPCENI mode): a whole ENI per pod, warm between min and max pool size.
-export {
-  EniPool,
-  createEniPool,
-  resolveEniPoolConfig,
-  defaultEniPoolConfig,
-  ENI_POOL_CREATOR_TAG_KEY,
-  ENI_POOL_CREATOR_TAG_VALUE,
-  ENI_POOL_NODE_TAG_KEY,
-  type EniPoolOptions,
-  type EniPoolConfig,
-  type EniPoolConfigInput,
-  type EniPoolLogger,
-  type EniPoolEvent,
-} from './eniPool.js';
+export { EniPool, createEniPool, type EniPoolOptions } from './eniPool.js';
+export { resolveEniPoolConfig, defaultEniPoolConfig, type EniPoolConfig, type EniPoolConfigInput } from './config.js';
+export type { EniPoolLogger, EniPoolEvent } from './events.js';
 export {
   planEniPool,
   eniCapacity,
   expireCooling,
   pickFreeEni,
   placeReleased,
-  pickVSwitch,
-  effectiveBackoff,
-  backoffFor,
-  defaultEniBackoff,
-  EXHAUSTION_CODES,
+  servable,
+  refusal,
+  releaseSteps,
+  releaseRetries,
   type EniSlot,
   type EniSlotState,
   type EniPlan,
   type EniPlannerInput,
-  type EniPoolBackoff,
-  type EniBackoffConfig,
+  type RefusalInput,
 } from './planner.js';
+export { planEniRestore, restoredSlot, otherModeRows, type EniRestore, type EniRestoreInput } from './restore.js';
 export {
   planEniReconcile,
   type EniReconcileInput,

@@ -1,5 +1,9 @@
 // Pure decisions of the ENI pool (VPCENI mode: one whole ENI per pod). No I/O, no clock: every
-// function takes the state and `now` and returns what to do. eniPool.ts does the cloud and DB work.
+// function takes the state and `now` and returns what to do. The pool's other modules do the cloud and
+// DB work. The back-off rules are the shared ones (pool/backoff.ts).
+
+import { CloudErrorCodes, type Eni } from '../cloud.js';
+import { EXHAUSTION_CODES, isActive, type Backoffs, type Blocker } from '../backoff.js';
 
 /** Pool-side lifecycle of one secondary ENI. */
 export type EniSlotState =
@@ -18,11 +22,6 @@ export interface EniSlot {
   coolUntil?: number;
 }
 
-export interface EniPoolBackoff {
-  until: number;
-  code: string;
-}
-
 export interface EniPlannerInput {
   slots: EniSlot[];
   /** Allocation requests waiting for an ENI. */
@@ -32,7 +31,7 @@ export interface EniPlannerInput {
   /** ENIs this node may hand to pods (see eniCapacity). */
   capacity: number;
   /** ENI creation paused (quota / vSwitch exhaustion / other failure) until then. */
-  backoff?: EniPoolBackoff;
+  backoff?: Blocker;
   now: number;
 }
 
@@ -65,7 +64,7 @@ export function expireCooling(slots: EniSlot[], now: number): { slots: EniSlot[]
   return { slots: out, expired };
 }
 
-function count(slots: EniSlot[], ...states: EniSlotState[]): number {
+function count(slots: readonly EniSlot[], ...states: EniSlotState[]): number {
   return slots.filter((s) => states.includes(s.state)).length;
 }
 
@@ -127,61 +126,64 @@ export function placeReleased(
   return cooldownMs > 0 ? { state: 'cooling', coolUntil: now + cooldownMs } : { state: 'free' };
 }
 
-/** Cloud codes that pause ENI creation, with their Terway pause lengths. */
-export interface EniBackoffConfig {
-  /** EniPerInstanceLimitExceeded (Terway: 1 minute). */
-  eniPerInstanceLimitMs: number;
-  /** InvalidVSwitchId.IpNotEnough / QuotaExceeded.PrivateIpAddress (Terway: 10 minutes). */
-  vSwitchIpNotEnoughMs: number;
-  /** Any other failed create / attach. */
-  otherErrorMs: number;
+/** Slots that can serve a waiting request: free now, or soon (attaching, cooling). */
+export function servable(slots: readonly EniSlot[]): number {
+  return count(slots, 'free', 'attaching', 'cooling');
 }
 
-export const defaultEniBackoff: EniBackoffConfig = {
-  eniPerInstanceLimitMs: 60_000,
-  vSwitchIpNotEnoughMs: 10 * 60_000,
-  otherErrorMs: 5_000,
-};
-
-/** Exhaustion codes: requests waiting for an ENI fail at once instead of waiting out the pause. */
-export const EXHAUSTION_CODES: ReadonlySet<string> = new Set([
-  'EniPerInstanceLimitExceeded',
-  'InvalidVSwitchId.IpNotEnough',
-  'QuotaExceeded.PrivateIpAddress',
-]);
-
-/** The pause after a failed create/attach with this cloud code. */
-export function backoffFor(code: string, now: number, cfg: EniBackoffConfig): EniPoolBackoff {
-  switch (code) {
-    case 'EniPerInstanceLimitExceeded':
-      return { until: now + cfg.eniPerInstanceLimitMs, code };
-    case 'InvalidVSwitchId.IpNotEnough':
-    case 'QuotaExceeded.PrivateIpAddress':
-      return { until: now + cfg.vSwitchIpNotEnoughMs, code };
-    default:
-      return { until: now + cfg.otherErrorMs, code };
-  }
+export interface RefusalInput {
+  /** Slots, with a placeholder `attaching` slot per create whose ENI id is not known yet. */
+  slots: EniSlot[];
+  /** Requests to serve (those waiting plus any new one). */
+  need: number;
+  capacity: number;
+  /** Pods holding an ENI (for the message). */
+  assigned: number;
+  /** What blocks creation now (creationBlocker), if anything. */
+  blocker?: Blocker;
+  /** The cloud code of the last failed create / attach, if the last one failed. */
+  lastFailureCode?: string;
+  now: number;
 }
 
 /**
- * The vSwitch for the next ENI: the first (ordered) or a random one (random) among those not paused
- * after `InvalidVSwitchId.IpNotEnough`; undefined when all are paused.
+ * Why `need` requests cannot all be served by a free, attaching or cooling ENI nor by a new one
+ * (undefined when they can): creation is paused after an exhaustion code, or the node's ENI capacity is
+ * used up. Waiting will not help soon in either case, so the request fails at once (Exhausted).
  */
-export function pickVSwitch(ids: string[], paused: Record<string, EniPoolBackoff>, now: number, random?: () => number): string | undefined {
-  const open = ids.filter((id) => !(paused[id] && paused[id]!.until > now));
-  if (open.length === 0) return undefined;
-  return random ? open[Math.floor(random() * open.length)] : open[0];
+export function refusal(input: RefusalInput): { message: string; cloudCode?: string } | undefined {
+  const ready = servable(input.slots);
+  if (input.need <= ready) return undefined;
+  const owned = input.slots.filter((s) => s.state !== 'releasing').length;
+  const b = input.blocker;
+  if (b && EXHAUSTION_CODES.has(b.code)) {
+    return { message: `ENI creation paused for ${Math.ceil((b.until - input.now) / 1000)}s after ${b.code}`, cloudCode: b.code };
+  }
+  if (owned + (input.need - ready) > input.capacity) {
+    return {
+      message: `all ${input.capacity} ENIs this node can hold for pods are in use (${owned} owned, ${input.assigned} assigned)`,
+      ...(input.lastFailureCode === CloudErrorCodes.EniPerInstanceLimitExceeded ? { cloudCode: input.lastFailureCode } : {}),
+    };
+  }
+  return undefined;
 }
 
-/** The pause that blocks creation: the pool-wide one, or the earliest end when every vSwitch is paused. */
-export function effectiveBackoff(
-  all: EniPoolBackoff | undefined,
-  paused: Record<string, EniPoolBackoff>,
-  ids: string[],
-  now: number,
-): EniPoolBackoff | undefined {
-  if (all && all.until > now) return all;
-  const p = ids.map((id) => paused[id]).filter((b): b is EniPoolBackoff => b !== undefined && b.until > now);
-  if (ids.length === 0 || p.length < ids.length) return undefined;
-  return p.reduce((a, b) => (b.until < a.until ? b : a));
+/**
+ * The cloud calls that take an ENI out, given how DescribeNetworkInterfaces lists it now: detach only
+ * while it is attached here (and not already Available), delete only while the cloud still has it.
+ * Nothing to do: it is gone already. A failed call leaves the slot `releasing`; it is retried after the
+ * ENI's back-off (deferEni), never given up while the pool owns the ENI.
+ */
+export function releaseSteps(listed: Eni | undefined, instanceId: string): { detach: boolean; delete: boolean } {
+  return {
+    detach: listed !== undefined && listed.instanceId === instanceId && listed.status !== 'Available',
+    delete: listed !== undefined,
+  };
+}
+
+/** `releasing` ENIs to take out again now: no work on them under way and their back-off over. */
+export function releaseRetries(slots: Iterable<EniSlot>, backoffs: Backoffs, busy: (eniId: string) => boolean, now: number): string[] {
+  const out: string[] = [];
+  for (const s of slots) if (s.state === 'releasing' && !busy(s.eniId) && !isActive(backoffs.enis[s.eniId], now)) out.push(s.eniId);
+  return out;
 }

@@ -1,7 +1,7 @@
 // Pure decisions of the ENI pool's periodic cloud reconcile (VPCENI mode). Given what the pool
 // knows and what DescribeNetworkInterfaces answered, say which ENIs to drop (detached or deleted
 // behind our back), which tagged ENIs of ours to adopt, and which detached leftovers to delete.
-// No I/O, no clock: eniPool.ts fetches, then applies the verdict without awaiting in between.
+// No I/O, no clock: sync.ts fetches, then applies the verdict without awaiting in between.
 import type { Eni } from '../cloud.js';
 import type { EniSlotState } from './planner.js';
 

@@ -1,13 +1,10 @@
 // Pure decisions of the ENI pool: table tests, no I/O, `now` passed in.
 import { describe, expect, it } from 'vitest';
+import { backoffFor, defaultBackoff as defaultEniBackoff, effectiveBackoff, pickVSwitch } from '../../pool/backoff.js';
 import {
-  backoffFor,
-  defaultEniBackoff,
-  effectiveBackoff,
   eniCapacity,
   expireCooling,
   pickFreeEni,
-  pickVSwitch,
   placeReleased,
   planEniPool,
   type EniPlannerInput,

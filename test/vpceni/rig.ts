@@ -6,14 +6,8 @@ import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { AliyunCloud } from '../../daemon/cloud/client.js';
 import { openPoolStore, type SqlitePoolStore } from '../../daemon/store/index.js';
-import {
-  EniPool,
-  ENI_POOL_CREATOR_TAG_KEY,
-  ENI_POOL_CREATOR_TAG_VALUE,
-  ENI_POOL_NODE_TAG_KEY,
-  type EniPoolConfigInput,
-  type EniPoolEvent,
-} from '../../pool/enipool/index.js';
+import { EniPool, type EniPoolConfigInput, type EniPoolEvent } from '../../pool/enipool/index.js';
+import { CREATOR_TAG_KEY, CREATOR_TAG_VALUE, NODE_TAG_KEY } from '../../pool/ownership.js';
 import type { PodRef } from '../../pool/types.js';
 import type { MockCloudHandle, WorldDump } from '../../sim/mockcloud/index.js';
 
@@ -116,7 +110,5 @@ function worldInstanceType(mc: MockCloudHandle, instanceId: string): string {
 
 /** ENIs the pool created for this node (tagged), as the cloud sees them. */
 export function oursInCloud(dump: WorldDump, instanceId = NODE): WorldDump['enis'] {
-  return dump.enis.filter(
-    (e) => e.tags[ENI_POOL_CREATOR_TAG_KEY] === ENI_POOL_CREATOR_TAG_VALUE && e.tags[ENI_POOL_NODE_TAG_KEY] === instanceId,
-  );
+  return dump.enis.filter((e) => e.tags[CREATOR_TAG_KEY] === CREATOR_TAG_VALUE && e.tags[NODE_TAG_KEY] === instanceId);
 }

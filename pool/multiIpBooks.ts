@@ -1,0 +1,178 @@
+// The multi-IP pool's books: the in-memory index of the node's ENIs, secondary IPs and pods, kept in
+// step with the PoolStore. Every change goes through write(): committed first (one transaction), then
+// mirrored in memory, so a failed commit leaves the view as it was and nothing is answered from a
+// change that is not durable. Synchronous on purpose: no allocation interleaves with a write.
+
+import type { Eni } from './cloud.js';
+import { allocationOf, podRecordFor, type EniRecord, type IpRecord, type PodRecord, type PoolStore, type StoreOp } from './store.js';
+import type { PlannerEni, PlannerIp } from './planner.js';
+import { VSwitchFactsCache } from './vSwitchFacts.js';
+import { PoolError, type IpAllocation, type PodRef, type PoolStats } from './types.js';
+
+export class MultiIpBooks {
+  readonly enis = new Map<string, EniRecord>();
+  readonly ips = new Map<string, IpRecord>();
+  readonly pods = new Map<string, PodRecord>();
+  /** vSwitch CIDRs and gateways (from the DB, DescribeVSwitches or ENI metadata). */
+  readonly vSwitches = new VSwitchFactsCache();
+  /** Attached secondary ENIs that fail eniTagFilter: never adopted, used or deleted (known ones are frozen as they are). */
+  readonly filteredOut = new Set<string>();
+  /** Secondary ENIs attached to this instance that are not ours (or filtered out): they use quota slots. */
+  foreignEnis = 0;
+  private readonly ipsByEni = new Map<string, Set<string>>();
+  /** ENI id → its primary IP, from the DB (schema v2) and the cloud (create, reconcile); kept until its kernel state is cleaned. */
+  private readonly eniPrimaryIps = new Map<string, string>();
+
+  constructor(private readonly store: PoolStore) {}
+
+  /** Rebuilds the view from the DB. */
+  load(): void {
+    const snap = this.store.load();
+    this.enis.clear();
+    this.ips.clear();
+    this.ipsByEni.clear();
+    this.pods.clear();
+    for (const e of snap.enis) {
+      this.enis.set(e.eniId, e);
+      if (e.primaryIp) this.eniPrimaryIps.set(e.eniId, e.primaryIp);
+      this.ipsByEni.set(e.eniId, new Set());
+      if (e.vSwitchCidr) this.vSwitches.set(e.vSwitchId, { cidr: e.vSwitchCidr, gateway: e.gateway });
+    }
+    for (const ip of snap.ips) this.indexIp(ip);
+    // The pods table may also hold other modes' pods (VPCENI / VPCIP handlers share the DB).
+    for (const p of snap.pods) if (p.mode === 'ENIMultiIP') this.pods.set(p.podKey, p);
+  }
+
+  /** Commits `ops` durably, then mirrors them in memory. A failed commit is an Internal error and changes nothing. */
+  write(ops: StoreOp[]): void {
+    try {
+      this.store.apply(ops);
+    } catch (err) {
+      throw new PoolError('Internal', `pod DB commit failed: ${(err as Error).message}`, { retryable: true, cause: err });
+    }
+    for (const o of ops) {
+      switch (o.op) {
+        case 'putEni':
+          this.enis.set(o.eni.eniId, o.eni);
+          if (o.eni.primaryIp) this.eniPrimaryIps.set(o.eni.eniId, o.eni.primaryIp);
+          if (!this.ipsByEni.has(o.eni.eniId)) this.ipsByEni.set(o.eni.eniId, new Set());
+          break;
+        case 'deleteEni':
+          for (const ip of [...(this.ipsByEni.get(o.eniId) ?? [])]) if (this.ips.get(ip)?.eniId === o.eniId) this.unindexIp(ip);
+          this.ipsByEni.delete(o.eniId);
+          this.enis.delete(o.eniId);
+          break;
+        case 'putIp':
+          this.indexIp(o.ip);
+          break;
+        case 'deleteIp':
+          this.unindexIp(o.ip);
+          break;
+        case 'putPod':
+          this.pods.set(o.pod.podKey, o.pod);
+          break;
+        case 'deletePod':
+          this.pods.delete(o.podKey);
+          break;
+      }
+    }
+  }
+
+  /** IP addresses recorded on this ENI. */
+  ipsOf(eniId: string): string[] {
+    return [...(this.ipsByEni.get(eniId) ?? [])];
+  }
+
+  /** Learns ENIs' primary IPs from a describe (rows written before schema v2 lack them). */
+  notePrimaryIps(attached: readonly Eni[]): void {
+    for (const e of attached) if (e.primaryIp) this.eniPrimaryIps.set(e.eniId, e.primaryIp);
+  }
+
+  primaryIpOf(eniId: string): string | undefined {
+    return this.eniPrimaryIps.get(eniId);
+  }
+
+  /** Forgets an ENI's primary IP once its kernel state is cleaned (it left the node). */
+  forgetPrimaryIp(eniId: string): void {
+    this.eniPrimaryIps.delete(eniId);
+  }
+
+  /** Commits `pick` as this pod's IP (the IP `assigned`, the pod row) and returns the allocation. */
+  assign(pick: { eniId: string; ip: string }, pod: PodRef, key: string, now: number): IpAllocation {
+    const eni = this.enis.get(pick.eniId)!;
+    const vsw = this.vSwitches.get(eni.vSwitchId);
+    const podRec = podRecordFor(
+      key,
+      pod,
+      'ENIMultiIP',
+      {
+        ip: pick.ip,
+        eniId: eni.eniId,
+        eniMac: eni.mac,
+        primaryEni: eni.primary,
+        vSwitchId: eni.vSwitchId,
+        vSwitchCidr: vsw?.cidr ?? eni.vSwitchCidr,
+        gateway: vsw?.gateway ?? eni.gateway,
+      },
+      now,
+    );
+    this.write([
+      { op: 'putIp', ip: { ip: pick.ip, eniId: eni.eniId, state: 'assigned', podKey: key, since: now } },
+      { op: 'putPod', pod: podRec },
+    ]);
+    return this.toAlloc(podRec);
+  }
+
+  toAlloc(p: PodRecord): IpAllocation {
+    return allocationOf(p, this.eniPrimaryIps.get(p.eniId));
+  }
+
+  /** The planner's view: managed ENIs (filtered-out ones are frozen) with their IPs, plus what is on its way to each. */
+  plannerEnis(incoming: (eniId: string) => number, busy: (eniId: string) => boolean): PlannerEni[] {
+    const out: PlannerEni[] = [];
+    for (const e of this.enis.values()) {
+      if (this.filteredOut.has(e.eniId)) continue; // frozen: not ours to use or delete any more
+      // IpRecord is a PlannerIp; the planner never mutates, so the records are passed as they are (no copies on the hot path).
+      const ips: PlannerIp[] = [];
+      for (const ip of this.ipsByEni.get(e.eniId) ?? []) ips.push(this.ips.get(ip)!);
+      out.push({
+        eniId: e.eniId,
+        vSwitchId: e.vSwitchId,
+        primary: e.primary,
+        createdByUs: e.createdByUs,
+        state: e.state,
+        createdAt: e.createdAt,
+        ips,
+        incoming: incoming(e.eniId),
+        busy: busy(e.eniId),
+      });
+    }
+    return out;
+  }
+
+  /** IP counts by state (a free IP counts only on an ENI in use that the pool manages). */
+  countIps(): Pick<PoolStats, 'enis' | 'total' | 'free' | 'assigned' | 'cooling' | 'reserved' | 'releasing'> {
+    const s = { enis: this.enis.size, total: this.ips.size, free: 0, assigned: 0, cooling: 0, reserved: 0, releasing: 0 };
+    for (const ip of this.ips.values()) {
+      if (ip.state === 'free' && (this.enis.get(ip.eniId)?.state !== 'inuse' || this.filteredOut.has(ip.eniId))) continue;
+      s[ip.state]++;
+    }
+    return s;
+  }
+
+  private indexIp(rec: IpRecord): void {
+    const old = this.ips.get(rec.ip);
+    if (old && old.eniId !== rec.eniId) this.ipsByEni.get(old.eniId)?.delete(rec.ip);
+    this.ips.set(rec.ip, rec);
+    let set = this.ipsByEni.get(rec.eniId);
+    if (!set) this.ipsByEni.set(rec.eniId, (set = new Set()));
+    set.add(rec.ip);
+  }
+
+  private unindexIp(ip: string): void {
+    const old = this.ips.get(ip);
+    if (!old) return;
+    this.ips.delete(ip);
+    this.ipsByEni.get(old.eniId)?.delete(ip);
+  }
+}
