@@ -1,7 +1,8 @@
 // Maps errors from the pool, the driver and the cloud to an eni.proto FailureReason. Pure.
 import { PoolError } from '../../pool/types.js';
 import { DriverError } from '../../drivers/types.js';
-import { CloudError, CloudErrorCodes } from '../cloud/types.js';
+import { EXHAUSTION_CODES } from '../../pool/backoff.js';
+import { CloudError } from '../cloud/types.js';
 import { ServiceError, type FailureReason } from './types.js';
 
 export interface MappedFailure {
@@ -9,12 +10,6 @@ export interface MappedFailure {
   message: string;
   cloudCode?: string;
 }
-
-const EXHAUSTION_CODES: ReadonlySet<string> = new Set([
-  CloudErrorCodes.VSwitchIpNotEnough,
-  CloudErrorCodes.QuotaExceededPrivateIp,
-  CloudErrorCodes.EniPerInstanceLimitExceeded,
-]);
 
 export function mapFailure(err: unknown): MappedFailure {
   if (err instanceof ServiceError) return { reason: err.reason, message: err.message, cloudCode: err.cloudCode };
