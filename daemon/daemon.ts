@@ -16,7 +16,8 @@ import { openPoolStore } from './store/index.js';
 import { nodeNameOf, redactConfig, resolveKubeSettings, type DaemonConfig } from './config/index.js';
 import { createKubeClient, createOwnerCheck, kubeEventRecorder, type KubeClient } from './k8s/index.js';
 import { createLogger } from './log.js';
-import { DaemonMetrics, serveMetrics, type MetricsServer } from './metrics.js';
+import { DaemonMetrics, metricSources, serveMetrics, type MetricsServer } from './metrics.js';
+import { LogRing } from './logRing.js';
 import { Introspection } from './introspect.js';
 import {
   createNetworkService,
@@ -54,6 +55,8 @@ export interface DaemonDeps {
   /** Tells the pool's periodic GC which pods are gone; default with Kubernetes and a node name: `createOwnerCheck`. */
   ownerCheck?: OwnerCheck;
   metrics?: DaemonMetrics;
+  /** Where `logger` also keeps its recent lines (GET /v1/logs); default: a new ring when no logger is given. */
+  logRing?: LogRing;
   /** A ready Kubernetes client; null: run without Kubernetes whatever the config says. Default: from the config and env. */
   kube?: KubeClient | null;
   /** Environment read for NODE_NAME and KUBERNETES_SERVICE_HOST (default process.env). */
@@ -211,7 +214,9 @@ async function connectKube(config: DaemonConfig, deps: DaemonDeps, log: Logger):
 }
 
 export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): Promise<DaemonHandle> {
-  const logger = deps.logger ?? createLogger({ level: config.logLevel });
+  const logRing = deps.logRing ?? (deps.logger ? undefined : new LogRing());
+  logRing?.redactValues([config.accessKey, config.accessSecret]);
+  const logger = deps.logger ?? createLogger({ level: config.logLevel, ring: logRing });
   const log = logger;
   log.info({ config: redactConfig(config) }, 'starting');
 
@@ -230,10 +235,14 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
   };
 
   try {
+    const metrics = deps.metrics ?? new DaemonMetrics();
+    const observer = metrics.terway.cloudObserver;
     const metadataBaseUrl = config.metadataEndpoint ?? REAL_METADATA_BASE_URL;
     let md = deps.metadata;
     if (!md) {
-      md = deps.cloud ? await deps.cloud.getInstanceMetadata() : await new MetadataClient({ baseUrl: metadataBaseUrl }).instanceMetadata();
+      md = deps.cloud
+        ? await deps.cloud.getInstanceMetadata()
+        : await new MetadataClient({ baseUrl: metadataBaseUrl, observer }).instanceMetadata();
     }
     const instanceId = config.instanceId ?? md.instanceId;
     const regionId = config.regionId ?? md.regionId;
@@ -253,6 +262,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
             rateLimitPerMinute: config.rateLimit,
             backoffOverride: toTerwayBackoff(config),
             logger: logger.child({ component: 'cloud' }),
+            observer,
           }));
 
     const k8s = await connectKube(config, deps, log);
@@ -305,6 +315,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
         store = opened;
       }
       podDb = store;
+      store = metrics.terway.tapStore(store); // counts allocations and disposals for Terway's pool metrics
       if (config.daemonMode === 'VPCENI') {
         eniPool = await createVpcEniAllocator({
           config,
@@ -385,8 +396,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
         logger,
       });
     }
-    const metrics = deps.metrics ?? new DaemonMetrics();
-    metrics.setSources({ poolStats: () => pool.stats(), cloudStats: cloud ? () => cloud.stats() : undefined });
+    metrics.setSources(metricSources({ allocator: pool, cloud, config, instanceType: md.instanceType }));
 
     await service.start();
     // Allocations are loaded (DB + cloud): release those of pods deleted while we were down, then
@@ -427,7 +437,14 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
     let metricsServer: MetricsServer | undefined;
     if (config.metricsListen) {
       const db = podDb;
-      const introspection = new Introspection({ instanceId, config, allocator, cloud, loadDb: db ? () => db.load() : undefined });
+      const introspection = new Introspection({
+        instanceId,
+        config,
+        allocator,
+        cloud,
+        loadDb: db ? () => db.load() : undefined,
+        logs: logRing,
+      });
       metricsServer = await serveMetrics(metrics, config.metricsListen, { health, routes: (m, p, q) => introspection.route(m, p, q) });
       const ms = metricsServer;
       cleanups.push(() => ms.close());

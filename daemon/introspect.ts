@@ -1,9 +1,10 @@
 // Read-only introspection for operators (AWS VPC CNI's /v1/enis, terway-cli list/show/mapping):
-// GET /v1/pods, /v1/pool, /v1/config, /v1/mapping as JSON on the metrics listener. The pure views
+// GET /v1/pods, /v1/pool, /v1/config, /v1/mapping, /v1/logs as JSON on the metrics listener. The pure views
 // (podsView, poolView, buildMapping) are separate from the I/O (Introspection: reads the allocator,
 // the pod DB and, for /v1/mapping only, one DescribeNetworkInterfaces call).
 import { CloudError, type Cloud, type Eni } from './cloud/types.js';
-import { redactConfig, type DaemonConfig, type DaemonMode } from './config/index.js';
+import { parseGoDuration, redactConfig, type DaemonConfig, type DaemonMode } from './config/index.js';
+import type { LogRing } from './logRing.js';
 import type { IpAllocation, IpAllocator, PoolStats } from '../pool/types.js';
 import type { EniRecord, IpRecord, IpState, PoolSnapshot } from '../pool/store.js';
 
@@ -352,12 +353,12 @@ export function buildMapping(input: MappingInput): MappingReport {
 // ---------------------------------------------------------------- I/O: sources and routes
 
 /** The pool's record accessors (EniMultiIpPool has them; other allocators may not). */
-interface PoolRecords {
+export interface PoolRecords {
   ipRecords(): IpRecord[];
   eniRecords(): EniRecord[];
 }
 
-function hasRecords(a: IpAllocator): a is IpAllocator & PoolRecords {
+export function hasRecords(a: IpAllocator): a is IpAllocator & PoolRecords {
   const r = a as Partial<PoolRecords>;
   return typeof r.ipRecords === 'function' && typeof r.eniRecords === 'function';
 }
@@ -370,6 +371,8 @@ export interface IntrospectionSources {
   cloud?: Pick<Cloud, 'describeNetworkInterfaces'>;
   /** Reads the pod DB (synchronous SQLite read); absent when the daemon was given a ready allocator. */
   loadDb?: () => PoolSnapshot;
+  /** The daemon's recent log lines; absent when it was given a logger of its own (tests). */
+  logs?: Pick<LogRing, 'lines'>;
 }
 
 export interface IntrospectReply {
@@ -475,6 +478,8 @@ export class Introspection {
         return { status: 200, body: this.pool(query.get('eni') ?? undefined) };
       case '/v1/config':
         return { status: 200, body: this.config() };
+      case '/v1/logs':
+        return this.logs(query);
       case '/v1/mapping':
         try {
           return { status: 200, body: await this.mapping(pod) };
@@ -491,7 +496,26 @@ export class Introspection {
           };
         }
       default:
-        return { status: 404, body: { error: `unknown path ${path}; try /v1/pods, /v1/pool, /v1/config, /v1/mapping` } };
+        return { status: 404, body: { error: `unknown path ${path}; try /v1/pods, /v1/pool, /v1/config, /v1/mapping, /v1/logs` } };
     }
+  }
+
+  /** `?since=1h` (Go duration back from now), `?limit=N` (newest N lines). */
+  private logs(query: URLSearchParams): IntrospectReply {
+    if (!this.src.logs)
+      return { status: 404, body: { error: 'this daemon keeps no log lines in memory (it was started with a logger of its own)' } };
+    const since = query.get('since');
+    const sinceMs = since ? parseGoDuration(since) : undefined;
+    const limit = query.get('limit');
+    if ((since && (sinceMs === undefined || sinceMs < 0)) || (limit && !/^\d+$/.test(limit))) {
+      return { status: 400, body: { error: 'since: a Go duration such as 30m or 1h; limit: a line count' } };
+    }
+    return {
+      status: 200,
+      body: this.src.logs.lines({
+        ...(sinceMs !== undefined ? { sinceMs: Date.now() - sinceMs } : {}),
+        ...(limit ? { limit: Number(limit) } : {}),
+      }),
+    };
   }
 }

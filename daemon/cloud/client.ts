@@ -22,6 +22,7 @@ import {
   type ApiStats,
   type Cloud,
   CloudError,
+  type CloudObserver,
   CloudErrorCodes,
   type CreateEniRequest,
   type DescribeEniFilter,
@@ -100,6 +101,8 @@ export interface AliyunCloudOptions {
   clock?: Clock;
   random?: () => number;
   logger?: CloudLogger;
+  /** Metrics hooks per attempt, rate-limiter wait and metadata request. */
+  observer?: CloudObserver;
 }
 
 interface CallContext {
@@ -141,6 +144,7 @@ export class AliyunCloud implements Cloud {
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly logger?: CloudLogger;
+  private readonly observer?: CloudObserver;
   private readonly attachTimeoutMs: number;
   private readonly attachPollMs: number;
   private readonly pageSize: number;
@@ -153,6 +157,7 @@ export class AliyunCloud implements Cloud {
     this.clock = opts.clock ?? systemClock;
     this.random = opts.random ?? Math.random;
     this.logger = opts.logger;
+    this.observer = opts.observer;
     this.attachTimeoutMs = opts.attachTimeoutMs ?? 60_000;
     this.attachPollMs = opts.attachPollMs ?? 500;
     this.pageSize = Math.max(1, Math.floor(opts.describePageSize ?? 100));
@@ -199,7 +204,12 @@ export class AliyunCloud implements Cloud {
       clock: this.clock,
     });
     this.backoff = new BackoffTable({ ...DEFAULT_BACKOFF, ...(opts.retry ?? {}) }, opts.retryByKey ?? {}, opts.backoffOverride ?? {});
-    this.metadata = new MetadataClient({ ...(opts.metadata ?? {}), baseUrl: opts.metadataBaseUrl, clock: this.clock });
+    this.metadata = new MetadataClient({
+      ...(opts.metadata ?? {}),
+      baseUrl: opts.metadataBaseUrl,
+      clock: this.clock,
+      observer: opts.observer,
+    });
   }
 
   // ---- plumbing -------------------------------------------------------------------------------
@@ -223,13 +233,16 @@ export class AliyunCloud implements Cloud {
     return withRetry(
       async (state: RetryState) => {
         ctx.attempts = state.attempt;
-        await this.limiter.acquire(api);
+        this.observer?.rateLimitWait?.(api, await this.limiter.acquire(api));
         const s = this.statFor(api);
         s.calls++;
         if (state.attempt > 1) s.retries++;
         const started = performance.now();
+        let failed = true;
         try {
-          return await send(this.runtime);
+          const res = await send(this.runtime);
+          failed = false;
+          return res;
         } catch (raw) {
           const err = toCloudError(raw, api, this.extraRetryable);
           s.errors++;
@@ -239,6 +252,7 @@ export class AliyunCloud implements Cloud {
           const ms = performance.now() - started;
           s.totalLatencyMs += ms;
           if (ms > s.maxLatencyMs) s.maxLatencyMs = ms;
+          this.observer?.apiCall?.(api, ms, failed);
         }
       },
       (raw) => toCloudError(raw, api, this.extraRetryable),
@@ -389,8 +403,12 @@ export class AliyunCloud implements Cloud {
       clientToken: opts.clientToken ?? randomUUID(),
       ...(opts.ips !== undefined ? { privateIpAddress: opts.ips } : { secondaryPrivateIpAddressCount: n }),
     });
-    const res = await this.call(api, (rt) => this.ecs.assignPrivateIpAddressesWithOptions(request, rt));
+    const res = await this.call(api, (rt) => this.ecs.assignPrivateIpAddressesWithOptions(request, rt)).catch((err: unknown) => {
+      this.observer?.ipsAssigned?.(eniId, n, false);
+      throw err;
+    });
     const ips = res.body?.assignedPrivateIpAddressesSet?.privateIpSet?.privateIpAddress ?? [];
+    this.observer?.ipsAssigned?.(eniId, ips.length, ips.length === n);
     if (ips.length !== n) {
       // The cloud applied something other than what we asked: surface it rather than guess.
       throw new CloudError({
