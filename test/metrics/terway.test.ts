@@ -2,6 +2,7 @@
 // RPCs over gRPC, /metrics scraped from the unix-socket listener and read with a real text-format parser.
 // Names, types, units and label names are Terway's (pkg/metric/*.go), so its dashboards work unchanged.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
@@ -10,9 +11,24 @@ import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
 import { parseDaemonConfig } from '../../daemon/config/index.js';
 import { connect, podMsg, type TestClient } from '../daemon/fakes.js';
 import { captureLog, tempDir, waitFor } from '../daemon/helpers.js';
-import { family, labelNames, parseExposition, series, single, type PromFamily } from './promText.js';
+import { family, labelNames, parseExposition, sampleNames, series, single, type PromFamily } from './promText.js';
+import { selectors, substituteGrafanaVars } from './promql.js';
 
 const NODE = 'i-mock-node-1';
+const DASHBOARD = join(import.meta.dirname, '..', '..', 'charts', 'eni-ipam', 'files', 'grafana-dashboard.json');
+
+/** Every `expr` of every panel target, rows' nested panels included. */
+function dashboardExprs(dash: { panels?: unknown[] }): string[] {
+  const out: string[] = [];
+  const walk = (panels: unknown[] = []): void => {
+    for (const p of panels as { targets?: { expr?: string }[]; panels?: unknown[] }[]) {
+      for (const t of p.targets ?? []) if (t.expr) out.push(t.expr);
+      walk(p.panels);
+    }
+  };
+  walk(dash.panels);
+  return out;
+}
 
 function scrape(socketPath: string): Promise<Map<string, PromFamily>> {
   return new Promise((resolve, reject) => {
@@ -175,5 +191,45 @@ describe("Terway's metrics on a real daemon", () => {
     expect(labelNames(alloc)).toEqual(['eni', 'status']);
     const mac = enis.find((e) => e.type === 'Primary')!.mac;
     expect(single(alloc, { eni: mac, status: 'succeed' })).toBe(totalBeforeRelease);
+  });
+
+  it("every PromQL expression in the chart's Grafana dashboard parses and selects series this daemon exports", () => {
+    const dash = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as {
+      panels: unknown[];
+      templating: { list: { name: string; type: string; definition?: string }[] };
+    };
+    // Sample name -> the label names its series carry (Prometheus adds `instance` when it scrapes).
+    const exported = new Map<string, Set<string>>();
+    for (const f of after.values())
+      for (const n of sampleNames(f)) exported.set(n, new Set([...labelNames(f), 'instance', ...(n.endsWith('_bucket') ? ['le'] : [])]));
+    const vars = Object.fromEntries(dash.templating.list.map((v) => [v.name, '.*']));
+    const exprs = dashboardExprs(dash);
+    expect(exprs.length).toBeGreaterThan(10);
+    const used = new Set<string>();
+    for (const expr of exprs) {
+      for (const sel of selectors(substituteGrafanaVars(expr, vars))) {
+        expect(exported.has(sel.metric), `${sel.metric} in ${expr}`).toBe(true);
+        for (const l of sel.labels) expect(exported.get(sel.metric)!.has(l), `label ${l} of ${sel.metric} in ${expr}`).toBe(true);
+        used.add(sel.metric);
+      }
+    }
+    // Template variables read label values of an exported metric.
+    for (const v of dash.templating.list.filter((x) => x.type === 'query')) {
+      const m = /^label_values\((\w+),\s*(\w+)\)$/.exec(v.definition ?? '');
+      expect(m, v.definition).not.toBeNull();
+      expect(exported.get(m![1]!)?.has(m![2]!), v.definition).toBe(true);
+    }
+    // The panels the chart promises: pool idle / allocated / total, RPC latency, OpenAPI latency and errors, throttling.
+    for (const m of [
+      'terway_resource_pool_idle_count',
+      'terway_resource_pool_total_count',
+      'terway_resource_pool_allocated_count',
+      'terway_rpc_latency_bucket',
+      'aliyun_openapi_latency_bucket',
+      'aliyun_openapi_latency_count',
+      'eniipam_cloud_api_throttled_total',
+      'rate_limiter_latency_bucket',
+    ])
+      expect(used, m).toContain(m);
   });
 });
