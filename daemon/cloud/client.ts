@@ -233,7 +233,8 @@ export class AliyunCloud implements Cloud {
     return withRetry(
       async (state: RetryState) => {
         ctx.attempts = state.attempt;
-        this.observer?.rateLimitWait?.(api, await this.limiter.acquire(api));
+        const waitedMs = await this.limiter.acquire(api);
+        this.observer?.rateLimitWait?.(api, waitedMs);
         const s = this.statFor(api);
         s.calls++;
         if (state.attempt > 1) s.retries++;
