@@ -85,7 +85,7 @@ function daemonSection(
       const r = await getText(addr, path);
       if (r.status !== 200) throw new CliError(`GET ${path}: HTTP ${r.status}: ${r.text.trim().slice(0, 2000)}`);
       if (format === 'text') return r.text;
-      const body = JSON.parse(r.text) as { lines?: string[]; dropped?: number };
+      const body = JSON.parse(r.text) as { lines?: string[] };
       if (format === 'json') return `${JSON.stringify(body, null, 2)}\n`;
       const lines = body.lines ?? [];
       return lines.length > 0 ? `${lines.join('\n')}\n` : '';
@@ -142,7 +142,12 @@ async function pluginVersion(binDir: string): Promise<string> {
 async function dbSchema(dbPath: string): Promise<string> {
   // Loaded here only: the native module is not needed by any other command.
   const { default: Database } = await import('better-sqlite3');
-  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  let db: InstanceType<typeof Database>;
+  try {
+    db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  } catch (e) {
+    throw new CliError(`${dbPath}: ${(e as Error).message}`);
+  }
   try {
     const userVersion = db.pragma('user_version', { simple: true }) as number;
     return `${JSON.stringify({ path: dbPath, schemaVersion: userVersion, thisBuildSchemaVersion: schemaVersion }, null, 2)}\n`;

@@ -353,7 +353,7 @@ export function buildMapping(input: MappingInput): MappingReport {
 // ---------------------------------------------------------------- I/O: sources and routes
 
 /** The pool's record accessors (EniMultiIpPool has them; other allocators may not). */
-export interface PoolRecords {
+interface PoolRecords {
   ipRecords(): IpRecord[];
   eniRecords(): EniRecord[];
 }

@@ -132,7 +132,7 @@ export class DaemonMetrics {
 export function metricSources(p: {
   allocator: IpAllocator;
   cloud?: Pick<Cloud, 'stats' | 'describeInstanceTypeLimits'>;
-  config: Pick<DaemonConfig, 'daemonMode' | 'maxEni'>;
+  config: Pick<DaemonConfig, 'maxEni'>;
   instanceType: string;
 }): MetricsSources {
   const { allocator: pool, cloud, config } = p;

@@ -204,12 +204,7 @@ export class AliyunCloud implements Cloud {
       clock: this.clock,
     });
     this.backoff = new BackoffTable({ ...DEFAULT_BACKOFF, ...(opts.retry ?? {}) }, opts.retryByKey ?? {}, opts.backoffOverride ?? {});
-    this.metadata = new MetadataClient({
-      ...(opts.metadata ?? {}),
-      baseUrl: opts.metadataBaseUrl,
-      clock: this.clock,
-      observer: opts.observer,
-    });
+    this.metadata = new MetadataClient({ ...opts.metadata, baseUrl: opts.metadataBaseUrl, clock: this.clock, observer: opts.observer });
   }
 
   // ---- plumbing -------------------------------------------------------------------------------
