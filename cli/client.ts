@@ -23,20 +23,14 @@ export interface JsonReply {
   body: unknown;
 }
 
-export function getJson(addr: ListenAddress, path: string, timeoutMs = 30_000): Promise<JsonReply> {
+/** GET `path`; the body as text, whatever the status. */
+export function getText(addr: ListenAddress, path: string, timeoutMs = 30_000): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const target = addr.kind === 'unix' ? { socketPath: addr.path } : { host: addr.host, port: addr.port };
     const req = http.request({ ...target, path, method: 'GET', headers: { accept: 'application/json' }, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        try {
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as unknown });
-        } catch {
-          reject(new CliError(`${path}: HTTP ${res.statusCode}, not JSON: ${text.slice(0, 200).trim()}`));
-        }
-      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new CliError(`${path}: no answer within ${timeoutMs} ms`)));
@@ -46,4 +40,13 @@ export function getJson(addr: ListenAddress, path: string, timeoutMs = 30_000): 
     });
     req.end();
   });
+}
+
+export async function getJson(addr: ListenAddress, path: string, timeoutMs = 30_000): Promise<JsonReply> {
+  const { status, text } = await getText(addr, path, timeoutMs);
+  try {
+    return { status, body: JSON.parse(text) as unknown };
+  } catch {
+    throw new CliError(`${path}: HTTP ${status}, not JSON: ${text.slice(0, 200).trim()}`);
+  }
 }

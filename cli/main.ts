@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Entry point: eni-ipam-cli [--addr ADDR | --config FILE] pods|pool|mapping|config [--json]
+// Entry point: eni-ipam-cli [--addr ADDR | --config FILE] pods|pool|mapping|config|support-bundle [...]
 // (npm run cli -- ..., or node dist/cli/main.js after npm run build).
 import { runCli } from './run.js';
 

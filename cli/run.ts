@@ -5,14 +5,22 @@ import { loadDaemonConfig, type ListenAddress } from '../daemon/config/index.js'
 import type { MappingReport, PodView, PoolView } from '../daemon/introspect.js';
 import { CliError, getJson, parseAddr } from './client.js';
 import { formatMapping, formatPods, formatPool } from './format.js';
+import { writeSupportBundle } from './supportBundle.js';
 
 export const USAGE = `usage: eni-ipam-cli [--addr ADDR | --config FILE] COMMAND [--json] [--pod NS/NAME] [--eni ENI_ID]
+       eni-ipam-cli [--addr ADDR | --config FILE] support-bundle [--out FILE] [--since DURATION]
+                    [--cni-conf-dir DIR] [--cni-bin-dir DIR]
 
 commands:
-  pods      pod allocations (namespace, name, container, ifname, IP, ENI)
-  pool      pool statistics and per-ENI IPs by state
-  mapping   cross-check pod DB, pool and cloud; exits 1 on a mismatch
-  config    the daemon's configuration (credentials redacted), JSON
+  pods            pod allocations (namespace, name, container, ifname, IP, ENI)
+  pool            pool statistics and per-ENI IPs by state
+  mapping         cross-check pod DB, pool and cloud; exits 1 on a mismatch
+  config          the daemon's configuration (credentials redacted), JSON
+  support-bundle  one .tar.gz for a bug report: the daemon's redacted config, pool, pods, mapping,
+                  metrics and recent logs (--since 1h: only the last hour), ip link/addr/rule/route/neigh,
+                  rp_filter / forwarding sysctls, the CNI configs and plugin version, the pod DB schema.
+                  Parts that fail (daemon down, no ip) are recorded as <file>.error inside it.
+                  No credentials: never in the daemon's answers, and scrubbed again using --config.
 
 ADDR: the daemon's metrics_listen: unix:/path, /path, host:port or :port.
 Without --addr it is read from the eni_conf file given by --config (or env ENI_CONFIG);
@@ -25,7 +33,7 @@ export interface CliIo {
   env: Readonly<Record<string, string | undefined>>;
 }
 
-const COMMANDS = ['pods', 'pool', 'mapping', 'config'] as const;
+const COMMANDS = ['pods', 'pool', 'mapping', 'config', 'support-bundle'] as const;
 type Command = (typeof COMMANDS)[number];
 
 async function resolveAddr(addr: string | undefined, configPath: string | undefined): Promise<ListenAddress> {
@@ -39,7 +47,18 @@ async function resolveAddr(addr: string | undefined, configPath: string | undefi
 }
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
-  let values: { addr?: string; config?: string; json?: boolean; pod?: string; eni?: string; help?: boolean };
+  let values: {
+    addr?: string;
+    config?: string;
+    json?: boolean;
+    pod?: string;
+    eni?: string;
+    help?: boolean;
+    out?: string;
+    since?: string;
+    'cni-conf-dir'?: string;
+    'cni-bin-dir'?: string;
+  };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -51,6 +70,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         pod: { type: 'string', short: 'p' },
         eni: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        out: { type: 'string', short: 'o' },
+        since: { type: 'string' },
+        'cni-conf-dir': { type: 'string' },
+        'cni-bin-dir': { type: 'string' },
       },
       allowPositionals: true,
       strict: true,
@@ -69,6 +92,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return 2;
   }
   const command = cmd as Command;
+  if (command === 'support-bundle') return supportBundle(values, io);
   try {
     const addr = await resolveAddr(values.addr, values.config ?? io.env['ENI_CONFIG']);
     const q = new URLSearchParams();
@@ -86,6 +110,40 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     else if (command === 'pool') io.out(formatPool(reply.body as PoolView));
     else io.out(formatMapping(reply.body as MappingReport));
     return command === 'mapping' && !(reply.body as MappingReport).ok ? 1 : 0;
+  } catch (e) {
+    io.err(`eni-ipam-cli: ${(e as Error).message}\n`);
+    return 2;
+  }
+}
+
+async function supportBundle(
+  values: { addr?: string; config?: string; out?: string; since?: string; 'cni-conf-dir'?: string; 'cni-bin-dir'?: string },
+  io: CliIo,
+): Promise<number> {
+  const configPath = values.config ?? io.env['ENI_CONFIG'];
+  let addr: ListenAddress | undefined;
+  let addrError: string | undefined;
+  try {
+    addr = await resolveAddr(values.addr, configPath);
+  } catch (e) {
+    addrError = (e as Error).message; // the node's half of the bundle is still worth having
+  }
+  try {
+    const r = await writeSupportBundle({
+      addr,
+      addrError,
+      configPath,
+      since: values.since,
+      out: values.out,
+      cniConfDir: values['cni-conf-dir'] ?? '/etc/cni/net.d',
+      cniBinDir: values['cni-bin-dir'] ?? '/opt/cni/bin',
+    });
+    const failed = r.files.filter((f) => !f.ok);
+    for (const f of failed) io.err(`  ${f.file}: ${f.error}\n`);
+    io.out(
+      `${r.path} (${r.files.length - failed.length} files collected${failed.length ? `, ${failed.length} recorded as errors` : ''})\n`,
+    );
+    return 0;
   } catch (e) {
     io.err(`eni-ipam-cli: ${(e as Error).message}\n`);
     return 2;

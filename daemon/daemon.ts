@@ -13,7 +13,8 @@ import { openPoolStore } from './store/index.js';
 import { redactConfig, type DaemonConfig } from './config/index.js';
 import type { KubeClient } from './k8s/index.js';
 import { createLogger } from './log.js';
-import { DaemonMetrics, serveMetrics, type MetricsServer } from './metrics.js';
+import { DaemonMetrics, metricSources, serveMetrics, type MetricsServer } from './metrics.js';
+import { LogRing } from './logRing.js';
 import { Introspection } from './introspect.js';
 import type { EventRecorder, NetworkService } from './modes/index.js';
 import { KernelHygiene } from './modes/kernelHygiene.js';
@@ -38,6 +39,8 @@ export interface DaemonDeps {
   /** Tells the pool's periodic GC which pods are gone; default with Kubernetes and a node name: `createOwnerCheck`. */
   ownerCheck?: OwnerCheck;
   metrics?: DaemonMetrics;
+  /** Where `logger` also keeps its recent lines (GET /v1/logs); default: a new ring when no logger is given. */
+  logRing?: LogRing;
   /** A ready Kubernetes client; null: run without Kubernetes whatever the config says. Default: from the config and env. */
   kube?: KubeClient | null;
   /** Environment read for NODE_NAME and KUBERNETES_SERVICE_HOST (default process.env). */
@@ -73,7 +76,9 @@ async function openPodDb(config: DaemonConfig): Promise<{ store: PoolStore; clos
 }
 
 export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): Promise<DaemonHandle> {
-  const logger = deps.logger ?? createLogger({ level: config.logLevel });
+  const logRing = deps.logRing ?? (deps.logger ? undefined : new LogRing());
+  logRing?.redactValues([config.accessKey, config.accessSecret]);
+  const logger = deps.logger ?? createLogger({ level: config.logLevel, ring: logRing });
   const log = logger;
   log.info({ config: redactConfig(config) }, 'starting');
 
@@ -93,7 +98,9 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
   };
 
   try {
-    const md = deps.metadata ?? (await readMetadata(config, deps.cloud));
+    const metrics = deps.metrics ?? new DaemonMetrics();
+    const observer = metrics.terway.cloudObserver;
+    const md = deps.metadata ?? (await readMetadata(config, deps.cloud, observer));
     const instanceId = config.instanceId ?? md.instanceId;
     let cloud = deps.cloud;
 
@@ -110,7 +117,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
     let podDb: PoolStore | undefined; // read by introspection (/v1/mapping cross-checks it)
     if (!allocator) {
       if (!cloud) {
-        const own = createCloud(config, md, logger);
+        const own = createCloud(config, md, logger, observer);
         cleanups.push(() => own.close());
         cloud = own;
       }
@@ -123,7 +130,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
       const parts = await builder.build({
         config,
         cloud,
-        store: podDb,
+        store: metrics.terway.tapStore(podDb), // counts allocations and disposals for Terway's pool metrics
         instanceId,
         metadata: md,
         logger,
@@ -153,8 +160,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
       service = wrapped.service;
       background.unshift(...wrapped.background);
     }
-    const metrics = deps.metrics ?? new DaemonMetrics();
-    metrics.setSources({ poolStats: () => pool.stats(), cloudStats: cloud ? () => cloud.stats() : undefined });
+    metrics.setSources(metricSources({ allocator: pool, cloud, config, instanceType: md.instanceType }));
 
     await service.start();
     // Allocations are loaded (DB + cloud): release those of pods deleted while we were down, then
@@ -178,7 +184,14 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
     let metricsServer: MetricsServer | undefined;
     if (config.metricsListen) {
       const db = podDb;
-      const introspection = new Introspection({ instanceId, config, allocator, cloud, loadDb: db ? () => db.load() : undefined });
+      const introspection = new Introspection({
+        instanceId,
+        config,
+        allocator,
+        cloud,
+        loadDb: db ? () => db.load() : undefined,
+        logs: logRing,
+      });
       metricsServer = await serveMetrics(metrics, config.metricsListen, { health, routes: (m, p, q) => introspection.route(m, p, q) });
       const ms = metricsServer;
       cleanups.push(() => ms.close());

@@ -1,9 +1,10 @@
 // Read-only introspection for operators (AWS VPC CNI's /v1/enis, terway-cli list/show/mapping):
-// GET /v1/pods, /v1/pool, /v1/config, /v1/mapping as JSON on the metrics listener. This file is the I/O
+// GET /v1/pods, /v1/pool, /v1/config, /v1/mapping, /v1/logs as JSON on the metrics listener. This file is the I/O
 // and the routes (reads the allocator, the pod DB and, for /v1/mapping only, one DescribeNetworkInterfaces
 // call); the documents are built by pure functions (introspectViews.ts, introspectMapping.ts).
 import { CloudError, type Cloud, type Eni } from './cloud/types.js';
-import { redactConfig, type DaemonConfig } from './config/index.js';
+import { parseGoDuration, redactConfig, type DaemonConfig } from './config/index.js';
+import type { LogRing } from './logRing.js';
 import type { IpAllocation, IpAllocator } from '../pool/types.js';
 import type { EniRecord, IpRecord, PoolSnapshot } from '../pool/store.js';
 import { parsePodFilter, podsView, poolView, type PodFilter, type PodView, type PoolView } from './introspectViews.js';
@@ -27,7 +28,7 @@ interface PoolRecords {
   eniRecords(): EniRecord[];
 }
 
-function hasRecords(a: IpAllocator): a is IpAllocator & PoolRecords {
+export function hasRecords(a: IpAllocator): a is IpAllocator & PoolRecords {
   const r = a as Partial<PoolRecords>;
   return typeof r.ipRecords === 'function' && typeof r.eniRecords === 'function';
 }
@@ -40,6 +41,8 @@ export interface IntrospectionSources {
   cloud?: Pick<Cloud, 'describeNetworkInterfaces'>;
   /** Reads the pod DB (synchronous SQLite read); absent when the daemon was given a ready allocator. */
   loadDb?: () => PoolSnapshot;
+  /** The daemon's recent log lines; absent when it was given a logger of its own (tests). */
+  logs?: Pick<LogRing, 'lines'>;
 }
 
 export interface IntrospectReply {
@@ -143,6 +146,8 @@ export class Introspection {
         return { status: 200, body: { pods: this.pods(pod) } };
       case '/v1/pool':
         return { status: 200, body: this.pool(query.get('eni') ?? undefined) };
+      case '/v1/logs':
+        return this.logs(query);
       case '/v1/config':
         return { status: 200, body: this.config() };
       case '/v1/mapping':
@@ -161,7 +166,26 @@ export class Introspection {
           };
         }
       default:
-        return { status: 404, body: { error: `unknown path ${path}; try /v1/pods, /v1/pool, /v1/config, /v1/mapping` } };
+        return { status: 404, body: { error: `unknown path ${path}; try /v1/pods, /v1/pool, /v1/config, /v1/mapping, /v1/logs` } };
     }
+  }
+
+  /** `?since=1h` (Go duration back from now), `?limit=N` (newest N lines). */
+  private logs(query: URLSearchParams): IntrospectReply {
+    if (!this.src.logs)
+      return { status: 404, body: { error: 'this daemon keeps no log lines in memory (it was started with a logger of its own)' } };
+    const since = query.get('since');
+    const sinceMs = since ? parseGoDuration(since) : undefined;
+    const limit = query.get('limit');
+    if ((since && (sinceMs === undefined || sinceMs < 0)) || (limit && !/^\d+$/.test(limit))) {
+      return { status: 400, body: { error: 'since: a Go duration such as 30m or 1h; limit: a line count' } };
+    }
+    return {
+      status: 200,
+      body: this.src.logs.lines({
+        ...(sinceMs !== undefined ? { sinceMs: Date.now() - sinceMs } : {}),
+        ...(limit ? { limit: Number(limit) } : {}),
+      }),
+    };
   }
 }

@@ -1,6 +1,7 @@
 // Structured JSON logs (pino). Pod, container and ENI go in fields, never in the message text,
 // and secrets are redacted wherever they appear in a logged object.
 import { pino, type Logger, type DestinationStream, type LevelWithSilent } from 'pino';
+import type { LogRing } from './logRing.js';
 
 export type { Logger };
 
@@ -25,10 +26,20 @@ export interface LoggerOptions {
   level?: LevelWithSilent;
   /** Default: stdout. Tests pass a stream to capture lines. */
   destination?: DestinationStream;
+  /** Also keep every line in this ring (served at /v1/logs). */
+  ring?: LogRing;
   base?: Record<string, unknown>;
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
+  const dest = opts.destination ?? pino.destination({ dest: 1, sync: true });
+  // Streams take every level; the logger's own level filters.
+  const stream = opts.ring
+    ? pino.multistream([
+        { level: 'trace', stream: dest },
+        { level: 'trace', stream: opts.ring },
+      ])
+    : dest;
   return pino(
     {
       level: opts.level ?? 'info',
@@ -39,7 +50,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    opts.destination ?? pino.destination({ dest: 1, sync: true }),
+    stream,
   );
 }
 

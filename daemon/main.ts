@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadDaemonConfig } from './config/index.js';
 import { createLogger } from './log.js';
+import { LogRing } from './logRing.js';
 import { stopOnSignals } from './signals.js';
 
 const USAGE = 'usage: eni-daemon --config FILE   (FILE: eni_conf JSON, Terway-compatible)';
@@ -40,7 +41,8 @@ async function main(): Promise<number> {
     throw e;
   }
   const { config, warnings } = loaded;
-  const log = createLogger({ level: config.logLevel });
+  const logRing = new LogRing(); // recent lines for GET /v1/logs (support bundles)
+  const log = createLogger({ level: config.logLevel, ring: logRing });
   // A bug must not leave a half-working daemon: log it and exit; the DaemonSet restarts us and
   // start-up reconciles the DB, the cloud and the kernel.
   process.on('unhandledRejection', (e) => {
@@ -64,7 +66,7 @@ async function main(): Promise<number> {
   try {
     // Loaded after the config is good: the cloud SDKs take a while to import.
     const { startDaemon } = await import('./daemon.js');
-    handle = await startDaemon(config, { logger: log });
+    handle = await startDaemon(config, { logger: log, logRing });
   } catch (e) {
     log.fatal({ err: (e as Error).stack ?? String(e) }, `start-up failed: ${(e as Error).message}`);
     return 1;

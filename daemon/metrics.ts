@@ -1,14 +1,17 @@
 // Prometheus metrics on a private registry: RPC latency, pool gauges read from allocator.stats()
-// at scrape time, cloud API counters from cloud.stats(). Served on an optional HTTP listener.
+// at scrape time, cloud API counters from cloud.stats(), plus Terway's own families (terwayMetrics.ts).
+// Served on an optional HTTP listener.
 import http from 'node:http';
 import { chmod } from 'node:fs/promises';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { PoolStats } from '../pool/types.js';
-import type { ApiStats } from './cloud/types.js';
-import type { ListenAddress } from './config/types.js';
+import type { IpAllocator, PoolStats } from '../pool/types.js';
+import type { ApiStats, Cloud } from './cloud/types.js';
+import type { DaemonConfig, ListenAddress } from './config/types.js';
+import { hasRecords } from './introspect.js';
 import { prepareSocketPath, removeSocket } from './server/socket.js';
+import { TerwayMetrics, type TerwaySources } from './terwayMetrics.js';
 
-export interface MetricsSources {
+export interface MetricsSources extends TerwaySources {
   poolStats?: () => PoolStats;
   cloudStats?: () => Record<string, ApiStats>;
 }
@@ -17,6 +20,8 @@ export class DaemonMetrics {
   readonly registry = new Registry();
   readonly rpcLatency: Histogram<'rpc_api' | 'error'>;
   readonly events: Counter<'reason' | 'type'>;
+  /** Terway's metric names on the same registry; its cloudObserver feeds the OpenAPI / metadata histograms. */
+  readonly terway = new TerwayMetrics(this.registry);
   private sources: MetricsSources = {};
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
@@ -105,19 +110,46 @@ export class DaemonMetrics {
 
   setSources(sources: MetricsSources): void {
     this.sources = { ...this.sources, ...sources };
+    this.terway.setSources(sources);
   }
 
   /** Times one RPC; call the returned function with the failure reason ('' on success). */
   startRpc(method: string): (error: string) => void {
-    const end = this.rpcLatency.startTimer({ rpc_api: method });
+    const started = performance.now();
     return (error) => {
-      end({ error });
+      const ms = performance.now() - started;
+      this.rpcLatency.observe({ rpc_api: method, error }, ms / 1000);
+      this.terway.observeRpc(method, error !== '', ms);
     };
   }
 
   text(): Promise<string> {
     return this.registry.metrics();
   }
+}
+
+/** What the metrics read at scrape time, from the parts startDaemon built. */
+export function metricSources(p: {
+  allocator: IpAllocator;
+  cloud?: Pick<Cloud, 'stats' | 'describeInstanceTypeLimits'>;
+  config: Pick<DaemonConfig, 'maxEni'>;
+  instanceType: string;
+}): MetricsSources {
+  const { allocator: pool, cloud, config } = p;
+  return {
+    poolStats: () => pool.stats(),
+    cloudStats: cloud ? () => cloud.stats() : undefined,
+    // Terway's ENIIP factory gauges: ENIMultiIP only (the pool that keeps per-ENI IP records).
+    poolRecords: hasRecords(pool) ? () => ({ enis: pool.eniRecords(), ips: pool.ipRecords() }) : undefined,
+    // Cached by the cloud client since the pool asked for it at start: no API call.
+    instanceLimits:
+      cloud && hasRecords(pool)
+        ? async () => {
+            const l = await cloud.describeInstanceTypeLimits(p.instanceType);
+            return { maxEni: config.maxEni > 0 ? Math.min(config.maxEni, l.eniQuantity) : l.eniQuantity, maxIpPerEni: l.ipv4PerEni };
+          }
+        : undefined,
+  };
 }
 
 /** Peers allowed to read /v1/* over TCP. */
@@ -190,7 +222,7 @@ export async function serveMetrics(
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end(`not found; try /metrics${opts.routes ? ', /v1/pods, /v1/pool, /v1/mapping, /v1/config' : ''}\n`);
+    res.end(`not found; try /metrics${opts.routes ? ', /v1/pods, /v1/pool, /v1/mapping, /v1/config, /v1/logs' : ''}\n`);
   });
   if (listen.kind === 'unix') {
     await prepareSocketPath(listen.path);

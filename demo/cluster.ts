@@ -1,13 +1,15 @@
 // Stage 2 of the demo: two nodes, each with its own daemon, pods added through the real plugin binary.
 // With root: nodes are network namespaces behind a simulated VPC router (sim/vpcsim), the daemons run inside
-// them with the veth driver, and pods on different nodes ping each other over VPC routes (no overlay, no NAT).
+// them with the veth driver, and pods on different nodes reach each other over VPC routes (no overlay, no NAT),
+// checked with the demo's own UDP echo from inside the pods' netns (sim/vpcsim/udpEcho.ts), so no ping is needed.
 // Without root: the same daemons and plugin with driver `none` (allocation only).
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MockCloudHandle } from '../sim/mockcloud/index.js';
 import { attachKernel, type VpcKernel } from '../sim/vpcsim/kernel.js';
 import { bridgeLoopback } from '../sim/vpcsim/loopback.js';
-import { cleanupStale, createNetns, deleteNetns, listNetns, netnsPath, ping, podNetnsName } from '../sim/vpcsim/netns.js';
+import { cleanupStale, createNetns, deleteNetns, listNetns, netnsPath, podNetnsName } from '../sim/vpcsim/netns.js';
+import { ECHO_PORT, startEchoResponder, udpEcho } from '../sim/vpcsim/udpEcho.js';
 import type { Cleanup } from './cleanup.js';
 import { DEMO_RUN_ROOT, isOurDaemon, recordedDaemonPids, removeRunDir, startNodeDaemon, type NodeDaemon } from '../sim/vpcsim/daemon.js';
 import { demoWorld, startDemoCloud } from './mock.js';
@@ -124,7 +126,7 @@ export async function runCluster(
   out: Log,
   cleanup: Cleanup,
   opts: { kernel: boolean; keepLogs?: boolean },
-): Promise<{ pods: number; pingsOk: number; pingsTotal: number }> {
+): Promise<{ pods: number; echoesOk: number; echoesTotal: number }> {
   const prefix = `ed${process.pid.toString(36)}`;
   const runDir = join(DEMO_RUN_ROOT, prefix);
 
@@ -261,8 +263,8 @@ export async function runCluster(
   if (failedAdds.length > 0)
     throw new Error(`${failedAdds.length} CNI ADD(s) failed: ${failedAdds.map((p) => `${p.name}: ${p.error}`).join('; ')}`);
 
-  let pingsOk = 0;
-  let pingsTotal = 0;
+  let echoesOk = 0;
+  let echoesTotal = 0;
   if (kernel) {
     if (kernel.errors.length > 0) throw new Error(`simulated VPC: ${kernel.errors.map((e) => e.message).join('; ')}`);
     heading(out, 'Pod to pod across nodes: VPC routes, no overlay, no NAT');
@@ -280,8 +282,14 @@ export async function runCluster(
     const pairs: [Pod, Pod][] = [];
     for (const a of pods)
       for (const b of pods) if (a !== b && (a.node !== b.node || pods.indexOf(b) === pods.indexOf(a) + 1)) pairs.push([a, b]);
+    out(`  probe: UDP echo to port ${ECHO_PORT} (RFC 862), sent from inside each pod's netns to the others' IPs. The demo's own code,`);
+    out("  no ping needed: every socket is opened in the pod's netns through the daemon's setns helper (drivers/netns.ts).");
+    for (const p of pods) {
+      const responder = await startEchoResponder(netnsPath(p.netnsName));
+      cleanup.push(`stop the echo responder in ${p.name}`, () => responder.close());
+    }
     const results = await Promise.all(
-      pairs.map(async ([a, b]) => ({ a, b, ok: await ping(a.netnsName, b.ip as string, { attempts: 2 }) })),
+      pairs.map(async ([a, b]) => ({ a, b, ok: await udpEcho(netnsPath(a.netnsName), b.ip as string, { attempts: 3 }) })),
     );
     const names = pods.map((p) => p.name);
     const cell = (a: Pod, b: Pod): string => {
@@ -291,12 +299,12 @@ export async function runCluster(
     };
     printTable(
       out,
-      ['ping from \\ to', ...names],
+      ['echo from \\ to', ...names],
       pods.map((a) => [a.name, ...pods.map((b) => cell(a, b))]),
     );
-    pingsTotal = results.length;
-    pingsOk = results.filter((r) => r.ok).length;
-    out(`  ${pingsOk}/${pingsTotal} pings answered (cross-node pairs, plus neighbours on the same node)`);
+    echoesTotal = results.length;
+    echoesOk = results.filter((r) => r.ok).length;
+    out(`  ${echoesOk}/${echoesTotal} UDP echoes answered (cross-node pairs, plus neighbours on the same node)`);
   }
 
   heading(out, "Pool state (daemon metrics over its unix socket, and the cloud's view)");
@@ -321,7 +329,7 @@ export async function runCluster(
     const leftVeths = await Promise.all(daemons.map(async (d) => (await listLinks(d.netns as string)).filter((l) => l.startsWith('eni'))));
     out(`  host veths left on the nodes: ${leftVeths.flat().length}`);
   }
-  return { pods: pods.length, pingsOk, pingsTotal };
+  return { pods: pods.length, echoesOk, echoesTotal };
 }
 
 async function listLinks(netns: string): Promise<string[]> {

@@ -2,13 +2,13 @@
 // or from a supplied cloud), and the SDK-backed client with Terway's rate_limit / backoff_override.
 import type { Logger } from 'pino';
 import { AliyunCloud, MetadataClient, type TerwayBackoff } from '../cloud/index.js';
-import type { Cloud, InstanceMetadata } from '../cloud/types.js';
+import type { Cloud, CloudObserver, InstanceMetadata } from '../cloud/types.js';
 import type { DaemonConfig } from '../config/types.js';
 
 /** The instance metadata: asked of `cloud` when one is supplied, else of the metadata service. */
-export async function readMetadata(config: DaemonConfig, cloud?: Cloud): Promise<InstanceMetadata> {
+export async function readMetadata(config: DaemonConfig, cloud?: Cloud, observer?: CloudObserver): Promise<InstanceMetadata> {
   if (cloud) return cloud.getInstanceMetadata();
-  const client = new MetadataClient({ baseUrl: config.metadataEndpoint });
+  const client = new MetadataClient({ baseUrl: config.metadataEndpoint, observer });
   try {
     return await client.instanceMetadata();
   } finally {
@@ -32,7 +32,12 @@ function toTerwayBackoff(config: DaemonConfig): Record<string, TerwayBackoff> {
 }
 
 /** The SDK-backed cloud client for this node's region. Its owner closes it (keep-alive sockets). */
-export function createCloud(config: DaemonConfig, md: Pick<InstanceMetadata, 'regionId'>, logger: Logger): AliyunCloud {
+export function createCloud(
+  config: DaemonConfig,
+  md: Pick<InstanceMetadata, 'regionId'>,
+  logger: Logger,
+  observer?: CloudObserver,
+): AliyunCloud {
   return new AliyunCloud({
     regionId: config.regionId ?? md.regionId,
     endpoint: config.cloudEndpoint,
@@ -45,5 +50,6 @@ export function createCloud(config: DaemonConfig, md: Pick<InstanceMetadata, 're
     rateLimitPerMinute: config.rateLimit,
     backoffOverride: toTerwayBackoff(config),
     logger: logger.child({ component: 'cloud' }),
+    observer,
   });
 }

@@ -1,7 +1,7 @@
 // The plumbing under every cloud API call: the client-side rate limiter, our retries (the SDK's are
 // off), error classification and per-API stats. Knows nothing of the SDK's request shapes: the call
 // wrappers (ecsCalls.ts, vpcCalls.ts) hand it a `send` closure.
-import { type ApiStats, type CloudError } from './types.js';
+import { type ApiStats, type CloudError, type CloudObserver } from './types.js';
 import type { Clock } from './clock.js';
 import { RateLimiter, type RateLimiterOptions, type RateLimiterStats } from './ratelimit.js';
 import { BackoffTable, type BackoffPolicy, type RetryState, withRetry } from './retry.js';
@@ -27,6 +27,8 @@ export interface ApiCallerOptions {
   clock: Clock;
   random: () => number;
   logger?: CloudLogger;
+  /** Metrics hooks per attempt and rate-limiter wait. */
+  observer?: CloudObserver;
 }
 
 function emptyStats(): ApiStats {
@@ -40,12 +42,14 @@ export class ApiCaller {
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly logger?: CloudLogger;
+  private readonly observer?: CloudObserver;
   private readonly apiStats = new Map<string, ApiStats>();
 
   constructor(opts: ApiCallerOptions) {
     this.clock = opts.clock;
     this.random = opts.random;
     this.logger = opts.logger;
+    this.observer = opts.observer;
     this.backoff = opts.backoff;
     this.extraRetryable = new Set(opts.retryableCodes ?? []);
     this.limiter = new RateLimiter({ ...opts.limiter, clock: this.clock });
@@ -70,13 +74,17 @@ export class ApiCaller {
     return withRetry(
       async (state: RetryState) => {
         ctx.attempts = state.attempt;
-        await this.limiter.acquire(api);
+        const waitedMs = await this.limiter.acquire(api);
+        this.observer?.rateLimitWait?.(api, waitedMs);
         const s = this.statFor(api);
         s.calls++;
         if (state.attempt > 1) s.retries++;
         const started = performance.now();
+        let failed = true;
         try {
-          return await send();
+          const res = await send();
+          failed = false;
+          return res;
         } catch (raw) {
           const err = toError(raw);
           s.errors++;
@@ -86,6 +94,7 @@ export class ApiCaller {
           const ms = performance.now() - started;
           s.totalLatencyMs += ms;
           if (ms > s.maxLatencyMs) s.maxLatencyMs = ms;
+          this.observer?.apiCall?.(api, ms, failed);
         }
       },
       toError,

@@ -15,6 +15,7 @@
 // describePageSize, clock / random (tests), logger (pino-compatible).
 import type {
   ApiStats,
+  CloudObserver,
   Cloud,
   CreateEniRequest,
   DescribeEniFilter,
@@ -84,6 +85,8 @@ export interface AliyunCloudOptions {
   clock?: Clock;
   random?: () => number;
   logger?: CloudLogger;
+  /** Metrics hooks per attempt, rate-limiter wait, metadata request and IP assignment. */
+  observer?: CloudObserver;
 }
 
 export class AliyunCloud implements Cloud {
@@ -123,8 +126,15 @@ export class AliyunCloud implements Cloud {
       clock,
       random: opts.random ?? Math.random,
       logger: opts.logger,
+      observer: opts.observer,
     });
-    const sdk = { regionId: opts.regionId, ...clients, call: this.caller.call.bind(this.caller), logger: opts.logger };
+    const sdk = {
+      regionId: opts.regionId,
+      ...clients,
+      call: this.caller.call.bind(this.caller),
+      logger: opts.logger,
+      observer: opts.observer,
+    };
     this.ecsCalls = new EcsCalls(sdk, {
       clock,
       attachTimeoutMs: opts.attachTimeoutMs ?? 60_000,
@@ -132,7 +142,7 @@ export class AliyunCloud implements Cloud {
       pageSize: Math.max(1, Math.floor(opts.describePageSize ?? 100)),
     });
     this.vpcCalls = new VpcCalls(sdk);
-    this.metadata = new MetadataClient({ ...(opts.metadata ?? {}), baseUrl: opts.metadataBaseUrl, clock });
+    this.metadata = new MetadataClient({ ...opts.metadata, baseUrl: opts.metadataBaseUrl, clock, observer: opts.observer });
   }
 
   // ---- ENIs and their IPs (ECS) ---------------------------------------------------------------

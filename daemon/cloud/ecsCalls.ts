@@ -159,8 +159,14 @@ export class EcsCalls {
       clientToken: opts.clientToken ?? randomUUID(),
       ...(opts.ips !== undefined ? { privateIpAddress: opts.ips } : { secondaryPrivateIpAddressCount: n }),
     });
-    const res = await this.sdk.call(api, () => this.sdk.ecs.assignPrivateIpAddressesWithOptions(request, this.sdk.runtime));
+    const res = await this.sdk
+      .call(api, () => this.sdk.ecs.assignPrivateIpAddressesWithOptions(request, this.sdk.runtime))
+      .catch((err: unknown) => {
+        this.sdk.observer?.ipsAssigned?.(eniId, n, false);
+        throw err;
+      });
     const ips = res.body?.assignedPrivateIpAddressesSet?.privateIpSet?.privateIpAddress ?? [];
+    this.sdk.observer?.ipsAssigned?.(eniId, ips.length, ips.length === n);
     if (ips.length !== n) {
       // The cloud applied something other than what we asked: surface it rather than guess.
       throw new CloudError({

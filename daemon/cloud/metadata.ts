@@ -1,7 +1,7 @@
 // ECS instance metadata over plain HTTP (100.100.100.200 in the real cloud, a per-instance prefix on
 // the mock). Keep-alive agent, short per-request timeout, a few quick retries on 5xx / socket errors.
 import http from 'node:http';
-import { CloudError, CloudErrorCodes, type EniMetadata, type InstanceMetadata } from './types.js';
+import { CloudError, CloudErrorCodes, type CloudObserver, type EniMetadata, type InstanceMetadata } from './types.js';
 import { type Clock, systemClock } from './clock.js';
 
 export const REAL_METADATA_BASE_URL = 'http://100.100.100.200';
@@ -33,6 +33,8 @@ export interface MetadataClientOptions {
   /** Delay before the first retry (ms), doubled per retry. Default 100. */
   backoffMs?: number;
   clock?: Clock;
+  /** Metrics hook, called once per HTTP request (retries included). */
+  observer?: Pick<CloudObserver, 'metadataRequest'>;
 }
 
 export interface MetadataStats {
@@ -76,6 +78,7 @@ export class MetadataClient {
   private readonly attempts: number;
   private readonly backoffMs: number;
   private readonly clock: Clock;
+  private readonly observer?: Pick<CloudObserver, 'metadataRequest'>;
   private readonly stat: MetadataStats = { requests: 0, errors: 0, retries: 0, totalLatencyMs: 0, maxLatencyMs: 0 };
 
   constructor(opts: MetadataClientOptions) {
@@ -87,6 +90,7 @@ export class MetadataClient {
     this.attempts = Math.max(1, opts.attempts ?? 3);
     this.backoffMs = opts.backoffMs ?? 100;
     this.clock = opts.clock ?? systemClock;
+    this.observer = opts.observer;
   }
 
   /** Reads one meta-data path (relative, e.g. `instance-id` or `network/interfaces/macs/`), trimmed. */
@@ -111,15 +115,16 @@ export class MetadataClient {
     const url = new URL(path.replace(/^\/+/, ''), this.base);
     const started = performance.now();
     this.stat.requests++;
-    const done = (): void => {
+    const done = (failed: boolean): void => {
       const ms = performance.now() - started;
       this.stat.totalLatencyMs += ms;
       this.stat.maxLatencyMs = Math.max(this.stat.maxLatencyMs, ms);
+      this.observer?.metadataRequest?.(url.href, ms, failed);
     };
     return new Promise<string>((resolve, reject) => {
       const fail = (e: MetadataError): void => {
         this.stat.errors++;
-        done();
+        done(true);
         reject(e);
       };
       const req = http.get(url, { agent: this.agent, timeout: this.timeoutMs }, (res) => {
@@ -130,7 +135,7 @@ export class MetadataClient {
           const body = Buffer.concat(chunks).toString('utf8');
           const status = res.statusCode ?? 0;
           if (status === 200) {
-            done();
+            done(false);
             resolve(body);
           } else if (status === 404) {
             fail(new MetadataError({ path, code: 'MetadataNotFound', message: 'not found (404)', httpStatus: status, retryable: false }));

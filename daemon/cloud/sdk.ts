@@ -5,7 +5,7 @@ import VpcModule from '@alicloud/vpc20160428';
 import { $OpenApiUtil } from '@alicloud/openapi-core';
 // Transitive dependency of the SDK (single copy in node_modules): its RuntimeOptions type is what the SDK takes.
 import * as $dara from '@darabonba/typescript';
-import { CloudError } from './types.js';
+import { CloudError, type CloudObserver } from './types.js';
 import type { SdkCredential } from './credentials.js';
 import type { CallContext, CloudLogger } from './caller.js';
 import { cjsDefault } from './interop.js';
@@ -33,6 +33,7 @@ export interface SdkContext {
   /** One logical call through the rate limiter, retries and stats (ApiCaller.call). */
   call<T>(api: string, send: () => Promise<T>, ctx?: CallContext): Promise<T>;
   readonly logger?: CloudLogger;
+  readonly observer?: CloudObserver;
 }
 
 export interface SdkClientOptions {

@@ -35,6 +35,21 @@ export interface ApiStats {
   maxLatencyMs: number;
 }
 
+/**
+ * Per-request hooks for metrics (Terway's aliyun_openapi_latency, rate_limiter_latency,
+ * aliyun_metadata_latency, terway_eniip_factory_ip_alloc_count). Called synchronously; must not throw.
+ */
+export interface CloudObserver {
+  /** One OpenAPI attempt (each retry is an attempt of its own). */
+  apiCall?(api: string, ms: number, failed: boolean): void;
+  /** How long one attempt waited for the client-side rate limiter (0 when a token was ready). */
+  rateLimitWait?(api: string, ms: number): void;
+  /** One metadata HTTP request, by full URL. */
+  metadataRequest?(url: string, ms: number, failed: boolean): void;
+  /** AssignPrivateIpAddresses on an ENI: the addresses obtained, or the number asked for when it failed. */
+  ipsAssigned?(eniId: string, count: number, ok: boolean): void;
+}
+
 export interface Cloud extends PoolCloud {
   /** Creates the route entry unless an identical one exists (VPCIP mode). */
   ensureRouteEntry(routeTableId: string, destinationCidrBlock: string, nextHopInstanceId: string): Promise<void>;

@@ -5,7 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { MockCloudHandle } from '../mockcloud/index.js';
 import { spawnInNetns } from './netns.js';
 
@@ -86,8 +87,9 @@ export async function startNodeDaemon(o: NodeDaemonOptions, cleanup: StopRegistr
   };
   writeFileSync(configPath, JSON.stringify(eniConf, null, 2), { mode: 0o600 });
 
-  // tsx resolved from this package (not from the caller's cwd), so the demo runs from any directory.
-  const args = ['--import', import.meta.resolve('tsx'), DAEMON_MAIN, '--config', configPath];
+  // tsx resolved from this package (not from the caller's cwd), so the demo runs from any directory;
+  // through require.resolve, which vitest provides too (it has no import.meta.resolve).
+  const args = ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href, DAEMON_MAIN, '--config', configPath];
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' };
   const child: ChildProcess = o.netns
     ? spawnInNetns(o.netns, process.execPath, args, env)

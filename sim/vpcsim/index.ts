@@ -28,3 +28,4 @@ export { bridgeLoopback, type LoopbackBridge } from './loopback.js';
 export { ensurePlugin, execPlugin, firstIp, netConf, PLUGIN_PATH, type CniResult, type PluginOutcome, type PodCni } from './cni.js';
 export { startNodeDaemon, type NodeDaemon, type NodeDaemonOptions, type StopRegistry } from './daemon.js';
 export { parseMetrics, sample, scrapeUnix, type Samples } from './metrics.js';
+export { ECHO_PORT, startEchoResponder, udpEcho, udpSocketIn } from './udpEcho.js';

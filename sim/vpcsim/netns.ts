@@ -88,14 +88,19 @@ export interface KernelSupport {
   missing: string[];
 }
 
-/** Checks what the kernel backend needs: root, iproute2, ping, and that netns + veth can be created. */
-export async function probeKernelSupport(): Promise<KernelSupport> {
+/**
+ * Checks what the kernel backend needs: root, iproute2, netns + veth, and `ping` unless `ping: false`
+ * (the demo probes with its own UDP echo, udpEcho.ts; tests that call ping() need it).
+ */
+export async function probeKernelSupport(opts: { ping?: boolean } = {}): Promise<KernelSupport> {
   const missing: string[] = [];
   if (process.getuid?.() !== 0) missing.push('root (uid 0)');
   const ipVer = await run('ip', ['-V']).catch(() => undefined);
   if (!ipVer || ipVer.code !== 0) missing.push('iproute2 (`ip`)');
-  const pingVer = await run('ping', ['-V']).catch(() => undefined);
-  if (!pingVer || pingVer.code !== 0) missing.push('ping (iputils-ping)');
+  if (opts.ping !== false) {
+    const pingVer = await run('ping', ['-V']).catch(() => undefined);
+    if (!pingVer || pingVer.code !== 0) missing.push('ping (iputils-ping)');
+  }
   if (missing.length > 0) return { ok: false, missing };
   const ns = `${uniquePrefix('probe')}-a`;
   try {

@@ -168,6 +168,7 @@ describe('chart files', () => {
     const metrics = values.metrics as JsonObject;
     expect((metrics.service as JsonObject).enabled).toBe(false);
     expect((metrics.serviceMonitor as JsonObject).enabled).toBe(false);
+    expect(metrics.grafanaDashboard).toEqual({ enabled: false, namespace: '', labels: { grafana_dashboard: '1' }, annotations: {} });
     expect((values.credentials as JsonObject).existingSecret).toBe('');
   });
 
@@ -217,7 +218,11 @@ describe('chart files', () => {
     }
     expect(undefinedRefs).toEqual([]);
     expect(missingFiles).toEqual([]);
-    expect([...templates.values()].flatMap(filesReferenced).sort()).toEqual(['files/healthcheck.cjs', 'files/install-cni.cjs']);
+    expect([...templates.values()].flatMap(filesReferenced).sort()).toEqual([
+      'files/grafana-dashboard.json',
+      'files/healthcheck.cjs',
+      'files/install-cni.cjs',
+    ]);
   });
 
   it('the chart renders ConfigMap eni-config with keys eni_conf and 10-terway.conflist', () => {
@@ -782,6 +787,17 @@ describe.skipIf(!helm)('helm lint and helm template', () => {
     const off = helmTemplate(h, { metrics: { enabled: false, serviceMonitor: { enabled: true } } });
     expect(off.some((x) => x.kind === 'Service' || x.kind === 'ServiceMonitor')).toBe(false);
     expect(container(podSpec(off), 'daemon').ports).toBeUndefined();
+  }, 30_000);
+
+  it('the Grafana dashboard ConfigMap only when asked for: the sidecar label and the dashboard file as is', () => {
+    expect(docs.some((x) => (x.metadata as JsonObject | undefined)?.name === 'eni-ipam-grafana-dashboard')).toBe(false);
+    const d = helmTemplate(h, { metrics: { grafanaDashboard: { enabled: true, namespace: 'monitoring' } } });
+    const cm = findDoc(d, 'ConfigMap', 'eni-ipam-grafana-dashboard');
+    const meta = cm.metadata as JsonObject;
+    expect(meta.namespace).toBe('monitoring');
+    expect((meta.labels as JsonObject).grafana_dashboard).toBe('1');
+    const json = (cm.data as JsonObject)['eni-ipam.json'] as string;
+    expect(JSON.parse(json)).toEqual(JSON.parse(readChartFile('files/grafana-dashboard.json')));
   }, 30_000);
 
   it.each<[string, JsonObject, RegExp]>([
