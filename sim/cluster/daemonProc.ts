@@ -130,6 +130,10 @@ export class NodeDaemon {
     }
     this.child = child;
     this.exited = new Promise((res) => child.once('exit', (code, signal) => res({ code, signal })));
+    // Never orphaned: if the caller exits without kill() (a failed bench or suite), the daemon goes with it.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    void this.exited.then(() => process.off('exit', killOnExit));
     child.once('error', (e) => appendFileSync(this.logPath, `spawn error: ${e.message}\n`));
     await this.waitReady(opts.readyTimeoutMs ?? 45_000, opts.waitWarm ?? true);
   }

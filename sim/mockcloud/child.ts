@@ -40,6 +40,10 @@ export async function spawnMockCloud(opts: { attachDelayMs?: number } = {}): Pro
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  // Never orphaned: if the caller exits without close() (a failed bench), the mock goes with it.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  void exited.then(() => process.off('exit', killOnExit));
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-4096)));
   const banner = await new Promise<Banner>((res, rej) => {
