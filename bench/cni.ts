@@ -1,13 +1,16 @@
 // CNI plugin start-up + call latency: median wall time of plugin ADD and DEL (warm pool) next to a bare
 // `node -e 0`, all with a clean environment (PATH + CNI_* only), runs interleaved.
 //
-//   npm run bench:cni                    real daemon (mock cloud, veth driver, own netns) when root + netns
-//                                        are available, else the fake daemon (said so in the table)
-//   npm run bench:cni -- --fake          always the fake daemon (test/cni/fakeDaemon.ts)
-//   npm run bench:cni -- --socket PATH   an already running daemon (pod netns are created here when root)
+//   npm run bench:cni                    the real daemon (daemon/main.ts in a simulated node netns, mock cloud,
+//                                        veth driver, warm pool): needs root, iproute2 and network namespaces;
+//                                        without them it says what is missing and exits 2 (there is no fake)
+//   npm run bench:cni -- --socket PATH [--driver NAME]
+//                                        an already running daemon (pod netns are created here when root);
+//                                        --driver names its driver for the report (else "unknown")
 //   --runs N                             ADD/DEL pairs (default 30)
 //
-// Last stdout line: {"add_ms": .., "del_ms": .., "node_bare_ms": ..} for dist/cni/terway.
+// Last stdout line: {"add_ms", "del_ms", "node_bare_ms", "daemon", "driver"} for dist/cni/terway, where daemon is
+// "real" (started here) or "external" (--socket) and driver the daemon's driver.
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,10 +18,12 @@ import { buildPlugin, DEFAULT_PLUGIN_PATH } from '../cni/build.js';
 import { eniBackend } from '../cni/daemonClient.js';
 import { connectUnix } from '../cni/grpc.js';
 import { API_VERSION } from '../proto/version.js';
-import { startFakeDaemon } from '../test/cni/fakeDaemon.js';
 
 interface Target {
   label: string;
+  /** "real": a daemon this bench started; "external": the one at --socket. */
+  daemon: 'real' | 'external';
+  driver: string;
   socketPath: string;
   /** A netns path for pod i (created on demand), and its cleanup. */
   podNetns(i: number): Promise<string>;
@@ -60,27 +65,16 @@ function median(xs: number[]): number {
 }
 const p90 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(0.9 * xs.length) - 1)]!;
 
-async function isRootWithNetns(): Promise<boolean> {
-  if (process.getuid?.() !== 0) return false;
+/** What the real daemon needs here and is missing (root, iproute2, netns), empty when it can run. */
+async function missingForRealDaemon(): Promise<string[]> {
+  if (process.getuid?.() !== 0) return ['root (network namespaces, veth)'];
   try {
     const { e2eSupport } = await import('../sim/cluster/checks.js');
     const s = await e2eSupport();
-    if (!s.ok) console.error(`real daemon unavailable: ${s.missing.join(', ')}`);
-    return s.ok;
+    return s.ok ? [] : s.missing;
   } catch (e) {
-    console.error(`real daemon unavailable: ${(e as Error).message}`);
-    return false;
+    return [(e as Error).message];
   }
-}
-
-async function fakeTarget(): Promise<Target> {
-  const d = await startFakeDaemon();
-  return {
-    label: 'FAKE daemon (test/cni/fakeDaemon.ts, canned replies, no netns wiring)',
-    socketPath: d.socketPath,
-    podNetns: async (i) => `/var/run/netns/bench-fake-${i}`,
-    cleanup: () => d.stop(),
-  };
 }
 
 async function netnsMaker(prefix: string): Promise<{ make(i: number): Promise<string>; cleanup(): Promise<void> }> {
@@ -100,12 +94,15 @@ async function netnsMaker(prefix: string): Promise<{ make(i: number): Promise<st
 async function realTarget(): Promise<Target> {
   const { startCluster } = await import('../sim/cluster/cluster.js');
   const prefix = `bcni${process.pid % 10000}`;
-  const pool = Math.max(4, 2);
-  const c = await startCluster({ prefix, nodes: 1, minPoolSize: pool, maxPoolSize: pool + 4, ipCooldown: '0s' });
+  const c = await startCluster({ prefix, nodes: 1, minPoolSize: 4, maxPoolSize: 8, ipCooldown: '0s' });
   const ns = await netnsMaker(prefix);
+  const daemon = c.nodes[0]!.daemon;
+  const driver = String(daemon.eniConf()['driver']);
   return {
-    label: 'REAL daemon (daemon/main.ts, mock cloud, veth driver, warm pool)',
-    socketPath: c.nodes[0]!.daemon.socketPath,
+    label: `real daemon (daemon/main.ts in node netns ${daemon.netns}, mock cloud, ${driver} driver, warm pool)`,
+    daemon: 'real',
+    driver,
+    socketPath: daemon.socketPath,
     podNetns: (i) => ns.make(i),
     cleanup: async () => {
       await ns.cleanup();
@@ -114,11 +111,13 @@ async function realTarget(): Promise<Target> {
   };
 }
 
-async function socketTarget(socketPath: string): Promise<Target> {
+async function socketTarget(socketPath: string, driver: string): Promise<Target> {
   const root = process.getuid?.() === 0;
   const ns = root ? await netnsMaker(`bcnis${process.pid % 10000}`) : undefined;
   return {
-    label: `daemon at ${socketPath}`,
+    label: `daemon at ${socketPath} (${driver} driver)`,
+    daemon: 'external',
+    driver,
     socketPath,
     podNetns: async (i) => (ns ? ns.make(i) : `/var/run/netns/bench-${i}`),
     cleanup: async () => {
@@ -127,19 +126,25 @@ async function socketTarget(socketPath: string): Promise<Target> {
   };
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
+  const socketArg = argValue('--socket');
+  if (!socketArg) {
+    const missing = await missingForRealDaemon();
+    if (missing.length > 0) {
+      console.error(
+        `bench:cni needs the real daemon and cannot start it here: missing ${missing.join(', ')}. ` +
+          'Run it as root with iproute2 and network namespaces, or point it at a running daemon with --socket PATH. Not run.',
+      );
+      return 2;
+    }
+  }
   const plugin = await buildPlugin(DEFAULT_PLUGIN_PATH);
   // The same bundle as installed by a node's init container: outside any package.json, so CommonJS.
   const instDir = mkdtempSync(join(tmpdir(), 'cni-bin-'));
   const installed = join(instDir, 'terway');
   copyFileSync(plugin, installed);
 
-  const socketArg = argValue('--socket');
-  const target = socketArg
-    ? await socketTarget(socketArg)
-    : !args.includes('--fake') && (await isRootWithNetns())
-      ? await realTarget()
-      : await fakeTarget();
+  const target = socketArg ? await socketTarget(socketArg, argValue('--driver') ?? 'unknown') : await realTarget();
 
   const PATH = process.env.PATH ?? '/usr/bin:/bin';
   const conf = JSON.stringify({ cniVersion: '1.1.0', name: 'terway', type: 'terway', socket: target.socketPath });
@@ -255,12 +260,19 @@ async function main(): Promise<void> {
     `plugin's own cost (median ADD/DEL - bare start - new-connection RPC): ADD ${(median(add) - nb - median(allocCold)).toFixed(1)} ms, DEL ${(median(del) - nb - median(releaseCold)).toFixed(1)} ms`,
   );
   console.log(
-    JSON.stringify({ add_ms: Number(median(add).toFixed(1)), del_ms: Number(median(del).toFixed(1)), node_bare_ms: Number(nb.toFixed(1)) }),
+    JSON.stringify({
+      add_ms: Number(median(add).toFixed(1)),
+      del_ms: Number(median(del).toFixed(1)),
+      node_bare_ms: Number(nb.toFixed(1)),
+      daemon: target.daemon,
+      driver: target.driver,
+    }),
   );
+  return 0;
 }
 
 main().then(
-  () => process.exit(0),
+  (code) => process.exit(code),
   (e: unknown) => {
     console.error(e);
     process.exit(1);

@@ -1,6 +1,7 @@
 // The ENI multi-IP pool's face: what the daemon calls (allocate / release / get / list / stats / gcExcept,
 // start / stop, tick / gc / reconcile). It wires the parts, each with one job:
 //   multiIpBooks.ts     the in-memory index of ENIs / IPs / pods, committed to the PoolStore before any answer
+//   allocBatch.ts       the group commit: a turn's allocations committed in one transaction, then answered
 //   planner.ts          what to do (pure): watermarks, batching, reclaim, release retries
 //   transitions.ts      how records change state (pure): release, timers, failed unassign / detach
 //   multiIpCloudOps.ts  runs the planner's actions in the cloud through per-ENI workers; back-off bookkeeping
@@ -11,6 +12,7 @@ import type { InstanceTypeLimits, PoolCloud } from './cloud.js';
 import { systemClock, type Clock } from './clock.js';
 import { resolvePoolConfig, type PoolConfig, type PoolConfigInput } from './config.js';
 import { noopLogger, type PoolEvent, type PoolLogger } from './events.js';
+import { AllocBatch } from './allocBatch.js';
 import { allocationPause, earliestEnd, expireBackoffs } from './backoff.js';
 import { MultiIpBooks } from './multiIpBooks.js';
 import { MultiIpCloudOps, type RemovedEni } from './multiIpCloudOps.js';
@@ -77,6 +79,20 @@ export class EniMultiIpPool implements IpAllocator {
   private readonly ops: MultiIpCloudOps;
   private readonly sync: MultiIpSync;
   private readonly waiters = new WaitQueue<PodRef, IpAllocation>();
+  /** Requests of this event-loop turn: they take their IPs and are committed together (group commit). */
+  private readonly batch = new AllocBatch<{ pod: PodRef; deadlineMs?: number }, IpAllocation>({
+    // Older requests waiting for the cloud go first: a new one takes a free IP only when none waits.
+    stage: (key, r) => {
+      const pick = this.waiters.length === 0 ? this.pickFor(r.pod) : undefined;
+      return pick && this.books.stageAssign(pick, r.pod, key, this.clock.now());
+    },
+    commit: (ops) => this.books.commit(ops),
+    wait: (key, r) => {
+      const deadline = r.deadlineMs ?? this.config.allocDeadlineMs;
+      return this.waiters.enqueue(key, r.pod, deadline, () => new PoolError('Timeout', `no IP within ${deadline} ms`, { retryable: true }));
+    },
+    flushed: () => this.kick(), // refill toward minPoolSize in the background, or grow for the waiters
+  });
   private readonly timers = new PeriodicTimers();
   private readonly wake = new WakeTimer(() => this.kick());
   /** The current (jittered) reclaim interval; drawn again after each reclaim batch. */
@@ -167,6 +183,7 @@ export class EniMultiIpPool implements IpAllocator {
     this.stopping = true;
     this.timers.clear();
     this.wake.clear();
+    this.batch.failAll(() => new PoolError('ShuttingDown', 'pool is stopping'));
     this.waiters.failAll(() => new PoolError('ShuttingDown', 'pool is stopping'));
     await this.whenIdle();
     this.started = false;
@@ -186,37 +203,19 @@ export class EniMultiIpPool implements IpAllocator {
     const key = podKeyOf(pod);
     const existing = this.books.pods.get(key);
     if (existing) return Promise.resolve(this.books.toAlloc(existing));
-    const waiting = this.waiters.pending(key);
+    const waiting = this.waiters.pending(key) ?? this.batch.promiseOf(key);
     if (waiting) return waiting;
     if (this.stopping) return Promise.reject(new PoolError('ShuttingDown', 'pool is stopping'));
     if (!this.started) return Promise.reject(new PoolError('Internal', 'pool not started', { retryable: true }));
-
-    if (this.waiters.length === 0) {
-      try {
-        const a = this.tryAssignNow(pod, key);
-        if (a) {
-          this.kick(); // refill toward minPoolSize in the background
-          return Promise.resolve(a);
-        }
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    }
-    const deadline = opts.deadlineMs ?? this.config.allocDeadlineMs;
-    const promise = this.waiters.enqueue(
-      key,
-      pod,
-      deadline,
-      () => new PoolError('Timeout', `no IP within ${deadline} ms`, { retryable: true }),
-    );
-    this.kick();
-    return promise;
+    // Committed with the other requests of this turn (allocBatch.ts), resolved only after that commit.
+    return this.batch.add(key, { pod, deadlineMs: opts.deadlineMs });
   }
 
   async release(podKey: string): Promise<IpAllocation | undefined> {
     const pod = this.books.pods.get(podKey);
     if (!pod) {
-      this.waiters.fail(podKey, new PoolError('Internal', 'released while waiting for an IP', { retryable: true }));
+      const err = new PoolError('Internal', 'released while waiting for an IP', { retryable: true });
+      if (!this.batch.fail(podKey, err)) this.waiters.fail(podKey, err);
       return undefined;
     }
     const rec = this.books.ips.get(pod.ip);
@@ -244,7 +243,7 @@ export class EniMultiIpPool implements IpAllocator {
     const pause = allocationPause(this.ops.backoffs, this.clock.now());
     return {
       ...this.books.countIps(),
-      pendingRequests: this.waiters.length,
+      pendingRequests: this.waiters.length + this.batch.size,
       minPoolSize: this.config.minPoolSize,
       maxPoolSize: this.config.maxPoolSize,
       ...(pause ? { backoffUntil: pause.until, backoffReason: pause.reason } : {}),
@@ -301,9 +300,14 @@ export class EniMultiIpPool implements IpAllocator {
 
   /** Takes a free (or this stateful pod's reserved) IP and commits it; undefined when none. Synchronous from pick to commit. */
   private tryAssignNow(pod: PodRef, key: string): IpAllocation | undefined {
-    const reservedFor = pod.stateful ? `${pod.namespace}/${pod.name}` : undefined;
-    const pick = pickFreeIp(this.plannerEnis(), this.config.eniSelectionPolicy, reservedFor);
+    const pick = this.pickFor(pod);
     return pick && this.books.assign(pick, pod, key, this.clock.now());
+  }
+
+  /** A free IP for `pod` (or this stateful pod's reserved one), per the ENI selection policy. */
+  private pickFor(pod: PodRef): { eniId: string; ip: string } | undefined {
+    const reservedFor = pod.stateful ? `${pod.namespace}/${pod.name}` : undefined;
+    return pickFreeIp(this.plannerEnis(), this.config.eniSelectionPolicy, reservedFor);
   }
 
   private serveWaiters(): void {
@@ -340,7 +344,8 @@ export class EniMultiIpPool implements IpAllocator {
       vSwitchIds: this.vSwitchIds,
       enis: this.plannerEnis(),
       creating: this.ops.creatingNow(),
-      pending: this.waiters.length,
+      // Requests of this turn's group commit count as demand, as they would once flushed (free IPs serve them first).
+      pending: this.waiters.length + this.batch.size,
       backoffs: this.ops.backoffs,
       lastReclaimAt: this.lastReclaimAt,
       reclaimIntervalMs: this.reclaimIntervalMs,
@@ -353,11 +358,12 @@ export class EniMultiIpPool implements IpAllocator {
     }
     if (p.shortfall > 0 && p.blocker?.exhausted) {
       const blocker = p.blocker;
+      // The group commit's requests are the newest; they fail once flushed, when the next plan runs.
       const n = this.waiters.failNewest(
-        p.shortfall,
+        p.shortfall - this.batch.size,
         () => new PoolError('Exhausted', `no IP available: ${blocker.message}`, { cloudCode: blocker.code, retryable: true }),
       );
-      this.onEvent({ type: 'Warning', reason: 'AllocIPFailed', message: `${n} request(s) failed: ${blocker.message}` });
+      if (n > 0) this.onEvent({ type: 'Warning', reason: 'AllocIPFailed', message: `${n} request(s) failed: ${blocker.message}` });
     }
     // Requests wait on a back-off: plan again when the earliest one ends (the ticker may be off or slow).
     const backoffEnd = p.actions.length === 0 && this.waiters.length > 0 ? earliestEnd(this.ops.backoffs) : undefined;

@@ -2,7 +2,11 @@
 // step with the PoolStore. Every change goes through write(): committed first (one transaction), then
 // mirrored in memory, so a failed commit leaves the view as it was and nothing is answered from a
 // change that is not durable. Synchronous on purpose: no allocation interleaves with a write.
+// The one exception is the group commit of allocations (allocBatch.ts): stageAssign() mirrors an
+// allocation first so the next one of the group picks another IP, and the group is committed (commit())
+// or undone in the same synchronous run, before anyone can see it.
 
+import type { StagedAssign } from './allocBatch.js';
 import type { Eni } from './cloud.js';
 import { allocationOf, podRecordFor, type EniRecord, type IpRecord, type PodRecord, type PoolStore, type StoreOp } from './store.js';
 import type { PlannerEni, PlannerIp } from './planner.js';
@@ -45,11 +49,20 @@ export class MultiIpBooks {
 
   /** Commits `ops` durably, then mirrors them in memory. A failed commit is an Internal error and changes nothing. */
   write(ops: StoreOp[]): void {
+    this.commit(ops);
+    this.mirror(ops);
+  }
+
+  /** Commits `ops` durably without touching memory (stageAssign mirrored them already); throws Internal on failure. */
+  commit(ops: StoreOp[]): void {
     try {
       this.store.apply(ops);
     } catch (err) {
       throw new PoolError('Internal', `pod DB commit failed: ${(err as Error).message}`, { retryable: true, cause: err });
     }
+  }
+
+  private mirror(ops: StoreOp[]): void {
     for (const o of ops) {
       switch (o.op) {
         case 'putEni':
@@ -99,6 +112,32 @@ export class MultiIpBooks {
 
   /** Commits `pick` as this pod's IP (the IP `assigned`, the pod row) and returns the allocation. */
   assign(pick: { eniId: string; ip: string }, pod: PodRef, key: string, now: number): IpAllocation {
+    const { ops, podRec } = this.assignOps(pick, pod, key, now);
+    this.write(ops);
+    return this.toAlloc(podRec);
+  }
+
+  /**
+   * Group commit, in memory only: takes `pick` as this pod's IP and returns the ops that make it durable and
+   * how to take it back. The caller commits the ops (commit()) in the same synchronous run, before anyone sees
+   * the allocation, and calls undo() if that commit fails.
+   */
+  stageAssign(pick: { eniId: string; ip: string }, pod: PodRef, key: string, now: number): StagedAssign<IpAllocation> {
+    const { ops, podRec } = this.assignOps(pick, pod, key, now);
+    const before = this.ips.get(pick.ip);
+    this.mirror(ops);
+    return {
+      ops,
+      result: this.toAlloc(podRec),
+      undo: () => {
+        this.pods.delete(key);
+        if (before) this.indexIp(before);
+        else this.unindexIp(pick.ip);
+      },
+    };
+  }
+
+  private assignOps(pick: { eniId: string; ip: string }, pod: PodRef, key: string, now: number): { ops: StoreOp[]; podRec: PodRecord } {
     const eni = this.enis.get(pick.eniId)!;
     const vsw = this.vSwitches.get(eni.vSwitchId);
     const podRec = podRecordFor(
@@ -116,11 +155,13 @@ export class MultiIpBooks {
       },
       now,
     );
-    this.write([
-      { op: 'putIp', ip: { ip: pick.ip, eniId: eni.eniId, state: 'assigned', podKey: key, since: now } },
-      { op: 'putPod', pod: podRec },
-    ]);
-    return this.toAlloc(podRec);
+    return {
+      ops: [
+        { op: 'putIp', ip: { ip: pick.ip, eniId: eni.eniId, state: 'assigned', podKey: key, since: now } },
+        { op: 'putPod', pod: podRec },
+      ],
+      podRec,
+    };
   }
 
   toAlloc(p: PodRecord): IpAllocation {

@@ -1,8 +1,9 @@
 // One node daemon as a child process INSIDE its node netns (`ip netns exec NODE node --import tsx daemon/main.ts`),
+// or in this process's netns when no netns is given (driver `none`: the allocation path only, no root),
 // with its own eni_conf, socket, pod DB, metrics socket and metadata identity (the mock's per-instance URL).
 // Kill it (SIGKILL) and start it again on the same DB to test crash recovery.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,8 +27,8 @@ export interface CloudCoordinates {
 
 export interface NodeDaemonOptions {
   instanceId: string;
-  /** The node netns the daemon runs in (its ENI links live there). */
-  netns: string;
+  /** The node netns the daemon runs in (its ENI links live there); undefined: this process's netns. */
+  netns?: string;
   /** Per-daemon folder: eni_conf.json, eni.socket, pods.db, metrics.socket, daemon.log. */
   dir: string;
   cloud: CloudCoordinates;
@@ -76,7 +77,7 @@ export class NodeDaemon {
   get instanceId(): string {
     return this.opts.instanceId;
   }
-  get netns(): string {
+  get netns(): string | undefined {
     return this.opts.netns;
   }
   get pid(): number | undefined {
@@ -116,20 +117,23 @@ export class NodeDaemon {
     if (this.running) throw new Error(`daemon for ${this.instanceId} already running (pid ${this.pid})`);
     this.starts++;
     appendFileSync(this.logPath, `=== start #${this.starts} ${new Date().toISOString()} ===\n`);
-    const child = spawn(
-      'ip',
-      ['netns', 'exec', this.netns, process.execPath, '--import', 'tsx', DAEMON_MAIN_TS, '--config', this.configPath],
-      {
-        cwd: ROOT,
-        env: cleanEnv(),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const node = [process.execPath, '--import', 'tsx', DAEMON_MAIN_TS, '--config', this.configPath];
+    const [cmd, ...args] = this.netns ? ['ip', 'netns', 'exec', this.netns, ...node] : node;
+    // The log file is the daemon's stdout/stderr itself: no pipe through this process, whose event loop
+    // (a bench timing calls) would otherwise relay every line and could stall the daemon's synchronous writes.
+    const log = openSync(this.logPath, 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn(cmd!, args, { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', log, log] });
+    } finally {
+      closeSync(log);
+    }
     this.child = child;
-    const onData = (c: Buffer) => appendFileSync(this.logPath, c);
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
     this.exited = new Promise((res) => child.once('exit', (code, signal) => res({ code, signal })));
+    // Never orphaned: if the caller exits without kill() (a failed bench or suite), the daemon goes with it.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    void this.exited.then(() => process.off('exit', killOnExit));
     child.once('error', (e) => appendFileSync(this.logPath, `spawn error: ${e.message}\n`));
     await this.waitReady(opts.readyTimeoutMs ?? 45_000, opts.waitWarm ?? true);
   }

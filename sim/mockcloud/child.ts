@@ -1,0 +1,85 @@
+// The mock cloud as a child process (`node --import tsx sim/mockcloud/main.ts`), for callers that time
+// something: the mock's request handling (signatures, JSON) then runs on its own event loop, not on theirs.
+// Counters come over the admin endpoint.
+import { spawn } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface MockCloudProcess {
+  url: string;
+  regionId: string;
+  accessKeyId: string;
+  accessKeySecret: string;
+  adminUrl: string;
+  pid: number;
+  metadataUrl(instanceId: string): string;
+  /** Calls per action name since start or the last reset (GET /admin/counters). */
+  counters(): Promise<Record<string, number>>;
+  resetCounters(): Promise<void>;
+  /** SIGTERM, SIGKILL after 5 s; resolves once it exited. */
+  close(): Promise<void>;
+}
+
+interface Banner {
+  url: string;
+  regionId: string;
+  accessKeyId: string;
+  accessKeySecret: string;
+  admin: string;
+}
+
+export async function spawnMockCloud(opts: { attachDelayMs?: number } = {}): Promise<MockCloudProcess> {
+  const args = ['--import', 'tsx', join(ROOT, 'sim', 'mockcloud', 'main.ts'), '--port', '0'];
+  if (opts.attachDelayMs !== undefined) args.push('--attach-delay', String(opts.attachDelayMs));
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  // Never orphaned: if the caller exits without close() (a failed bench), the mock goes with it.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  void exited.then(() => process.off('exit', killOnExit));
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-4096)));
+  const banner = await new Promise<Banner>((res, rej) => {
+    const rl = createInterface({ input: child.stdout });
+    rl.once('line', (l) => {
+      rl.close();
+      try {
+        res(JSON.parse(l) as Banner);
+      } catch (e) {
+        rej(new Error(`mock cloud banner is not JSON: ${l} (${(e as Error).message})`));
+      }
+    });
+    child.once('exit', (code, signal) => rej(new Error(`mock cloud exited (${code ?? signal}) before listening: ${stderr}`)));
+  });
+  const admin = async (method: 'GET' | 'POST', path: string): Promise<unknown> => {
+    const r = await fetch(`${banner.admin}${path}`, { method, ...(method === 'POST' ? { body: '{}' } : {}) });
+    if (!r.ok) throw new Error(`mock cloud admin ${method} ${path}: HTTP ${r.status}`);
+    return r.json();
+  };
+  return {
+    url: banner.url,
+    regionId: banner.regionId,
+    accessKeyId: banner.accessKeyId,
+    accessKeySecret: banner.accessKeySecret,
+    adminUrl: banner.admin,
+    pid: child.pid!,
+    metadataUrl: (id) => `${banner.url}/metadata/${id}`,
+    counters: async () => (await admin('GET', '/counters')) as Record<string, number>,
+    resetCounters: async () => void (await admin('POST', '/counters/reset')),
+    async close() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(t);
+      }
+    },
+  };
+}
