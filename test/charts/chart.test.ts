@@ -339,18 +339,23 @@ describe('rendered eni_conf and conflist against the daemon and the plugin', () 
     expect(config.logLevel).toBe('debug');
   });
 
-  it("the conflist is CNI 1.1.0 and its terway entry passes the plugin's own config check", () => {
+  it("the conflist says CNI 1.0.0 (newer in cniVersions) and its terway entry passes the plugin's own config check", () => {
     const list = emulateConflist(values, paths);
-    expect(list.cniVersion).toBe('1.1.0');
+    // Runtimes on libcni before 1.2 (containerd 1.6/1.7, podman 4) read only cniVersion and stop at 1.0.0.
+    expect(list.cniVersion).toBe('1.0.0');
+    expect(list.cniVersions).toEqual(['0.4.0', '1.0.0', '1.1.0']);
     const plugins = list.plugins as JsonObject[];
     expect(plugins).toHaveLength(1);
     expect(plugins[0]).toEqual({ type: 'terway', socket: paths.socketPath, mtu: 1500 });
-    // libcni hands each plugin its entry plus the list's name and cniVersion.
-    const stdin = JSON.stringify({ ...plugins[0], name: list.name, cniVersion: list.cniVersion });
-    for (const cmd of ['ADD', 'DEL', 'CHECK', 'STATUS', 'GC'] as const) {
-      const conf = parseNetConf(stdin, cmd);
-      expect(conf.type).toBe('terway');
-      expect(conf.socket).toBe(paths.socketPath);
+    // libcni hands each plugin its entry plus the list's name and the cniVersion it picked.
+    for (const cniVersion of list.cniVersions as string[]) {
+      const stdin = JSON.stringify({ ...plugins[0], name: list.name, cniVersion });
+      const cmds = cniVersion === '1.1.0' ? (['ADD', 'DEL', 'CHECK', 'STATUS', 'GC'] as const) : (['ADD', 'DEL', 'CHECK'] as const);
+      for (const cmd of cmds) {
+        const conf = parseNetConf(stdin, cmd);
+        expect(conf.type).toBe('terway');
+        expect(conf.socket).toBe(paths.socketPath);
+      }
     }
     const tuned = emulateConflist(mergeValues(values, { cni: { timeoutSeconds: 30, logFile: '/var/log/eni-ipam-cni.log' } }), paths);
     const conf = parseNetConf(JSON.stringify({ ...(tuned.plugins as JsonObject[])[0], name: 'terway', cniVersion: '1.1.0' }), 'ADD');

@@ -174,7 +174,7 @@ export function emulateConflist(values: JsonObject, paths: ChartPaths): JsonObje
   if (cni.timeoutSeconds) plugin.timeout_seconds = cni.timeoutSeconds;
   if (cni.logFile) plugin.log_file = cni.logFile;
   const chained = Array.isArray(cni.chainedPlugins) ? cni.chainedPlugins : [];
-  return { cniVersion: '1.1.0', name: cni.networkName!, plugins: [plugin, ...chained] };
+  return { cniVersion: '1.0.0', cniVersions: ['0.4.0', '1.0.0', '1.1.0'], name: cni.networkName!, plugins: [plugin, ...chained] };
 }
 
 /** Deep merge of overrides into values, as helm merges -f/--set over values.yaml. */

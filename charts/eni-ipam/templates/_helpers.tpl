@@ -106,7 +106,12 @@ chart's mounts and other values are set here and may not be given in eniConf.
 {{- toPrettyJson $conf -}}
 {{- end -}}
 
-{{/* The CNI network config list the container runtime reads (CNI spec 1.1.0). */}}
+{{/*
+The CNI network config list the container runtime reads. Runtimes on libcni before 1.2 (containerd
+1.6/1.7, podman 4) read only the top-level cniVersion and speak CNI up to 1.0.0: with 1.1.0 there
+every pod fails and the cleanup DEL stops at the first chained plugin. Newer runtimes pick the
+highest of cniVersions they support (1.1.0 adds STATUS and GC).
+*/}}
 {{- define "eni-ipam.cniConflist" -}}
 {{- $plugin := dict "type" "terway" "socket" (include "eni-ipam.socketPath" .) "mtu" (int (.Values.eniConf.mtu | default 1500)) -}}
 {{- with .Values.cni.timeoutSeconds -}}
@@ -116,5 +121,5 @@ chart's mounts and other values are set here and may not be given in eniConf.
 {{- $_ := set $plugin "log_file" . -}}
 {{- end -}}
 {{- $plugins := prepend (.Values.cni.chainedPlugins | default list) $plugin -}}
-{{- toPrettyJson (dict "cniVersion" "1.1.0" "name" .Values.cni.networkName "plugins" $plugins) -}}
+{{- toPrettyJson (dict "cniVersion" "1.0.0" "cniVersions" (list "0.4.0" "1.0.0" "1.1.0") "name" .Values.cni.networkName "plugins" $plugins) -}}
 {{- end -}}
