@@ -342,7 +342,13 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
           : await createPool(config, cloud, store, instanceId, md, logger, ownerCheck, forwardPoolEvent, hygiene));
     }
 
-    const driver = deps.driver ?? createDriver(config.driver, { vethPrefix: config.vethPrefix, hostNetnsPath: config.hostNetnsPath });
+    const driver =
+      deps.driver ??
+      createDriver(config.driver, {
+        vethPrefix: config.vethPrefix,
+        hostNetnsPath: config.hostNetnsPath,
+        procSysPath: config.procSysPath,
+      });
     const pool = allocator;
     let service = createNetworkService(config.daemonMode, { allocator, driver, mtu: config.mtu, logger });
     const podService = service;

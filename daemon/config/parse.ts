@@ -533,6 +533,9 @@ export function parseDaemonConfig(raw: unknown): ParseResult {
     r.fail('veth_prefix', `must be 1-7 letters, digits, "_" or "-", starting with a letter (got ${show('veth_prefix', vethPrefix)})`);
   }
   const hostNetnsPath = r.str('host_netns_path');
+  const procSysPath = r.str('proc_sys_path');
+  if (procSysPath !== undefined && !procSysPath.startsWith('/'))
+    r.fail('proc_sys_path', `must be an absolute path (got ${show('proc_sys_path', procSysPath)})`);
   const instanceId = r.str('instance_id');
   const logLevel = r.oneOf('log_level', LOG_LEVELS, 'info');
   let metricsListen: ListenAddress | undefined;
@@ -592,6 +595,7 @@ export function parseDaemonConfig(raw: unknown): ParseResult {
     driver,
     vethPrefix,
     hostNetnsPath,
+    procSysPath,
     instanceId,
     logLevel,
     metricsListen,
