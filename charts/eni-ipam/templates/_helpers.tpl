@@ -57,7 +57,9 @@ socket; the pod DB must outlive the pod, so it lives on a hostPath.
 {{- define "eni-ipam.socketPath" -}}/var/run/eni/eni.socket{{- end -}}
 {{- define "eni-ipam.stateDir" -}}/var/lib/eni-ipam{{- end -}}
 {{- define "eni-ipam.dbPath" -}}/var/lib/eni-ipam/pods.db{{- end -}}
-{{/* Where the image keeps the app (package.json, dist/, node_modules/) and the plugin bundle. */}}
+{{/* The host's /proc/sys/net is mounted here (under <this>/net): /proc/sys is read-only without privileges. */}}
+{{- define "eni-ipam.procSysPath" -}}/host/proc/sys{{- end -}}
+{{/* Where the image keeps the app (package.json, dist/, node_modules/) and the one-file plugin. */}}
 {{- define "eni-ipam.appDir" -}}/opt/eni-ipam{{- end -}}
 {{- define "eni-ipam.pluginImagePath" -}}/opt/eni-ipam/cni/terway{{- end -}}
 
@@ -78,7 +80,7 @@ chart's mounts and other values are set here and may not be given in eniConf.
 {{- fail (printf "daemonMode must be one of %s (got %v)" (join ", " $modes) .Values.daemonMode) -}}
 {{- end -}}
 {{- $eniConf := .Values.eniConf | default dict -}}
-{{- range $key := list "daemon_mode" "log_level" "socket_path" "db_path" "metrics_listen" "credential_path" -}}
+{{- range $key := list "daemon_mode" "log_level" "socket_path" "db_path" "metrics_listen" "credential_path" "proc_sys_path" -}}
 {{- if hasKey $eniConf $key -}}
 {{- fail (printf "eniConf.%s is set by the chart; use the chart's own value instead (see values.yaml)" $key) -}}
 {{- end -}}
@@ -97,6 +99,7 @@ chart's mounts and other values are set here and may not be given in eniConf.
 {{- $_ := set $conf "log_level" .Values.logLevel -}}
 {{- $_ := set $conf "socket_path" (include "eni-ipam.socketPath" .) -}}
 {{- $_ := set $conf "db_path" (include "eni-ipam.dbPath" .) -}}
+{{- $_ := set $conf "proc_sys_path" (include "eni-ipam.procSysPath" .) -}}
 {{- if .Values.metrics.enabled -}}
 {{- $_ := set $conf "metrics_listen" (include "eni-ipam.metricsListen" .) -}}
 {{- end -}}
