@@ -23,7 +23,8 @@ import { buildBunPlugin, buildSeaPlugin } from '../scripts/pluginExe.js';
 const PREFIX = `bplg${process.pid % 10000}`;
 const REF_DIR = '/usr/lib/cni';
 const args = process.argv.slice(2);
-const RUNS = Number(args[args.indexOf('--runs') + 1] ?? 0) || 20;
+const RUNS = args.includes('--runs') ? Number(args[args.indexOf('--runs') + 1]) : 20;
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error('--runs needs a positive integer');
 const WARMUP = 2;
 const out = (s = ''): void => void process.stdout.write(`${s}\n`);
 

@@ -58,12 +58,13 @@ function run(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
 }
 
 /** A package and, recursively, its runtime dependencies (resolved as node would from `from`). */
-function packageClosure(name: string, from: string, seen: Map<string, string>): void {
+function packageClosure(name: string, from: string, seen: Map<string, string>, optional = false): void {
   if (BUILD_ONLY.has(name) || seen.has(name)) return;
   let dir = from;
   while (!existsSync(join(dir, 'node_modules', name, 'package.json'))) {
     if (dir === ROOT || dirname(dir) === dir) {
-      return; // an optional dependency for another platform
+      if (optional) return; // for another platform
+      throw new Error(`${name} (needed by ${from}) is not installed: run npm ci`);
     }
     dir = dirname(dir);
   }
@@ -73,7 +74,8 @@ function packageClosure(name: string, from: string, seen: Map<string, string>): 
     dependencies?: Record<string, string>;
     optionalDependencies?: Record<string, string>;
   };
-  for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) packageClosure(dep, pkgDir, seen);
+  for (const dep of Object.keys(pkg.dependencies ?? {})) packageClosure(dep, pkgDir, seen);
+  for (const dep of Object.keys(pkg.optionalDependencies ?? {})) packageClosure(dep, pkgDir, seen, true);
 }
 
 function copyNativeModules(stageApp: string): void {

@@ -54,7 +54,7 @@ export function buildBunPlugin(outFile: string, pluginVersion = version()): Prom
         '--outfile',
         tmp,
       ],
-      { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, BUN_INSTALL_CACHE_DIR: join(tmpdir(), 'bun-cache') } },
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
     );
   });
 }

@@ -6,8 +6,11 @@
 // then an upgrade (a new image version replaces the daemon while pods run: they keep their addresses, the new
 // daemon adopts them); then the pods are removed and nothing may be left behind.
 //
-//   npm run rehearse [-- --caps NET_ADMIN,SYS_ADMIN] [--pods-per-node N] [--keep-image]
+//   npm run rehearse [-- --caps NET_ADMIN,SYS_ADMIN] [--pods-per-node N]
 // Last stdout line: {"image_mib","pods","cross_node_pings_ok","cross_node_pings","leftovers","upgrade_pods_kept"}
+//   npm run rehearse -- --keep    stops after the install: prints the podman commands to run pods on the nodes by
+//                                 hand, and tears everything down on Ctrl-C
+// --caps replaces the chart's capability list (how the list was found: drop one and the pods fail).
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,11 +19,8 @@ import { attachKernel, bridgeLoopback, cleanupStale, ipJson, probeKernelSupport,
 import { buildImage, IMAGE_REPO, packageVersion } from '../image.js';
 import { PODMAN_RUN_FLAGS } from '../podman.js';
 import { findDoc, findHelm, helmTemplate, podmanArgs, type NodeHost, type Obj } from './k8s.js';
-import { ensurePodImage, exec, NodeRuntime, podman } from './runtime.js';
+import { ensurePodImage, exec, NodeRuntime, POD_IMAGE, podman } from './runtime.js';
 
-const args = process.argv.slice(2);
-const opt = (n: string): string | undefined => (args.includes(n) ? args[args.indexOf(n) + 1] : undefined);
-const PODS_PER_NODE = Number(opt('--pods-per-node') ?? 2);
 const say = (s: string): void => void process.stdout.write(`${s}\n`);
 const SECRET = 'eni-ipam-ak';
 const NAMESPACE = 'kube-system';
@@ -28,10 +28,21 @@ const NODE_IDS = ['i-mock-node-1', 'i-mock-node-2'];
 
 interface RehearsalNode extends NodeHost {
   instanceId: string;
-  runtime: NodeRuntime;
+  /** The daemon container's name. */
   daemon: string;
+  /** podman with the CNI backend on this node; its network config dir is filled once the init container ran. */
+  runtime: NodeRuntime;
+  confDir: string;
   /** Links of the node netns before any pod (to find leftovers). */
   linksBefore: string[];
+}
+
+export interface RehearsalOptions {
+  /** Replaces the chart's capability list. */
+  caps?: string[];
+  podsPerNode?: number;
+  /** Stop after the install, print how to run pods by hand, wait for SIGINT/SIGTERM, then tear down. */
+  keep?: boolean;
 }
 
 export interface RehearsalResult {
@@ -126,14 +137,35 @@ async function installOnNode(
   }
 }
 
-/** The runtime's view of the node's /etc/cni/net.d: the installed conflist, its socket path mapped into the node root. */
-function runtimeConfDir(n: RehearsalNode, runDir: string): string {
-  const dir = join(runDir, 'net.d', n.name);
-  mkdirSync(dir, { recursive: true });
+/**
+ * The runtime's view of the node's /etc/cni/net.d: the installed conflist, with the daemon socket's host path
+ * mapped into the simulated node's root (the one place where a node being a folder shows: both nodes share this
+ * machine's /var/run).
+ */
+function writeRuntimeConflist(n: RehearsalNode): void {
+  mkdirSync(n.confDir, { recursive: true });
   const installed = JSON.parse(readFileSync(join(n.root, 'etc/cni/net.d/10-terway.conflist'), 'utf8')) as Obj;
   const plugins = (installed.plugins as Obj[]).map((p) => (p.type === 'terway' ? { ...p, socket: join(n.root, String(p.socket)) } : p));
-  writeFileSync(join(dir, '10-terway.conflist'), JSON.stringify({ ...installed, plugins }, null, 2));
-  return dir;
+  writeFileSync(join(n.confDir, '10-terway.conflist'), JSON.stringify({ ...installed, plugins }, null, 2));
+}
+
+/** --keep: what to type to run pods on the nodes, then wait for Ctrl-C. */
+async function holdForHands(nodes: RehearsalNode[]): Promise<void> {
+  say('\nThe two nodes are up. Run pods on them with podman (CNI backend, the installed conflist), e.g.:');
+  for (const n of nodes) {
+    const pm = n.runtime.commandLine();
+    say(`\n  # ${n.name}`);
+    say(`  ${pm} run -d --name ${n.name}-web --network terway --cap-add NET_RAW ${PODMAN_RUN_FLAGS.join(' ')} ${POD_IMAGE} sleep 3600`);
+    say(`  ${pm} inspect --format '{{(index .NetworkSettings.Networks "terway").IPAddress}}' ${n.name}-web`);
+  }
+  say(`\n  podman exec ${nodes[0]!.name}-web ping -c1 <IP of ${nodes[1]!.name}-web>`);
+  say(`  podman exec ${nodes[0]!.daemon} node /opt/eni-ipam/dist/cli/main.js --config /etc/eni/eni_conf pods`);
+  say(`  ${nodes[0]!.runtime.commandLine()} rm -f -t 1 ${nodes[0]!.name}-web     # CNI DEL: the IP goes back to the pool`);
+  say('\nCtrl-C tears everything down (remove your pods first, with the same command line).');
+  await new Promise<void>((res) => {
+    process.once('SIGINT', res);
+    process.once('SIGTERM', res);
+  });
 }
 
 async function daemonPods(n: RehearsalNode): Promise<{ ip: string; containerId: string }[]> {
@@ -145,8 +177,9 @@ async function nodeLinks(n: NodeHost): Promise<string[]> {
   return (await ipJson<{ ifname: string }[]>(n.netns, ['link', 'show'])).map((l) => l.ifname).sort();
 }
 
-export async function rehearse(): Promise<RehearsalResult> {
-  const caps = opt('--caps')?.split(',').filter(Boolean);
+export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalResult | undefined> {
+  const { caps } = o;
+  const podsPerNode = o.podsPerNode ?? 2;
   const prefix = uniquePrefix('rh');
   const runDir = join(tmpdir(), `eni-ipam-rehearse-${prefix}`);
   mkdirSync(runDir, { recursive: true });
@@ -175,11 +208,13 @@ export async function rehearse(): Promise<RehearsalResult> {
       const name = `node${i + 1}`;
       const host: NodeHost = { name, netns: nodeNs[id]!.netns, root: join(runDir, 'hosts', name) };
       mkdirSync(host.root, { recursive: true });
+      const confDir = join(runDir, 'net.d', name);
       const n: RehearsalNode = {
         ...host,
         instanceId: id,
         daemon: `${prefix}-${name}-daemon`,
-        runtime: undefined as unknown as NodeRuntime,
+        runtime: new NodeRuntime(host, confDir, runDir),
+        confDir,
         linksBefore: [],
       };
       undo.push(() => exec('podman', ['rm', '-f', '-t', '5', n.daemon]));
@@ -195,14 +230,18 @@ export async function rehearse(): Promise<RehearsalResult> {
         `   ${n.name}: init installed ${readdirSync(join(n.root, 'opt/cni/bin')).join(', ')} (${elf ? 'one ELF file' : 'NOT an ELF'}) and 10-terway.conflist; daemon ready`,
       );
       if (!elf) throw new Error(`${plugin} is not a self-contained executable`);
-      n.runtime = new NodeRuntime(n, runtimeConfDir(n, runDir), runDir);
+      writeRuntimeConflist(n);
       n.linksBefore = await nodeLinks(n);
     }
+    if (o.keep) {
+      await holdForHands(nodes);
+      return undefined;
+    }
 
-    say(`4. ${PODS_PER_NODE} pods per node with podman on the installed conflist`);
+    say(`4. ${podsPerNode} pods per node with podman on the installed conflist`);
     const pods: { node: RehearsalNode; name: string; ip: string; netns: string }[] = [];
     for (const n of nodes) {
-      for (let i = 0; i < PODS_PER_NODE; i++) {
+      for (let i = 0; i < podsPerNode; i++) {
         const name = `${prefix}-${n.name}-pod${i}`;
         undo.push(() => n.runtime.run(['rm', '-f', '-t', '1', name]));
         const ip = await n.runtime.startPod(name, 'terway');
@@ -284,7 +323,14 @@ if (process.argv[1]?.endsWith('rehearse/main.ts')) {
     if (process.getuid?.() !== 0) throw new Error('the rehearsal needs root (network namespaces, podman as root)');
     const missing = await rehearsalMissing();
     if (missing.length > 0) throw new Error(`the rehearsal needs: ${missing.join(', ')}`);
-    const r = await rehearse();
+    const args = process.argv.slice(2);
+    const opt = (n: string): string | undefined => (args.includes(n) ? args[args.indexOf(n) + 1] : undefined);
+    const r = await rehearse({
+      caps: opt('--caps')?.split(',').filter(Boolean),
+      podsPerNode: opt('--pods-per-node') ? Number(opt('--pods-per-node')) : undefined,
+      keep: args.includes('--keep'),
+    });
+    if (!r) return say('torn down');
     say(JSON.stringify(r));
     const ok = r.cross_node_pings > 0 && r.cross_node_pings_ok === r.cross_node_pings && r.leftovers === 0 && r.upgrade_pods_kept;
     process.exit(ok ? 0 : 1);

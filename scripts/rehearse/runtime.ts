@@ -12,11 +12,13 @@ export interface Exec {
   stderr: string;
 }
 
+/** Runs a command to its end; never throws (a spawn failure or a timeout is a non-zero code with the reason). */
 export function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 180_000): Promise<Exec> {
   return new Promise((resolve) => {
     execFile(cmd, args, { env, timeout: timeoutMs, maxBuffer: 16 << 20, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout, stderr: stderr || (err && code === 1 && !stderr ? String(err.message) : stderr) });
+      if (!err) return resolve({ code: 0, stdout, stderr });
+      const code = typeof err.code === 'number' ? err.code : 1;
+      resolve({ code, stdout, stderr: stderr || err.message });
     });
   });
 }
@@ -66,6 +68,11 @@ export class NodeRuntime {
       ].join('\n'),
     );
     this.env = { ...process.env, CONTAINERS_CONF: file };
+  }
+
+  /** The shell command line that is this runtime (for a person to type). */
+  commandLine(): string {
+    return `nsenter --net=/run/netns/${this.node.netns} env CONTAINERS_CONF=${this.env.CONTAINERS_CONF} podman`;
   }
 
   run(args: string[]): Promise<Exec> {

@@ -9,7 +9,7 @@ if (missing.length > 0) console.warn(`[rehearse] SKIPPED: missing ${missing.join
 
 describe.skipIf(missing.length > 0)('install rehearsal (helm template + podman, two nodes, mock cloud)', () => {
   it('pods get VPC addresses, ping across nodes, survive a daemon upgrade, and leave nothing behind', async () => {
-    const r = await rehearse();
+    const r = (await rehearse())!;
     expect(r.pods).toBe(4);
     expect(r.cross_node_pings).toBe(8);
     expect(r.cross_node_pings_ok).toBe(r.cross_node_pings);
