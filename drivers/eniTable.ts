@@ -52,14 +52,14 @@ export function eniTableId(ifindex: number, base = ENI_TABLE_BASE): number {
 /**
  * Idempotent: brings the ENI link up, (re)writes the table's two routes with REPLACE, adds the
  * primary-IP address and rule if given, sets rp_filter=2 (loose) on the ENI link and ip_forward=1.
- * `hostNetns` undefined = the daemon's own netns. `sysctlRoot` undefined: leave sysctls alone.
+ * `hostNetns` undefined = the daemon's own netns. `sysctlRoot` null: leave sysctls alone.
  */
 export async function ensureEniTableOn(
   host: Nl,
   hostNetns: string | undefined,
   eni: EniLinkSpec,
   base = ENI_TABLE_BASE,
-  sysctlRoot: string | undefined = PROC_SYS,
+  sysctlRoot: string | null = PROC_SYS,
 ): Promise<EniTable> {
   const link = await host.linkByMac(eni.mac);
   if (!link) {

@@ -63,8 +63,8 @@ export class VethDriver implements Driver {
   readonly vethPrefix: string;
   readonly hostNetnsPath?: string;
   private readonly base: number;
-  /** /proc/sys or where it is mounted; undefined: host sysctls are left alone. */
-  private readonly sysctlRoot: string | undefined;
+  /** /proc/sys or where it is mounted; null: host sysctls are left alone. */
+  private readonly sysctlRoot: string | null;
   private hostSock?: Promise<Nl>;
   private forwardingSet?: Promise<void>;
   private readonly eniTables = new Map<string, { spec: EniLinkSpec; table: Promise<EniTable> }>();
@@ -77,7 +77,7 @@ export class VethDriver implements Driver {
     hostVethName('x', 'eth0', this.vethPrefix); // validates the prefix early
     this.hostNetnsPath = opts.hostNetnsPath;
     this.base = opts.eniTableBase ?? ENI_TABLE_BASE;
-    this.sysctlRoot = (opts.hostSysctls ?? true) ? (opts.procSysPath ?? PROC_SYS) : undefined;
+    this.sysctlRoot = (opts.hostSysctls ?? true) ? (opts.procSysPath ?? PROC_SYS) : null;
   }
 
   /** Host-side socket, opened once and kept (unref'd: it never holds the process open). */
