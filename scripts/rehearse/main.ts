@@ -25,6 +25,7 @@ const say = (s: string): void => void process.stdout.write(`${s}\n`);
 const SECRET = 'eni-ipam-ak';
 const NAMESPACE = 'kube-system';
 const NODE_IDS = ['i-mock-node-1', 'i-mock-node-2'];
+const CNI_RESULTS = '/var/lib/cni/results';
 
 interface RehearsalNode extends NodeHost {
   instanceId: string;
@@ -239,14 +240,16 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalResul
     }
 
     say(`4. ${podsPerNode} pods per node with podman on the installed conflist`);
-    const pods: { node: RehearsalNode; name: string; ip: string; netns: string }[] = [];
+    const pods: { node: RehearsalNode; name: string; ip: string; netns: string; id: string }[] = [];
     for (const n of nodes) {
       for (let i = 0; i < podsPerNode; i++) {
         const name = `${prefix}-${n.name}-pod${i}`;
         undo.push(() => n.runtime.run(['rm', '-f', '-t', '1', name]));
         const ip = await n.runtime.startPod(name, 'terway');
-        const netns = (await n.runtime.must(['inspect', '--format', '{{.NetworkSettings.SandboxKey}}', name])).trim();
-        pods.push({ node: n, name, ip, netns });
+        const [netns = '', id = ''] = (await n.runtime.must(['inspect', '--format', '{{.NetworkSettings.SandboxKey}} {{.Id}}', name]))
+          .trim()
+          .split(' ');
+        pods.push({ node: n, name, ip, netns, id });
       }
     }
     await kernel.settled();
@@ -300,9 +303,15 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalResul
       const held = await daemonPods(n);
       for (const a of held) leftovers.push(`${n.name}: daemon still holds ${a.ip} for ${a.containerId}`);
     }
-    for (const p of pods) if (existsSync(p.netns)) leftovers.push(`${p.name}: netns ${p.netns}`);
+    // libcni's result cache (what the runtime would hand DEL again) must be gone too.
+    const cached = existsSync(CNI_RESULTS) ? readdirSync(CNI_RESULTS) : [];
+    for (const p of pods) {
+      if (existsSync(p.netns)) leftovers.push(`${p.name}: netns ${p.netns}`);
+      for (const f of cached.filter((x) => x.includes(p.id))) leftovers.push(`${p.name}: CNI cache ${CNI_RESULTS}/${f}`);
+    }
     for (const l of leftovers) say(`   LEFTOVER ${l}`);
-    if (leftovers.length === 0) say('   nothing left: no pod veth on the nodes, no allocation in the daemons, no pod netns');
+    if (leftovers.length === 0)
+      say('   nothing left: no pod veth on the nodes, no allocation in the daemons, no pod netns, no CNI cache entry');
     return {
       image_mib: img.mib,
       pods: pods.length,
