@@ -187,10 +187,14 @@ export async function buildImage(o: { tag?: string; version?: string; log?: (s: 
         '',
       ].join('\n'),
     );
+    const imageId = () => spawnSync('podman', ['image', 'inspect', '--format', '{{.Id}}', tag], { encoding: 'utf8' }).stdout.trim();
+    const previous = imageId();
     const r = spawnSync('podman', ['build', '--quiet', '--network', 'none', '-t', tag, '-f', join(stage, 'Containerfile'), stage], {
       encoding: 'utf8',
     });
     if (r.status !== 0) throw new Error(`podman build failed (${r.status}): ${r.stderr}`);
+    // The image this tag named before is ours and now nameless: remove it (kept if a container still uses it).
+    if (previous && previous !== imageId()) spawnSync('podman', ['rmi', previous], { stdio: 'ignore' });
     // Smoke test inside the image: Node, the three native addons against its own libraries, the plugin binary.
     const smoke =
       "const r=require('node:module').createRequire('/opt/eni-ipam/');" +
