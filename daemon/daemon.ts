@@ -146,7 +146,13 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
     }
     const pool = allocator;
 
-    const driver = deps.driver ?? createDriver(config.driver, { vethPrefix: config.vethPrefix, hostNetnsPath: config.hostNetnsPath });
+    const driver =
+      deps.driver ??
+      createDriver(config.driver, {
+        vethPrefix: config.vethPrefix,
+        hostNetnsPath: config.hostNetnsPath,
+        procSysPath: config.procSysPath,
+      });
     const modeService = builder.service({ allocator, driver, mtu: config.mtu, logger });
     hygiene.bind({
       driver,

@@ -3,7 +3,7 @@
 // pods on the ENI get `from <podIP> lookup <table>` (FROM_POD_RULE_PRIORITY).
 import { DriverError } from './types.js';
 import { CREATE_REPLACE, Nl, RT_TABLE_MAIN, all, parseCidr, type RuleInfo } from './netlink.js';
-import { writeSysctl } from './netns.js';
+import { PROC_SYS, writeSysctl } from './netns.js';
 
 /**
  * ip rule priorities used by the drivers. Reserved: 512–1599 for per-pod rules (nothing else of ours
@@ -52,14 +52,14 @@ export function eniTableId(ifindex: number, base = ENI_TABLE_BASE): number {
 /**
  * Idempotent: brings the ENI link up, (re)writes the table's two routes with REPLACE, adds the
  * primary-IP address and rule if given, sets rp_filter=2 (loose) on the ENI link and ip_forward=1.
- * `hostNetns` undefined = the daemon's own netns.
+ * `hostNetns` undefined = the daemon's own netns. `sysctlRoot` null: leave sysctls alone.
  */
 export async function ensureEniTableOn(
   host: Nl,
   hostNetns: string | undefined,
   eni: EniLinkSpec,
   base = ENI_TABLE_BASE,
-  sysctls = true,
+  sysctlRoot: string | null = PROC_SYS,
 ): Promise<EniTable> {
   const link = await host.linkByMac(eni.mac);
   if (!link) {
@@ -108,7 +108,7 @@ export async function ensureEniTableOn(
     );
   }
   await all(ops);
-  if (sysctls) await writeSysctl(hostNetns, `net/ipv4/conf/${link.name}/rp_filter`, '2');
+  if (sysctlRoot) await writeSysctl(hostNetns, `net/ipv4/conf/${link.name}/rp_filter`, '2', sysctlRoot);
   return { mac: eni.mac, ifindex: link.index, ifName: link.name, tableId };
 }
 

@@ -226,15 +226,22 @@ export async function openNetlinkIn(path: string | undefined, op: string): Promi
   );
 }
 
+/**
+ * Where sysctls are written. A container without privileges has /proc/sys read-only; the daemon then gets the
+ * host's /proc/sys/net bind-mounted elsewhere (as Cilium does), and its net.* files still show the netns of the
+ * thread that opens them, so a setns'd write lands in the right namespace.
+ */
+export const PROC_SYS = '/proc/sys';
+
 /** /proc/sys file for a dotted key (net.ipv4.ip_forward) or a slash path (net/ipv4/conf/eth0.100/rp_filter). */
-export function sysctlFile(key: string): string {
-  return `/proc/sys/${key.includes('/') ? key : key.replace(/\./g, '/')}`;
+export function sysctlFile(key: string, root = PROC_SYS): string {
+  return `${root}/${key.includes('/') ? key : key.replace(/\./g, '/')}`;
 }
 
-/** Writes a sysctl inside a netns (undefined = home); key as in sysctlFile. */
-export async function writeSysctl(path: string | undefined, key: string, value: string): Promise<void> {
+/** Writes a sysctl inside a netns (undefined = home); key as in sysctlFile; root instead of /proc/sys. */
+export async function writeSysctl(path: string | undefined, key: string, value: string, root = PROC_SYS): Promise<void> {
   await warmThreadPool();
-  const file = sysctlFile(key);
+  const file = sysctlFile(key, root);
   const op = `sysctl ${key}=${value}`;
   const write = (): void => {
     try {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Driver, LivePod, PodNetworkResult, PodNetworkSpec, TeardownSpec } from './types.js';
 import { DriverError } from './types.js';
 import { CREATE_EXCL, CREATE_REPLACE, Nl, RT_TABLE_MAIN, all, errnoOf, vethLinkInfo, type RouteInfo } from './netlink.js';
-import { closeFd, delLinkOffMainThread, netnsExists, openNetlinkIn, openNetnsFd, warmThreadPool, writeSysctl } from './netns.js';
+import { PROC_SYS, closeFd, delLinkOffMainThread, netnsExists, openNetlinkIn, openNetnsFd, warmThreadPool, writeSysctl } from './netns.js';
 import {
   ENI_TABLE_BASE,
   FROM_POD_RULE_PRIORITY,
@@ -54,6 +54,8 @@ export interface VethDriverOptions {
   eniTableBase?: number;
   /** Set host sysctls (ip_forward=1, rp_filter=2 on ENI links); default true. */
   hostSysctls?: boolean;
+  /** Where the host's /proc/sys (at least its net/ tree) is mounted; default /proc/sys. */
+  procSysPath?: string;
 }
 
 export class VethDriver implements Driver {
@@ -61,7 +63,8 @@ export class VethDriver implements Driver {
   readonly vethPrefix: string;
   readonly hostNetnsPath?: string;
   private readonly base: number;
-  private readonly sysctls: boolean;
+  /** /proc/sys or where it is mounted; null: host sysctls are left alone. */
+  private readonly sysctlRoot: string | null;
   private hostSock?: Promise<Nl>;
   private forwardingSet?: Promise<void>;
   private readonly eniTables = new Map<string, { spec: EniLinkSpec; table: Promise<EniTable> }>();
@@ -74,7 +77,7 @@ export class VethDriver implements Driver {
     hostVethName('x', 'eth0', this.vethPrefix); // validates the prefix early
     this.hostNetnsPath = opts.hostNetnsPath;
     this.base = opts.eniTableBase ?? ENI_TABLE_BASE;
-    this.sysctls = opts.hostSysctls ?? true;
+    this.sysctlRoot = (opts.hostSysctls ?? true) ? (opts.procSysPath ?? PROC_SYS) : null;
   }
 
   /** Host-side socket, opened once and kept (unref'd: it never holds the process open). */
@@ -95,8 +98,8 @@ export class VethDriver implements Driver {
   }
 
   private ensureForwarding(): Promise<void> {
-    if (!this.sysctls) return Promise.resolve();
-    this.forwardingSet ??= writeSysctl(this.hostNetnsPath, 'net.ipv4.ip_forward', '1').catch((e) => {
+    if (!this.sysctlRoot) return Promise.resolve();
+    this.forwardingSet ??= writeSysctl(this.hostNetnsPath, 'net.ipv4.ip_forward', '1', this.sysctlRoot).catch((e) => {
       this.forwardingSet = undefined;
       throw e;
     });
@@ -117,7 +120,7 @@ export class VethDriver implements Driver {
     const table = (async () => {
       const host = await this.host();
       await this.ensureForwarding();
-      return ensureEniTableOn(host, this.hostNetnsPath, merged, this.base, this.sysctls);
+      return ensureEniTableOn(host, this.hostNetnsPath, merged, this.base, this.sysctlRoot);
     })();
     const entry = { spec: merged, table };
     table.catch(() => {

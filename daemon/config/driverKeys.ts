@@ -8,7 +8,16 @@ import type { DaemonConfig, DaemonMode, DriverName } from './types.js';
 
 export type DriverKeys = Pick<
   DaemonConfig,
-  'ipStack' | 'serviceCidrs' | 'daemonMode' | 'podCidr' | 'eniipVirtualType' | 'mtu' | 'driver' | 'vethPrefix' | 'hostNetnsPath'
+  | 'ipStack'
+  | 'serviceCidrs'
+  | 'daemonMode'
+  | 'podCidr'
+  | 'eniipVirtualType'
+  | 'mtu'
+  | 'driver'
+  | 'vethPrefix'
+  | 'hostNetnsPath'
+  | 'procSysPath'
 >;
 
 function isCidr(s: string): boolean {
@@ -71,6 +80,9 @@ export function readDriverKeys(r: Reader): DriverKeys {
   if (vethPrefix !== undefined && !/^[a-zA-Z][a-zA-Z0-9_-]{0,6}$/.test(vethPrefix)) {
     r.fail('veth_prefix', `must be 1-7 letters, digits, "_" or "-", starting with a letter (got ${show('veth_prefix', vethPrefix)})`);
   }
+  const procSysPath = r.str('proc_sys_path');
+  if (procSysPath !== undefined && !procSysPath.startsWith('/'))
+    r.fail('proc_sys_path', `must be an absolute path (got ${show('proc_sys_path', procSysPath)})`);
   return {
     ipStack: 'ipv4',
     serviceCidrs,
@@ -81,5 +93,6 @@ export function readDriverKeys(r: Reader): DriverKeys {
     driver,
     vethPrefix,
     hostNetnsPath: r.str('host_netns_path'),
+    procSysPath,
   };
 }

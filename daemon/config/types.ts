@@ -70,6 +70,8 @@ export interface DaemonConfig {
   vethPrefix?: string;
   /** Netns holding the node's ENI links (multi-node demos on one machine); default the daemon's own. */
   hostNetnsPath?: string;
+  /** Where the host's /proc/sys is mounted (a container without privileges: a hostPath of /proc/sys/net). */
+  procSysPath?: string;
   instanceId?: string;
   logLevel: LogLevel;
   metricsListen?: ListenAddress;

@@ -6,7 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -164,7 +164,9 @@ describe('chart files', () => {
     expect(values.tolerations).toEqual([{ operator: 'Exists' }]);
     expect(values.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '10%' } });
     expect((values.image as JsonObject).repository).toBeTruthy();
-    expect(values.capabilities).toEqual(expect.arrayContaining(['NET_ADMIN', 'SYS_ADMIN', 'NET_RAW']));
+    // The least the daemon needs (found by the install rehearsal); no privileged container.
+    expect(values.privileged).toBe(false);
+    expect(values.capabilities).toEqual(['NET_ADMIN', 'SYS_ADMIN']);
     const metrics = values.metrics as JsonObject;
     expect((metrics.service as JsonObject).enabled).toBe(false);
     expect((metrics.serviceMonitor as JsonObject).enabled).toBe(false);
@@ -273,6 +275,7 @@ describe('rendered eni_conf and conflist against the daemon and the plugin', () 
       'db_path',
       'log_level',
       'metrics_listen',
+      'proc_sys_path',
       'socket_path',
     ]);
     const notAccepted = [...keys].filter((k) => daemonKeyVerdict(k) !== 'accepted').map((k) => `${k}: ${daemonKeyVerdict(k)}`);
@@ -290,7 +293,6 @@ describe('rendered eni_conf and conflist against the daemon and the plugin', () 
     expect(paths.pluginImagePath.startsWith(`${paths.appDir}/`)).toBe(true);
     // The scripts' defaults are the chart's paths.
     expect(readChartFile('files/healthcheck.cjs')).toContain(`'${paths.socketPath}'`);
-    expect(readChartFile('files/healthcheck.cjs')).toContain(`'${paths.appDir}'`);
     expect(readChartFile('files/install-cni.cjs')).toContain(`'${paths.pluginImagePath}'`);
   });
 
@@ -344,18 +346,23 @@ describe('rendered eni_conf and conflist against the daemon and the plugin', () 
     expect(config.logLevel).toBe('debug');
   });
 
-  it("the conflist is CNI 1.1.0 and its terway entry passes the plugin's own config check", () => {
+  it("the conflist says CNI 1.0.0 (newer in cniVersions) and its terway entry passes the plugin's own config check", () => {
     const list = emulateConflist(values, paths);
-    expect(list.cniVersion).toBe('1.1.0');
+    // Runtimes on libcni before 1.2 (containerd 1.6/1.7, podman 4) read only cniVersion and stop at 1.0.0.
+    expect(list.cniVersion).toBe('1.0.0');
+    expect(list.cniVersions).toEqual(['0.4.0', '1.0.0', '1.1.0']);
     const plugins = list.plugins as JsonObject[];
     expect(plugins).toHaveLength(1);
     expect(plugins[0]).toEqual({ type: 'terway', socket: paths.socketPath, mtu: 1500 });
-    // libcni hands each plugin its entry plus the list's name and cniVersion.
-    const stdin = JSON.stringify({ ...plugins[0], name: list.name, cniVersion: list.cniVersion });
-    for (const cmd of ['ADD', 'DEL', 'CHECK', 'STATUS', 'GC'] as const) {
-      const conf = parseNetConf(stdin, cmd);
-      expect(conf.type).toBe('terway');
-      expect(conf.socket).toBe(paths.socketPath);
+    // libcni hands each plugin its entry plus the list's name and the cniVersion it picked.
+    for (const cniVersion of list.cniVersions as string[]) {
+      const stdin = JSON.stringify({ ...plugins[0], name: list.name, cniVersion });
+      const cmds = cniVersion === '1.1.0' ? (['ADD', 'DEL', 'CHECK', 'STATUS', 'GC'] as const) : (['ADD', 'DEL', 'CHECK'] as const);
+      for (const cmd of cmds) {
+        const conf = parseNetConf(stdin, cmd);
+        expect(conf.type).toBe('terway');
+        expect(conf.socket).toBe(paths.socketPath);
+      }
     }
     const tuned = emulateConflist(mergeValues(values, { cni: { timeoutSeconds: 30, logFile: '/var/log/eni-ipam-cni.log' } }), paths);
     const conf = parseNetConf(JSON.stringify({ ...(tuned.plugins as JsonObject[])[0], name: 'terway', cniVersion: '1.1.0' }), 'ADD');
@@ -398,10 +405,9 @@ describe('files/install-cni.cjs (the init container)', () => {
     return { root, host, env };
   }
 
-  it('merges the Secret into eni_conf (0600), installs node + plugin (0755) and the conflist; the plugin runs', async () => {
+  it('merges the Secret into eni_conf (0600), installs the one-file plugin (0755) and the conflist; the plugin runs', async () => {
     const n = fakeNode({ secret: { access_key: 'LTAI-test-id\n', access_secret: 'test-secret\n' } });
-    const nodeDst = join(n.host, 'opt/cni/bin/eni-ipam-node');
-    const r = await runInstall({ ...n.env, NODE_DST: nodeDst, NODE_HOST_PATH: nodeDst });
+    const r = await runInstall(n.env);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).not.toContain('test-secret');
@@ -412,18 +418,14 @@ describe('files/install-cni.cjs (the init container)', () => {
     expect(loaded.config.accessKey).toBe('LTAI-test-id');
     expect(loaded.config.accessSecret).toBe('test-secret');
 
-    expect(mode(nodeDst)).toBe(0o755);
-    expect(statSync(nodeDst).size).toBe(statSync(process.execPath).size);
-    const installed = readFileSync(n.env.PLUGIN_DST!, 'utf8');
-    expect(installed.split('\n')[0]).toBe(`#!${nodeDst}`);
-    expect(installed.split('\n').slice(1).join('\n')).toBe(readFileSync(pluginBundle, 'utf8').split('\n').slice(1).join('\n'));
+    // Byte for byte: the image's plugin is one self-contained executable, nothing beside it.
+    expect(readFileSync(n.env.PLUGIN_DST!).equals(readFileSync(pluginBundle))).toBe(true);
     expect(mode(n.env.PLUGIN_DST!)).toBe(0o755);
     expect(JSON.parse(readFileSync(n.env.CONFLIST_DST!, 'utf8'))).toEqual(emulateConflist(values, paths));
     expect(mode(n.env.CONFLIST_DST!)).toBe(0o644);
     // Only the targets: no temp files left behind.
-    expect(listTree(n.host)).toEqual(['etc/cni/net.d/10-terway.conflist', 'opt/cni/bin/eni-ipam-node', 'opt/cni/bin/terway']);
+    expect(listTree(n.host)).toEqual(['etc/cni/net.d/10-terway.conflist', 'opt/cni/bin/terway']);
 
-    // The installed plugin runs through the copied runtime (a host without Node.js).
     const v = runPlugin(n.env.PLUGIN_DST!, 'VERSION', '{"cniVersion":"1.1.0"}');
     expect(v.stderr).toBe('');
     expect(v.status).toBe(0);
@@ -440,11 +442,10 @@ describe('files/install-cni.cjs (the init container)', () => {
     expect(listTree(n.host)).toEqual(['etc/cni/net.d/10-terway.conflist', 'opt/cni/bin/terway']);
   });
 
-  it("without NODE_DST keeps the plugin's own #! line and no access key is written", async () => {
+  it('without a Secret no access key is written', async () => {
     const n = fakeNode();
     const r = await runInstall(n.env);
     expect(r.status).toBe(0);
-    expect(readFileSync(n.env.PLUGIN_DST!, 'utf8')).toBe(readFileSync(pluginBundle, 'utf8'));
     const conf = JSON.parse(readFileSync(n.env.ENI_CONF_DST!, 'utf8')) as JsonObject;
     expect(conf).not.toHaveProperty('access_key');
     expect(conf).toEqual(emulateEniConf(values, paths));
@@ -573,10 +574,10 @@ describe('files/healthcheck.cjs (the probes)', () => {
   });
   afterAll(() => server?.forceShutdown());
 
-  function probe(env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string }> {
+  function probe(env: Record<string, string> = {}, script = HEALTH_SCRIPT): Promise<{ code: number | null; stdout: string }> {
     return new Promise((res) => {
-      const child = spawn(process.execPath, [HEALTH_SCRIPT], {
-        env: { PATH: process.env.PATH ?? '', ENI_SOCKET: socket, ENI_APP_DIR: REPO_ROOT, ...env },
+      const child = spawn(process.execPath, [script], {
+        env: { PATH: process.env.PATH ?? '', ENI_SOCKET: socket, ...env },
       });
       let stdout = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -616,10 +617,17 @@ describe('files/healthcheck.cjs (the probes)', () => {
     respond = true;
   });
 
-  it('exits 1 with a clear message when @grpc/grpc-js is not where the image should have it', async () => {
-    const r = await probe({ ENI_APP_DIR: '/nonexistent-app-dir' });
-    expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/cannot load @grpc\/grpc-js/);
+  it('needs nothing but node (run from a folder with no node_modules anywhere above it)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'probe-alone-'));
+    status = 'SERVING';
+    try {
+      copyFileSync(HEALTH_SCRIPT, join(dir, 'healthcheck.cjs'));
+      const r = await probe({}, join(dir, 'healthcheck.cjs'));
+      expect(r.stdout).toBe('SERVING\n');
+      expect(r.code).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -708,7 +716,17 @@ describe.skipIf(!helm)('helm lint and helm template', () => {
     expect((ds.spec as JsonObject).updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '10%' } });
     const daemon = container(spec, 'daemon');
     expect(daemon.command).toEqual(['node', `${paths.appDir}/dist/daemon/main.js`, '--config', '/etc/eni/eni_conf']);
-    expect(((daemon.securityContext as JsonObject).capabilities as JsonObject).add).toEqual(['NET_ADMIN', 'SYS_ADMIN', 'NET_RAW']);
+    // Least privilege (found by the install rehearsal): not privileged, all capabilities dropped but two,
+    // read-only root; the init container needs none at all.
+    const sc = daemon.securityContext as JsonObject;
+    expect(sc.privileged).toBe(false);
+    expect(sc.readOnlyRootFilesystem).toBe(true);
+    expect((sc.capabilities as JsonObject).drop).toEqual(['ALL']);
+    expect((sc.capabilities as JsonObject).add).toEqual(['NET_ADMIN', 'SYS_ADMIN']);
+    const initSc = container(spec, 'install-cni', true).securityContext as JsonObject;
+    expect(initSc.readOnlyRootFilesystem).toBe(true);
+    expect((initSc.capabilities as JsonObject).drop).toEqual(['ALL']);
+    expect((initSc.capabilities as JsonObject).add).toBeUndefined();
     const nodeName = (daemon.env as JsonObject[]).find((e) => e.name === 'NODE_NAME')!;
     expect(nodeName.valueFrom).toEqual({ fieldRef: { fieldPath: 'spec.nodeName' } });
     expect(daemon.image).toBe('eni-ipam:0.1.0');
@@ -741,7 +759,8 @@ describe.skipIf(!helm)('helm lint and helm template', () => {
     const env = envOf(init);
     expect(hostPathAt(init, posix.dirname(env.CONFLIST_DST!))).toBe('/etc/cni/net.d');
     expect(hostPathAt(init, posix.dirname(env.PLUGIN_DST!))).toBe('/opt/cni/bin');
-    expect(env.NODE_HOST_PATH).toBe(`/opt/cni/bin/${posix.basename(env.NODE_DST!)}`);
+    // Sysctls go through the host's /proc/sys/net, mounted where eni_conf's proc_sys_path points.
+    expect(hostPathAt(daemon, `${paths.procSysPath}/net`)).toBe('/proc/sys/net');
     expect(env.PLUGIN_SRC).toBe(paths.pluginImagePath);
     // Both scripts come from the scripts ConfigMap, mounted where the commands look.
     const scripts = configMapData(docs, 'eni-ipam-scripts');
@@ -859,9 +878,7 @@ describe.skipIf(!helm)('helm lint and helm template', () => {
       };
       const env: Record<string, string> = {};
       for (const [k, v] of Object.entries(envOf(init))) {
-        if (k === 'NODE_HOST_PATH')
-          env[k] = join(hostRoot, v); // a host path: the plugin's #! line
-        else env[k] = v.startsWith('/') ? resolve(v) : v;
+        env[k] = v.startsWith('/') ? resolve(v) : v;
       }
       // What kubelet would supply: the downward-API node name and the pod's service account.
       const nodeNameEnv = (init.env as JsonObject[]).find((e) => e.name === 'NODE_NAME')!;

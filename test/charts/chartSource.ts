@@ -126,6 +126,7 @@ export interface ChartPaths {
   stateDir: string;
   appDir: string;
   pluginImagePath: string;
+  procSysPath: string;
   configMapName: string;
 }
 
@@ -138,6 +139,7 @@ export function chartPaths(helpers: string = readChartFile('templates/_helpers.t
     stateDir: c('stateDir'),
     appDir: c('appDir'),
     pluginImagePath: c('pluginImagePath'),
+    procSysPath: c('procSysPath'),
     configMapName: c('configMapName'),
   };
 }
@@ -157,6 +159,7 @@ export function emulateEniConf(values: JsonObject, paths: ChartPaths): JsonObjec
   out.log_level = values.logLevel!;
   out.socket_path = paths.socketPath;
   out.db_path = paths.dbPath;
+  out.proc_sys_path = paths.procSysPath;
   if (metrics.enabled) {
     let addr = String(metrics.bindAddress ?? '');
     if (addr.includes(':')) addr = `[${addr}]`;
@@ -174,7 +177,7 @@ export function emulateConflist(values: JsonObject, paths: ChartPaths): JsonObje
   if (cni.timeoutSeconds) plugin.timeout_seconds = cni.timeoutSeconds;
   if (cni.logFile) plugin.log_file = cni.logFile;
   const chained = Array.isArray(cni.chainedPlugins) ? cni.chainedPlugins : [];
-  return { cniVersion: '1.1.0', name: cni.networkName!, plugins: [plugin, ...chained] };
+  return { cniVersion: '1.0.0', cniVersions: ['0.4.0', '1.0.0', '1.1.0'], name: cni.networkName!, plugins: [plugin, ...chained] };
 }
 
 /** Deep merge of overrides into values, as helm merges -f/--set over values.yaml. */

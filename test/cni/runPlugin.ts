@@ -34,9 +34,15 @@ export interface RunPluginResult {
 
 let built: Promise<string> | undefined;
 
+/**
+ * Another build to put through the same suites, e.g. the one-file plugin nodes get:
+ * `ENI_PLUGIN_UNDER_TEST=/tmp/terway npx vitest run test/cni` after `npx tsx scripts/pluginExe.ts bun /tmp/terway`.
+ */
+const UNDER_TEST = process.env.ENI_PLUGIN_UNDER_TEST;
+
 /** Builds dist/cni/terway once per test process (build is atomic, so parallel files are safe). */
 export function ensurePluginBuilt(): Promise<string> {
-  built ??= buildPlugin();
+  built ??= UNDER_TEST ? Promise.resolve(UNDER_TEST) : buildPlugin();
   return built;
 }
 
@@ -45,7 +51,7 @@ export function runPlugin(opts: RunPluginOptions): Promise<RunPluginResult> {
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) env[k] = v;
   const started = performance.now();
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(opts.pluginPath ?? DEFAULT_PLUGIN_PATH, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(opts.pluginPath ?? UNDER_TEST ?? DEFAULT_PLUGIN_PATH, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     if (opts.closeStdout) child.stdout.destroy();

@@ -50,6 +50,24 @@ describe.skipIf(!isRoot)('netns helper (real netns)', () => {
     expect(threadsOutsideHomeNetns()).toEqual([]);
   });
 
+  it('through a bind mount of /proc/sys/net elsewhere (an unprivileged container), a write lands in the netns', async () => {
+    const ns = env.add(`drv-n-${uid()}`);
+    const root = fs.mkdtempSync('/tmp/drv-procsys-');
+    fs.mkdirSync(`${root}/net`);
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('mount', ['--bind', '/proc/sys/net', `${root}/net`]);
+    try {
+      const homeVal = await readSysctl(undefined, 'net.ipv4.ip_forward');
+      const target = homeVal === '1' ? '0' : '1';
+      await writeSysctl(path(ns), 'net.ipv4.ip_forward', target, root);
+      expect(await readSysctl(path(ns), 'net.ipv4.ip_forward')).toBe(target);
+      expect(fs.readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim()).toBe(homeVal);
+    } finally {
+      execFileSync('umount', [`${root}/net`]);
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('errors name the netns and the operation', async () => {
     const bad = '/var/run/netns/drv-does-not-exist';
     const err = await openNetlinkIn(bad, 'open pod socket').catch((e: unknown) => e);

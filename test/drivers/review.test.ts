@@ -8,7 +8,7 @@ import { DriverError, type PodNetworkSpec } from '../../drivers/types.js';
 import { threadsOutsideHomeNetns, warmThreadPool } from '../../drivers/netns.js';
 import { Nl } from '../../drivers/netlink.js';
 import { FROM_POD_RULE_PRIORITY } from '../../drivers/eniTable.js';
-import { NsEnv, VpcNode, ip, isRoot, path, rootSkipReason, snapshot, uid } from './nsenv.js';
+import { NsEnv, VpcNode, inNs, ip, isRoot, path, rootSkipReason, snapshot, uid } from './nsenv.js';
 
 const fdCount = (): number => fs.readdirSync('/proc/self/fd').length;
 const socketFds = (): number =>
@@ -161,6 +161,27 @@ describe.skipIf(!isRoot)('driver review: kernel state has one owner and one way 
     await d2.removeEniTable({ mac: eth1.mac, primaryIp: '10.66.0.10', vSwitchCidr: eth1.cidr });
     expect(ip(['-4', 'rule', 'show'], node.host)).not.toContain(`lookup ${t.tableId}`);
     await d2.close();
+  });
+
+  it('ENI table: rp_filter goes through procSysPath, and is left alone with hostSysctls false', async () => {
+    init('10.69.0');
+    const file = `/proc/sys/net/ipv4/conf/${eth1.name}/rp_filter`;
+    const rp = () => inNs(node.host, ['cat', file]).out.trim();
+    expect(inNs(node.host, ['sh', '-c', `echo 1 > ${file}`]).ok).toBe(true);
+    const off = new VethDriver({ hostNetnsPath: path(node.host), hostSysctls: false });
+    await off.ensureEniTable({ mac: eth1.mac, gateway: eth1.gateway, vSwitchCidr: eth1.cidr });
+    await off.close();
+    expect(rp()).toBe('1');
+    // A procSysPath that does not hold the sysctl tree: the write fails there, so it is where it went.
+    const elsewhere = new VethDriver({ hostNetnsPath: path(node.host), procSysPath: '/nonexistent-proc-sys' });
+    await expect(elsewhere.ensureEniTable({ mac: eth1.mac, gateway: eth1.gateway, vSwitchCidr: eth1.cidr })).rejects.toThrow(
+      /'\/nonexistent-proc-sys\/net\/ipv4\//,
+    );
+    await elsewhere.close();
+    const on = new VethDriver({ hostNetnsPath: path(node.host) });
+    await on.ensureEniTable({ mac: eth1.mac, gateway: eth1.gateway, vSwitchCidr: eth1.cidr });
+    await on.close();
+    expect(rp()).toBe('2');
   });
 
   it('veth: check fails when a default route is missing (pod netns or ENI table)', async () => {

@@ -1,10 +1,13 @@
 // Liveness/readiness probe: exits 0 when grpc.health.v1.Health/Check over the daemon's unix socket
-// answers SERVING, 1 otherwise. Run inside the daemon container from the chart's scripts ConfigMap;
-// it needs only @grpc/grpc-js from the image (no .proto file: the two messages are encoded by hand).
+// answers SERVING, 1 otherwise. Run inside the daemon container from the chart's scripts ConfigMap.
+// gRPC is HTTP/2 with prior knowledge: node:http2 speaks it, and the two messages are encoded by hand,
+// so the probe needs nothing but node (the image bundles the daemon; no gRPC library is on disk).
 'use strict';
 
+const http2 = require('node:http2');
+const net = require('node:net');
+
 const socket = process.env.ENI_SOCKET || '/var/run/eni/eni.socket';
-const appDir = process.env.ENI_APP_DIR || '/opt/eni-ipam';
 const service = process.env.ENI_HEALTH_SERVICE || '';
 const timeoutMs = Number(process.env.ENI_HEALTH_TIMEOUT_MS || 3000);
 const STATUS = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
@@ -68,33 +71,50 @@ function decodeResponse(buf) {
   return status;
 }
 
-let grpc;
-try {
-  grpc = require(require.resolve('@grpc/grpc-js', { paths: [appDir] }));
-} catch (e) {
-  fail(`cannot load @grpc/grpc-js from ${appDir}: ${e.message}`);
+// A gRPC message: 1 byte "compressed" flag, 4 bytes big-endian length, the protobuf bytes.
+function frame(msg) {
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(msg.length, 1);
+  return Buffer.concat([head, msg]);
 }
 
-const client = new grpc.Client(`unix:${socket}`, grpc.credentials.createInsecure());
-client.makeUnaryRequest(
-  '/grpc.health.v1.Health/Check',
-  (arg) => arg,
-  (buf) => buf,
-  encodeRequest(service),
-  new grpc.Metadata(),
-  { deadline: Date.now() + timeoutMs },
-  (err, reply) => {
-    client.close();
-    if (err) fail(`${socket}: ${err.code === grpc.status.DEADLINE_EXCEEDED ? 'timed out' : err.details || err.message}`);
-    let status;
-    try {
-      status = decodeResponse(reply);
-    } catch (e) {
-      fail(`bad HealthCheckResponse: ${e.message}`);
-    }
-    const name = STATUS[status] || String(status);
-    if (status !== 1) fail(`service "${service}" is ${name}`);
-    process.stdout.write(`${name}\n`);
-    process.exit(0);
-  },
-);
+const session = http2.connect('http://localhost', { createConnection: () => net.connect(socket) });
+const timer = setTimeout(() => fail(`${socket}: timed out`), timeoutMs);
+session.on('error', (e) => fail(`${socket}: ${e.message}`));
+const req = session.request({
+  ':method': 'POST',
+  ':path': '/grpc.health.v1.Health/Check',
+  'content-type': 'application/grpc',
+  te: 'trailers',
+});
+const chunks = [];
+let grpcStatus;
+let grpcMessage = '';
+req.on('response', (headers) => {
+  if (headers['grpc-status'] !== undefined) grpcStatus = Number(headers['grpc-status']); // trailers-only reply
+  if (headers['grpc-message']) grpcMessage = decodeURIComponent(String(headers['grpc-message']));
+});
+req.on('trailers', (trailers) => {
+  grpcStatus = Number(trailers['grpc-status']);
+  if (trailers['grpc-message']) grpcMessage = decodeURIComponent(String(trailers['grpc-message']));
+});
+req.on('data', (c) => chunks.push(c));
+req.on('error', (e) => fail(`${socket}: ${e.message}`));
+req.on('end', () => {
+  clearTimeout(timer);
+  session.close();
+  if (grpcStatus !== 0) fail(`${socket}: grpc-status ${grpcStatus}${grpcMessage ? ` (${grpcMessage})` : ''}`);
+  const body = Buffer.concat(chunks);
+  if (body.length < 5 || body.length < 5 + body.readUInt32BE(1)) fail('truncated HealthCheckResponse');
+  let status;
+  try {
+    status = decodeResponse(body.subarray(5, 5 + body.readUInt32BE(1)));
+  } catch (e) {
+    fail(`bad HealthCheckResponse: ${e.message}`);
+  }
+  const name = STATUS[status] || String(status);
+  if (status !== 1) fail(`service "${service}" is ${name}`);
+  process.stdout.write(`${name}\n`);
+  process.exit(0);
+});
+req.end(frame(encodeRequest(service)));

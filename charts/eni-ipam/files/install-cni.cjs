@@ -20,11 +20,6 @@ const cfg = {
   conflistDst: env('CONFLIST_DST', '/host/etc/cni/net.d/10-terway.conflist'),
   pluginSrc: env('PLUGIN_SRC', '/opt/eni-ipam/cni/terway'),
   pluginDst: env('PLUGIN_DST', '/host/opt/cni/bin/terway'),
-  // '' : do not install a Node.js runtime; the plugin keeps its own #! line.
-  nodeDst: env('NODE_DST', ''),
-  // Where NODE_DST is seen from the host: the path put on the plugin's #! line.
-  nodeHostPath: env('NODE_HOST_PATH', ''),
-  nodeSrc: env('NODE_SRC', process.execPath),
   // For the Node lookup (VPCIP): this node's name, the API server and the pod's service account.
   nodeName: env('NODE_NAME', ''),
   apiServer: env('KUBE_API_URL', ''),
@@ -164,19 +159,9 @@ async function renderEniConf() {
   log(`wrote ${cfg.eniConfDst}${merged ? ' (with access key from the secret)' : ''}`);
 }
 
+// The plugin is one self-contained executable (no Node.js, nothing beside it on the host).
 function installPlugin() {
-  let plugin = fs.readFileSync(cfg.pluginSrc);
-  if (cfg.nodeDst !== '') {
-    const runtime = fs.readFileSync(cfg.nodeSrc);
-    writeAtomic(cfg.nodeDst, runtime, 0o755);
-    log(`installed Node.js runtime ${cfg.nodeSrc} -> ${cfg.nodeDst}`);
-    const interp = cfg.nodeHostPath || cfg.nodeDst;
-    if (/\s/.test(interp)) throw new Error(`NODE_HOST_PATH must not contain spaces: ${interp}`);
-    const text = plugin.toString('utf8');
-    const body = text.startsWith('#!') ? text.slice(text.indexOf('\n') + 1) : text;
-    plugin = Buffer.from(`#!${interp}\n${body}`, 'utf8');
-  }
-  writeAtomic(cfg.pluginDst, plugin, 0o755);
+  writeAtomic(cfg.pluginDst, fs.readFileSync(cfg.pluginSrc), 0o755);
   log(`installed plugin ${cfg.pluginSrc} -> ${cfg.pluginDst}`);
 }
 

@@ -57,7 +57,9 @@ socket; the pod DB must outlive the pod, so it lives on a hostPath.
 {{- define "eni-ipam.socketPath" -}}/var/run/eni/eni.socket{{- end -}}
 {{- define "eni-ipam.stateDir" -}}/var/lib/eni-ipam{{- end -}}
 {{- define "eni-ipam.dbPath" -}}/var/lib/eni-ipam/pods.db{{- end -}}
-{{/* Where the image keeps the app (package.json, dist/, node_modules/) and the plugin bundle. */}}
+{{/* The host's /proc/sys/net is mounted here (under <this>/net): /proc/sys is read-only without privileges. */}}
+{{- define "eni-ipam.procSysPath" -}}/host/proc/sys{{- end -}}
+{{/* Where the image keeps the app (package.json, dist/, node_modules/) and the one-file plugin. */}}
 {{- define "eni-ipam.appDir" -}}/opt/eni-ipam{{- end -}}
 {{- define "eni-ipam.pluginImagePath" -}}/opt/eni-ipam/cni/terway{{- end -}}
 
@@ -78,7 +80,7 @@ chart's mounts and other values are set here and may not be given in eniConf.
 {{- fail (printf "daemonMode must be one of %s (got %v)" (join ", " $modes) .Values.daemonMode) -}}
 {{- end -}}
 {{- $eniConf := .Values.eniConf | default dict -}}
-{{- range $key := list "daemon_mode" "log_level" "socket_path" "db_path" "metrics_listen" "credential_path" -}}
+{{- range $key := list "daemon_mode" "log_level" "socket_path" "db_path" "metrics_listen" "credential_path" "proc_sys_path" -}}
 {{- if hasKey $eniConf $key -}}
 {{- fail (printf "eniConf.%s is set by the chart; use the chart's own value instead (see values.yaml)" $key) -}}
 {{- end -}}
@@ -97,6 +99,7 @@ chart's mounts and other values are set here and may not be given in eniConf.
 {{- $_ := set $conf "log_level" .Values.logLevel -}}
 {{- $_ := set $conf "socket_path" (include "eni-ipam.socketPath" .) -}}
 {{- $_ := set $conf "db_path" (include "eni-ipam.dbPath" .) -}}
+{{- $_ := set $conf "proc_sys_path" (include "eni-ipam.procSysPath" .) -}}
 {{- if .Values.metrics.enabled -}}
 {{- $_ := set $conf "metrics_listen" (include "eni-ipam.metricsListen" .) -}}
 {{- end -}}
@@ -106,7 +109,12 @@ chart's mounts and other values are set here and may not be given in eniConf.
 {{- toPrettyJson $conf -}}
 {{- end -}}
 
-{{/* The CNI network config list the container runtime reads (CNI spec 1.1.0). */}}
+{{/*
+The CNI network config list the container runtime reads. Runtimes on libcni before 1.2 (containerd
+1.6/1.7, podman 4) read only the top-level cniVersion and speak CNI up to 1.0.0: with 1.1.0 there
+every pod fails and the cleanup DEL stops at the first chained plugin. Newer runtimes pick the
+highest of cniVersions they support (1.1.0 adds STATUS and GC).
+*/}}
 {{- define "eni-ipam.cniConflist" -}}
 {{- $plugin := dict "type" "terway" "socket" (include "eni-ipam.socketPath" .) "mtu" (int (.Values.eniConf.mtu | default 1500)) -}}
 {{- with .Values.cni.timeoutSeconds -}}
@@ -116,5 +124,5 @@ chart's mounts and other values are set here and may not be given in eniConf.
 {{- $_ := set $plugin "log_file" . -}}
 {{- end -}}
 {{- $plugins := prepend (.Values.cni.chainedPlugins | default list) $plugin -}}
-{{- toPrettyJson (dict "cniVersion" "1.1.0" "name" .Values.cni.networkName "plugins" $plugins) -}}
+{{- toPrettyJson (dict "cniVersion" "1.0.0" "cniVersions" (list "0.4.0" "1.0.0" "1.1.0") "name" .Values.cni.networkName "plugins" $plugins) -}}
 {{- end -}}
