@@ -3,17 +3,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
+import { ipv4CidrContains } from '../../lib/ipv4.js';
 import { API_VERSION } from '../../proto/version.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
 import { parseDaemonConfig, type DaemonConfig } from '../../daemon/config/index.js';
 import { connect, podMsg, type TestClient } from './fakes.js';
 import { captureLog, tempDir, waitFor } from './helpers.js';
-
-function inCidr(ip: string, base: string, bits: number): boolean {
-  const n = (s: string) => s.split('.').reduce((a, o) => a * 256 + Number(o), 0);
-  const size = 2 ** (32 - bits);
-  return Math.floor(n(ip) / size) === Math.floor(n(base) / size);
-}
 
 describe('daemon + mock cloud', () => {
   let mock: MockCloudHandle;
@@ -78,8 +73,7 @@ describe('daemon + mock cloud', () => {
       expect(r.eni_mac).toBe(eni.mac);
       const vsw = dump.vSwitches.find((v) => v.vSwitchId === r.vswitch_id)!;
       expect(eni.vSwitchId).toBe(vsw.vSwitchId);
-      const [base, bits] = vsw.cidr.split('/');
-      expect(inCidr(ip, base!, Number(bits))).toBe(true);
+      expect(ipv4CidrContains(vsw.cidr, ip)).toBe(true);
       expect(r.ips[0].gateway).toBe(vsw.gateway);
     }
     expect(a.ips[0].address).not.toBe(b.ips[0].address);
