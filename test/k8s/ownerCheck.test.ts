@@ -14,16 +14,10 @@ import {
 } from '../../daemon/k8s/index.js';
 import type { IpAllocation } from '../../pool/types.js';
 import { FakeApiServer } from './fakeApiServer.js';
+import { FakeClock } from '../support/clock.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');
 const MIN = 60_000;
-
-class ManualClock {
-  constructor(public t: number) {}
-  now(): number {
-    return this.t;
-  }
-}
 
 let seq = 0;
 function alloc(namespace: string, name: string, allocatedAt: number): IpAllocation {
@@ -90,7 +84,7 @@ describe('createOwnerCheck against the fake API server', () => {
   let fake: FakeApiServer;
   let dir: string;
   let kube: KubeClient;
-  let clock: ManualClock;
+  let clock: FakeClock;
 
   beforeAll(async () => {
     fake = await FakeApiServer.start();
@@ -105,7 +99,7 @@ describe('createOwnerCheck against the fake API server', () => {
     fake.pods.clear();
     fake.requests.length = 0;
     fake.failWith(undefined);
-    clock = new ManualClock(T0 + 60 * MIN);
+    clock = new FakeClock(T0 + 60 * MIN);
   });
 
   it('reports only gone pods, keeps young ones, with one LIST and a GET per missing pod', async () => {

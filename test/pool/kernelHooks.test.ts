@@ -11,11 +11,7 @@ import {
 import { MemoryPoolStore } from '../../pool/store.js';
 import type { IpAllocation, PodRef } from '../../pool/types.js';
 import { FakeCloud } from './fakeCloud.js';
-
-class FakeClock {
-  t = 1_700_000_000_000;
-  now = (): number => this.t;
-}
+import { FakeClock } from '../support/clock.js';
 
 function pod(i: number): PodRef {
   return {

@@ -10,6 +10,7 @@ import type { PodRef } from '../../pool/types.js';
 import { SqlitePoolStore } from '../../daemon/store/sqliteStore.js';
 import type { AliyunCloud } from '../../daemon/cloud/client.js';
 import { checkInvariants, mockClient, NODE } from './mockRig.js';
+import { FakeClock } from '../support/clock.js';
 
 let dir: string;
 beforeAll(() => {
@@ -32,11 +33,6 @@ function pod(i: number, o: Partial<PodRef> = {}): PodRef {
     netns: `/proc/${i}/ns/net`,
     ...o,
   };
-}
-
-class FakeClock {
-  t = Date.now();
-  now = () => this.t;
 }
 
 async function setup(o: { cfg?: PoolConfigInput; dbName?: string; mc?: MockCloudHandle; clock?: FakeClock } = {}) {

@@ -11,14 +11,7 @@ import { MemoryPoolStore, type PoolStore } from '../../pool/store.js';
 import { PoolError, podKeyOf, type IpAllocation, type PodRef } from '../../pool/types.js';
 import type { PoolConfigInput } from '../../pool/config.js';
 import { FakeCloud, type FakeCloudOptions } from './fakeCloud.js';
-
-class FakeClock {
-  t = 1_700_000_000_000;
-  now = () => this.t;
-  advance(ms: number) {
-    this.t += ms;
-  }
-}
+import { FakeClock } from '../support/clock.js';
 
 function pod(i: number, o: Partial<PodRef> = {}): PodRef {
   return {

@@ -10,11 +10,7 @@ import type { PodRef } from '../../pool/types.js';
 import type { PoolConfigInput } from '../../pool/config.js';
 import { openPoolStore } from '../../daemon/store/index.js';
 import { FakeCloud } from './fakeCloud.js';
-
-class FakeClock {
-  t = 1_700_000_000_000;
-  now = () => this.t;
-}
+import { FakeClock } from '../support/clock.js';
 
 function pod(i: number): PodRef {
   return {

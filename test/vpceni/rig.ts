@@ -10,6 +10,7 @@ import { EniPool, type EniPoolConfigInput, type EniPoolEvent } from '../../pool/
 import { CREATOR_TAG_KEY, CREATOR_TAG_VALUE, NODE_TAG_KEY } from '../../pool/ownership.js';
 import type { PodRef } from '../../pool/types.js';
 import type { MockCloudHandle, WorldDump } from '../../sim/mockcloud/index.js';
+import { FakeClock } from '../support/clock.js';
 
 export const NODE = 'i-mock-node-1';
 
@@ -37,16 +38,6 @@ export function mockCloudClient(mc: MockCloudHandle, instanceId = NODE): AliyunC
     attachPollMs: 10,
     retry: { attempts: 3, baseMs: 10, factor: 2, capMs: 50, jitter: 0.1 },
   });
-}
-
-export class FakeClock {
-  t = 1_000_000;
-  now(): number {
-    return this.t;
-  }
-  advance(ms: number): void {
-    this.t += ms;
-  }
 }
 
 export function pod(id: string, over: Partial<PodRef> = {}): PodRef {

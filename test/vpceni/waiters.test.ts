@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
-import { FakeClock, makePool, pod, tempDir, type PoolRig } from './rig.js';
+import { FakeClock } from '../support/clock.js';
+import { makePool, pod, tempDir, type PoolRig } from './rig.js';
 
 describe('ENI pool: release while a request waits', () => {
   let mc: MockCloudHandle;
