@@ -1,13 +1,12 @@
 // The real @kubernetes/client-node against the fake API server, through a generated kubeconfig.
-import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createKubeClient, KubeError, type KubeClientWithStats } from '../../daemon/k8s/index.js';
 import { FakeApiServer } from './fakeApiServer.js';
 import { FakeClock } from '../support/clock.js';
+import { tempDir } from '../support/tmp.js';
 
 // Raw JSON as the fake stores it; the assertions below check its shape.
 type Json = Record<string, any>;
@@ -18,13 +17,12 @@ let kubeconfig: string;
 
 beforeAll(async () => {
   fake = await FakeApiServer.start();
-  dir = mkdtempSync(path.join(os.tmpdir(), 'k8s-test-'));
+  dir = tempDir('k8s-test-');
   kubeconfig = fake.writeKubeconfig(dir);
 });
 
 afterAll(async () => {
   await fake.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 beforeEach(() => {

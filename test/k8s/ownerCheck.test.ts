@@ -1,7 +1,4 @@
 // Owner check: which allocations' pods are gone. Runs the real client against the fake API server.
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createKubeClient,
@@ -15,6 +12,7 @@ import {
 import type { IpAllocation } from '../../pool/types.js';
 import { FakeApiServer } from './fakeApiServer.js';
 import { FakeClock } from '../support/clock.js';
+import { tempDir } from '../support/tmp.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');
 const MIN = 60_000;
@@ -88,12 +86,11 @@ describe('createOwnerCheck against the fake API server', () => {
 
   beforeAll(async () => {
     fake = await FakeApiServer.start();
-    dir = mkdtempSync(path.join(os.tmpdir(), 'k8s-owner-'));
+    dir = tempDir('k8s-owner-');
     kube = await createKubeClient({ kubeconfig: fake.writeKubeconfig(dir) });
   });
   afterAll(async () => {
     await fake.close();
-    rmSync(dir, { recursive: true, force: true });
   });
   beforeEach(() => {
     fake.pods.clear();

@@ -8,22 +8,11 @@ import {
   type PoolEvent,
 } from '../../pool/eniMultiIpPool.js';
 import { MemoryPoolStore, type PoolStore } from '../../pool/store.js';
-import { PoolError, podKeyOf, type IpAllocation, type PodRef } from '../../pool/types.js';
+import { PoolError, podKeyOf, type IpAllocation } from '../../pool/types.js';
 import type { PoolConfigInput } from '../../pool/config.js';
 import { FakeCloud, type FakeCloudOptions } from './fakeCloud.js';
 import { FakeClock } from '../support/clock.js';
-
-function pod(i: number, o: Partial<PodRef> = {}): PodRef {
-  return {
-    namespace: 'default',
-    name: `pod-${i}`,
-    containerId: `c${i}`,
-    ifName: 'eth0',
-    networkName: 'terway',
-    netns: `/var/run/netns/p${i}`,
-    ...o,
-  };
-}
+import { numberedPod as pod } from '../support/pods.js';
 
 interface Rig {
   cloud: FakeCloud;
