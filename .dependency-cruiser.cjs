@@ -1,4 +1,4 @@
-// The project's import rules, checked by `npm run lint` (dependency-cruiser); test/lint/imports.test.ts
+// The import rules of docs/ARCHITECTURE.md, checked by `npm run lint` (dependency-cruiser); test/lint/imports.test.ts
 // proves each rule fires on a throw-away tree that breaks it.
 // Product folders: cni, daemon, pool, drivers, proto, lib, cli, controlplane. Rig and tools: sim, test,
 // bench, demo, scripts. Dependencies point one way: cni -> proto; daemon -> pool, drivers, proto, lib;
