@@ -19,7 +19,7 @@ export function mockCloudClient(mc: MockCloudAddress, instanceId = MOCK_NODE, op
     qps: opts.qps ?? 1000,
     burst: 1000,
     terwayRateLimitDefaults: false,
-    attachPollMs: 10,
+    attachPollMs: 20,
     retry: { attempts: 4, baseMs: 20, factor: 2, capMs: 200, jitter: 0.1 },
   });
 }
