@@ -15,8 +15,8 @@ import {
 } from '../../daemon/modes/index.js';
 import type { NodeCondition, PodInfo } from '../../daemon/k8s/index.js';
 import { FakeAllocator, FakeDriver, Gate, RecordingEvents } from '../support/fakes.js';
-import { podRef } from '../support/pods.js';
 import { captureLog } from '../support/log.js';
+import { podRef } from '../support/pods.js';
 
 const parse = (raw: Record<string, unknown>) => parseDaemonConfig({ driver: 'none', ...raw });
 const issuesOf = (raw: Record<string, unknown>): string[] => {
