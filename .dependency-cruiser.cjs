@@ -1,4 +1,5 @@
-// The import rules of docs/ARCHITECTURE.md, checked by `npm run lint` (dependency-cruiser).
+// The import rules of docs/ARCHITECTURE.md, checked by `npm run lint` (dependency-cruiser); test/lint/imports.test.ts
+// proves each rule fires on a throw-away tree that breaks it.
 // Product folders: cni, daemon, pool, drivers, proto, lib, cli, controlplane. Rig and tools: sim, test,
 // bench, demo, scripts. Dependencies point one way: cni -> proto; daemon -> pool, drivers, proto, lib;
 // controlplane -> pool, lib and the daemon's cloud / Kubernetes / log building blocks, never its process wiring.
@@ -66,6 +67,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^(sim|bench|demo|scripts)/' },
       to: { path: '^test/' },
+    },
+    {
+      name: 'no-circular-in-product',
+      comment: 'Shipped modules form layers: a cycle means two modules are really one, or a port is missing.',
+      severity: 'error',
+      from: { path: PRODUCT },
+      to: { circular: true },
     },
     {
       name: 'not-to-unresolvable',

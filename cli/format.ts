@@ -1,4 +1,5 @@
 // Human-readable tables for the introspection documents (kubectl-style columns).
+import { compareIpv4 } from '../lib/ipv4.js';
 import type { MappingReport, PodView, PoolView } from '../daemon/introspect.js';
 
 export function table(header: string[], rows: string[][]): string {
@@ -9,10 +10,6 @@ export function table(header: string[], rows: string[][]): string {
       .join('   ')
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
-}
-
-function ipNum(ip: string): number {
-  return ip.split('.').reduce((a, o) => a * 256 + (Number(o) || 0), 0);
 }
 
 /** "3m12s" style age of an ISO timestamp. */
@@ -62,7 +59,7 @@ export function formatPool(doc: PoolView): string {
         rows.push([ip, e.eniId, state, e.assignedTo[ip] ?? (e.reservedFor[ip] ? `reserved for ${e.reservedFor[ip]}` : '')]);
     }
     // ENI order as above, IPs in numeric order within each ENI.
-    ipRows.push(...rows.sort((a, b) => ipNum(a[0]!) - ipNum(b[0]!)));
+    ipRows.push(...rows.sort((a, b) => compareIpv4(a[0]!, b[0]!)));
   }
   if (ipRows.length > 0) out += '\n' + table(['IP', 'ENI', 'STATE', 'HOLDER'], ipRows);
   return out;

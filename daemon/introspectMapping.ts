@@ -5,7 +5,8 @@ import type { Eni } from './cloud/types.js';
 import type { DaemonMode } from './config/index.js';
 import type { IpAllocation } from '../pool/types.js';
 import type { EniRecord, IpRecord, IpState } from '../pool/store.js';
-import { byIp, matches, type PodFilter } from './introspectViews.js';
+import { compareIpv4 } from '../lib/ipv4.js';
+import { matches, type PodFilter } from './introspectViews.js';
 
 /** One pod allocation checked against the pool and the cloud (terway-cli mapping's rows). */
 export interface MappingRow {
@@ -178,7 +179,7 @@ export function buildMapping(input: MappingInput): MappingReport {
     }
   }
 
-  const byIpField = <T extends { ip: string }>(xs: T[]): T[] => xs.sort((a, b) => byIp(a.ip, b.ip));
+  const byIpField = <T extends { ip: string }>(xs: T[]): T[] => xs.sort((a, b) => compareIpv4(a.ip, b.ip));
   const report: MappingReport = {
     ok: false,
     mode,

@@ -1,4 +1,5 @@
 // The /v1/pods and /v1/pool documents (pure): what the daemon holds, per pod and per ENI, sorted for diffing.
+import { compareIpv4 } from '../lib/ipv4.js';
 import type { DaemonMode } from './config/index.js';
 import type { IpAllocation, PoolStats } from '../pool/types.js';
 import type { EniRecord, IpRecord, IpState } from '../pool/store.js';
@@ -87,12 +88,6 @@ export interface PoolView {
   enis: EniView[];
 }
 
-function ipSortKey(ip: string): number {
-  return ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
-}
-
-export const byIp = (a: string, b: string): number => ipSortKey(a) - ipSortKey(b);
-
 export function poolView(input: {
   mode: DaemonMode;
   instanceId: string;
@@ -114,7 +109,7 @@ export function poolView(input: {
         if (r.state === 'assigned' && r.podKey) assignedTo[r.ip] = r.podKey;
         if (r.state === 'reserved' && r.reservedFor) reservedFor[r.ip] = r.reservedFor;
       }
-      for (const s of IP_STATES) ips[s].sort(byIp);
+      for (const s of IP_STATES) ips[s].sort(compareIpv4);
       return {
         eniId: e.eniId,
         mac: e.mac,

@@ -2,7 +2,7 @@
 // Layout follows AWS VPC CNI: table holds `<gw>/32 dev <eni> scope link` and `default via <gw> dev <eni>`;
 // pods on the ENI get `from <podIP> lookup <table>` (FROM_POD_RULE_PRIORITY).
 import { DriverError } from './types.js';
-import { CREATE_REPLACE, Nl, RT_TABLE_MAIN, all, parseCidr, type RuleInfo } from './netlink.js';
+import { CREATE_REPLACE, Nl, RT_TABLE_MAIN, all, cidrPrefixLen, type RuleInfo } from './netlink.js';
 import { PROC_SYS, writeSysctl } from './netns.js';
 
 /**
@@ -73,7 +73,7 @@ export async function ensureEniTableOn(
     return { mac: eni.mac, ifindex: link.index, ifName: link.name, tableId: RT_TABLE_MAIN };
   }
   const tableId = eni.tableId ?? eniTableId(link.index, base);
-  const { prefixLen } = parseCidr(eni.vSwitchCidr);
+  const prefixLen = cidrPrefixLen(eni.vSwitchCidr);
   const ops: Promise<unknown>[] = [];
   if (!link.up || (eni.mtu && link.mtu !== eni.mtu)) {
     ops.push(host.setLink(`set ENI link ${link.name} up`, link.index, eni.mtu ? { mtu: eni.mtu } : {}, true));
@@ -141,7 +141,7 @@ export async function removeEniTableOn(
     ops.push(host.delRule(`delete rule lookup ${tableId}`, { src: r.src, dst: r.dst, table: tableId, priority: r.priority! }));
   }
   if (link && eni.primaryIp && eni.vSwitchCidr) {
-    ops.push(host.delAddress(`delete ENI primary IP ${eni.primaryIp}`, link.index, eni.primaryIp, parseCidr(eni.vSwitchCidr).prefixLen));
+    ops.push(host.delAddress(`delete ENI primary IP ${eni.primaryIp}`, link.index, eni.primaryIp, cidrPrefixLen(eni.vSwitchCidr)));
   }
   await all(ops);
 }

@@ -4,6 +4,7 @@
 // netlink costs ~50 ms to load: it is required lazily, on first use (the CNI plugin never imports drivers/).
 import { createRequire } from 'node:module';
 import type * as NL from 'netlink';
+import { intToIpv4, ipv4ToInt, splitIpv4Cidr } from '../lib/ipv4.js';
 import { DriverError } from './types.js';
 
 type NetlinkModule = typeof NL;
@@ -34,30 +35,29 @@ export const CREATE_REPLACE = NLM_F_CREATE | NLM_F_REPLACE;
 
 // ---------- pure helpers ----------
 
+/** An IPv4 address as netlink carries it: 4 bytes, network order. */
 export function ip4(s: string): Buffer {
-  const parts = s.split('.');
-  if (parts.length !== 4) throw new DriverError('parse-ip', `not an IPv4 address: ${s}`, { errno: 'EINVAL' });
-  const nums = parts.map((p) => Number(p));
-  if (nums.some((n, i) => !/^\d{1,3}$/.test(parts[i]!) || n > 255)) {
-    throw new DriverError('parse-ip', `not an IPv4 address: ${s}`, { errno: 'EINVAL' });
-  }
-  return Buffer.from(nums);
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(asDriverError('parse-ip', () => ipv4ToInt(s)));
+  return b;
 }
 
 export function ip4String(b: Buffer | undefined): string | undefined {
   if (!b || b.length !== 4) return undefined;
-  return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+  return intToIpv4(b.readUInt32BE(0));
 }
 
-/** "10.0.1.0/24" → { network: "10.0.1.0", prefixLen: 24 } */
-export function parseCidr(cidr: string): { network: string; prefixLen: number } {
-  const [net, len] = cidr.split('/');
-  const prefixLen = Number(len);
-  if (!net || !Number.isInteger(prefixLen) || prefixLen < 0 || prefixLen > 32) {
-    throw new DriverError('parse-cidr', `not an IPv4 CIDR: ${cidr}`, { errno: 'EINVAL' });
+/** "10.0.1.0/24" → 24 (the address part checked too). */
+export function cidrPrefixLen(cidr: string): number {
+  return asDriverError('parse-cidr', () => splitIpv4Cidr(cidr).prefix);
+}
+
+function asDriverError<T>(op: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new DriverError(op, (err as Error).message, { errno: 'EINVAL', cause: err });
   }
-  ip4(net);
-  return { network: net, prefixLen };
 }
 
 export function macBuf(mac: string): Buffer {

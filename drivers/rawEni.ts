@@ -3,7 +3,7 @@
 // restart still knows what to rename it back to. Every setup step is undone on failure.
 import type { Driver, PodNetworkResult, PodNetworkSpec, TeardownSpec } from './types.js';
 import { DriverError } from './types.js';
-import { CREATE_REPLACE, Nl, RT_TABLE_MAIN, all, errnoOf, parseCidr, sameMac, type LinkInfo } from './netlink.js';
+import { CREATE_REPLACE, Nl, RT_TABLE_MAIN, all, errnoOf, cidrPrefixLen, sameMac, type LinkInfo } from './netlink.js';
 import { closeFd, netnsExists, openHomeNetnsFd, openNetlinkIn, openNetnsFd, warmThreadPool } from './netns.js';
 
 /** ifalias marker: "eni-ipam:orig=<name>". */
@@ -36,7 +36,7 @@ export class RawEniDriver implements Driver {
 
   async setup(spec: PodNetworkSpec): Promise<PodNetworkResult> {
     await warmThreadPool();
-    const { prefixLen } = parseCidr(spec.vSwitchCidr);
+    const prefixLen = cidrPrefixLen(spec.vSwitchCidr);
     const host = await openNetlinkIn(this.hostNetnsPath, 'open host netlink socket');
     let pod: Nl | undefined;
     let podFd: number | undefined;
@@ -191,7 +191,7 @@ export class RawEniDriver implements Driver {
       throw new DriverError('check raw ENI', what, { errno: 'ENOENT', netns: spec.netnsPath });
     };
     if (!netnsExists(spec.netnsPath)) fail('pod netns is gone');
-    const { prefixLen } = parseCidr(spec.vSwitchCidr);
+    const prefixLen = cidrPrefixLen(spec.vSwitchCidr);
     const pod = await openNetlinkIn(spec.netnsPath, 'check raw ENI');
     try {
       const [link, addrs, routes] = await all([pod.linkByName(spec.ifName), pod.addresses(), pod.routes(RT_TABLE_MAIN)]);

@@ -53,5 +53,4 @@ export type { RemovedEni } from './multiIpCloudOps.js';
 export { CREATOR_TAG_KEY, CREATOR_TAG_VALUE, NODE_TAG_KEY, classifyEni, type EniClass } from './ownership.js';
 export { systemClock, type Clock } from './clock.js';
 export type { PoolLogger, PoolEvent } from './events.js';
-export { vSwitchGateway, cidrContains } from '../lib/ipv4.js';
 export { reconcileWithCloud, type ReconcileInput, type ReconcileResult, type ReconcileFinding } from './reconcile.js';

@@ -1,7 +1,7 @@
 // The cloud folder's face: the contract, the SDK-backed client and its building blocks.
 export * from './types.js';
 export { AliyunCloud, type AliyunCloudOptions, type CloudLogger } from './client.js';
-export { type Clock, systemClock, FakeClock, settle } from './clock.js';
+export { type Clock, systemClock } from './clock.js';
 export {
   TokenBucket,
   RateLimiter,

@@ -5,6 +5,7 @@
 // (the pod sits on the vSwitch itself), not /32. Periodic GC by pod existence runs in the ENI pool,
 // which calls back into teardownGone (through KernelHygiene) before an ENI goes back.
 import type { Logger } from 'pino';
+import { splitIpv4Cidr } from '../../lib/ipv4.js';
 import { podKeyOf, type IpAllocation, type IpAllocator, type PodRef } from '../../pool/types.js';
 import { EniMultiIpService, type EniMultiIpDeps } from './eniMultiIp.js';
 import type { AllocResult, GcAttachment, InfoResult, IpConfigOut, NetworkService, ReleaseResult, StatusResult } from './types.js';
@@ -13,8 +14,11 @@ import type { AllocResult, GcAttachment, InfoResult, IpConfigOut, NetworkService
 export const ENI_RESOURCE_NAME = 'aliyun/eni';
 
 function prefixLenOf(cidr: string): number {
-  const n = Number(cidr.split('/')[1]);
-  return Number.isInteger(n) && n >= 0 && n <= 32 ? n : 32;
+  try {
+    return splitIpv4Cidr(cidr).prefix;
+  } catch {
+    return 32;
+  }
 }
 
 export class VpcEniService implements NetworkService {

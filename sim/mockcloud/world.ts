@@ -1,18 +1,18 @@
 // The mock cloud's state and the synchronous operations on it. No I/O, no timers: the HTTP layer
 // and the lifecycle driver (cloud.ts) call in here and turn ApiError into wire errors.
 import {
-  cidrContains,
-  cidrOverlaps,
-  cidrString,
-  cidrWithin,
-  intToIp,
-  ipToInt,
+  formatIpv4Cidr,
+  intToIpv4,
+  ipv4CidrContains,
+  ipv4CidrsOverlap,
+  ipv4CidrWithin,
+  ipv4Netmask,
+  ipv4ToInt,
   isIpv4,
-  netmask,
-  parseCidr,
-  usableRange,
-  type Cidr,
-} from './cidr.js';
+  parseIpv4Cidr,
+  vSwitchUsableRange,
+  type Ipv4Cidr,
+} from '../../lib/ipv4.js';
 import { errors } from './errors.js';
 import type { EniDump, EniStatus, RouteEntryDump, WorldDump, WorldSpec } from './types.js';
 
@@ -65,7 +65,7 @@ export interface VSwitchState {
   id: string;
   zoneId: string;
   vpcId: string;
-  cidr: Cidr;
+  cidr: Ipv4Cidr;
   cidrText: string;
   used: Set<number>;
   creationTime: string;
@@ -153,7 +153,7 @@ function isoSeconds(ms: number): string {
 export class World {
   readonly regionId: string;
   readonly zones: string[];
-  readonly vpc: { id: string; cidr: Cidr; cidrText: string };
+  readonly vpc: { id: string; cidr: Ipv4Cidr; cidrText: string };
   readonly vSwitches = new Map<string, VSwitchState>();
   readonly securityGroups = new Set<string>();
   readonly instanceTypes = new Map<string, InstanceTypeState>();
@@ -174,18 +174,18 @@ export class World {
     this.regionId = spec.regionId;
     this.zones = [...spec.zones];
     this.maxIpsUnattached = spec.maxIpsUnattached ?? 50;
-    const vpcCidr = parseCidr(spec.vpc.cidr);
-    this.vpc = { id: spec.vpc.id, cidr: vpcCidr, cidrText: cidrString(vpcCidr) };
+    const vpcCidr = parseIpv4Cidr(spec.vpc.cidr);
+    this.vpc = { id: spec.vpc.id, cidr: vpcCidr, cidrText: formatIpv4Cidr(vpcCidr) };
     const created = isoSeconds(this.now());
     for (const k of spec.accessKeys) this.accessKeys.set(k.id, k.secret);
     for (const sg of spec.securityGroups) this.securityGroups.add(sg);
     for (const t of spec.instanceTypes) this.instanceTypes.set(t.id, { ...t });
     for (const v of spec.vSwitches) {
       if (!this.zones.includes(v.zoneId)) throw new Error(`world: vSwitch ${v.id} is in unknown zone ${v.zoneId}`);
-      const c = parseCidr(v.cidr);
-      if (!cidrWithin(c, vpcCidr)) throw new Error(`world: vSwitch ${v.id} ${v.cidr} is outside the VPC ${spec.vpc.cidr}`);
+      const c = parseIpv4Cidr(v.cidr);
+      if (!ipv4CidrWithin(c, vpcCidr)) throw new Error(`world: vSwitch ${v.id} ${v.cidr} is outside the VPC ${spec.vpc.cidr}`);
       for (const other of this.vSwitches.values()) {
-        if (cidrOverlaps(c, other.cidr)) throw new Error(`world: vSwitch ${v.id} overlaps ${other.id}`);
+        if (ipv4CidrsOverlap(c, other.cidr)) throw new Error(`world: vSwitch ${v.id} overlaps ${other.id}`);
       }
       if (c.prefix > 29) throw new Error(`world: vSwitch ${v.id} must be /29 or larger`);
       this.vSwitches.set(v.id, {
@@ -193,7 +193,7 @@ export class World {
         zoneId: v.zoneId,
         vpcId: spec.vpc.id,
         cidr: c,
-        cidrText: cidrString(c),
+        cidrText: formatIpv4Cidr(c),
         used: new Set(),
         creationTime: created,
       });
@@ -284,38 +284,38 @@ export class World {
   }
 
   availableIpCount(v: VSwitchState): number {
-    const r = usableRange(v.cidr);
+    const r = vSwitchUsableRange(v.cidr);
     return r.last - r.first + 1 - v.used.size;
   }
 
   gateway(v: VSwitchState): string {
-    return intToIp(usableRange(v.cidr).gateway);
+    return intToIpv4(vSwitchUsableRange(v.cidr).gateway);
   }
 
   netmask(v: VSwitchState): string {
-    return netmask(v.cidr.prefix);
+    return ipv4Netmask(v.cidr.prefix);
   }
 
   /** Allocates `count` free addresses, lowest first; all or nothing. */
   private allocate(v: VSwitchState, count: number): string[] {
     if (count === 0) return [];
     if (this.availableIpCount(v) < count) throw errors.vSwitchIpNotEnough(v.id);
-    const r = usableRange(v.cidr);
+    const r = vSwitchUsableRange(v.cidr);
     const out: number[] = [];
     for (let n = r.first; n <= r.last && out.length < count; n++) if (!v.used.has(n)) out.push(n);
     for (const n of out) v.used.add(n);
-    return out.map(intToIp);
+    return out.map(intToIpv4);
   }
 
   /** Checks that explicit addresses are usable and free (without taking them). */
   private checkExplicit(v: VSwitchState, ips: string[]): number[] {
-    const r = usableRange(v.cidr);
+    const r = vSwitchUsableRange(v.cidr);
     const seen = new Set<number>();
     const out: number[] = [];
     for (const ip of ips) {
       if (!isIpv4(ip)) throw errors.vSwitchIpInvalid(ip);
-      const n = ipToInt(ip);
-      if (!cidrContains(v.cidr, n) || n < r.first || n > r.last) throw errors.vSwitchIpInvalid(ip);
+      const n = ipv4ToInt(ip);
+      if (!ipv4CidrContains(v.cidr, n) || n < r.first || n > r.last) throw errors.vSwitchIpInvalid(ip);
       if (seen.has(n)) throw errors.ipRepeated(ip);
       if (v.used.has(n)) throw errors.ipAssigned(ip);
       seen.add(n);
@@ -325,7 +325,7 @@ export class World {
   }
 
   private release(v: VSwitchState, ips: string[]): void {
-    for (const ip of ips) v.used.delete(ipToInt(ip));
+    for (const ip of ips) v.used.delete(ipv4ToInt(ip));
   }
 
   // ---- ENIs ------------------------------------------------------------------------------
@@ -550,7 +550,7 @@ export class World {
     const rt = this.routeTable(input.routeTableId);
     let dst: string;
     try {
-      dst = cidrString(parseCidr(input.destinationCidrBlock));
+      dst = formatIpv4Cidr(parseIpv4Cidr(input.destinationCidrBlock));
     } catch {
       throw errors.invalidParam('DestinationCidrBlock');
     }
@@ -625,7 +625,7 @@ export class World {
         cidr: v.cidrText,
         gateway: this.gateway(v),
         availableIpAddressCount: this.availableIpCount(v),
-        usedIps: [...v.used].sort((a, b) => a - b).map(intToIp),
+        usedIps: [...v.used].sort((a, b) => a - b).map(intToIpv4),
       })),
       securityGroups: [...this.securityGroups],
       instanceTypes: [...this.instanceTypes.values()].map((t) => ({ ...t })),

@@ -8,6 +8,8 @@
 //                 IP of the ENI plus a permanent neighbour `<ip> lladdr <ENI MAC>` (the VPC knows which ENI holds an
 //                 IP; nodes never have to answer ARP for pod IPs).
 
+import { splitIpv4Cidr } from '../../lib/ipv4.js';
+
 export interface EniWiring {
   instanceId: string;
   eniId: string;
@@ -42,13 +44,6 @@ export function nextDeviceIndex(used: Iterable<number>): number {
   return i;
 }
 
-export function prefixLength(cidr: string): number {
-  const [, len] = cidr.split('/');
-  const n = Number(len);
-  if (!Number.isInteger(n) || n < 0 || n > 32) throw new Error(`bad CIDR ${cidr}`);
-  return n;
-}
-
 /** Router-netns lines that create the veth pair for an ENI and give the router end the gateway address. */
 export function routerAttachLines(w: EniWiring): string[] {
   return [
@@ -68,7 +63,7 @@ export function routerAttachLines(w: EniWiring): string[] {
 export function nodePrimaryLines(w: EniWiring): string[] {
   return [
     `link set ${w.nodeIfName} up`,
-    `addr add ${w.primaryIp}/${prefixLength(w.cidr)} dev ${w.nodeIfName}`,
+    `addr add ${w.primaryIp}/${splitIpv4Cidr(w.cidr).prefix} dev ${w.nodeIfName}`,
     `route replace default via ${w.gateway} dev ${w.nodeIfName}`,
   ];
 }

@@ -6,8 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -39,6 +38,7 @@ import {
 } from './chartSource.js';
 import { findDoc, findHelm, helmTemplate, helmTemplateRaw, runHelm } from './helm.js';
 import { unsupportedKeywords, validate } from './miniSchema.js';
+import { tempDir } from '../support/tmp.js';
 
 const values = loadYamlObject('values.yaml');
 const chart = loadYamlObject('Chart.yaml');
@@ -57,15 +57,6 @@ function daemonKeyVerdict(key: string): 'accepted' | 'ignored' | 'unknown' {
   if (!w) return 'accepted';
   return w.includes('unknown key') ? 'unknown' : 'ignored';
 }
-
-function scratch(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
-
-const scratchDirs: string[] = [];
-afterAll(() => {
-  for (const d of scratchDirs) rmSync(d, { recursive: true, force: true });
-});
 
 type RunResult = { status: number | null; stdout: string; stderr: string };
 
@@ -116,8 +107,7 @@ class FakeApiServer {
 }
 
 function serviceAccountDir(): string {
-  const dir = scratch('chart-sa-');
-  scratchDirs.push(dir);
+  const dir = tempDir('chart-sa-');
   writeFileSync(join(dir, 'token'), 'sa-token\n');
   return dir;
 }
@@ -374,14 +364,12 @@ describe('rendered eni_conf and conflist against the daemon and the plugin', () 
 describe('files/install-cni.cjs (the init container)', () => {
   let pluginBundle: string;
   beforeAll(async () => {
-    const dir = scratch('chart-plugin-');
-    scratchDirs.push(dir);
+    const dir = tempDir('chart-plugin-');
     pluginBundle = await buildPlugin(join(dir, 'terway'));
   }, 60_000);
 
   function fakeNode(opts: { secret?: Record<string, string>; eniConf?: string } = {}) {
-    const root = scratch('chart-install-');
-    scratchDirs.push(root);
+    const root = tempDir('chart-install-');
     const cm = join(root, 'etc/eni-config');
     mkdirSync(cm, { recursive: true });
     writeFileSync(join(cm, 'eni_conf'), opts.eniConf ?? JSON.stringify(emulateEniConf(values, paths), null, 2));
@@ -484,8 +472,7 @@ describe('files/install-cni.cjs in VPCIP mode: the node pod CIDR', () => {
   afterAll(() => api.stop());
 
   function vpcipNode(extra: JsonObject = {}) {
-    const root = scratch('chart-vpcip-');
-    scratchDirs.push(root);
+    const root = tempDir('chart-vpcip-');
     const conf = { ...emulateEniConf(mergeValues(values, { daemonMode: 'VPCIP' }), paths), ...extra };
     writeFileSync(join(root, 'eni_conf'), JSON.stringify(conf));
     writeFileSync(join(root, 'conflist'), JSON.stringify(emulateConflist(values, paths)));
@@ -536,8 +523,7 @@ describe('files/install-cni.cjs in VPCIP mode: the node pod CIDR', () => {
     ['a rejected token', { NODE_NAME: 'node-a', SERVICE_ACCOUNT_DIR: '' }, /token|HTTP 401/],
   ])('fails on %s and installs nothing on the node', async (_what, env, re) => {
     const n = vpcipNode();
-    const badSa = scratch('chart-sa-bad-');
-    scratchDirs.push(badSa);
+    const badSa = tempDir('chart-sa-bad-');
     writeFileSync(join(badSa, 'token'), 'wrong');
     const r = await runInstall({ ...n.env, ...env, ...(env.SERVICE_ACCOUNT_DIR === '' ? { SERVICE_ACCOUNT_DIR: badSa } : {}) });
     expect(r.status).toBe(1);
@@ -554,8 +540,7 @@ describe('files/healthcheck.cjs (the probes)', () => {
   const seen: string[] = [];
 
   beforeAll(async () => {
-    const dir = scratch('chart-health-');
-    scratchDirs.push(dir);
+    const dir = tempDir('chart-health-');
     socket = join(dir, 'eni.socket');
     const def = protoLoader.loadSync(HEALTH_PROTO_PATH, LOADER_OPTIONS);
     const pkg = grpc.loadPackageDefinition(def) as unknown as { grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } } };
@@ -618,16 +603,12 @@ describe('files/healthcheck.cjs (the probes)', () => {
   });
 
   it('needs nothing but node (run from a folder with no node_modules anywhere above it)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'probe-alone-'));
+    const dir = tempDir('probe-alone-');
     status = 'SERVING';
-    try {
-      copyFileSync(HEALTH_SCRIPT, join(dir, 'healthcheck.cjs'));
-      const r = await probe({}, join(dir, 'healthcheck.cjs'));
-      expect(r.stdout).toBe('SERVING\n');
-      expect(r.code).toBe(0);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    copyFileSync(HEALTH_SCRIPT, join(dir, 'healthcheck.cjs'));
+    const r = await probe({}, join(dir, 'healthcheck.cjs'));
+    expect(r.stdout).toBe('SERVING\n');
+    expect(r.code).toBe(0);
   });
 });
 
@@ -846,8 +827,7 @@ describe.skipIf(!helm)('helm lint and helm template', () => {
       const d = helmTemplate(h, over);
       const spec = podSpec(d);
       const init = container(spec, 'install-cni', true);
-      const root = scratch('chart-replay-');
-      scratchDirs.push(root);
+      const root = tempDir('chart-replay-');
       const hostRoot = join(root, 'host');
       const imageRoot = join(root, 'image');
       // The image: the plugin bundle where the chart expects it.

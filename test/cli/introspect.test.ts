@@ -10,12 +10,14 @@ import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.
 import { ecsClient, $ecs } from '../../sim/mockcloud/sdk.js';
 import { API_VERSION } from '../../proto/version.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
-import { parseDaemonConfig } from '../../daemon/config/index.js';
 import type { MappingReport, PodView, PoolView } from '../../daemon/introspect.js';
 import { getJson } from '../../cli/client.js';
 import { runCli } from '../../cli/run.js';
-import { connect, podMsg, type TestClient } from '../daemon/fakes.js';
-import { captureLog, tempDir, waitFor } from '../daemon/helpers.js';
+import { mockCloudConfig } from '../support/daemon.js';
+import { connect, podMsg, type TestClient } from '../support/daemonClient.js';
+import { captureLog } from '../support/log.js';
+import { tempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 
 const NODE = 'i-mock-node-1';
 
@@ -44,20 +46,17 @@ describe('introspection endpoints + eni-ipam-cli', () => {
     mock = await startMockCloud({ attachDelayMs: 10 });
     dir = tempDir('eni-cli-');
     sock = join(dir, 'introspect.sock');
-    const config = parseDaemonConfig({
-      region_id: mock.regionId,
-      access_key: mock.accessKeyId,
-      access_secret: mock.accessKeySecret,
-      cloud_endpoint: mock.url,
-      metadata_endpoint: mock.metadataUrl(NODE),
-      min_pool_size: 4,
-      max_pool_size: 8,
-      ip_cooldown: '0s',
-      socket_path: join(dir, 'eni.socket'),
-      db_path: join(dir, 'pods.db'),
-      driver: 'none',
-      metrics_listen: sock,
-    }).config;
+    const config = mockCloudConfig(
+      mock,
+      dir,
+      {
+        min_pool_size: 4,
+        max_pool_size: 8,
+        ip_cooldown: '0s',
+        metrics_listen: sock,
+      },
+      NODE,
+    );
     handle = await startDaemon(config, { logger: log.logger });
     client = connect(handle.socketPath);
     await Promise.all(['cli-a', 'cli-b', 'cli-c'].map((c) => call('AllocIP', { pod: podMsg(c), api_version: API_VERSION })));
@@ -245,22 +244,19 @@ describe('introspection in VPCENI mode (whole ENI per pod)', () => {
     mock = await startMockCloud({ attachDelayMs: 10 });
     const dir = tempDir('eni-cli-');
     sock = join(dir, 'introspect.sock');
-    const config = parseDaemonConfig({
-      daemon_mode: 'VPCENI',
-      region_id: mock.regionId,
-      access_key: mock.accessKeyId,
-      access_secret: mock.accessKeySecret,
-      cloud_endpoint: mock.url,
-      metadata_endpoint: mock.metadataUrl(NODE),
-      min_pool_size: 0,
-      max_pool_size: 1,
-      max_eni: 3,
-      ip_cooldown: '0s',
-      socket_path: join(dir, 'eni.socket'),
-      db_path: join(dir, 'pods.db'),
-      driver: 'none',
-      metrics_listen: sock,
-    }).config;
+    const config = mockCloudConfig(
+      mock,
+      dir,
+      {
+        daemon_mode: 'VPCENI',
+        min_pool_size: 0,
+        max_pool_size: 1,
+        max_eni: 3,
+        ip_cooldown: '0s',
+        metrics_listen: sock,
+      },
+      NODE,
+    );
     handle = await startDaemon(config, { logger: log.logger, kube: null });
     client = connect(handle.socketPath);
   });

@@ -13,8 +13,8 @@ import { startNodeDaemon, type NodeDaemon } from '../../sim/vpcsim/daemon.js';
 import { ensurePlugin } from '../../sim/vpcsim/cni.js';
 import { API_VERSION } from '../../proto/version.js';
 import { runCli } from '../../cli/run.js';
-import { connect, podMsg } from '../daemon/fakes.js';
-import { tempDir } from '../daemon/helpers.js';
+import { connect, podMsg } from '../support/daemonClient.js';
+import { tempDir } from '../support/tmp.js';
 
 const NODE = 'i-mock-node-1';
 const hasTar = spawnSync('tar', ['--version']).status === 0;

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { splitName, tar } from '../../cli/tar.js';
-import { tempDir } from '../daemon/helpers.js';
+import { tempDir } from '../support/tmp.js';
 
 const hasTar = spawnSync('tar', ['--version']).status === 0;
 const longName = `bundle/${'deep/'.repeat(25)}file.txt`; // 140 bytes: needs the ustar prefix field

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startMockCloud, type MockCloudHandle, type StartOptions } from '../../sim/mockcloud/index.js';
 import { defaultWorldSpec } from '../../sim/mockcloud/index.js';
 import { AliyunCloud, type AliyunCloudOptions } from '../../daemon/cloud/client.js';
-import { FakeClock } from '../../daemon/cloud/clock.js';
+import { FakeClock } from '../support/clock.js';
 import { CloudError, CloudErrorCodes } from '../../daemon/cloud/types.js';
 
 const NODE = 'i-mock-node-1';
@@ -399,22 +399,22 @@ describe('AliyunCloud ⇄ mock cloud: re-runs after a crash', () => {
 
 describe('AliyunCloud ⇄ mock cloud: client-side token bucket (fake clock)', () => {
   it('only burst + qps × elapsed calls reach the cloud', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(0);
     const { mc, cloud } = await setup({}, { qps: 2, burst: 3, clock, terwayRateLimitDefaults: false });
     let done = 0;
     const calls = Array.from({ length: 9 }, () => cloud.describeVSwitches(['vsw-mock-a']).then(() => done++));
     const reached = async (n: number): Promise<void> => {
       await expect.poll(() => mc.counters().DescribeVSwitches ?? 0, { timeout: 3000, interval: 5 }).toBe(n);
     };
-    await clock.advance(0);
+    await clock.advanceAsync(0);
     await reached(3);
     await expect.poll(() => done, { timeout: 3000, interval: 5 }).toBe(3);
     expect(mc.counters().DescribeVSwitches).toBe(3); // the other 6 are held by the bucket
-    await clock.advance(1000); // +2 tokens
+    await clock.advanceAsync(1000); // +2 tokens
     await reached(5);
-    await clock.advance(500); // +1
+    await clock.advanceAsync(500); // +1
     await reached(6);
-    await clock.advance(1500); // +3
+    await clock.advanceAsync(1500); // +3
     await reached(9);
     await Promise.all(calls);
     const rl = cloud.rateLimiterStats();

@@ -1,16 +1,15 @@
-import { mkdtempSync, rmSync, writeFileSync, utimesSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   credentialFromAccessKey,
   credentialFromFile,
   FileCredentialsProvider,
   parseCredentialFile,
 } from '../../daemon/cloud/credentials.js';
+import { tempDir } from '../support/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'cloud-cred-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('cloud-cred-');
 
 describe('credentials', () => {
   it('accepts the usual key spellings and refuses keyring-encrypted files', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../daemon/cloud/clock.js';
+import { FakeClock } from '../support/clock.js';
 import { BackoffTable, backoffDelay, DEFAULT_BACKOFF, fromTerwayBackoff, parseGoDurationMs, withRetry } from '../../daemon/cloud/retry.js';
 import { toCloudError } from '../../daemon/cloud/errors.js';
 import { CloudError } from '../../daemon/cloud/types.js';
@@ -27,7 +27,7 @@ describe('backoffDelay', () => {
 
 describe('withRetry (fake clock, fixed random)', () => {
   it('retries retryable errors with the computed delays, then succeeds', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(0);
     const slept: number[] = [];
     let calls = 0;
     const p = withRetry(
@@ -46,7 +46,7 @@ describe('withRetry (fake clock, fixed random)', () => {
         random: () => 0,
       },
     );
-    await clock.advance(10_000);
+    await clock.advanceAsync(10_000);
     await expect(p).resolves.toBe('ok');
     expect(calls).toBe(4);
     expect(slept).toEqual([100, 200, 400]);

@@ -1,8 +1,6 @@
 // The plugin's gRPC-over-HTTP/2 client (cni/grpc.ts + cni/h2.ts) against a real @grpc/grpc-js server:
 // flow control both ways, many calls on one connection, status and message decoding, failures.
 import * as grpc from '@grpc/grpc-js';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { eniBackend, type EniBackend } from '../../cni/daemonClient.js';
@@ -17,6 +15,7 @@ import {
   type UnaryClient,
 } from '../../cni/grpc.js';
 import { GrpcFault, startFakeDaemon, type FakeDaemon } from './fakeDaemon.js';
+import { tempDir } from '../support/tmp.js';
 
 let d: FakeDaemon;
 let client: UnaryClient;
@@ -101,7 +100,7 @@ describe('unary calls over one connection', () => {
 
 describe('failures', () => {
   it('reports a missing socket as unreachable with ENOENT', async () => {
-    const c = connectUnix(join(mkdtempSync(join(tmpdir(), 'eni-x-')), 'none.sock'));
+    const c = connectUnix(join(tempDir('eni-x-'), 'none.sock'));
     const e = await eniBackend(c)
       .status({ apiVersion: 1 }, 2000)
       .catch((x: unknown) => x);
@@ -111,7 +110,7 @@ describe('failures', () => {
   });
 
   it('reports a daemon that goes away mid-call as unreachable or UNAVAILABLE, then reconnects', async () => {
-    const sock = join(mkdtempSync(join(tmpdir(), 'eni-re-')), 'eni.socket');
+    const sock = join(tempDir('eni-re-'), 'eni.socket');
     const d2 = await startFakeDaemon({ socketPath: sock });
     const c = connectUnix(sock);
     const b = eniBackend(c);

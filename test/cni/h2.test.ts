@@ -1,12 +1,11 @@
 // cni/h2.ts against a scripted raw HTTP/2 server, for what a grpc-js server rarely does: CONTINUATION,
 // padding, PING, trailers-only replies, RST_STREAM, GOAWAY.
 import * as net from 'node:net';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connectUnix, DaemonUnreachableError, frameMessage, GrpcCode, GrpcStatusError } from '../../cni/grpc.js';
 import { encodeHeaders, HpackDecoder } from '../../cni/hpack.js';
+import { tempDir } from '../support/tmp.js';
 
 function frame(type: number, flags: number, stream: number, payload: Buffer = Buffer.alloc(0)): Buffer {
   const b = Buffer.alloc(9 + payload.length);
@@ -72,7 +71,7 @@ let connections = 0;
 const pingAcks: Buffer[] = [];
 
 beforeAll(async () => {
-  sockPath = join(mkdtempSync(join(tmpdir(), 'h2-')), 's');
+  sockPath = join(tempDir('h2-'), 's');
   server = net.createServer((s) => {
     connections++;
     const dec = new HpackDecoder();

@@ -3,15 +3,14 @@
 // decode to what was sent.
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeHeaders, HpackDecoder, HpackError, huffmanCodes, huffmanDecode } from '../../cni/hpack.js';
+import { tempDir } from '../support/tmp.js';
 
 /** Sends `requests` (header objects) over one node:http2 connection; resolves with the raw header blocks. */
 async function captureBlocks(requests: http2.OutgoingHttpHeaders[]): Promise<Buffer[]> {
-  const sockPath = join(mkdtempSync(join(tmpdir(), 'hpack-')), 's');
+  const sockPath = join(tempDir('hpack-'), 's');
   const blocks: Buffer[] = [];
   return new Promise((resolve, reject) => {
     const srv = net.createServer((s) => {

@@ -1,17 +1,17 @@
 // The built plugin (dist/cni/terway) run as a runtime runs it, against the fake daemon.
 import * as grpc from '@grpc/grpc-js';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GrpcFault, startFakeDaemon, type FakeDaemon } from './fakeDaemon.js';
 import { DEFAULT_PLUGIN_PATH, ensurePluginBuilt, netConf, podEnv, runPlugin } from './runPlugin.js';
+import { tempDir } from '../support/tmp.js';
 
 const VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'];
 const pkgVersion = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 let d: FakeDaemon;
-const missingSocket = join(mkdtempSync(join(tmpdir(), 'eni-none-')), 'absent.socket');
+const missingSocket = join(tempDir('eni-none-'), 'absent.socket');
 
 beforeAll(async () => {
   await ensurePluginBuilt();
@@ -555,7 +555,7 @@ describe('bad input leaves the daemon untouched', () => {
 
 describe('logging', () => {
   it('writes to log_file, never to stdout', async () => {
-    const logFile = join(mkdtempSync(join(tmpdir(), 'eni-log-')), 'terway.log');
+    const logFile = join(tempDir('eni-log-'), 'terway.log');
     const r = await add({ log_file: logFile });
     expect(r.code).toBe(0);
     expect(() => JSON.parse(r.stdout)).not.toThrow();

@@ -2,18 +2,17 @@
 // with CNI_*, config on stdin, stdout and exit code read) against the REAL daemon (startDaemon: SDK cloud
 // client, real pool, SQLite, `none` driver) and the mock cloud. One daemon for the whole file.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { API_VERSION } from '../../proto/version.js';
-import { connect, type TestClient } from '../daemon/fakes.js';
+import { connect, type TestClient } from '../support/daemonClient.js';
+import { waitFor } from '../support/wait.js';
 import { ensurePluginBuilt, netConf, podEnv, runPlugin, type RunPluginResult } from './runPlugin.js';
 import { startRealDaemon, type RealDaemonRig } from './realDaemonRig.js';
-import { waitFor } from '../daemon/helpers.js';
+import { tempDir } from '../support/tmp.js';
 
 const VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
 const NET = 'terway';
-const missingSocket = join(mkdtempSync(join(tmpdir(), 'eni-none-')), 'absent.socket');
+const missingSocket = join(tempDir('eni-none-'), 'absent.socket');
 
 let rig: RealDaemonRig;
 let client: TestClient;

@@ -3,8 +3,11 @@
 import { join } from 'node:path';
 import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
-import { parseDaemonConfig, type DaemonConfig } from '../../daemon/config/index.js';
-import { captureLog, tempDir, waitFor } from '../daemon/helpers.js';
+import type { DaemonConfig } from '../../daemon/config/index.js';
+import { mockCloudConfig } from '../support/daemon.js';
+import { captureLog } from '../support/log.js';
+import { tempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 
 export const NODE_ID = 'i-mock-node-1';
 export const MIN_POOL = 3;
@@ -45,22 +48,20 @@ export interface RealDaemonRig {
 export async function startRealDaemon(): Promise<RealDaemonRig> {
   const mock = await startMockCloud({ attachDelayMs: 20 });
   const dir = tempDir('eni-cr-');
-  const config = parseDaemonConfig({
-    region_id: mock.regionId,
-    access_key: mock.accessKeyId,
-    access_secret: mock.accessKeySecret,
-    cloud_endpoint: mock.url,
-    metadata_endpoint: mock.metadataUrl(NODE_ID),
-    vswitches: { 'cn-hangzhou-h': ['vsw-mock-b'] },
-    // The primary ENI holds 19 secondary IPs: the file mostly stays on it (few cloud calls, fast).
-    min_pool_size: MIN_POOL,
-    max_pool_size: 15,
-    ip_cooldown: '0s',
-    socket_path: join(dir, 'eni.socket'),
-    db_path: join(dir, 'db', 'pods.db'),
-    driver: 'none',
-    shutdown_timeout: '2s',
-  }).config;
+  const config = mockCloudConfig(
+    mock,
+    dir,
+    {
+      vswitches: { 'cn-hangzhou-h': ['vsw-mock-b'] },
+      // The primary ENI holds 19 secondary IPs: the file mostly stays on it (few cloud calls, fast).
+      min_pool_size: MIN_POOL,
+      max_pool_size: 15,
+      ip_cooldown: '0s',
+      db_path: join(dir, 'db', 'pods.db'),
+      shutdown_timeout: '2s',
+    },
+    NODE_ID,
+  );
   const log = captureLog();
   let handle = await startDaemon(config, { logger: log.logger });
   let stopped = false;

@@ -7,8 +7,8 @@ import { parseDaemonConfig } from '../../daemon/config/index.js';
 import { KernelHygiene } from '../../daemon/modes/kernelHygiene.js';
 import { MemoryPoolStore } from '../../pool/store.js';
 import { FakeCloud } from '../pool/fakeCloud.js';
-import { FAKE_METADATA, FakeAllocator, FakeDriver } from './fakes.js';
-import { captureLog } from './helpers.js';
+import { FAKE_METADATA, FakeAllocator, FakeDriver } from '../support/fakes.js';
+import { captureLog } from '../support/log.js';
 
 describe('mode builders', () => {
   it.each([

@@ -1,8 +1,8 @@
 // EniMultiIpService.stop() waits for a driver's background work (veth deletes) before the daemon exits.
 import { describe, expect, it } from 'vitest';
 import { EniMultiIpService } from '../../daemon/modes/index.js';
-import { FakeAllocator, FakeDriver } from './fakes.js';
-import { captureLog } from './helpers.js';
+import { FakeAllocator, FakeDriver } from '../support/fakes.js';
+import { captureLog } from '../support/log.js';
 
 class SettlingDriver extends FakeDriver {
   settled = false;

@@ -8,13 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eniBackend } from '../../cni/daemonClient.js';
 import { connectUnix } from '../../cni/grpc.js';
 import { FailureReason, type AllocIPReply } from '../../cni/wire.js';
-import { parseDaemonConfig } from '../../daemon/config/index.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
 import { SqlitePoolStore } from '../../daemon/store/index.js';
 import type { StoreOp } from '../../pool/store.js';
 import { API_VERSION } from '../../proto/version.js';
 import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
-import { captureLog, tempDir, waitFor } from './helpers.js';
+import { mockCloudConfig } from '../support/daemon.js';
+import { captureLog } from '../support/log.js';
+import { tempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 
 /** The pod DB, whose next commit that writes a pod row fails when armed (a full disk, an I/O error). */
 class ArmedStore extends SqlitePoolStore {
@@ -61,19 +63,12 @@ describe('AllocIP burst over gRPC: each reply only after its commit', () => {
     mock = await startMockCloud({ attachDelayMs: 20 });
     const dir = tempDir();
     dbPath = join(dir, 'pods.db');
-    const config = parseDaemonConfig({
-      region_id: mock.regionId,
-      access_key: mock.accessKeyId,
-      access_secret: mock.accessKeySecret,
-      cloud_endpoint: mock.url,
-      metadata_endpoint: mock.metadataUrl('i-mock-node-1'),
+    const config = mockCloudConfig(mock, dir, {
       min_pool_size: 15,
       max_pool_size: 40,
       ip_cooldown: '0s',
-      socket_path: join(dir, 'eni.socket'),
       db_path: dbPath,
-      driver: 'none',
-    }).config;
+    });
     store = new ArmedStore({ path: dbPath });
     handle = await startDaemon(config, { logger: captureLog().logger, store });
     await waitFor(() => handle.allocator.stats().free >= 15, 'pool warm', 10_000);

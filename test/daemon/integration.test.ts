@@ -3,17 +3,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
+import { ipv4CidrContains } from '../../lib/ipv4.js';
 import { API_VERSION } from '../../proto/version.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
-import { parseDaemonConfig, type DaemonConfig } from '../../daemon/config/index.js';
-import { connect, podMsg, type TestClient } from './fakes.js';
-import { captureLog, tempDir, waitFor } from './helpers.js';
-
-function inCidr(ip: string, base: string, bits: number): boolean {
-  const n = (s: string) => s.split('.').reduce((a, o) => a * 256 + Number(o), 0);
-  const size = 2 ** (32 - bits);
-  return Math.floor(n(ip) / size) === Math.floor(n(base) / size);
-}
+import type { DaemonConfig } from '../../daemon/config/index.js';
+import { mockCloudConfig } from '../support/daemon.js';
+import { connect, podMsg, type TestClient } from '../support/daemonClient.js';
+import { captureLog } from '../support/log.js';
+import { tempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 
 describe('daemon + mock cloud', () => {
   let mock: MockCloudHandle;
@@ -26,23 +24,16 @@ describe('daemon + mock cloud', () => {
   beforeAll(async () => {
     mock = await startMockCloud({ attachDelayMs: 20 });
     dir = tempDir();
-    config = parseDaemonConfig({
-      region_id: mock.regionId,
-      access_key: mock.accessKeyId,
-      access_secret: mock.accessKeySecret,
-      cloud_endpoint: mock.url,
-      metadata_endpoint: mock.metadataUrl('i-mock-node-1'),
+    config = mockCloudConfig(mock, dir, {
       vswitches: { 'cn-hangzhou-h': ['vsw-mock-b'] },
       // no security_group: copied from the primary ENI
       // More than the primary ENI holds (19 secondary IPs on ecs.g7.4xlarge): forces a new ENI.
       min_pool_size: 25,
       max_pool_size: 30,
       ip_cooldown: '0s',
-      socket_path: join(dir, 'eni.socket'),
       db_path: join(dir, 'db', 'pods.db'),
-      driver: 'none',
       metrics_listen: '127.0.0.1:0',
-    }).config;
+    });
     handle = await startDaemon(config, { logger: log.logger });
     client = connect(handle.socketPath);
   });
@@ -78,8 +69,7 @@ describe('daemon + mock cloud', () => {
       expect(r.eni_mac).toBe(eni.mac);
       const vsw = dump.vSwitches.find((v) => v.vSwitchId === r.vswitch_id)!;
       expect(eni.vSwitchId).toBe(vsw.vSwitchId);
-      const [base, bits] = vsw.cidr.split('/');
-      expect(inCidr(ip, base!, Number(bits))).toBe(true);
+      expect(ipv4CidrContains(vsw.cidr, ip)).toBe(true);
       expect(r.ips[0].gateway).toBe(vsw.gateway);
     }
     expect(a.ips[0].address).not.toBe(b.ips[0].address);

@@ -3,13 +3,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
 import { API_VERSION } from '../../proto/version.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
-import { parseDaemonConfig } from '../../daemon/config/index.js';
-import { connect, podMsg, type TestClient } from './fakes.js';
-import { captureLog, tempDir } from './helpers.js';
+import { mockCloudConfig } from '../support/daemon.js';
+import { connect, podMsg, type TestClient } from '../support/daemonClient.js';
+import { captureLog } from '../support/log.js';
+import { tempDir } from '../support/tmp.js';
 
 function missing(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root (creates network namespaces)';
@@ -40,20 +40,13 @@ describe.skipIf(!!why)('VPCIP + veth driver on real netns', () => {
     }
     mock = await startMockCloud();
     const dir = tempDir();
-    const config = parseDaemonConfig({
+    const config = mockCloudConfig(mock, dir, {
       daemon_mode: 'VPCIP',
       pod_cidr: '172.20.9.0/24',
-      region_id: mock.regionId,
-      access_key: mock.accessKeyId,
-      access_secret: mock.accessKeySecret,
-      cloud_endpoint: mock.url,
-      metadata_endpoint: mock.metadataUrl('i-mock-node-1'),
-      socket_path: join(dir, 'eni.socket'),
-      db_path: join(dir, 'pods.db'),
       driver: 'veth',
       host_netns_path: `/var/run/netns/${NODE}`,
       mtu: 1400,
-    }).config;
+    });
     handle = await startDaemon(config, { logger: captureLog().logger });
     client = connect(handle.socketPath);
   });

@@ -9,17 +9,13 @@ import { MemoryPoolStore } from '../../pool/store.js';
 import { podKeyOf, type IpAllocation, type PodRef } from '../../pool/types.js';
 import type { LivePod } from '../../drivers/types.js';
 import { FakeCloud } from '../pool/fakeCloud.js';
-import { FAKE_METADATA, FakeAllocator, FakeDriver, Gate } from './fakes.js';
-import { captureLog, tempDir, testConfig } from './helpers.js';
+import { testConfig } from '../support/daemon.js';
+import { FAKE_METADATA, FakeAllocator, FakeDriver, Gate } from '../support/fakes.js';
+import { captureLog } from '../support/log.js';
+import { podRef } from '../support/pods.js';
+import { tempDir } from '../support/tmp.js';
 
-const pod = (id: string): PodRef => ({
-  namespace: 'ns',
-  name: `p-${id}`,
-  containerId: id,
-  ifName: 'eth0',
-  networkName: 'net',
-  netns: '/proc/1/ns/net',
-});
+const pod = (id: string): PodRef => podRef(id, { namespace: 'ns', name: `p-${id}`, netns: '/proc/1/ns/net' });
 
 /** FakeDriver plus the optional kernel-repair methods. */
 class RepairingDriver extends FakeDriver {

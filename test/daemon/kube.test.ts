@@ -1,15 +1,16 @@
 // The daemon with a Kubernetes client: in-process startDaemon against the mock cloud (real pool,
 // SQLite pod DB, `none` driver) and the fake API server from test/k8s, reached through a kubeconfig.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
 import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
 import { FakeApiServer } from '../k8s/fakeApiServer.js';
 import { API_VERSION } from '../../proto/version.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
-import { parseDaemonConfig } from '../../daemon/config/index.js';
 import { EniMultiIpPool } from '../../pool/index.js';
-import { connect, podMsg, type TestClient } from './fakes.js';
-import { captureLog, tempDir, waitFor } from './helpers.js';
+import { mockCloudConfig } from '../support/daemon.js';
+import { connect, podMsg, type TestClient } from '../support/daemonClient.js';
+import { captureLog } from '../support/log.js';
+import { tempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 
 const NODE = 'node-1';
 
@@ -25,19 +26,11 @@ describe('daemon + Kubernetes (fake API server) + mock cloud', () => {
     [mock, api] = await Promise.all([startMockCloud({ attachDelayMs: 20 }), FakeApiServer.start()]);
     api.addNode(NODE);
     const dir = tempDir();
-    const config = parseDaemonConfig({
-      region_id: mock.regionId,
-      access_key: mock.accessKeyId,
-      access_secret: mock.accessKeySecret,
-      cloud_endpoint: mock.url,
-      metadata_endpoint: mock.metadataUrl('i-mock-node-1'),
+    const config = mockCloudConfig(mock, dir, {
       min_pool_size: 6,
       max_pool_size: 12,
       ip_cooldown: '0s', // a released non-stateful IP is free at once: only the reservation keeps it
       stateful_ip_reserve: '10m',
-      socket_path: join(dir, 'eni.socket'),
-      db_path: join(dir, 'pods.db'),
-      driver: 'none',
       kubeconfig: api.writeKubeconfig(dir),
       node_name: NODE,
       custom_stateful_workload_kinds: ['CloneSet'],
@@ -46,7 +39,7 @@ describe('daemon + Kubernetes (fake API server) + mock cloud', () => {
       pod_lookup_timeout: '300ms',
       // One try per IP / ENI call: a failed cloud call surfaces at once.
       backoff_override: { eni_ip_ops: { steps: 1 }, eni_create: { steps: 1 } },
-    }).config;
+    });
     handle = await startDaemon(config, { logger: log.logger, env: {} });
     client = connect(handle.socketPath);
     expect(handle.allocator).toBeInstanceOf(EniMultiIpPool);

@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { startDaemon } from '../../daemon/daemon.js';
 import { parseDaemonConfig } from '../../daemon/config/index.js';
 import { createLogger } from '../../daemon/log.js';
-import { FAKE_METADATA, FakeAllocator, FakeDriver } from './fakes.js';
+import { FAKE_METADATA, FakeAllocator, FakeDriver } from '../support/fakes.js';
 
 const req = createRequire(import.meta.url);
 const clientNodeLoaded = (): boolean => Object.keys(req.cache).some((p) => p.includes('/node_modules/node-fetch/'));

@@ -14,8 +14,9 @@ import {
   type EventRecorder,
 } from '../../daemon/modes/index.js';
 import type { NodeCondition, PodInfo } from '../../daemon/k8s/index.js';
-import { FakeAllocator, FakeDriver, Gate } from './fakes.js';
-import { captureLog } from './helpers.js';
+import { FakeAllocator, FakeDriver, Gate, RecordingEvents } from '../support/fakes.js';
+import { captureLog } from '../support/log.js';
+import { podRef } from '../support/pods.js';
 
 const parse = (raw: Record<string, unknown>) => parseDaemonConfig({ driver: 'none', ...raw });
 const issuesOf = (raw: Record<string, unknown>): string[] => {
@@ -273,21 +274,7 @@ describe('IpConditionReporter', () => {
   });
 });
 
-class RecordingEvents implements EventRecorder {
-  readonly got: EventRecord[] = [];
-  async record(ev: EventRecord): Promise<void> {
-    this.got.push(ev);
-  }
-}
-
-const pod = (id: string): PodRef => ({
-  namespace: 'ns',
-  name: `p-${id}`,
-  containerId: id,
-  ifName: 'eth0',
-  networkName: 'net',
-  netns: '/proc/1/ns/net',
-});
+const pod = (id: string): PodRef => podRef(id, { namespace: 'ns', name: `p-${id}`, netns: '/proc/1/ns/net' });
 
 describe('KubeAwareService', () => {
   function setup(allocator = new FakeAllocator(), driver = new FakeDriver(), stateful = true) {
@@ -330,7 +317,7 @@ describe('KubeAwareService', () => {
     const { svc, events, conditions } = setup(new FakeAllocator([]));
     await svc.start();
     await expect(svc.allocIp(pod('x'), { deadlineMs: 1000 })).rejects.toBeInstanceOf(PoolError);
-    expect(events.got).toEqual([
+    expect(events.all).toEqual([
       {
         target: 'pod',
         namespace: 'ns',
@@ -350,7 +337,7 @@ describe('KubeAwareService', () => {
     const { svc, events } = setup(new FakeAllocator(), driver);
     await svc.start();
     await expect(svc.allocIp(pod('d'), { deadlineMs: 1000 })).rejects.toThrow(/veth exists/);
-    expect(events.got).toEqual([]);
+    expect(events.all).toEqual([]);
   });
 });
 
@@ -361,7 +348,7 @@ describe('event recorders', () => {
     await onThisNode(rec, 'node-1').record(ev);
     await onThisNode(rec, undefined).record(ev);
     await onThisNode(rec, 'node-1').record({ ...ev, target: 'pod', namespace: 'ns', name: 'p' });
-    expect(rec.got).toEqual([
+    expect(rec.all).toEqual([
       { ...ev, namespace: '', name: 'node-1' },
       { ...ev, target: 'pod', namespace: 'ns', name: 'p' },
     ]);
@@ -373,7 +360,7 @@ describe('event recorders', () => {
     const failing: EventRecorder = { record: async () => Promise.reject(new Error('down')) };
     const ev: EventRecord = { target: 'pod', namespace: 'ns', name: 'p', type: 'Warning', reason: 'R', message: 'm' };
     await expect(new FanOutEventRecorder(a, failing, b).record(ev)).rejects.toThrow('down');
-    expect(a.got).toEqual([ev]);
-    expect(b.got).toEqual([ev]);
+    expect(a.all).toEqual([ev]);
+    expect(b.all).toEqual([ev]);
   });
 });

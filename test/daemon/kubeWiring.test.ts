@@ -6,8 +6,12 @@ import { join } from 'node:path';
 import { FakeApiServer } from '../k8s/fakeApiServer.js';
 import { API_VERSION } from '../../proto/version.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
-import { FakeAllocator, FakeDriver, FAKE_METADATA, connect, podMsg, type TestClient } from './fakes.js';
-import { captureLog, tempDir, testConfig, waitFor } from './helpers.js';
+import { testConfig } from '../support/daemon.js';
+import { connect, podMsg, type TestClient } from '../support/daemonClient.js';
+import { FAKE_METADATA, FakeAllocator, FakeDriver } from '../support/fakes.js';
+import { captureLog } from '../support/log.js';
+import { tempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 
 type Json = Record<string, any>;
 const NODE = 'node-w';

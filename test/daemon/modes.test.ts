@@ -5,8 +5,8 @@ import { DriverError } from '../../drivers/types.js';
 import { CloudError } from '../../daemon/cloud/types.js';
 import { EniMultiIpService, KeyedMutex, ServiceError, createNetworkService, mapFailure } from '../../daemon/modes/index.js';
 import { DaemonMetrics } from '../../daemon/metrics.js';
-import { FakeAllocator, FakeDriver, Gate } from './fakes.js';
-import { captureLog } from './helpers.js';
+import { FakeAllocator, FakeDriver, Gate } from '../support/fakes.js';
+import { captureLog } from '../support/log.js';
 
 const pod = (id: string, networkName = 'net'): PodRef => ({
   namespace: 'ns',

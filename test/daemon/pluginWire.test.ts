@@ -5,8 +5,10 @@ import { API_VERSION } from '../../proto/version.js';
 import { connectUnix, GrpcStatusError, type UnaryClient } from '../../cni/grpc.js';
 import { eniBackend, type EniBackend } from '../../cni/daemonClient.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
-import { FakeAllocator, FakeDriver } from './fakes.js';
-import { FAKE_METADATA, captureLog, tempDir, testConfig } from './helpers.js';
+import { testConfig } from '../support/daemon.js';
+import { FAKE_METADATA, FakeAllocator, FakeDriver } from '../support/fakes.js';
+import { captureLog } from '../support/log.js';
+import { tempDir } from '../support/tmp.js';
 
 const pod = (id: string) => ({
   k8sPodName: `pod-${id}`,

@@ -4,7 +4,9 @@ import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
 import { CREATOR_TAG_KEY, CREATOR_TAG_VALUE, NODE_TAG_KEY, EniMultiIpPool } from '../../pool/eniMultiIpPool.js';
 import { MemoryPoolStore } from '../../pool/store.js';
 import { FakeCloud } from '../pool/fakeCloud.js';
-import { captureLog, tempDir, testConfig } from './helpers.js';
+import { testConfig } from '../support/daemon.js';
+import { captureLog } from '../support/log.js';
+import { tempDir } from '../support/tmp.js';
 
 let handle: DaemonHandle | undefined;
 afterEach(async () => {

@@ -9,8 +9,12 @@ import { API_VERSION } from '../../proto/version.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
 import { SocketInUseError } from '../../daemon/server/socket.js';
 import { ENI_PROTO_PATH, findPackageRoot, loadServices } from '../../daemon/server/proto.js';
-import { FakeAllocator, FakeDriver, Gate, connect, podMsg, type TestClient } from './fakes.js';
-import { FAKE_METADATA, captureLog, tempDir, testConfig, waitFor } from './helpers.js';
+import { testConfig } from '../support/daemon.js';
+import { connect, grpcError, podMsg, type TestClient } from '../support/daemonClient.js';
+import { FAKE_METADATA, FakeAllocator, FakeDriver, Gate } from '../support/fakes.js';
+import { captureLog } from '../support/log.js';
+import { tempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 
 interface Setup {
   handle: DaemonHandle;
@@ -44,15 +48,6 @@ const alloc = (c: TestClient, id: string, over: Record<string, unknown> = {}) =>
   c.call<Record<string, any>>('AllocIP', { pod: podMsg(id), api_version: API_VERSION, plugin_version: 'test', ...over });
 const release = (c: TestClient, id: string) =>
   c.call<Record<string, any>>('ReleaseIP', { pod: podMsg(id), api_version: API_VERSION, reason: 'test' });
-
-async function grpcError(p: Promise<unknown>): Promise<grpc.ServiceError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as grpc.ServiceError;
-  }
-  throw new Error('expected a gRPC error');
-}
 
 describe('AllocIP / ReleaseIP', () => {
   it('allocates, wires and answers with the CNI-shaped reply', async () => {

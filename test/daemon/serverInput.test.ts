@@ -5,8 +5,11 @@ import * as grpc from '@grpc/grpc-js';
 import { API_VERSION } from '../../proto/version.js';
 import { SERVICE_PATH } from '../../proto/version.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
-import { FakeAllocator, FakeDriver, connect, podMsg, type TestClient } from './fakes.js';
-import { FAKE_METADATA, captureLog, tempDir, testConfig } from './helpers.js';
+import { testConfig } from '../support/daemon.js';
+import { connect, grpcError, podMsg, type TestClient } from '../support/daemonClient.js';
+import { FAKE_METADATA, FakeAllocator, FakeDriver } from '../support/fakes.js';
+import { captureLog } from '../support/log.js';
+import { tempDir } from '../support/tmp.js';
 
 interface Setup {
   handle: DaemonHandle;
@@ -51,15 +54,6 @@ function rawCall(socketPath: string, method: string, body: Buffer): Promise<grpc
       (err) => resolve(err ?? 'ok'),
     );
   });
-}
-
-async function grpcError(p: Promise<unknown>): Promise<grpc.ServiceError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as grpc.ServiceError;
-  }
-  throw new Error('expected a gRPC error');
 }
 
 const alloc = (c: TestClient, pod: Record<string, string>) =>

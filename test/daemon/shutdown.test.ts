@@ -5,8 +5,9 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { API_VERSION } from '../../proto/version.js';
-import { connect, podMsg } from './fakes.js';
-import { tempDir } from './helpers.js';
+import { connect, podMsg } from '../support/daemonClient.js';
+import { tempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -41,12 +42,15 @@ function spawnTs(script: string, args: string[]): Child {
 }
 
 async function until(child: Child, pred: (l: Record<string, unknown>) => boolean, what: string, n = 1): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (child.lines.filter(pred).length < n) {
-    if (child.proc.exitCode !== null) throw new Error(`child exited (${child.proc.exitCode}) before ${what}: ${child.stderr.join('')}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitFor(
+    () => {
+      if (child.lines.filter(pred).length >= n) return true;
+      if (child.proc.exitCode !== null) throw new Error(`child exited (${child.proc.exitCode}) before ${what}: ${child.stderr.join('')}`);
+      return false;
+    },
+    what,
+    20_000,
+  );
 }
 
 describe('daemon process', () => {

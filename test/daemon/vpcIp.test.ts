@@ -1,13 +1,14 @@
 // VPCIP mode: pod-CIDR arithmetic, and the daemon against the mock cloud (route entry + AllocIP).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
 import { contains, nextFree, parsePodCidr, usableCount } from '../../daemon/modes/vpcIp/index.js';
 import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
 import { API_VERSION } from '../../proto/version.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
-import { parseDaemonConfig, type DaemonConfig } from '../../daemon/config/index.js';
-import { connect, podMsg, type TestClient } from './fakes.js';
-import { captureLog, tempDir } from './helpers.js';
+import type { DaemonConfig } from '../../daemon/config/index.js';
+import { mockCloudConfig } from '../support/daemon.js';
+import { connect, podMsg, type TestClient } from '../support/daemonClient.js';
+import { captureLog } from '../support/log.js';
+import { tempDir } from '../support/tmp.js';
 
 describe('pod CIDR arithmetic', () => {
   it.each([
@@ -50,19 +51,16 @@ describe('VPCIP daemon + mock cloud', () => {
   beforeAll(async () => {
     mock = await startMockCloud();
     const dir = tempDir();
-    config = parseDaemonConfig({
-      daemon_mode: 'VPCIP',
-      pod_cidr: '172.20.1.0/29',
-      region_id: mock.regionId,
-      access_key: mock.accessKeyId,
-      access_secret: mock.accessKeySecret,
-      cloud_endpoint: mock.url,
-      metadata_endpoint: mock.metadataUrl('i-mock-node-2'),
-      ip_cooldown: '1h',
-      socket_path: join(dir, 'eni.socket'),
-      db_path: join(dir, 'pods.db'),
-      driver: 'none',
-    }).config;
+    config = mockCloudConfig(
+      mock,
+      dir,
+      {
+        daemon_mode: 'VPCIP',
+        pod_cidr: '172.20.1.0/29',
+        ip_cooldown: '1h',
+      },
+      'i-mock-node-2',
+    );
     handle = await startDaemon(config, { logger: captureLog().logger });
     client = connect(handle.socketPath);
   });

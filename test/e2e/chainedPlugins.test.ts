@@ -3,10 +3,9 @@
 // at every CNI version the conflists claim: ADD, CHECK and DEL (reverse order, prevResult threaded as libcni
 // does) against the real daemon (veth driver, node netns) and the mock cloud. Afterwards the node is as it
 // was: no veth, no ifb, no per-container iptables chain, no allocation.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { buildBunPlugin } from '../../scripts/pluginExe.js';
 import { cleanupProblems, e2eSupport } from '../../sim/cluster/checks.js';
 import type { Cluster } from '../../sim/cluster/cluster.js';
@@ -18,6 +17,7 @@ import { execIn, run } from '../../sim/vpcsim/ip.js';
 import { chartPaths, emulateConflist, loadYamlObject, mergeValues, type JsonObject as ChartJson } from '../charts/chartSource.js';
 import { findDoc, findHelm, helmTemplate } from '../charts/helm.js';
 import { useE2eCluster } from './lib/suite.js';
+import { tempDir } from '../support/tmp.js';
 
 const PREFIX = 'e2ch';
 const DEBIAN_CNI = '/usr/lib/cni';
@@ -72,9 +72,8 @@ describe.skipIf(!ok)('shipped conflists with Debian portmap + bandwidth chained,
   const pods: Pod[] = [];
   let debianVersions: string[] = [];
   // The plugin as nodes get it: the one-file build (scripts/pluginExe.ts), in a dir of its own.
-  const binDir = mkdtempSync(join(tmpdir(), 'e2ch-bin-'));
+  const binDir = tempDir('e2ch-bin-');
   beforeAll(() => buildBunPlugin(join(binDir, 'terway')), 120_000);
-  afterAll(() => rmSync(binDir, { recursive: true, force: true }));
 
   useE2eCluster(
     { prefix: PREFIX, nodes: 1, minPoolSize: 2, maxPoolSize: 10 },

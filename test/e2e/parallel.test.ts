@@ -1,14 +1,12 @@
 // End to end, a burst: 30 ADDs at once on one node (more than the primary ENI holds, so the pool grows onto a
 // secondary ENI while pods wait). All succeed with distinct cloud IPs; all reach their node; a sample from every
 // ENI reaches pods on the other node and back; a parallel DEL of all leaves the node clean.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupProblems, cloudIpProblems, e2eSupport, pingFailures, snapshotNodes, type PingJob } from '../../sim/cluster/checks.js';
-import { netnsWithPrefix, startCluster, type Cluster } from '../../sim/cluster/cluster.js';
-import { addPod, buildPluginTo, createPod, delPod, destroyPod, podRefOf, type Pod } from '../../sim/cluster/pods.js';
+import { describe, expect, it } from 'vitest';
+import { cleanupProblems, cloudIpProblems, e2eSupport, pingFailures, type PingJob } from '../../sim/cluster/checks.js';
+import type { Cluster } from '../../sim/cluster/cluster.js';
+import { addPod, createPod, delPod, podRefOf, type Pod } from '../../sim/cluster/pods.js';
 import type { NetnsSnapshot } from '../../sim/cluster/snapshot.js';
+import { useE2eCluster } from './lib/suite.js';
 
 const PREFIX = 'e2pa';
 const BURST = 30;
@@ -18,25 +16,16 @@ if (!support.ok) console.warn(`[e2e parallel] SKIPPED: missing ${support.missing
 describe.skipIf(!support.ok)(`e2e: ${BURST} parallel ADDs on one node`, () => {
   let c: Cluster;
   let plugin: string;
-  let pluginDir: string;
   let before: Map<string, NetnsSnapshot>;
   const burst: Pod[] = [];
   const remote: Pod[] = [];
   const eniOf = new Map<Pod, string>();
 
-  beforeAll(async () => {
-    pluginDir = mkdtempSync(join(tmpdir(), 'e2e-plugin-'));
-    plugin = await buildPluginTo(join(pluginDir, 'terway'));
-    c = await startCluster({ prefix: PREFIX, minPoolSize: 10, maxPoolSize: 40 });
-    before = await snapshotNodes(c);
-  }, 90_000);
-
-  afterAll(async () => {
-    for (const p of [...burst, ...remote]) await destroyPod(p).catch(() => undefined);
-    await c?.destroy();
-    if (pluginDir) rmSync(pluginDir, { recursive: true, force: true });
-    expect(await netnsWithPrefix(PREFIX)).toEqual([]);
-  }, 60_000);
+  useE2eCluster(
+    { prefix: PREFIX, minPoolSize: 10, maxPoolSize: 40 },
+    () => [...burst, ...remote],
+    (r) => ({ c, plugin, before } = r),
+  );
 
   it(`${BURST} ADDs at once all succeed with distinct ENI secondary IPs`, async () => {
     const [n1, n2] = c.nodes;

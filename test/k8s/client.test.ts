@@ -1,22 +1,15 @@
 // The real @kubernetes/client-node against the fake API server, through a generated kubeconfig.
-import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createKubeClient, KubeError, type KubeClientWithStats } from '../../daemon/k8s/index.js';
 import { FakeApiServer } from './fakeApiServer.js';
+import { FakeClock } from '../support/clock.js';
+import { tempDir } from '../support/tmp.js';
 
 // Raw JSON as the fake stores it; the assertions below check its shape.
 type Json = Record<string, any>;
-
-class ManualClock {
-  constructor(public t: number) {}
-  now(): number {
-    return this.t;
-  }
-}
 
 let fake: FakeApiServer;
 let dir: string;
@@ -24,13 +17,12 @@ let kubeconfig: string;
 
 beforeAll(async () => {
   fake = await FakeApiServer.start();
-  dir = mkdtempSync(path.join(os.tmpdir(), 'k8s-test-'));
+  dir = tempDir('k8s-test-');
   kubeconfig = fake.writeKubeconfig(dir);
 });
 
 afterAll(async () => {
   await fake.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 beforeEach(() => {
@@ -158,10 +150,10 @@ describe('errors', () => {
 });
 
 describe('events', () => {
-  let clock: ManualClock;
+  let clock: FakeClock;
   let kube: KubeClientWithStats;
   beforeEach(async () => {
-    clock = new ManualClock(Date.parse('2026-03-01T10:00:00Z'));
+    clock = new FakeClock(Date.parse('2026-03-01T10:00:00Z'));
     kube = await createKubeClient({ kubeconfig, nodeName: 'node-a', clock, eventDedupeWindowMs: 60_000 });
   });
 
@@ -267,7 +259,7 @@ describe('node status', () => {
   });
 
   it('node condition merges by type, keeps Ready, and moves lastTransitionTime only on a flip', async () => {
-    const clock = new ManualClock(Date.parse('2026-03-01T10:00:00Z'));
+    const clock = new FakeClock(Date.parse('2026-03-01T10:00:00Z'));
     const kube = await createKubeClient({ kubeconfig, clock });
     fake.addNode('node-a');
     const cond = (n: Json, type: string): Json => (n.status.conditions as Json[]).find((c) => c.type === type)!;

@@ -1,13 +1,7 @@
 // The event correlator alone (no HTTP): folding window, per-object spam budget, eviction.
 import { describe, expect, it } from 'vitest';
 import { EventCorrelator, type KubeEvent } from '../../daemon/k8s/index.js';
-
-class ManualClock {
-  constructor(public t = 0) {}
-  now(): number {
-    return this.t;
-  }
-}
+import { FakeClock } from '../support/clock.js';
 
 const ev = (over: Partial<KubeEvent> = {}): KubeEvent => ({
   target: 'Pod',
@@ -21,7 +15,7 @@ const ev = (over: Partial<KubeEvent> = {}): KubeEvent => ({
 
 describe('EventCorrelator', () => {
   it('folds identical events inside the window only', () => {
-    const clock = new ManualClock();
+    const clock = new FakeClock(0);
     const c = new EventCorrelator(clock, { windowMs: 1000 });
     expect(c.observe(ev()).action).toBe('post');
     clock.t = 500;
@@ -38,13 +32,13 @@ describe('EventCorrelator', () => {
   });
 
   it('node events ignore the namespace', () => {
-    const c = new EventCorrelator(new ManualClock());
+    const c = new EventCorrelator(new FakeClock(0));
     expect(c.observe(ev({ target: 'Node', name: 'n1', namespace: 'a' })).action).toBe('post');
     expect(c.observe(ev({ target: 'Node', name: 'n1', namespace: 'b' })).action).toBe('fold');
   });
 
   it('drops distinct events past the per-object budget and refills over time', () => {
-    const clock = new ManualClock();
+    const clock = new FakeClock(0);
     const c = new EventCorrelator(clock, { burst: 3, refillMs: 1000 });
     const actions = [0, 1, 2, 3, 4].map((i) => c.observe(ev({ message: `m${i}` })).action);
     expect(actions).toEqual(['post', 'post', 'post', 'drop', 'drop']);
@@ -57,14 +51,14 @@ describe('EventCorrelator', () => {
   });
 
   it('forget() lets the next identical event through', () => {
-    const c = new EventCorrelator(new ManualClock());
+    const c = new EventCorrelator(new FakeClock(0));
     const d = c.observe(ev());
     c.forget(d.key);
     expect(c.observe(ev()).action).toBe('post');
   });
 
   it('keeps at most maxKeys series', () => {
-    const c = new EventCorrelator(new ManualClock(), { maxKeys: 2, burst: 100 });
+    const c = new EventCorrelator(new FakeClock(0), { maxKeys: 2, burst: 100 });
     c.observe(ev({ message: 'a' }));
     c.observe(ev({ message: 'b' }));
     c.observe(ev({ message: 'c' })); // evicts 'a' (oldest)

@@ -1,7 +1,4 @@
 // Owner check: which allocations' pods are gone. Runs the real client against the fake API server.
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createKubeClient,
@@ -14,16 +11,11 @@ import {
 } from '../../daemon/k8s/index.js';
 import type { IpAllocation } from '../../pool/types.js';
 import { FakeApiServer } from './fakeApiServer.js';
+import { FakeClock } from '../support/clock.js';
+import { tempDir } from '../support/tmp.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');
 const MIN = 60_000;
-
-class ManualClock {
-  constructor(public t: number) {}
-  now(): number {
-    return this.t;
-  }
-}
 
 let seq = 0;
 function alloc(namespace: string, name: string, allocatedAt: number): IpAllocation {
@@ -90,22 +82,21 @@ describe('createOwnerCheck against the fake API server', () => {
   let fake: FakeApiServer;
   let dir: string;
   let kube: KubeClient;
-  let clock: ManualClock;
+  let clock: FakeClock;
 
   beforeAll(async () => {
     fake = await FakeApiServer.start();
-    dir = mkdtempSync(path.join(os.tmpdir(), 'k8s-owner-'));
+    dir = tempDir('k8s-owner-');
     kube = await createKubeClient({ kubeconfig: fake.writeKubeconfig(dir) });
   });
   afterAll(async () => {
     await fake.close();
-    rmSync(dir, { recursive: true, force: true });
   });
   beforeEach(() => {
     fake.pods.clear();
     fake.requests.length = 0;
     fake.failWith(undefined);
-    clock = new ManualClock(T0 + 60 * MIN);
+    clock = new FakeClock(T0 + 60 * MIN);
   });
 
   it('reports only gone pods, keeps young ones, with one LIST and a GET per missing pod', async () => {

@@ -7,8 +7,9 @@ import { TerwayMetrics } from '../../daemon/terwayMetrics.js';
 import { LogRing } from '../../daemon/logRing.js';
 import { Introspection } from '../../daemon/introspect.js';
 import { createLogger } from '../../daemon/log.js';
-import { FakeAllocator } from '../daemon/fakes.js';
-import { testConfig, tempDir } from '../daemon/helpers.js';
+import { testConfig } from '../support/daemon.js';
+import { FakeAllocator } from '../support/fakes.js';
+import { tempDir } from '../support/tmp.js';
 import { family, parseExposition, single } from './promText.js';
 
 function pod(podKey: string, ip: string): PodRecord {

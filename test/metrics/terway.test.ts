@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
 import { API_VERSION } from '../../proto/version.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
-import { parseDaemonConfig } from '../../daemon/config/index.js';
-import { connect, podMsg, type TestClient } from '../daemon/fakes.js';
-import { captureLog, tempDir, waitFor } from '../daemon/helpers.js';
+import { mockCloudConfig } from '../support/daemon.js';
+import { connect, podMsg, type TestClient } from '../support/daemonClient.js';
+import { captureLog } from '../support/log.js';
+import { tempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 import { family, labelNames, parseExposition, sampleNames, series, single, type PromFamily } from './promText.js';
 import { selectors, substituteGrafanaVars } from './promql.js';
 
@@ -56,21 +58,18 @@ describe("Terway's metrics on a real daemon", () => {
     mock = await startMockCloud({ attachDelayMs: 10 });
     const dir = tempDir('eni-tm-');
     sock = join(dir, 'metrics.sock');
-    const config = parseDaemonConfig({
-      region_id: mock.regionId,
-      access_key: mock.accessKeyId,
-      access_secret: mock.accessKeySecret,
-      cloud_endpoint: mock.url,
-      metadata_endpoint: mock.metadataUrl(NODE),
-      min_pool_size: 0,
-      max_pool_size: 1,
-      idle_ip_reclaim_interval: '10ms',
-      ip_cooldown: '0s',
-      socket_path: join(dir, 'eni.socket'),
-      db_path: join(dir, 'pods.db'),
-      driver: 'none',
-      metrics_listen: sock,
-    }).config;
+    const config = mockCloudConfig(
+      mock,
+      dir,
+      {
+        min_pool_size: 0,
+        max_pool_size: 1,
+        idle_ip_reclaim_interval: '10ms',
+        ip_cooldown: '0s',
+        metrics_listen: sock,
+      },
+      NODE,
+    );
     handle = await startDaemon(config, { logger: captureLog().logger });
     client = connect(handle.socketPath);
     // The first AssignPrivateIpAddresses attempt is throttled: one failed attempt, then the retry succeeds.

@@ -1,11 +1,11 @@
 // The CLI: spawn it, read its one JSON line, call it through the SDK, stop it with SIGTERM.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { $ecs, ecsClient } from '../../sim/mockcloud/sdk.js';
+import { tempDir } from '../support/tmp.js';
 
 interface Banner {
   url: string;
@@ -56,7 +56,7 @@ function start(viaNpm: boolean, args: string[]): Promise<{ banner: Banner; lines
 
 describe('mockcloud CLI', () => {
   it('prints one JSON line, serves the SDK, and exits on SIGTERM', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mockcloud-'));
+    const dir = tempDir('mockcloud-');
     const worldFile = join(dir, 'world.json');
     writeFileSync(
       worldFile,

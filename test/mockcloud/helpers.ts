@@ -22,7 +22,3 @@ export async function expectCloudError(p: Promise<unknown>, code: string, status
   if (status !== undefined) expect(e.statusCode).toBe(status);
   return e;
 }
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

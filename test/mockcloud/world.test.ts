@@ -1,6 +1,5 @@
 // The world model on its own (no HTTP): CIDR reservations, allocation, state rules, world validation.
 import { describe, expect, it } from 'vitest';
-import { intToIp, ipToInt, netmask, parseCidr, usableRange } from '../../sim/mockcloud/cidr.js';
 import { list, tags } from '../../sim/mockcloud/params.js';
 import { ApiError } from '../../sim/mockcloud/types.js';
 import { defaultWorldSpec, resolveWorldSpec, World } from '../../sim/mockcloud/world.js';
@@ -14,19 +13,6 @@ function code(fn: () => unknown): string {
   }
   return 'ok';
 }
-
-describe('cidr', () => {
-  it('reserves the first and the last three addresses; the gateway is the third from last', () => {
-    const c = parseCidr('10.0.2.0/24');
-    const r = usableRange(c);
-    expect(intToIp(r.first)).toBe('10.0.2.1');
-    expect(intToIp(r.last)).toBe('10.0.2.252');
-    expect(intToIp(r.gateway)).toBe('10.0.2.253');
-    expect(netmask(23)).toBe('255.255.254.0');
-    expect(ipToInt('255.255.255.255')).toBe(0xffffffff);
-    expect(() => parseCidr('10.0.0.0/33')).toThrow();
-  });
-});
 
 describe('World', () => {
   it('gives every instance a primary ENI with a unique 00:16:3e MAC and its vSwitch primary IP', () => {

@@ -2,21 +2,21 @@
 // random points, then restarted on the same DB. After the final restart's reconcile, docs/ARCHITECTURE.md's
 // invariants must hold against the mock cloud's own state, and no acknowledged allocation may be lost.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
 import { SqlitePoolStore } from '../../daemon/store/sqliteStore.js';
 import { createEniMultiIpPool } from '../../pool/eniMultiIpPool.js';
-import { checkInvariants, mockClient, NODE } from './mockRig.js';
+import { mockCloudClient } from '../support/mockCloud.js';
+import { checkInvariants, NODE } from './mockRig.js';
 import { mulberry32 } from '../../sim/random.js';
+import { tempDir } from '../support/tmp.js';
 
-let dir: string;
+const dir = tempDir('pool-crash-');
 let childScript: string;
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'pool-crash-'));
   // Bundle the child once (packages stay external): starting it is then plain node, not a tsx
   // transform of the whole import graph per start. It lives under node_modules/.cache so that its
   // package imports resolve from the repo's node_modules.
@@ -34,7 +34,6 @@ beforeAll(async () => {
   });
 });
 afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
   rmSync(childScript, { force: true });
 });
 
@@ -103,7 +102,7 @@ async function crashRun(seed: number): Promise<void> {
     await sleep(40);
     await mc.settle();
     const store = new SqlitePoolStore({ path: db });
-    const cloud = mockClient(mc);
+    const cloud = mockCloudClient(mc);
     const pool = await createEniMultiIpPool({
       cloud,
       store,

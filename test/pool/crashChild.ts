@@ -1,10 +1,10 @@
 // Child process for crash.test.ts: runs the pool on a SQLite file against the mock cloud and churns
 // allocations/releases until the parent SIGKILLs it. Prints "ready" once started, then one line per op.
-import { AliyunCloud } from '../../daemon/cloud/client.js';
 import { SqlitePoolStore } from '../../daemon/store/sqliteStore.js';
 import { createEniMultiIpPool } from '../../pool/eniMultiIpPool.js';
 import type { PodRef } from '../../pool/types.js';
 import { mulberry32 } from '../../sim/random.js';
+import { mockCloudClient } from '../support/mockCloud.js';
 
 interface ChildConfig {
   url: string;
@@ -20,18 +20,7 @@ const cfg = JSON.parse(process.env.CRASH_CHILD_CONFIG ?? '{}') as ChildConfig;
 
 async function main(): Promise<void> {
   const rnd = mulberry32(cfg.seed);
-  const cloud = new AliyunCloud({
-    regionId: cfg.regionId,
-    endpoint: cfg.url,
-    accessKeyId: cfg.accessKeyId,
-    accessKeySecret: cfg.accessKeySecret,
-    metadataBaseUrl: cfg.metadataUrl,
-    qps: 1000,
-    burst: 1000,
-    terwayRateLimitDefaults: false,
-    attachPollMs: 10,
-    retry: { attempts: 3, baseMs: 10, factor: 2, capMs: 50, jitter: 0.1 },
-  });
+  const cloud = mockCloudClient({ ...cfg, metadataUrl: () => cfg.metadataUrl });
   const store = new SqlitePoolStore({ path: cfg.db });
   const meta = await cloud.getInstanceMetadata();
   const pool = await createEniMultiIpPool({

@@ -7,14 +7,7 @@ import { MemoryPoolStore, type PoolStore } from '../../pool/store.js';
 import type { IpAllocation, PodRef } from '../../pool/types.js';
 import type { PoolConfigInput } from '../../pool/config.js';
 import { FakeCloud } from './fakeCloud.js';
-
-class FakeClock {
-  t = 1_700_000_000_000;
-  now = () => this.t;
-  advance(ms: number): void {
-    this.t += ms;
-  }
-}
+import { FakeClock } from '../support/clock.js';
 
 function pod(i: number): PodRef {
   return { namespace: 'default', name: `pod-${i}`, containerId: `c${i}`, ifName: 'eth0', networkName: 'terway' };

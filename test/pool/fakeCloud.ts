@@ -14,7 +14,7 @@ import {
   type RouteEntry,
   type VSwitch,
 } from '../../daemon/cloud/types.js';
-import { intToIpv4, ipv4ToInt, parseCidr, vSwitchGateway } from '../../lib/ipv4.js';
+import { intToIpv4, ipv4ToInt, parseIpv4Cidr, vSwitchGateway } from '../../lib/ipv4.js';
 
 interface FakeVSwitch {
   vSwitchId: string;
@@ -137,8 +137,7 @@ export class FakeCloud implements Cloud {
 
   private takeIp(vSwitchId: string): string {
     const v = this.vsw.get(vSwitchId)!;
-    const { network, prefix } = parseCidr(v.cidr);
-    const size = 2 ** (32 - prefix);
+    const { network, size } = parseIpv4Cidr(v.cidr);
     if (v.limit !== undefined && v.used.size >= v.limit)
       throw new CloudError({
         api: 'AssignPrivateIpAddresses',
@@ -162,7 +161,7 @@ export class FakeCloud implements Cloud {
 
   private giveBack(vSwitchId: string, ip: string): void {
     const v = this.vsw.get(vSwitchId)!;
-    v.used.delete(ipv4ToInt(ip) - parseCidr(v.cidr).network);
+    v.used.delete(ipv4ToInt(ip) - parseIpv4Cidr(v.cidr).network);
   }
 
   private makeEni(vSwitchId: string, type: 'Primary' | 'Secondary', tags: Record<string, string>, secondary: number): Eni {
@@ -323,7 +322,7 @@ export class FakeCloud implements Cloud {
         vpcId: 'vpc-fake',
         zoneId: 'zone-a',
         cidrBlock: v.cidr,
-        availableIpAddressCount: 2 ** (32 - parseCidr(v.cidr).prefix) - 4 - v.used.size,
+        availableIpAddressCount: parseIpv4Cidr(v.cidr).size - 4 - v.used.size,
       }));
   }
 

@@ -1,32 +1,22 @@
 // Group commit: allocations requested in the same event-loop turn are committed in one pod-DB transaction,
 // and none of them resolves before that commit. Checked against the in-memory store (commit count, failure)
 // and against the real SQLite store read through a second connection (what a restarted daemon would see).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { SqlitePoolStore } from '../../daemon/store/index.js';
 import { createEniMultiIpPool, type EniMultiIpPool } from '../../pool/eniMultiIpPool.js';
 import { MemoryPoolStore, type PoolStore, type StoreOp } from '../../pool/store.js';
-import { PoolError, podKeyOf, type IpAllocation, type PodRef } from '../../pool/types.js';
+import { PoolError, podKeyOf, type IpAllocation } from '../../pool/types.js';
+import { numberedPod as pod } from '../support/pods.js';
+import { tempDir } from '../support/tmp.js';
 import { FakeCloud } from './fakeCloud.js';
-
-const pod = (i: number): PodRef => ({
-  namespace: 'default',
-  name: `pod-${i}`,
-  containerId: `c${i}`,
-  ifName: 'eth0',
-  networkName: 'terway',
-  netns: `/var/run/netns/p${i}`,
-});
 
 const pools: EniMultiIpPool[] = [];
 afterEach(async () => {
   for (const p of pools.splice(0)) await p.stop();
 });
-const dir = mkdtempSync(join(tmpdir(), 'groupcommit-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('groupcommit-');
 
 /** A pool warmed to `minPoolSize` free IPs on the in-memory cloud. */
 async function warmPool(store: PoolStore, minPoolSize: number): Promise<{ pool: EniMultiIpPool; cloud: FakeCloud }> {

@@ -4,7 +4,7 @@ import { defaultPoolConfig, resolvePoolConfig } from '../../pool/config.js';
 import { errorCode, expireBackoffs, recordFailure } from '../../pool/backoff.js';
 import { EniWorkers } from '../../pool/eniWorkers.js';
 import { WaitQueue } from '../../pool/waitQueue.js';
-import { cidrContains, vSwitchGateway } from '../../lib/ipv4.js';
+import { ipv4CidrContains, vSwitchGateway } from '../../lib/ipv4.js';
 import { PoolError } from '../../pool/types.js';
 
 const cfg = defaultPoolConfig.backoff;
@@ -116,6 +116,6 @@ describe('config and IPv4 helpers', () => {
     ['192.168.16.0/20', '192.168.31.253'],
   ])('vSwitch %s has gateway %s', (cidr, gw) => {
     expect(vSwitchGateway(cidr)).toBe(gw);
-    expect(cidrContains(cidr, gw)).toBe(true);
+    expect(ipv4CidrContains(cidr, gw)).toBe(true);
   });
 });

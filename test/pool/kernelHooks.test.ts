@@ -9,24 +9,10 @@ import {
   type RemovedEni,
 } from '../../pool/eniMultiIpPool.js';
 import { MemoryPoolStore } from '../../pool/store.js';
-import type { IpAllocation, PodRef } from '../../pool/types.js';
+import type { IpAllocation } from '../../pool/types.js';
 import { FakeCloud } from './fakeCloud.js';
-
-class FakeClock {
-  t = 1_700_000_000_000;
-  now = (): number => this.t;
-}
-
-function pod(i: number): PodRef {
-  return {
-    namespace: 'default',
-    name: `pod-${i}`,
-    containerId: `c${i}`,
-    ifName: 'eth0',
-    networkName: 'terway',
-    netns: `/var/run/netns/p${i}`,
-  };
-}
+import { FakeClock } from '../support/clock.js';
+import { numberedPod as pod } from '../support/pods.js';
 
 const pools: EniMultiIpPool[] = [];
 afterEach(async () => {

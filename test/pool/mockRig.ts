@@ -1,27 +1,10 @@
-// Shared set-up for pool tests against the mock cloud through the real SDK client, plus the
-// docs/ARCHITECTURE.md invariant check against the mock's own state dump.
-
-import { AliyunCloud } from '../../daemon/cloud/client.js';
-import type { MockCloudHandle, WorldDump } from '../../sim/mockcloud/index.js';
+// The docs/ARCHITECTURE.md invariant check for pool tests against the mock cloud, on the mock's own state dump.
+import type { WorldDump } from '../../sim/mockcloud/index.js';
 import { CREATOR_TAG_KEY, CREATOR_TAG_VALUE, NODE_TAG_KEY } from '../../pool/eniMultiIpPool.js';
 import type { PoolSnapshot } from '../../pool/store.js';
+import { MOCK_NODE } from '../support/mockCloud.js';
 
-export const NODE = 'i-mock-node-1';
-
-export function mockClient(mc: MockCloudHandle, instanceId = NODE, extra: { qps?: number } = {}): AliyunCloud {
-  return new AliyunCloud({
-    regionId: mc.regionId,
-    endpoint: mc.url,
-    accessKeyId: mc.accessKeyId,
-    accessKeySecret: mc.accessKeySecret,
-    metadataBaseUrl: mc.metadataUrl(instanceId),
-    qps: extra.qps ?? 1000,
-    burst: 1000,
-    terwayRateLimitDefaults: false,
-    attachPollMs: 20,
-    retry: { attempts: 4, baseMs: 20, factor: 2, capMs: 200, jitter: 0.1 },
-  });
-}
+export const NODE = MOCK_NODE;
 
 /**
  * Checks docs/ARCHITECTURE.md's invariants for one node: no IP held by two pods; every secondary IP the cloud has on

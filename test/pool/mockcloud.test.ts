@@ -1,21 +1,18 @@
 // The pool against the mock cloud, through the real SDK-backed client, on a real SQLite pod DB.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
 import { createEniMultiIpPool, type PoolEvent } from '../../pool/eniMultiIpPool.js';
 import type { PoolConfigInput } from '../../pool/config.js';
 import type { PodRef } from '../../pool/types.js';
 import { SqlitePoolStore } from '../../daemon/store/sqliteStore.js';
 import type { AliyunCloud } from '../../daemon/cloud/client.js';
-import { checkInvariants, mockClient, NODE } from './mockRig.js';
+import { mockCloudClient } from '../support/mockCloud.js';
+import { checkInvariants, NODE } from './mockRig.js';
+import { FakeClock } from '../support/clock.js';
+import { tempDir } from '../support/tmp.js';
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'pool-mock-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('pool-mock-');
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -34,15 +31,10 @@ function pod(i: number, o: Partial<PodRef> = {}): PodRef {
   };
 }
 
-class FakeClock {
-  t = Date.now();
-  now = () => this.t;
-}
-
 async function setup(o: { cfg?: PoolConfigInput; dbName?: string; mc?: MockCloudHandle; clock?: FakeClock } = {}) {
   const mc = o.mc ?? (await startMockCloud({ attachDelayMs: 20 }));
   if (!o.mc) cleanups.push(() => mc.close());
-  const cloud = mockClient(mc);
+  const cloud = mockCloudClient(mc);
   const store = new SqlitePoolStore({ path: join(dir, o.dbName ?? `db-${Math.random().toString(36).slice(2)}.sqlite`) });
   const events: PoolEvent[] = [];
   const meta = await cloud.getInstanceMetadata();
@@ -137,7 +129,7 @@ describe('ENI multi-IP pool on the mock cloud (real SDK client, SQLite)', () => 
     await pool.whenIdle();
     const held = await pool.allocate(pod(1));
     const eniId = primaryEniId(mc);
-    const other: AliyunCloud = mockClient(mc);
+    const other: AliyunCloud = mockCloudClient(mc);
     const extra = await other.assignPrivateIpAddresses(eniId, 2);
     const freeIp = pool.ipRecords().find((r) => r.state === 'free' && r.eniId === eniId)!.ip;
     await other.unassignPrivateIpAddresses(eniId, [freeIp, held.ip]);

@@ -8,29 +8,11 @@ import {
   type PoolEvent,
 } from '../../pool/eniMultiIpPool.js';
 import { MemoryPoolStore, type PoolStore } from '../../pool/store.js';
-import { PoolError, podKeyOf, type IpAllocation, type PodRef } from '../../pool/types.js';
+import { PoolError, podKeyOf, type IpAllocation } from '../../pool/types.js';
 import type { PoolConfigInput } from '../../pool/config.js';
 import { FakeCloud, type FakeCloudOptions } from './fakeCloud.js';
-
-class FakeClock {
-  t = 1_700_000_000_000;
-  now = () => this.t;
-  advance(ms: number) {
-    this.t += ms;
-  }
-}
-
-function pod(i: number, o: Partial<PodRef> = {}): PodRef {
-  return {
-    namespace: 'default',
-    name: `pod-${i}`,
-    containerId: `c${i}`,
-    ifName: 'eth0',
-    networkName: 'terway',
-    netns: `/var/run/netns/p${i}`,
-    ...o,
-  };
-}
+import { FakeClock } from '../support/clock.js';
+import { numberedPod as pod } from '../support/pods.js';
 
 interface Rig {
   cloud: FakeCloud;

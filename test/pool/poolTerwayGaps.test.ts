@@ -1,39 +1,19 @@
 // The pool with Terway's eni_tag_filter, reclaim jitter, create rate limit and AWS's minimum ENI lifetime,
 // against the in-memory cloud with a fake clock; and the ENI primary IP surviving a restart in the SQLite pod DB.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createEniMultiIpPool, CREATOR_TAG_KEY, CREATOR_TAG_VALUE, NODE_TAG_KEY, type EniMultiIpPool } from '../../pool/eniMultiIpPool.js';
 import { MemoryPoolStore, type PoolStore } from '../../pool/store.js';
-import type { PodRef } from '../../pool/types.js';
 import type { PoolConfigInput } from '../../pool/config.js';
 import { openPoolStore } from '../../daemon/store/index.js';
 import { FakeCloud } from './fakeCloud.js';
-
-class FakeClock {
-  t = 1_700_000_000_000;
-  now = () => this.t;
-}
-
-function pod(i: number): PodRef {
-  return {
-    namespace: 'default',
-    name: `pod-${i}`,
-    containerId: `c${i}`,
-    ifName: 'eth0',
-    networkName: 'terway',
-    netns: `/var/run/netns/p${i}`,
-  };
-}
+import { FakeClock } from '../support/clock.js';
+import { tempDir } from '../support/tmp.js';
+import { numberedPod as pod } from '../support/pods.js';
 
 const pools: EniMultiIpPool[] = [];
-const dirs: string[] = [];
 afterEach(async () => {
   for (const p of pools.splice(0)) await p.stop();
-});
-afterAll(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 async function rig(cloud: FakeCloud, o: { cfg?: PoolConfigInput; store?: PoolStore; clock?: FakeClock; random?: () => number } = {}) {
@@ -209,8 +189,7 @@ describe('minimum ENI lifetime', () => {
 
 describe('ENI primary IP in the pod DB (schema v2)', () => {
   it('after a restart with the cloud down, allocations still carry eniPrimaryIp', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'eni-pip-'));
-    dirs.push(dir);
+    const dir = tempDir('eni-pip-');
     const cloud = new FakeCloud({ eniQuantity: 3, ipv4PerEni: 2 });
     const store1 = openPoolStore(join(dir, 'pods.db'), { checkpointIntervalMs: 0 });
     const r1 = await rig(cloud, { store: store1 });

@@ -1,17 +1,12 @@
 // Schema v2 (enis.primary_ip): a v1 pod DB file is upgraded in place, keeps every row, and learns primary IPs.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migrations, openPoolStore, schemaVersion } from '../../daemon/store/index.js';
 import type { EniRecord } from '../../pool/store.js';
+import { tempDir } from '../support/tmp.js';
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'podstore-v2-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('podstore-v2-');
 
 /** A pod DB exactly as a v1 daemon left it: v1 schema, one ENI, one held IP, one pod. */
 function writeV1(path: string): void {

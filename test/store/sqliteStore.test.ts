@@ -1,17 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SqlitePoolStore, StoreError, schemaVersion } from '../../daemon/store/index.js';
 import type { EniRecord, IpRecord, PodRecord } from '../../pool/store.js';
+import { tempDir } from '../support/tmp.js';
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'podstore-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('podstore-');
 
 let n = 0;
 const fresh = () => new SqlitePoolStore({ path: join(dir, `t${n++}.sqlite`) });

@@ -5,27 +5,14 @@ import { join } from 'node:path';
 import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
 import { API_VERSION } from '../../proto/version.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
-import { parseDaemonConfig, type DaemonConfig } from '../../daemon/config/index.js';
-import type { KubeClient, KubeEvent, NodeCondition, PodInfo } from '../../daemon/k8s/index.js';
-import { connect, podMsg, type TestClient } from '../daemon/fakes.js';
-import { captureLog, tempDir, waitFor } from '../daemon/helpers.js';
+import type { DaemonConfig } from '../../daemon/config/index.js';
+import { mockCloudConfig } from '../support/daemon.js';
+import { connect, podMsg, type TestClient } from '../support/daemonClient.js';
+import { FakeKube } from '../support/fakes.js';
+import { captureLog } from '../support/log.js';
+import { tempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 import { oursInCloud } from './rig.js';
-
-/** Records what the daemon writes to the node; no API server involved. */
-class RecordingKube implements KubeClient {
-  readonly resources: { node: string; resource: string; quantity: number }[] = [];
-  async getPod(namespace: string, name: string): Promise<PodInfo | undefined> {
-    return { namespace, name, uid: `uid-${name}`, nodeName: 'node-1', ownerKind: 'ReplicaSet', annotations: {}, hostNetwork: false };
-  }
-  async listNodePods(): Promise<PodInfo[]> {
-    return [];
-  }
-  async recordEvent(_ev: KubeEvent): Promise<void> {}
-  async setNodeExtendedResource(node: string, resource: string, quantity: number): Promise<void> {
-    this.resources.push({ node, resource, quantity });
-  }
-  async setNodeCondition(_node: string, _c: NodeCondition): Promise<void> {}
-}
 
 describe('daemon VPCENI + mock cloud', () => {
   let mock: MockCloudHandle;
@@ -33,7 +20,7 @@ describe('daemon VPCENI + mock cloud', () => {
   let config: DaemonConfig;
   let handle: DaemonHandle | undefined;
   let client: TestClient | undefined;
-  const kube = new RecordingKube();
+  const kube = new FakeKube();
   const log = captureLog();
 
   const start = async (): Promise<void> => {
@@ -50,22 +37,15 @@ describe('daemon VPCENI + mock cloud', () => {
   beforeAll(async () => {
     mock = await startMockCloud({ attachDelayMs: 10, detachDelayMs: 10 });
     dir = tempDir();
-    config = parseDaemonConfig({
+    config = mockCloudConfig(mock, dir, {
       daemon_mode: 'VPCENI',
-      region_id: mock.regionId,
-      access_key: mock.accessKeyId,
-      access_secret: mock.accessKeySecret,
-      cloud_endpoint: mock.url,
-      metadata_endpoint: mock.metadataUrl('i-mock-node-1'),
       vswitches: { 'cn-hangzhou-h': ['vsw-mock-b'] },
       min_pool_size: 1,
       max_pool_size: 1,
       max_eni: 4, // primary included: 3 ENIs for pods
       ip_cooldown: '0s',
-      socket_path: join(dir, 'eni.socket'),
       db_path: join(dir, 'db', 'pods.db'),
-      driver: 'none',
-    }).config;
+    });
     await start();
   });
 

@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
 import { ecsClient, $ecs } from '../../sim/mockcloud/sdk.js';
 import { PoolError, podKeyOf, type IpAllocation } from '../../pool/types.js';
-import { FakeClock, NODE, makePool, oursInCloud, pod, tempDir, type PoolRig } from './rig.js';
+import { FakeClock } from '../support/clock.js';
+import { podRef as pod } from '../support/pods.js';
+import { tempDir } from '../support/tmp.js';
+import { NODE, makePool, oursInCloud, type PoolRig } from './rig.js';
 
 function expectOnNode(mc: MockCloudHandle, a: IpAllocation): void {
   const dump = mc.dump();

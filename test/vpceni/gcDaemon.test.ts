@@ -6,76 +6,37 @@ import { join } from 'node:path';
 import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
 import { API_VERSION } from '../../proto/version.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
-import { parseDaemonConfig } from '../../daemon/config/index.js';
-import type { KubeClient, KubeEvent, NodeCondition, PodInfo } from '../../daemon/k8s/index.js';
-import { VpcEniService, type EventRecord, type EventRecorder } from '../../daemon/modes/index.js';
+import { VpcEniService } from '../../daemon/modes/index.js';
 import { EniPool } from '../../pool/enipool/index.js';
-import { FakeAllocator, FakeDriver, connect, podMsg, type TestClient } from '../daemon/fakes.js';
-import { captureLog, tempDir, waitFor } from '../daemon/helpers.js';
-import type { PodRef } from '../../pool/types.js';
-
-/** A node's pods as the API server would list them; names in `gone` are deleted. */
-class PodsKube implements KubeClient {
-  readonly gone = new Set<string>();
-  readonly known = new Set<string>();
-  private pod(namespace: string, name: string): PodInfo {
-    return {
-      namespace,
-      name,
-      uid: `uid-${name}`,
-      nodeName: 'node-1',
-      ownerKind: 'ReplicaSet',
-      annotations: {},
-      hostNetwork: false,
-      phase: 'Running',
-    };
-  }
-  async getPod(namespace: string, name: string): Promise<PodInfo | undefined> {
-    this.known.add(name);
-    return this.gone.has(name) ? undefined : this.pod(namespace, name);
-  }
-  async listNodePods(): Promise<PodInfo[]> {
-    return [...this.known].filter((n) => !this.gone.has(n)).map((n) => this.pod('default', n));
-  }
-  async recordEvent(_ev: KubeEvent): Promise<void> {}
-  async setNodeExtendedResource(): Promise<void> {}
-  async setNodeCondition(_node: string, _c: NodeCondition): Promise<void> {}
-}
-
-class CapturedEvents implements EventRecorder {
-  readonly all: EventRecord[] = [];
-  async record(ev: EventRecord): Promise<void> {
-    this.all.push(ev);
-  }
-}
+import { mockCloudConfig } from '../support/daemon.js';
+import { connect, podMsg, type TestClient } from '../support/daemonClient.js';
+import { FakeAllocator, FakeDriver, FakeKube, RecordingEvents } from '../support/fakes.js';
+import { podRef as pod } from '../support/pods.js';
+import { captureLog } from '../support/log.js';
+import { tempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 
 describe('daemon VPCENI: GC by pod existence', () => {
   let mock: MockCloudHandle;
   let handle: DaemonHandle;
   let client: TestClient;
-  const kube = new PodsKube();
+  const kube = new FakeKube();
   const driver = new FakeDriver();
-  const events = new CapturedEvents();
+  const events = new RecordingEvents();
   const order: string[] = [];
 
   beforeAll(async () => {
     mock = await startMockCloud({ attachDelayMs: 5, detachDelayMs: 5 });
     const dir = tempDir();
-    const config = parseDaemonConfig({
+    const config = mockCloudConfig(mock, dir, {
       daemon_mode: 'VPCENI',
-      region_id: mock.regionId,
-      access_key: mock.accessKeyId,
-      access_secret: mock.accessKeySecret,
-      cloud_endpoint: mock.url,
-      metadata_endpoint: mock.metadataUrl('i-mock-node-1'),
       vswitches: { 'cn-hangzhou-h': ['vsw-mock-b'] },
       min_pool_size: 0,
       max_pool_size: 3,
       ip_cooldown: '0s',
       gc_grace: '0s',
-      socket_path: join(dir, 'eni.socket'),
       db_path: join(dir, 'db', 'pods.db'),
-    }).config;
+    });
     const origTeardown = driver.teardown.bind(driver);
     driver.teardown = async (spec) => {
       order.push(`teardown:${spec.containerId}`);
@@ -140,15 +101,6 @@ describe('daemon VPCENI: GC by pod existence', () => {
 });
 
 describe('VpcEniService.teardownGone', () => {
-  const pod = (id: string): PodRef => ({
-    namespace: 'default',
-    name: `pod-${id}`,
-    containerId: id,
-    ifName: 'eth0',
-    networkName: 'net',
-    netns: `/var/run/netns/${id}`,
-  });
-
   it('waits for an AllocIP of the same pod key (per-pod-key lock) and tears the ENI link down by MAC', async () => {
     const allocator = new FakeAllocator();
     const driver = new FakeDriver();

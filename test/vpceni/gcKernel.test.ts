@@ -1,27 +1,15 @@
 // Root only: VPCENI GC by pod existence with the real rawEni driver on the simulated VPC
 // (sim/vpcsim): the ENI link of a gone pod is moved back to the node under its original name before
 // the ENI returns to the pool, and the next pod gets a working ENI.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
-import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
-import {
-  attachKernel,
-  cleanupStale,
-  createPodNetns,
-  execIn,
-  netnsPath,
-  ping,
-  probeKernelSupport,
-  uniquePrefix,
-  type VpcKernel,
-} from '../../sim/vpcsim/index.js';
+import { describe, expect, it } from 'vitest';
+import type { MockCloudHandle } from '../../sim/mockcloud/index.js';
+import { execIn, ping, probeKernelSupport, uniquePrefix, type VpcKernel } from '../../sim/vpcsim/index.js';
 import { API_VERSION } from '../../proto/version.js';
-import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
-import { parseDaemonConfig } from '../../daemon/config/index.js';
+import type { DaemonHandle } from '../../daemon/daemon.js';
 import { EniPool } from '../../pool/enipool/index.js';
 import type { IpAllocation, OwnerCheck } from '../../pool/types.js';
-import { connect, podMsg, type TestClient } from '../daemon/fakes.js';
-import { captureLog, tempDir } from '../daemon/helpers.js';
+import { podMsg, type TestClient } from '../support/daemonClient.js';
+import { useVpcEniKernel, type KernelRig } from './kernelRig.js';
 
 const support = await probeKernelSupport();
 if (!support.ok) console.warn(`skipping VPCENI GC kernel test: missing ${support.missing.join(', ')}`);
@@ -36,43 +24,21 @@ describe.skipIf(!support.ok)('VPCENI GC by pod existence + rawEni on the simulat
   let kernel: VpcKernel;
   let handle: DaemonHandle;
   let client: TestClient;
-  const pods: Record<string, { name: string; path: string }> = {};
+  let pods: KernelRig['pods'];
 
-  beforeAll(async () => {
-    await cleanupStale(prefix);
-    mc = await startMockCloud({ attachDelayMs: 20, detachDelayMs: 20 });
-    kernel = await attachKernel(mc, { prefix, nodes: { [N1]: { netns: `${prefix}-n1` } } });
-    const dir = tempDir();
-    const config = parseDaemonConfig({
-      daemon_mode: 'VPCENI',
-      region_id: mc.regionId,
-      access_key: mc.accessKeyId,
-      access_secret: mc.accessKeySecret,
-      cloud_endpoint: mc.url,
-      metadata_endpoint: mc.metadataUrl(N1),
-      min_pool_size: 0,
-      max_pool_size: 2,
-      ip_cooldown: '0s',
-      gc_grace: '0s',
-      socket_path: join(dir, 'eni.socket'),
-      db_path: join(dir, 'pods.db'),
-      driver: 'rawEni',
-      host_netns_path: netnsPath(kernel.nodeNetns(N1)),
-      mtu: 1500,
-    }).config;
-    handle = await startDaemon(config, { logger: captureLog().logger, kube: null, ownerCheck: owner });
-    client = connect(handle.socketPath);
-    pods['a'] = await createPodNetns(prefix, 'a');
-    pods['b'] = await createPodNetns(prefix, 'b');
-  });
-
-  afterAll(async () => {
-    client?.close();
-    await handle?.stop();
-    await kernel?.destroy();
-    await mc?.close();
-    await cleanupStale(prefix);
-  });
+  useVpcEniKernel(
+    {
+      prefix,
+      nodes: [N1],
+      pods: ['a', 'b'],
+      config: { min_pool_size: 0, max_pool_size: 2, ip_cooldown: '0s', gc_grace: '0s' },
+      deps: { ownerCheck: owner },
+    },
+    (r) => {
+      ({ mc, kernel, pods } = r);
+      ({ handle, client } = r.nodes.get(N1)!);
+    },
+  );
 
   const call = (method: string, req: unknown) => client.call<Record<string, any>>(method, req, 30_000);
   const msg = (p: string) => podMsg(`vg-${p}`, { netns: pods[p]!.path });

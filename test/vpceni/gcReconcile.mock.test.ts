@@ -8,7 +8,11 @@ import { openPoolStore, type SqlitePoolStore } from '../../daemon/store/index.js
 import { EniPool, type EniPoolConfigInput, type EniPoolEvent } from '../../pool/enipool/index.js';
 import type { Eni } from '../../daemon/cloud/types.js';
 import type { IpAllocation, OwnerCheck } from '../../pool/types.js';
-import { FakeClock, NODE, mockCloudClient, oursInCloud, pod, tempDir } from './rig.js';
+import { FakeClock } from '../support/clock.js';
+import { mockCloudClient } from '../support/mockCloud.js';
+import { podRef as pod } from '../support/pods.js';
+import { tempDir } from '../support/tmp.js';
+import { NODE, oursInCloud } from './rig.js';
 
 /** Owner check answering from a set of gone pod names; records what it was asked. */
 class FakeOwnerCheck implements OwnerCheck {

@@ -2,28 +2,21 @@
 // against the mock cloud's kernel backend (sim/vpcsim): ADD moves a whole ENI link into the pod
 // netns, the pod reaches the vSwitch gateway and a pod on the other node by plain VPC routing, DEL
 // moves the link back to the node under its original name.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
-import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
+import { describe, expect, it } from 'vitest';
+import type { MockCloudHandle } from '../../sim/mockcloud/index.js';
 import {
-  attachKernel,
-  cleanupStale,
-  createPodNetns,
   ensurePlugin,
   execIn,
   execPlugin,
   netConf,
-  netnsPath,
   ping,
   probeKernelSupport,
   uniquePrefix,
   type VpcKernel,
 } from '../../sim/vpcsim/index.js';
 import { API_VERSION } from '../../proto/version.js';
-import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
-import { parseDaemonConfig } from '../../daemon/config/index.js';
-import { connect, podMsg, type TestClient } from '../daemon/fakes.js';
-import { captureLog, tempDir } from '../daemon/helpers.js';
+import { podMsg } from '../support/daemonClient.js';
+import { useVpcEniKernel, type KernelRig } from './kernelRig.js';
 
 const support = await probeKernelSupport();
 if (!support.ok) console.warn(`skipping VPCENI kernel test: missing ${support.missing.join(', ')}`);
@@ -31,60 +24,17 @@ if (!support.ok) console.warn(`skipping VPCENI kernel test: missing ${support.mi
 const N1 = 'i-mock-node-1';
 const N2 = 'i-mock-node-2';
 
-interface Node {
-  handle: DaemonHandle;
-  client: TestClient;
-}
-
 describe.skipIf(!support.ok)('VPCENI + rawEni driver on the simulated VPC', () => {
   const prefix = uniquePrefix('ve');
   let mc: MockCloudHandle;
   let kernel: VpcKernel;
-  const nodes = new Map<string, Node>();
-  const pods: Record<string, { name: string; path: string }> = {};
+  let nodes: KernelRig['nodes'];
+  let pods: KernelRig['pods'];
 
-  const startNode = async (id: string): Promise<void> => {
-    const dir = tempDir();
-    const config = parseDaemonConfig({
-      daemon_mode: 'VPCENI',
-      region_id: mc.regionId,
-      access_key: mc.accessKeyId,
-      access_secret: mc.accessKeySecret,
-      cloud_endpoint: mc.url,
-      metadata_endpoint: mc.metadataUrl(id),
-      min_pool_size: 1,
-      max_pool_size: 2,
-      ip_cooldown: '0s',
-      socket_path: join(dir, 'eni.socket'),
-      db_path: join(dir, 'pods.db'),
-      driver: 'rawEni',
-      host_netns_path: netnsPath(kernel.nodeNetns(id)),
-      mtu: 1500,
-    }).config;
-    const handle = await startDaemon(config, { logger: captureLog().logger, kube: null });
-    nodes.set(id, { handle, client: connect(handle.socketPath) });
-  };
-
-  beforeAll(async () => {
-    await cleanupStale(prefix);
-    mc = await startMockCloud({ attachDelayMs: 20, detachDelayMs: 20 });
-    kernel = await attachKernel(mc, { prefix, nodes: { [N1]: { netns: `${prefix}-n1` }, [N2]: { netns: `${prefix}-n2` } } });
-    await startNode(N1);
-    await startNode(N2);
-    pods['a'] = await createPodNetns(prefix, 'a');
-    pods['b'] = await createPodNetns(prefix, 'b');
-    pods['c'] = await createPodNetns(prefix, 'c');
-  });
-
-  afterAll(async () => {
-    for (const n of nodes.values()) {
-      n.client.close();
-      await n.handle.stop();
-    }
-    await kernel?.destroy();
-    await mc?.close();
-    await cleanupStale(prefix);
-  });
+  useVpcEniKernel(
+    { prefix, nodes: [N1, N2], pods: ['a', 'b', 'c'], config: { min_pool_size: 1, max_pool_size: 2, ip_cooldown: '0s' } },
+    (r) => ({ mc, kernel, nodes, pods } = r),
+  );
 
   const call = (node: string, method: string, req: unknown) => nodes.get(node)!.client.call<Record<string, any>>(method, req, 30_000);
   const msg = (p: string) => podMsg(`ve-${p}`, { netns: pods[p]!.path });

@@ -1,65 +1,13 @@
-// Shared set-up for the VPCENI tests: the SDK-backed cloud client against the mock cloud, a fake
-// clock, and a pool factory over a SQLite pod DB file.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll } from 'vitest';
-import { AliyunCloud } from '../../daemon/cloud/client.js';
+// Shared set-up for the VPCENI tests: an ENI pool factory over the mock cloud (through the SDK-backed
+// client) and a SQLite pod DB file, and the pool's ENIs as the cloud sees them.
 import { openPoolStore, type SqlitePoolStore } from '../../daemon/store/index.js';
 import { EniPool, type EniPoolConfigInput, type EniPoolEvent } from '../../pool/enipool/index.js';
 import { CREATOR_TAG_KEY, CREATOR_TAG_VALUE, NODE_TAG_KEY } from '../../pool/ownership.js';
-import type { PodRef } from '../../pool/types.js';
 import type { MockCloudHandle, WorldDump } from '../../sim/mockcloud/index.js';
+import type { FakeClock } from '../support/clock.js';
+import { MOCK_NODE, mockCloudClient } from '../support/mockCloud.js';
 
-export const NODE = 'i-mock-node-1';
-
-const made: string[] = [];
-afterAll(() => {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-export function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'vpceni-'));
-  made.push(d);
-  return d;
-}
-
-export function mockCloudClient(mc: MockCloudHandle, instanceId = NODE): AliyunCloud {
-  return new AliyunCloud({
-    regionId: mc.regionId,
-    endpoint: mc.url,
-    accessKeyId: mc.accessKeyId,
-    accessKeySecret: mc.accessKeySecret,
-    metadataBaseUrl: mc.metadataUrl(instanceId),
-    qps: 1000,
-    burst: 1000,
-    terwayRateLimitDefaults: false,
-    attachPollMs: 10,
-    retry: { attempts: 3, baseMs: 10, factor: 2, capMs: 50, jitter: 0.1 },
-  });
-}
-
-export class FakeClock {
-  t = 1_000_000;
-  now(): number {
-    return this.t;
-  }
-  advance(ms: number): void {
-    this.t += ms;
-  }
-}
-
-export function pod(id: string, over: Partial<PodRef> = {}): PodRef {
-  return {
-    namespace: 'default',
-    name: `pod-${id}`,
-    containerId: id,
-    ifName: 'eth0',
-    networkName: 'eni-net',
-    netns: `/var/run/netns/${id}`,
-    ...over,
-  };
-}
+export const NODE = MOCK_NODE;
 
 export interface PoolRig {
   pool: EniPool;

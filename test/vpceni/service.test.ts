@@ -2,18 +2,9 @@
 // prefix, vSwitch gateway) and the mode switch.
 import { describe, expect, it } from 'vitest';
 import { createNetworkService, VpcEniService } from '../../daemon/modes/index.js';
-import { FakeAllocator, FakeDriver } from '../daemon/fakes.js';
-import { captureLog } from '../daemon/helpers.js';
-import type { PodRef } from '../../pool/types.js';
-
-const pod = (id: string): PodRef => ({
-  namespace: 'default',
-  name: `pod-${id}`,
-  containerId: id,
-  ifName: 'eth0',
-  networkName: 'net',
-  netns: `/var/run/netns/${id}`,
-});
+import { FakeAllocator, FakeDriver } from '../support/fakes.js';
+import { captureLog } from '../support/log.js';
+import { podRef as pod } from '../support/pods.js';
 
 describe('VpcEniService', () => {
   const deps = () => ({ allocator: new FakeAllocator(), driver: new FakeDriver(), mtu: 1500, logger: captureLog().logger });

@@ -3,7 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
-import { FakeClock, makePool, pod, tempDir, type PoolRig } from './rig.js';
+import { FakeClock } from '../support/clock.js';
+import { podRef as pod } from '../support/pods.js';
+import { tempDir } from '../support/tmp.js';
+import { makePool, type PoolRig } from './rig.js';
 
 describe('ENI pool: release while a request waits', () => {
   let mc: MockCloudHandle;
@@ -54,7 +57,8 @@ describe('ENI pool: an ENI created but not taken into the pool', () => {
     const { startMockCloud } = await import('../../sim/mockcloud/index.js');
     const { EniPool } = await import('../../pool/enipool/index.js');
     const { openPoolStore } = await import('../../daemon/store/index.js');
-    const { mockCloudClient, oursInCloud, NODE } = await import('./rig.js');
+    const { mockCloudClient } = await import('../support/mockCloud.js');
+    const { oursInCloud, NODE } = await import('./rig.js');
     const mc = await startMockCloud({ attachDelayMs: 10, detachDelayMs: 10 });
     const real = mockCloudClient(mc);
     // DescribeVSwitches does not know vsw-mock-b (a narrow RAM policy, say): the pool cannot record an ENI made there

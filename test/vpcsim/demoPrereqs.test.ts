@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureIproute2 } from '../../demo/prereqs.js';
-import { tempDir } from '../daemon/helpers.js';
+import { tempDir } from '../support/tmp.js';
 
 const isRoot = process.getuid?.() === 0;
 const savedPath = process.env.PATH;

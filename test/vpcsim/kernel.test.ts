@@ -19,6 +19,7 @@ import {
   wirePodByHand,
   type VpcKernel,
 } from '../../sim/vpcsim/index.js';
+import { mockCloudClient } from '../support/mockCloud.js';
 
 const support = await probeKernelSupport();
 if (!support.ok) console.warn(`test/vpcsim/kernel.test.ts skipped: needs ${support.missing.join(', ')}`);
@@ -35,17 +36,6 @@ interface LinkRow {
 interface AddrRow {
   ifname: string;
   addr_info: { local: string; prefixlen: number; family: string }[];
-}
-
-function cloudFor(mc: MockCloudHandle, instanceId: string): AliyunCloud {
-  return new AliyunCloud({
-    regionId: mc.regionId,
-    endpoint: mc.url,
-    accessKeyId: mc.accessKeyId,
-    accessKeySecret: mc.accessKeySecret,
-    metadataBaseUrl: mc.metadataUrl(instanceId),
-    attachPollMs: 20,
-  });
 }
 
 async function link(netns: string, name: string): Promise<LinkRow | undefined> {
@@ -74,8 +64,8 @@ describe.skipIf(!support.ok)('vpcsim kernel backend (root)', () => {
     linksBefore = await rootLinks();
     mc = await startMockCloud({ port: 0, attachDelayMs: 20 });
     kernel = await attachKernel(mc, { prefix, nodes });
-    clouds[N1] = cloudFor(mc, N1);
-    clouds[N2] = cloudFor(mc, N2);
+    clouds[N1] = mockCloudClient(mc, N1);
+    clouds[N2] = mockCloudClient(mc, N2);
   });
 
   afterAll(async () => {

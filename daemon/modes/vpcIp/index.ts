@@ -1,2 +1,2 @@
 export { VpcIpAllocator, type VpcIpAllocatorOptions } from './vpcIpAllocator.js';
-export { parsePodCidr, nextFree, usableCount, contains, ipToInt, intToIp, type PodCidr } from './podCidr.js';
+export { parsePodCidr, nextFree, usableCount, contains, type PodCidr } from './podCidr.js';

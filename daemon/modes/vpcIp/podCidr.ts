@@ -1,9 +1,8 @@
 // Pure IPv4 arithmetic over the node's pod CIDR (VPCIP mode).
+import { intToIpv4, ipv4CidrContains, ipv4ToInt, parseIpv4Cidr, splitIpv4Cidr, type Ipv4Cidr } from '../../../lib/ipv4.js';
 
-export interface PodCidr {
+export interface PodCidr extends Ipv4Cidr {
   cidr: string;
-  network: number; // as uint32
-  prefix: number;
   /** First and last address handed to pods (network, the first host and broadcast are kept back). */
   firstUsable: number;
   lastUsable: number;
@@ -11,32 +10,12 @@ export interface PodCidr {
   gateway: string;
 }
 
-export function ipToInt(ip: string): number {
-  const parts = ip.split('.');
-  if (parts.length !== 4) throw new RangeError(`not an IPv4 address: ${ip}`);
-  let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) throw new RangeError(`not an IPv4 address: ${ip}`);
-    n = n * 256 + Number(p);
-  }
-  return n;
-}
-
-export function intToIp(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
-
 /** Parses "a.b.c.d/n" (n in 8..29: room for at least one pod). Throws RangeError with the reason. */
 export function parsePodCidr(cidr: string): PodCidr {
-  const m = /^([0-9.]+)\/(\d{1,2})$/.exec(cidr);
-  if (!m) throw new RangeError(`not an IPv4 CIDR: ${cidr}`);
-  const prefix = Number(m[2]);
+  const { prefix } = splitIpv4Cidr(cidr);
   if (prefix < 8 || prefix > 29) throw new RangeError(`prefix /${prefix} out of range (8..29)`);
-  const addr = ipToInt(m[1]!);
-  const size = 2 ** (32 - prefix);
-  const network = addr - (addr % size);
-  if (network !== addr) throw new RangeError(`${cidr} has host bits set (network is ${intToIp(network)}/${prefix})`);
-  return { cidr, network, prefix, firstUsable: network + 2, lastUsable: network + size - 2, gateway: intToIp(network + 1) };
+  const { network, size } = parseIpv4Cidr(cidr, { strict: true });
+  return { cidr, network, prefix, size, firstUsable: network + 2, lastUsable: network + size - 2, gateway: intToIpv4(network + 1) };
 }
 
 export function usableCount(c: PodCidr): number {
@@ -44,8 +23,7 @@ export function usableCount(c: PodCidr): number {
 }
 
 export function contains(c: PodCidr, ip: string): boolean {
-  const n = ipToInt(ip);
-  return n >= c.network && n < c.network + 2 ** (32 - c.prefix);
+  return ipv4CidrContains(c, ip);
 }
 
 /**
@@ -54,11 +32,11 @@ export function contains(c: PodCidr, ip: string): boolean {
  */
 export function nextFree(c: PodCidr, taken: ReadonlySet<string>, cursor?: string): string | undefined {
   const total = usableCount(c);
-  let start = cursor !== undefined && contains(c, cursor) ? ipToInt(cursor) + 1 : c.firstUsable;
+  let start = cursor !== undefined && contains(c, cursor) ? ipv4ToInt(cursor) + 1 : c.firstUsable;
   if (start < c.firstUsable || start > c.lastUsable) start = c.firstUsable;
   for (let i = 0; i < total; i++) {
     const n = c.firstUsable + ((start - c.firstUsable + i) % total);
-    const ip = intToIp(n);
+    const ip = intToIpv4(n);
     if (!taken.has(ip)) return ip;
   }
   return undefined;

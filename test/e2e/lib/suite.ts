@@ -1,13 +1,12 @@
 // Suite lifecycle shared by the cluster e2e files: plugin binary, cluster, node snapshots, and the
 // final check that nothing with the suite's netns prefix survives.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { snapshotNodes } from '../../../sim/cluster/checks.js';
 import { netnsWithPrefix, startCluster, type Cluster, type ClusterOptions } from '../../../sim/cluster/cluster.js';
 import { buildPluginTo, destroyPod, type Pod } from '../../../sim/cluster/pods.js';
 import type { NetnsSnapshot } from '../../../sim/cluster/snapshot.js';
+import { tempDir } from '../../support/tmp.js';
 
 export interface E2eCluster {
   c: Cluster;
@@ -19,16 +18,14 @@ export interface E2eCluster {
 
 /**
  * Call inside a describe. beforeAll builds the plugin into a temp dir, starts the cluster and snapshots
- * its nodes, then hands them to `ready`. afterAll destroys `pods()` (best effort: a test may have done it),
- * the cluster and the temp dir, and expects no `<prefix>-` netns left.
+ * its nodes, then hands them to `ready`. afterAll destroys `pods()` (best effort: a test may have done it)
+ * and the cluster, and expects no `<prefix>-` netns left.
  */
 export function useE2eCluster(o: ClusterOptions, pods: () => readonly Pod[], ready: (r: E2eCluster) => void): void {
   let c: Cluster | undefined;
-  let pluginDir: string | undefined;
 
   beforeAll(async () => {
-    pluginDir = mkdtempSync(join(tmpdir(), 'e2e-plugin-'));
-    const plugin = await buildPluginTo(join(pluginDir, 'terway'));
+    const plugin = await buildPluginTo(join(tempDir('e2e-plugin-'), 'terway'));
     c = await startCluster(o);
     const before = await snapshotNodes(c);
     ready({ c, plugin, before });
@@ -37,7 +34,6 @@ export function useE2eCluster(o: ClusterOptions, pods: () => readonly Pod[], rea
   afterAll(async () => {
     for (const p of pods()) await destroyPod(p).catch(() => undefined);
     await c?.destroy();
-    if (pluginDir) rmSync(pluginDir, { recursive: true, force: true });
     expect(await netnsWithPrefix(o.prefix)).toEqual([]);
   }, 60_000);
 }

@@ -1,9 +1,10 @@
-// In-memory test doubles for the daemon's dependencies (tests only).
+// In-memory test doubles for the daemon's dependencies: allocator, driver, instance metadata, the
+// Kubernetes client and the event recorder.
 import { PoolError, podKeyOf, type IpAllocation, type IpAllocator, type PodRef, type PoolStats } from '../../pool/types.js';
 import { DriverError, type Driver, type PodNetworkResult, type PodNetworkSpec, type TeardownSpec } from '../../drivers/types.js';
-import * as grpc from '@grpc/grpc-js';
-import { loadServices } from '../../daemon/server/proto.js';
 import type { InstanceMetadata } from '../../daemon/cloud/types.js';
+import type { KubeClient, KubeEvent, NodeCondition, PodInfo } from '../../daemon/k8s/index.js';
+import type { EventRecord, EventRecorder } from '../../daemon/modes/index.js';
 
 export const FAKE_METADATA: InstanceMetadata = {
   instanceId: 'i-test',
@@ -159,43 +160,45 @@ export class FakeDriver implements Driver {
   }
 }
 
-// ---- a promisified gRPC client over the daemon socket ----------------------------------------
-
-type Unary = (req: unknown, opts: { deadline?: number }, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;
-
-export interface TestClient {
-  call<T = Record<string, unknown>>(method: string, req: unknown, deadlineMs?: number): Promise<T>;
-  health(service?: string): Promise<{ status: string }>;
-  close(): void;
+/**
+ * The Kubernetes client as the daemon uses it, no API server: every pod looked up exists (Running, owned by
+ * a ReplicaSet) unless its name is in `gone`; the node's pod list is the pods looked up so far, less the
+ * gone. Extended resources written to the node are recorded.
+ */
+export class FakeKube implements KubeClient {
+  readonly gone = new Set<string>();
+  readonly known = new Set<string>();
+  readonly resources: { node: string; resource: string; quantity: number }[] = [];
+  private pod(namespace: string, name: string): PodInfo {
+    return {
+      namespace,
+      name,
+      uid: `uid-${name}`,
+      nodeName: 'node-1',
+      ownerKind: 'ReplicaSet',
+      annotations: {},
+      hostNetwork: false,
+      phase: 'Running',
+    };
+  }
+  async getPod(namespace: string, name: string): Promise<PodInfo | undefined> {
+    this.known.add(name);
+    return this.gone.has(name) ? undefined : this.pod(namespace, name);
+  }
+  async listNodePods(): Promise<PodInfo[]> {
+    return [...this.known].filter((n) => !this.gone.has(n)).map((n) => this.pod('default', n));
+  }
+  async recordEvent(_ev: KubeEvent): Promise<void> {}
+  async setNodeExtendedResource(node: string, resource: string, quantity: number): Promise<void> {
+    this.resources.push({ node, resource, quantity });
+  }
+  async setNodeCondition(_node: string, _c: NodeCondition): Promise<void> {}
 }
 
-export function connect(socketPath: string): TestClient {
-  const { EniBackendClient, HealthClient } = loadServices();
-  const target = `unix:${socketPath}`;
-  const c = new EniBackendClient(target, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Unary>;
-  const h = new HealthClient(target, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Unary>;
-  const invoke = <T>(client: Record<string, Unary>, method: string, req: unknown, deadlineMs = 10_000): Promise<T> =>
-    new Promise((resolve, reject) => {
-      client[method]!.call(client, req, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res as T)));
-    });
-  return {
-    call: (method, req, deadlineMs) => invoke(c, method, req, deadlineMs),
-    health: (service = '') => invoke(h, 'Check', { service }),
-    close: () => {
-      c.close();
-      h.close();
-    },
-  };
-}
-
-export function podMsg(containerId: string, over: Record<string, string> = {}): Record<string, string> {
-  return {
-    k8s_pod_name: `pod-${containerId}`,
-    k8s_pod_namespace: 'default',
-    k8s_pod_infra_container_id: containerId,
-    netns: `/var/run/netns/cni-${containerId}`,
-    if_name: 'eth0',
-    network_name: 'eni-net',
-    ...over,
-  };
+/** Collects the Kubernetes Events the daemon records. */
+export class RecordingEvents implements EventRecorder {
+  readonly all: EventRecord[] = [];
+  async record(ev: EventRecord): Promise<void> {
+    this.all.push(ev);
+  }
 }
