@@ -5,14 +5,24 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startMockCloud, type MockCloudHandle, type WorldDump } from '../mockcloud/index.js';
-import { attachKernel, bridgeLoopback, cleanupStale, listNetns, type LoopbackBridge, type VpcKernel } from '../vpcsim/index.js';
+import {
+  attachKernel,
+  bridgeLoopback,
+  cleanupStale,
+  listNetns,
+  reapDeadRuns,
+  type LoopbackBridge,
+  type VpcKernel,
+} from '../vpcsim/index.js';
 import { NodeDaemon } from './daemonProc.js';
 
 export const NODE_IDS = ['i-mock-node-1', 'i-mock-node-2'] as const;
 
 export interface ClusterOptions {
-  /** Short, unique per suite: every netns is `<prefix>-...`. */
+  /** Short, unique per run (uniquePrefix(tag)): every netns is `<prefix>-...`. */
   prefix: string;
+  /** The uniquePrefix tag: leftovers of this tag's runs whose process died are removed first. */
+  reapTag?: string;
   /** How many of the default world's nodes to run (1 or 2). */
   nodes?: number;
   minPoolSize: number;
@@ -51,6 +61,7 @@ export function cloudSecondaryIps(dump: WorldDump, instanceId: string): Map<stri
 
 export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const nodeCount = o.nodes ?? 2;
+  if (o.reapTag) await reapDeadRuns(o.reapTag);
   await cleanupStale(o.prefix);
   const dir = join(tmpdir(), `eni-e2e-${o.prefix}`);
   rmSync(dir, { recursive: true, force: true });

@@ -20,6 +20,7 @@ export {
   probeKernelSupport,
   spawnInNetns,
   uniquePrefix,
+  reapDeadRuns,
   type KernelSupport,
 } from './netns.js';
 export { execIn, mustExecIn, ipBatch, ipJson, run, setSysctls, IpCommandError, type ExecResult } from './ip.js';

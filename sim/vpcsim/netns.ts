@@ -44,9 +44,35 @@ export async function cleanupStale(prefix: string): Promise<string[]> {
   return stale;
 }
 
-/** A short prefix unique to this process (netns names; keep them short, they show up in every command). */
+/**
+ * A short prefix unique to this process (netns names; keep them short, they show up in every command):
+ * `<tag><pid base 36>_<random>`, so reapDeadRuns(tag) can tell a crashed run's leftovers from a live run's.
+ */
 export function uniquePrefix(tag = 'vs'): string {
-  return `${tag}${process.pid.toString(36)}${Math.floor(Math.random() * 36 ** 3).toString(36)}`;
+  return `${tag}${process.pid.toString(36)}_${Math.floor(Math.random() * 36 ** 3).toString(36)}`;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the netns of earlier runs made with uniquePrefix(tag) whose process is gone (a crashed or killed
+ * run), never those of a run still going (another suite, another checkout's test run). Returns them.
+ */
+export async function reapDeadRuns(tag: string): Promise<string[]> {
+  const re = new RegExp(`^${tag}([0-9a-z]+)_[0-9a-z]+(-|$)`);
+  const dead = (await listNetns()).filter((n) => {
+    const m = re.exec(n);
+    return m !== null && !alive(parseInt(m[1]!, 36));
+  });
+  for (const name of dead) await deleteNetns(name);
+  return dead;
 }
 
 /** The name a test should give a pod netns: `<prefix>-pod-<name>` (so cleanupStale(prefix) finds it). */

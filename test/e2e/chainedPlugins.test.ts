@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildBunPlugin } from '../../scripts/pluginExe.js';
 import { cleanupProblems, e2eSupport } from '../../sim/cluster/checks.js';
 import type { Cluster } from '../../sim/cluster/cluster.js';
+import { uniquePrefix } from '../../sim/vpcsim/index.js';
 import { ROOT } from '../../sim/cluster/daemonProc.js';
 import { ChainError, Libcni, pluginVersions, type Attachment, type Conflist, type JsonObject } from '../../sim/cluster/libcni.js';
 import { createPod, type Pod } from '../../sim/cluster/pods.js';
@@ -19,7 +20,8 @@ import { findDoc, findHelm, helmTemplate } from '../charts/helm.js';
 import { useE2eCluster } from './lib/suite.js';
 import { tempDir } from '../support/tmp.js';
 
-const PREFIX = 'e2ch';
+const TAG = 'e2ch';
+const PREFIX = uniquePrefix(TAG); // unique per run: suites of other checkouts may run at the same time
 const DEBIAN_CNI = '/usr/lib/cni';
 const support = await e2eSupport();
 for (const type of ['portmap', 'bandwidth']) {
@@ -76,7 +78,7 @@ describe.skipIf(!ok)('shipped conflists with Debian portmap + bandwidth chained,
   beforeAll(() => buildBunPlugin(join(binDir, 'terway')), 120_000);
 
   useE2eCluster(
-    { prefix: PREFIX, nodes: 1, minPoolSize: 2, maxPoolSize: 10 },
+    { prefix: PREFIX, reapTag: TAG, nodes: 1, minPoolSize: 2, maxPoolSize: 10 },
     () => pods,
     (r) => ({ c, before } = r),
   );

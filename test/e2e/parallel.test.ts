@@ -4,11 +4,13 @@
 import { describe, expect, it } from 'vitest';
 import { cleanupProblems, cloudIpProblems, e2eSupport, pingFailures, type PingJob } from '../../sim/cluster/checks.js';
 import type { Cluster } from '../../sim/cluster/cluster.js';
+import { uniquePrefix } from '../../sim/vpcsim/index.js';
 import { addPod, createPod, delPod, podRefOf, type Pod } from '../../sim/cluster/pods.js';
 import type { NetnsSnapshot } from '../../sim/cluster/snapshot.js';
 import { useE2eCluster } from './lib/suite.js';
 
-const PREFIX = 'e2pa';
+const TAG = 'e2pa';
+const PREFIX = uniquePrefix(TAG); // unique per run: suites of other checkouts may run at the same time
 const BURST = 30;
 const support = await e2eSupport();
 if (!support.ok) console.warn(`[e2e parallel] SKIPPED: missing ${support.missing.join(', ')}`);
@@ -22,7 +24,7 @@ describe.skipIf(!support.ok)(`e2e: ${BURST} parallel ADDs on one node`, () => {
   const eniOf = new Map<Pod, string>();
 
   useE2eCluster(
-    { prefix: PREFIX, minPoolSize: 10, maxPoolSize: 40 },
+    { prefix: PREFIX, reapTag: TAG, minPoolSize: 10, maxPoolSize: 40 },
     () => [...burst, ...remote],
     (r) => ({ c, plugin, before } = r),
   );

@@ -4,11 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { cleanupProblems, cloudIpProblems, e2eSupport, eventually, meshJobs, pingFailures } from '../../sim/cluster/checks.js';
 import { execIn } from '../../sim/vpcsim/ip.js';
 import type { Cluster } from '../../sim/cluster/cluster.js';
+import { uniquePrefix } from '../../sim/vpcsim/index.js';
 import { addPod, createPod, delPod, destroyPod, podRefOf, runCni, runGc, type Pod } from '../../sim/cluster/pods.js';
 import type { NetnsSnapshot } from '../../sim/cluster/snapshot.js';
 import { useE2eCluster } from './lib/suite.js';
 
-const PREFIX = 'e2rs';
+const TAG = 'e2rs';
+const PREFIX = uniquePrefix(TAG); // unique per run: suites of other checkouts may run at the same time
 const PODS_PER_NODE = 2;
 const support = await e2eSupport();
 if (!support.ok) console.warn(`[e2e restart] SKIPPED: missing ${support.missing.join(', ')}`);
@@ -21,7 +23,7 @@ describe.skipIf(!support.ok)('e2e: daemon SIGKILLed between ADD and DEL, restart
   const ipsBefore = new Map<Pod, string>();
 
   useE2eCluster(
-    { prefix: PREFIX, minPoolSize: PODS_PER_NODE + 1, maxPoolSize: 10 },
+    { prefix: PREFIX, reapTag: TAG, minPoolSize: PODS_PER_NODE + 1, maxPoolSize: 10 },
     () => pods,
     (r) => ({ c, plugin, before } = r),
   );

@@ -4,11 +4,13 @@
 import { describe, expect, it } from 'vitest';
 import { cleanupProblems, cloudIpProblems, e2eSupport, mapLimit, meshJobs, pingFailures } from '../../sim/cluster/checks.js';
 import type { Cluster } from '../../sim/cluster/cluster.js';
+import { uniquePrefix } from '../../sim/vpcsim/index.js';
 import { addPod, createPod, delPod, type Pod } from '../../sim/cluster/pods.js';
 import type { NetnsSnapshot } from '../../sim/cluster/snapshot.js';
 import { useE2eCluster } from './lib/suite.js';
 
-const PREFIX = 'e2tn';
+const TAG = 'e2tn';
+const PREFIX = uniquePrefix(TAG); // unique per run: suites of other checkouts may run at the same time
 const PODS_PER_NODE = 3;
 const support = await e2eSupport();
 if (!support.ok) console.warn(`[e2e twoNodes] SKIPPED: missing ${support.missing.join(', ')}`);
@@ -20,7 +22,7 @@ describe.skipIf(!support.ok)(`e2e: two nodes, ${PODS_PER_NODE} pods each, real p
   const pods: Pod[] = [];
 
   useE2eCluster(
-    { prefix: PREFIX, minPoolSize: PODS_PER_NODE + 1, maxPoolSize: 10 },
+    { prefix: PREFIX, reapTag: TAG, minPoolSize: PODS_PER_NODE + 1, maxPoolSize: 10 },
     () => pods,
     (r) => ({ c, plugin, before } = r),
   );
