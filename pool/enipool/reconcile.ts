@@ -24,6 +24,8 @@ export interface EniReconcileInput {
   isOurs: (e: Eni) => boolean;
   /** Released / deleted by us within the reconcile cooldown: a listing of it is taken as stale. */
   recentlyRemoved: (eniId: string) => boolean;
+  /** Attached by us within the reconcile cooldown: a listing that does not show it InUse is taken as stale. */
+  recentlyAdded?: (eniId: string) => boolean;
   /** vSwitch facts are known for this vSwitch (an ENI is adopted only then). */
   vSwitchKnown: (vSwitchId: string) => boolean;
   /** No create was under way before or during the describe (a new ENI may be listed Available legitimately). */
@@ -66,12 +68,12 @@ export function planEniReconcile(input: EniReconcileInput): EniReconcilePlan {
   for (const k of input.known) {
     // attaching / releasing ENIs belong to a worker that settles them; changed ones were listed before that work.
     if (k.state === 'attaching' || k.state === 'releasing') continue;
-    if (k.changed) {
+    const e = byId.get(k.eniId);
+    if (e && e.status === 'InUse') continue;
+    if (k.changed || input.recentlyAdded?.(k.eniId)) {
       skipped.push(k.eniId);
       continue;
     }
-    const e = byId.get(k.eniId);
-    if (e && e.status === 'InUse') continue;
     drop.push({
       eniId: k.eniId,
       ...(input.holders.has(k.eniId) ? { podKey: input.holders.get(k.eniId) } : {}),
