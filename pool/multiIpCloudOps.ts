@@ -59,6 +59,8 @@ export class MultiIpCloudOps {
   /** IPs assigned / ENIs created or attached by the pool: a listing lacking them within the cooldown is stale. */
   readonly recentlyAdded = new RecentlyAdded();
   backoffs: Backoffs = noBackoffs();
+  /** The cloud's code when the last assign / create / attach failed; cleared by the next that works. */
+  lastGrowFailure?: string;
   /** IPs asked for per ENI (queued or running assigns; for an attaching ENI, what it is expected to bring). */
   private readonly incoming = new Map<string, number>();
   /** Creates under way that have no ENI id yet → the IPs each is expected to bring. */
@@ -188,6 +190,7 @@ export class MultiIpCloudOps {
       const now = this.d.clock.now();
       const recs: IpRecord[] = got.filter((ip) => acceptsNewIp(books.ips.get(ip))).map((ip) => ({ ip, eniId, state: 'free', since: now }));
       if (books.enis.has(eniId)) books.write(recs.map((ip) => ({ op: 'putIp', ip })));
+      this.lastGrowFailure = undefined;
       this.d.log.debug({ eniId, count: got.length }, 'assigned secondary IPs');
     } catch (err) {
       this.onGrowFailure(err, { eniId, vSwitchId: eni?.vSwitchId, api: 'AssignPrivateIpAddresses' });
@@ -269,6 +272,7 @@ export class MultiIpCloudOps {
       if (!cur) return;
       books.write([{ op: 'putEni', eni: { ...cur, state: 'inuse' } }]);
       this.noteAdded([eniId]);
+      this.lastGrowFailure = undefined;
       this.d.onEvent({ type: 'Normal', reason: 'AttachENISucceed', message: `attached ${eniId}`, eniId });
     } catch (err) {
       this.d.onEvent({ type: 'Warning', reason: 'AttachENIFailed', message: `attach ${eniId}: ${(err as Error).message}`, eniId });
@@ -382,6 +386,7 @@ export class MultiIpCloudOps {
 
   private onGrowFailure(err: unknown, ctx: { eniId?: string; vSwitchId?: string; api: string }): void {
     const code = errorCode(err);
+    this.lastGrowFailure = code;
     this.backoffs = recordFailure(this.backoffs, code, ctx, this.d.clock.now(), this.d.config.backoff);
     this.d.log.warn({ err, code, ...ctx }, 'cloud call failed');
     this.d.onEvent({ type: 'Warning', reason: 'AllocIPFailed', message: `${ctx.api}: ${(err as Error).message}`, eniId: ctx.eniId });

@@ -36,9 +36,21 @@ export {
   type MetadataStats,
 } from './metadata.js';
 export {
+  ADDON_TOKEN_PATH,
+  CredentialError,
+  NotEnabledError,
+  StaticCredentialsProvider,
   FileCredentialsProvider,
   parseCredentialFile,
+  decryptAddonField,
+  sdkCredential,
   credentialFromFile,
   credentialFromAccessKey,
+  type CloudCredentials,
+  type CloudCredentialsProvider,
+  type CredentialSourceName,
   type SdkCredential,
 } from './credentials.js';
+export { CredentialChain, defaultCredentialChain, maskKeyId, type ChainSource, type DefaultChainOptions } from './credentialChain.js';
+export { RefreshingCredentials, type RefreshingOptions } from './refreshing.js';
+export { EcsRamRole, parseRoleCredentials } from './ramRole.js';

@@ -217,7 +217,12 @@ describe('ENI multi-IP pool against the in-memory cloud', () => {
     const { pool, cloud } = await rig({ cfg: { backoff: { otherErrorMs: 60_000 } } });
     cloud.failNext('AssignPrivateIpAddresses', 'ServiceUnavailable');
     cloud.failNext('CreateNetworkInterface', 'ServiceUnavailable');
-    await expect(pool.allocate(pod(1), { deadlineMs: 50 })).rejects.toMatchObject({ reason: 'Timeout', retryable: true });
+    // the timeout names the cloud's answer to the last attempt (what the CNI error shows)
+    await expect(pool.allocate(pod(1), { deadlineMs: 50 })).rejects.toMatchObject({
+      reason: 'Timeout',
+      retryable: true,
+      cloudCode: 'ServiceUnavailable',
+    });
   });
 
   it('idle ticker: refills below min, releases above max after idle, then deletes an emptied ENI of ours', async () => {
