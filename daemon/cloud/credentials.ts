@@ -4,7 +4,7 @@
 // the SDK's signer: no log line, error message or metric carries them.
 import { createDecipheriv } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import CredentialsModule, { Config as CredentialConfig } from '@alicloud/credentials';
+import CredentialsModule from '@alicloud/credentials';
 import { cjsDefault } from './interop.js';
 
 const Credential = cjsDefault(CredentialsModule);
@@ -178,19 +178,4 @@ export class FileCredentialsProvider implements CloudCredentialsProvider {
 /** The SDK's Credential over one of our providers (openapi-core asks it before every request). */
 export function sdkCredential(provider: CloudCredentialsProvider): SdkCredential {
   return new Credential(null, provider);
-}
-
-export function credentialFromFile(path: string): SdkCredential {
-  return sdkCredential(new FileCredentialsProvider(path));
-}
-
-export function credentialFromAccessKey(accessKeyId: string, accessKeySecret: string, securityToken?: string): SdkCredential {
-  return new Credential(
-    new CredentialConfig({
-      type: securityToken ? 'sts' : 'access_key',
-      accessKeyId,
-      accessKeySecret,
-      ...(securityToken ? { securityToken } : {}),
-    }),
-  );
 }

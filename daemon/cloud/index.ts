@@ -44,8 +44,6 @@ export {
   parseCredentialFile,
   decryptAddonField,
   sdkCredential,
-  credentialFromFile,
-  credentialFromAccessKey,
   type CloudCredentials,
   type CloudCredentialsProvider,
   type CredentialSourceName,

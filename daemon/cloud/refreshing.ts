@@ -63,11 +63,6 @@ export class RefreshingCredentials implements CloudCredentialsProvider {
     this.refreshAt = 0;
   }
 
-  /** When the credentials in hand expire (epoch ms), if any. */
-  get expiration(): number | undefined {
-    return this.current?.expiration;
-  }
-
   private async refresh(): Promise<void> {
     const { logger } = this.opts;
     try {

@@ -5,12 +5,11 @@ import { utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  credentialFromAccessKey,
-  credentialFromFile,
   CredentialError,
   FileCredentialsProvider,
   NotEnabledError,
   parseCredentialFile,
+  sdkCredential,
   StaticCredentialsProvider,
   type CloudCredentials,
   type CloudCredentialsProvider,
@@ -89,7 +88,7 @@ describe('credential files', () => {
     writeFileSync(path, addonToken('0123456789abcdef'));
     utimesSync(path, new Date(), new Date(Date.now() + 5000));
     expect((await provider.getCredentials()).accessKeyId).toBe('STS.addon-id');
-    await expect(credentialFromFile(path).getCredential()).resolves.toMatchObject({
+    await expect(sdkCredential(new FileCredentialsProvider(path)).getCredential()).resolves.toMatchObject({
       accessKeyId: 'STS.addon-id',
       securityToken: 'addon-token',
     });
@@ -97,8 +96,12 @@ describe('credential files', () => {
   });
 
   it('static AK and STS credentials; empty strings are not a key', async () => {
-    await expect(credentialFromAccessKey('a', 'b').getCredential()).resolves.toMatchObject({ accessKeyId: 'a', accessKeySecret: 'b' });
-    await expect(credentialFromAccessKey('a', 'b', 't').getCredential()).resolves.toMatchObject({ securityToken: 't' });
+    await expect(sdkCredential(new StaticCredentialsProvider('a', 'b')).getCredential()).resolves.toMatchObject({
+      accessKeyId: 'a',
+      accessKeySecret: 'b',
+      providerName: 'access_key',
+    });
+    await expect(sdkCredential(new StaticCredentialsProvider('a', 'b', 't')).getCredential()).resolves.toMatchObject({ securityToken: 't' });
     await expect(new StaticCredentialsProvider('', '').getCredentials()).rejects.toBeInstanceOf(NotEnabledError);
     await expect(new StaticCredentialsProvider('a', undefined).getCredentials()).rejects.toBeInstanceOf(NotEnabledError);
   });

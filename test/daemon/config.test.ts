@@ -80,7 +80,7 @@ describe('parseDaemonConfig defaults', () => {
       logLevel: 'info',
       minEni: 0,
       maxEni: 0,
-      securityGroupIds: ['sg-1'],
+      securityGroupIds: [],
       vSwitches: {},
     });
     expect(config.idleIpReclaimAfterMs).toBeUndefined();

@@ -243,6 +243,7 @@ describe('attach / detach', () => {
     expect(h.dump().vSwitches[0]!.availableIpAddressCount).toBe(before - 5);
     const deleted: unknown[] = [];
     h.events.on('eniDeleted', (ev) => deleted.push(ev));
+    h.faults.setDeleteDelay(500); // long enough to look at it while Deleting, on a loaded machine too
     await ecs.deleteNetworkInterface(
       new $ecs.DeleteNetworkInterfaceRequest({ regionId: h.regionId, networkInterfaceId: eni.networkInterfaceId }),
     );
@@ -259,6 +260,7 @@ describe('attach / detach', () => {
     );
     expect(deleted).toEqual([]);
     await h.settle();
+    h.faults.setDeleteDelay(20);
     expect(h.dump().vSwitches[0]!.availableIpAddressCount).toBe(before);
     expect(deleted).toEqual([{ eniId: eni.networkInterfaceId }]);
     await expectCloudError(
