@@ -68,9 +68,14 @@ export function planEniReconcile(input: EniReconcileInput): EniReconcilePlan {
   for (const k of input.known) {
     // attaching / releasing ENIs belong to a worker that settles them; changed ones were listed before that work.
     if (k.state === 'attaching' || k.state === 'releasing') continue;
+    if (k.changed) {
+      skipped.push(k.eniId);
+      continue;
+    }
     const e = byId.get(k.eniId);
     if (e && e.status === 'InUse') continue;
-    if (k.changed || input.recentlyAdded?.(k.eniId)) {
+    if (input.recentlyAdded?.(k.eniId)) {
+      // attached a moment ago: the listing may predate it
       skipped.push(k.eniId);
       continue;
     }
