@@ -39,8 +39,6 @@ export interface MetadataClientOptions {
   clock?: Clock;
   /** Metrics hook, called once per HTTP request (retries included). */
   observer?: Pick<CloudObserver, 'metadataRequest'>;
-  /** Send a hardened-mode token with every read (default true). */
-  useToken?: boolean;
   /** The token lifetime asked for, seconds (1 to 21600; default 21600, Terway's). */
   tokenTtlSeconds?: number;
 }
@@ -93,7 +91,7 @@ export class MetadataClient {
   private readonly clock: Clock;
   private readonly observer?: Pick<CloudObserver, 'metadataRequest'>;
   private readonly stat: MetadataStats = { requests: 0, errors: 0, retries: 0, totalLatencyMs: 0, maxLatencyMs: 0 };
-  private readonly tokenUrl?: URL;
+  private readonly tokenUrl: URL;
   private readonly tokenTtlSeconds: number;
   /** The token and until when it is used (`null`: the service has no token endpoint). */
   private token?: { value: string | null; until: number };
@@ -102,7 +100,7 @@ export class MetadataClient {
   constructor(opts: MetadataClientOptions) {
     const base = opts.baseUrl.replace(/\/+$/, '');
     this.base = new URL(`${base}/latest/meta-data/`);
-    if (opts.useToken !== false) this.tokenUrl = new URL(`${base}/latest/api/token`);
+    this.tokenUrl = new URL(`${base}/latest/api/token`);
     this.tokenTtlSeconds = Math.min(21_600, Math.max(1, Math.floor(opts.tokenTtlSeconds ?? 21_600)));
     if (this.base.protocol !== 'http:') throw new Error(`metadata base URL must be http: ${opts.baseUrl}`);
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
@@ -128,7 +126,7 @@ export class MetadataClient {
         return (await this.once('GET', url, path, token ? { [TOKEN_HEADER]: token } : {})).trim();
       } catch (err) {
         lastErr = err as MetadataError;
-        if (lastErr.httpStatus === 401 && this.tokenUrl && !renewedToken) {
+        if (lastErr.httpStatus === 401 && !renewedToken) {
           // The token expired or the service forgot it: one more try at once with a new one (as Terway does).
           renewedToken = true;
           this.token = undefined;
@@ -143,7 +141,6 @@ export class MetadataClient {
 
   /** The token to send (undefined: read without one). One PUT at a time; reused for 80% of its TTL less a minute. */
   private async currentToken(): Promise<string | undefined> {
-    if (!this.tokenUrl) return undefined;
     const now = this.clock.now();
     if (this.token && now < this.token.until) return this.token.value ?? undefined;
     this.tokenFlight ??= this.fetchToken(this.tokenUrl).finally(() => (this.tokenFlight = undefined));
