@@ -101,7 +101,9 @@ describe('credential files', () => {
       accessKeySecret: 'b',
       providerName: 'access_key',
     });
-    await expect(sdkCredential(new StaticCredentialsProvider('a', 'b', 't')).getCredential()).resolves.toMatchObject({ securityToken: 't' });
+    await expect(sdkCredential(new StaticCredentialsProvider('a', 'b', 't')).getCredential()).resolves.toMatchObject({
+      securityToken: 't',
+    });
     await expect(new StaticCredentialsProvider('', '').getCredentials()).rejects.toBeInstanceOf(NotEnabledError);
     await expect(new StaticCredentialsProvider('a', undefined).getCredentials()).rejects.toBeInstanceOf(NotEnabledError);
   });
