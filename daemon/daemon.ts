@@ -117,7 +117,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
     let podDb: PoolStore | undefined; // read by introspection (/v1/mapping cross-checks it)
     if (!allocator) {
       if (!cloud) {
-        const own = createCloud(config, md, logger, observer);
+        const own = await createCloud(config, md, logger, observer);
         cleanups.push(() => own.close());
         cloud = own;
       }
