@@ -431,7 +431,8 @@ export function expireTimers(
  * Picks the free IP for a new allocation, on a secondary ENI (never the instance's primary ENI). A stateful
  * pod gets its reserved IP back first.
  * most_ips: take from the ENI with the most IPs in use (keeps other ENIs draining so they can be deleted);
- * least_ips: the least used. Within an ENI the longest-idle IP goes first.
+ * least_ips: the least used. Within an ENI its own primary address goes first (it cannot be unassigned, so
+ * it is the one to keep busy: the secondary IPs stay free to reclaim), then the longest-idle IP.
  */
 export function pickFreeIp(
   enis: PlannerEni[],
@@ -449,6 +450,7 @@ export function pickFreeIp(
   const inUse = (e: PlannerEni) => e.ips.length - countState(e, 'free');
   const eni = orderEnis(withFree, inUse, policy)[0];
   if (!eni) return undefined;
+  if (eni.primaryIp && eni.ips.some((i) => i.ip === eni.primaryIp && i.state === 'free')) return { eniId: eni.eniId, ip: eni.primaryIp };
   let best: PlannerIp | undefined;
   for (const i of eni.ips)
     if (i.state === 'free' && (!best || i.since < best.since || (i.since === best.since && i.ip < best.ip))) best = i;

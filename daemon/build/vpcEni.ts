@@ -42,6 +42,8 @@ export const vpcEniBuilder: ModeBuilder = {
         minPoolSize: config.minPoolSize,
         maxPoolSize: config.maxPoolSize,
         maxEni: config.maxEni,
+        eniCapRatio: config.eniCapRatio,
+        eniCapShift: config.eniCapShift,
         cooldownMs: config.ipCooldownMs,
         allocDeadlineMs: config.allocTimeoutMs,
         vSwitchSelectionPolicy: config.vSwitchSelectionPolicy,

@@ -110,9 +110,10 @@ function readEndpoint(r: Reader, key: string): { host?: string; scheme?: 'http' 
 }
 
 export function readCloudKeys(r: Reader): CloudKeys {
-  const accessKey = r.str('access_key');
-  const accessSecret = r.str('access_secret');
-  if (r.has('access_key') !== r.has('access_secret')) {
+  // Empty strings are unset, as in Terway's credential chain (its chart renders `"access_key": ""` by default).
+  const accessKey = r.optionalStr('access_key');
+  const accessSecret = r.optionalStr('access_secret');
+  if ((accessKey === undefined) !== (accessSecret === undefined) && !r.issues.some((i) => i.key.startsWith('access_'))) {
     r.fail(accessKey === undefined ? 'access_key' : 'access_secret', 'access_key and access_secret must be set together');
   }
   const credentialPath = r.str('credential_path');

@@ -15,8 +15,6 @@ const IGNORED_TERWAY_KEYS: Record<string, string> = {
   eni_tag_block_list: 'not supported yet',
   prefix: 'interface name prefix is not configurable',
   ip_warm_up_size: 'not supported yet; min_pool_size keeps the pool warm',
-  eni_cap_ratio: 'not supported yet',
-  eni_cap_shift: 'not supported yet',
   enable_eni_trunking: 'trunk ENIs are not supported',
   enable_erdma: 'eRDMA is not supported',
   enable_ip_prefix: 'prefix delegation is not supported',
@@ -30,6 +28,13 @@ const IGNORED_TERWAY_KEYS: Record<string, string> = {
   enable_eip: 'EIP is not supported (deprecated in Terway too)',
   hot_plug: 'ignored',
 };
+
+/** A value that leaves a feature off or unset: false, "", 0, null, [] or {}. */
+function isOff(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length === 0;
+  if (isPlainObject(v)) return Object.keys(v).length === 0;
+  return v === false || v === '' || v === 0 || v === null || v === undefined;
+}
 
 export interface ParseResult {
   config: DaemonConfig;
@@ -65,6 +70,8 @@ export function parseDaemonConfig(raw: unknown): ParseResult {
   };
   for (const key of r.unknownKeys()) {
     const why = IGNORED_TERWAY_KEYS[key];
+    // Terway's chart renders some of these switched off (`"enable_eni_trunking": false`): nothing to say then.
+    if (why && isOff(raw[key])) continue;
     r.warnings.push(why ? `eni_conf.${key}: ignored (${why})` : `eni_conf.${key}: unknown key, ignored`);
   }
   if (r.issues.length > 0) throw new ConfigError(r.issues);

@@ -83,7 +83,9 @@ describe('introspection endpoints + eni-ipam-cli', () => {
       const a = byKey.get(p.podKey)!;
       expect(p).toMatchObject({ containerId: a.containerId, ifName: 'eth0', ip: a.ip, eniId: a.eniId, eniMac: a.eniMac });
       expect(Date.parse(p.allocatedAt)).toBe(a.allocatedAt);
-      expect(dump.enis.find((e) => e.eniId === p.eniId)!.secondaryIps).toContain(p.ip);
+      const eni = dump.enis.find((e) => e.eniId === p.eniId)!;
+      expect(eni.type).toBe('Secondary');
+      expect([eni.primaryIp, ...eni.secondaryIps]).toContain(p.ip);
     }
     const one = await get<{ pods: PodView[] }>('/v1/pods?pod=default/pod-cli-b');
     expect(one.pods.map((p) => p.containerId)).toEqual(['cli-b']);
@@ -96,13 +98,14 @@ describe('introspection endpoints + eni-ipam-cli', () => {
     expect(pool.stats).toEqual(JSON.parse(JSON.stringify(handle!.allocator.stats())));
     expect(pool.stats.assigned).toBe(3);
     const dump = mock.dump();
-    const primary = pool.enis.find((e) => e.primary)!;
-    expect(primary.eniId).toBe(dump.enis.find((e) => e.instanceId === NODE && e.type === 'Primary')!.eniId);
+    // eth0 is the node's: the pool holds secondary ENIs only, every address of each (its own primary included)
+    expect(pool.enis.some((e) => e.primary)).toBe(false);
     for (const e of pool.enis) {
       const cloudEni = dump.enis.find((c) => c.eniId === e.eniId)!;
+      expect(cloudEni.type).toBe('Secondary');
       expect(e.mac).toBe(cloudEni.mac);
       const held = Object.values(e.ips).flat().sort();
-      expect(held).toEqual([...cloudEni.secondaryIps].sort());
+      expect(held).toEqual([cloudEni.primaryIp, ...cloudEni.secondaryIps].sort());
     }
     const assigned = pool.enis.flatMap((e) => e.ips.assigned);
     expect(assigned.sort()).toEqual(
@@ -195,19 +198,19 @@ describe('introspection endpoints + eni-ipam-cli', () => {
   });
 
   it("an IP assigned behind the daemon's back shows in /v1/mapping; the CLI exits 1", async () => {
-    const primary = mock.dump().enis.find((e) => e.instanceId === NODE && e.type === 'Primary')!;
+    const ours = handle!.allocator.list()[0]!.eniId;
     const ecs = ecsClient(mock);
     const res = await ecs.assignPrivateIpAddresses(
       new $ecs.AssignPrivateIpAddressesRequest({
         regionId: mock.regionId,
-        networkInterfaceId: primary.eniId,
+        networkInterfaceId: ours,
         secondaryPrivateIpAddressCount: 1,
       }),
     );
     const rogue = res.body!.assignedPrivateIpAddressesSet!.privateIpSet!.privateIpAddress![0]!;
     const m = await get<MappingReport>('/v1/mapping');
     expect(m.ok).toBe(false);
-    expect(m.cloudOnly).toEqual([{ ip: rogue, eniId: primary.eniId }]);
+    expect(m.cloudOnly).toEqual([{ ip: rogue, eniId: ours }]);
     expect(m.poolOnly).toEqual([]);
     expect(m.rows.every((r) => r.ok)).toBe(true);
     // The same check scoped to one pod does not involve the rogue IP.

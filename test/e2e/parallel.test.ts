@@ -29,7 +29,7 @@ describe.skipIf(!support.ok)(`e2e: ${BURST} parallel ADDs on one node`, () => {
     (r) => ({ c, plugin, before } = r),
   );
 
-  it(`${BURST} ADDs at once all succeed with distinct ENI secondary IPs`, async () => {
+  it(`${BURST} ADDs at once all succeed with distinct addresses of secondary ENIs`, async () => {
     const [n1, n2] = c.nodes;
     for (let i = 0; i < BURST; i++) burst.push(await createPod(PREFIX, `b${i}`, n1!.daemon));
     for (let i = 0; i < 2; i++) remote.push(await createPod(PREFIX, `r${i}`, n2!.daemon));

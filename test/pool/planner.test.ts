@@ -368,6 +368,17 @@ describe('cool-down and stateful reservation', () => {
     expect(expireTimers([r], NOW + 10_000, 5_000)).toEqual([{ ip: '10.0.0.7', to: 'free' }]);
   });
 
+  it('hands out an ENI’s own primary address first (it can only leave with the ENI: keep it busy, the secondaries reclaimable)', () => {
+    const e = eni('eni-x', {
+      primaryIp: '10.0.3.1',
+      ips: [
+        { ip: '10.0.3.7', state: 'free', since: NOW - 99_000 },
+        { ip: '10.0.3.1', state: 'free', since: NOW - 10 },
+      ],
+    });
+    expect(pickFreeIp([e], 'most_ips')).toEqual({ eniId: 'eni-x', ip: '10.0.3.1' });
+  });
+
   it('takes the longest-idle IP from the most used ENI (most_ips)', () => {
     const a = eni('eni-a', {
       ips: [
