@@ -51,7 +51,7 @@ export const eniMultiIpBuilder: ModeBuilder = {
         ctx.nodeWarning?.(e);
       },
     });
-    return { allocator };
+    return { allocator, capacity: () => allocator.capacity() };
   },
 
   service: (deps) => createNetworkService('ENIMultiIP', deps),

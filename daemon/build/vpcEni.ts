@@ -65,7 +65,7 @@ export const vpcEniBuilder: ModeBuilder = {
         }
       },
     });
-    return { allocator: pool, background: advertiseCapacity(ctx, pool) };
+    return { allocator: pool, background: advertiseCapacity(ctx, pool), capacity: () => pool.nodeCapacity() };
   },
 
   service: (deps) => createNetworkService('VPCENI', deps),

@@ -38,6 +38,8 @@ function isOff(v: unknown): boolean {
 
 export interface ParseResult {
   config: DaemonConfig;
+  /** The eni_conf object the config was read from (a node's terway-config is merged over it, RFC 7396). */
+  source: Record<string, unknown>;
   /** Non-fatal findings (unknown or ignored keys), for the log. */
   warnings: string[];
 }
@@ -75,7 +77,7 @@ export function parseDaemonConfig(raw: unknown): ParseResult {
     r.warnings.push(why ? `eni_conf.${key}: ignored (${why})` : `eni_conf.${key}: unknown key, ignored`);
   }
   if (r.issues.length > 0) throw new ConfigError(r.issues);
-  return { config, warnings: r.warnings };
+  return { config, warnings: r.warnings, source: raw };
 }
 
 /** The config with secrets removed, safe to log. */

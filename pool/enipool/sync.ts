@@ -37,7 +37,10 @@ export interface EniSyncDeps {
 
 export class EniSync {
   /** ECS EniQuantity (primary included), known after restore(). */
-  private quota = 0;
+  /** The instance type's EniQuantity (primary included). */
+  quota = 0;
+  /** Secondary ENIs attached here that are not ours (they hold quota slots). */
+  foreign = 0;
   /** ENIs for pods on this node (quota − primary − foreign secondary ENIs, capped by max_eni). */
   capacity = 0;
 
@@ -75,6 +78,7 @@ export class EniSync {
     for (const d of r.dropped) log.warn({ eniId: d.eniId, podKey: d.podKey }, 'stored ENI is no longer attached to this instance: dropped');
     books.write(r.ops);
     this.quota = quota;
+    this.foreign = r.foreign;
     this.capacity = secondaryEniQuota(quota, this.d.config, r.foreign);
     for (const p of snap.pods) books.pods.set(p.podKey, p);
     for (const { info, slot } of r.held) {
@@ -252,6 +256,7 @@ export class EniSync {
         eniId: info.eniId,
       });
     }
+    this.foreign = plan.foreign;
     const cap = secondaryEniQuota(this.quota, this.d.config, plan.foreign);
     if (cap !== this.capacity) {
       log.info(

@@ -197,6 +197,50 @@ describe('introspection endpoints + eni-ipam-cli', () => {
     expect(dead.err).toMatch(/cannot reach the daemon/);
   });
 
+  it('max-pods: this node from its daemon, another instance type via the daemon or the cloud, in a mode', async () => {
+    const own = await cli(['--addr', `unix:${sock}`, 'max-pods']);
+    expect(own).toMatchObject({ code: 0, out: '140\n' }); // ecs.g7.4xlarge: (8 − 1) × 20
+    const json = JSON.parse((await cli(['--addr', `unix:${sock}`, 'max-pods', '--json'])).out);
+    expect(json).toEqual({
+      mode: 'ENIMultiIP',
+      pods: 140,
+      explain: '140 pods = (8 ENIs − 1) × 20 IPs (ecs.g7.4xlarge)',
+      instanceType: 'ecs.g7.4xlarge',
+      scope: 'node',
+    });
+    // the daemon asks the cloud for a type it does not run on
+    expect((await cli(['--addr', `unix:${sock}`, 'max-pods', '--instance-type', 'ecs.g7.large'])).out).toBe('12\n');
+    expect((await cli(['--addr', `unix:${sock}`, 'max-pods', '-t', 'ecs.g7.large', '--mode', 'VPCENI'])).out).toBe('2\n');
+    // with credentials in --config the CLI asks the cloud itself (no daemon needed)
+    const conf = join(dir, 'eni_conf_cloud.json');
+    writeFileSync(
+      conf,
+      JSON.stringify({
+        access_key: mock.accessKeyId,
+        access_secret: mock.accessKeySecret,
+        cloud_endpoint: mock.url,
+        region_id: mock.regionId,
+      }),
+    );
+    const before = mock.counters()['DescribeInstanceTypes'] ?? 0;
+    const direct = await cli(['--config', conf, 'max-pods', '--instance-type', 'ecs.g7.xlarge', '--json']);
+    expect(direct.code, direct.err).toBe(0);
+    expect(JSON.parse(direct.out)).toMatchObject({
+      pods: 45,
+      explain: '45 pods = (4 ENIs − 1) × 15 IPs (ecs.g7.xlarge)',
+      scope: 'instanceType',
+    });
+    expect(mock.counters()['DescribeInstanceTypes'] ?? 0).toBe(before + 1);
+    // usage errors and cloud errors
+    expect((await cli(['--addr', `unix:${sock}`, 'max-pods', '--mode', 'VPCENI'])).code).toBe(2);
+    expect((await cli(['--addr', `unix:${sock}`, 'max-pods', '-t', 'ecs.g7.large', '--mode', 'ENIOnly'])).err).toMatch(
+      /--mode must be one of/,
+    );
+    const unknown = await cli(['--addr', `unix:${sock}`, 'max-pods', '-t', 'ecs.nope']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/HTTP 502: DescribeInstanceTypes ecs\.nope/);
+  });
+
   it("an IP assigned behind the daemon's back shows in /v1/mapping; the CLI exits 1", async () => {
     const ours = handle!.allocator.list()[0]!.eniId;
     const ecs = ecsClient(mock);
