@@ -29,6 +29,11 @@ const IGNORED_TERWAY_KEYS: Record<string, string> = {
   hot_plug: 'ignored',
 };
 
+/** A Terway key this daemon recognises but does not implement (accepted with a warning unless switched off). */
+export function isIgnoredTerwayKey(key: string): boolean {
+  return Object.hasOwn(IGNORED_TERWAY_KEYS, key);
+}
+
 /** A value that leaves a feature off or unset: false, "", 0, null, [] or {}. */
 function isOff(v: unknown): boolean {
   if (Array.isArray(v)) return v.length === 0;
