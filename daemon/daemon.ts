@@ -171,7 +171,12 @@ export async function startDaemon(baseConfig: DaemonConfig, deps: DaemonDeps = {
       capacity = parts.capacity;
     }
     const cap = capacity;
-    const maxPods = cap && ((): MaxPods => ({ mode: config.daemonMode, pods: cap().pods, explain: cap().explain }));
+    const maxPods =
+      cap &&
+      ((): MaxPods => {
+        const c = cap();
+        return { mode: config.daemonMode, pods: c.pods, explain: c.explain };
+      });
     if (maxPods && k8s?.nodeName) {
       const { kube, nodeName } = k8s;
       background.push(() => publishMaxPods({ kube, nodeName, maxPods, log: logger }));

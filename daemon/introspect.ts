@@ -203,12 +203,16 @@ export class Introspection {
       } catch (e) {
         return { status: 502, body: { error: `DescribeInstanceTypes ${instanceType}: ${(e as Error).message}` } };
       }
-      const body: CapacityView = {
-        ...maxPodsFor({ ...config, daemonMode: mode ?? config.daemonMode }, limits),
-        instanceType,
-        scope: 'instanceType',
-      };
-      return { status: 200, body };
+      try {
+        const body: CapacityView = {
+          ...maxPodsFor({ ...config, daemonMode: mode ?? config.daemonMode }, limits),
+          instanceType,
+          scope: 'instanceType',
+        };
+        return { status: 200, body };
+      } catch (e) {
+        return { status: 400, body: { error: (e as Error).message } }; // VPCIP without a pod CIDR
+      }
     }
     if (!this.src.maxPods)
       return { status: 404, body: { error: 'this daemon does not know its capacity (it was given a ready allocator)' } };

@@ -128,12 +128,8 @@ export class MultiIpCloudOps {
         if (recs.length === 0) return Promise.resolve();
         // Recorded `releasing` before the call: after a crash the restarted pool finishes it, never hands them out.
         books.write(recs.map((ip) => ({ op: 'putIp', ip })));
-        p = this.workers.run(a.eniId, () =>
-          this.unassign(
-            a.eniId,
-            recs.map((r) => r.ip),
-          ),
-        );
+        const ips = recs.map((r) => r.ip);
+        p = this.workers.run(a.eniId, () => this.unassign(a.eniId, ips));
         break;
       }
       case 'retryUnassign':

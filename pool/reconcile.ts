@@ -38,7 +38,7 @@ export interface ReconcileInput {
 }
 
 export type ReconcileFinding =
-  | { kind: 'adoptEni'; eniId: string; primary: boolean }
+  | { kind: 'adoptEni'; eniId: string }
   | { kind: 'eniFactsUnknown'; eniId: string; vSwitchId: string }
   | { kind: 'adoptIp'; eniId: string; ip: string }
   | { kind: 'dropIp'; eniId: string; ip: string; state: IpRecord['state'] }
@@ -136,7 +136,7 @@ export function reconcileWithCloud(input: ReconcileInput): ReconcileResult {
           ...(ce.primaryIp ? { primaryIp: ce.primaryIp } : {}),
         },
       });
-      findings.push({ kind: 'adoptEni', eniId: ce.eniId, primary: false });
+      findings.push({ kind: 'adoptEni', eniId: ce.eniId });
     } else if (rec.state !== 'inuse' || rec.mac !== ce.mac || (ce.primaryIp && rec.primaryIp !== ce.primaryIp)) {
       // attaching → the attach finished; deleting → the detach never happened: usable again.
       // A row from before schema v2 learns its primary IP here.

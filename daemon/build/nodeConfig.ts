@@ -3,9 +3,10 @@
 //   else kube-system), is merged over the node's eni_conf as an RFC 7396 merge patch (null deletes a key). A
 //   missing ConfigMap or key, or a read that fails, keeps eni-config and is logged (Terway falls back alike).
 // - Node label `k8s.aliyun.com/exclusive-mode-eni-type=eniOnly`: the node runs exclusive ENIs, daemon_mode VPCENI
-//   (driver rawEni unless eni_conf says `none`). Terway also forces `ipam_type: crd` there (its daemon only runs
-//   ENIOnly with the controlplane); here the node-local ENI pool serves it until centralized IPAM is selected by
-//   `ipam_type`, which then applies to this node the same way.
+//   (driver rawEni unless eni_conf says `none`). Terway also forces `ipam_type: crd` there (its daemon runs
+//   ENIOnly only with the controlplane). Here the node-local ENI pool serves it: the label is a patch of the
+//   eni_conf like the ConfigMap's, so once a builder for centralized IPAM serves VPCENI (build/index.ts, listed
+//   before vpcEniBuilder), adding `ipam_type: 'crd'` to this patch makes such nodes Terway's exactly.
 // The Node itself must be readable: a node meant for exclusive ENIs must not start as ENIMultiIP because the API
 // server was briefly away (its pod DB would then hold the wrong mode's state). A Node that does not exist (404)
 // has no labels.
