@@ -27,7 +27,7 @@ describe('daemon + mock cloud', () => {
     config = mockCloudConfig(mock, dir, {
       vswitches: { 'cn-hangzhou-h': ['vsw-mock-b'] },
       // no security_group: copied from the primary ENI
-      // More than the primary ENI holds (19 secondary IPs on ecs.g7.4xlarge): forces a new ENI.
+      // More than one secondary ENI holds (20 addresses on ecs.g7.4xlarge): forces two ENIs.
       min_pool_size: 25,
       max_pool_size: 30,
       ip_cooldown: '0s',
