@@ -95,7 +95,9 @@ async function realTarget(): Promise<Target> {
   const { startCluster } = await import('../sim/cluster/cluster.js');
   const prefix = `bcni${process.pid % 10000}`;
   const c = await startCluster({ prefix, nodes: 1, minPoolSize: 4, maxPoolSize: 8, ipCooldown: '0s' });
-  const ns = await netnsMaker(prefix);
+  // Pod netns under a prefix of their own: cleaning up `prefix` would take the cluster's node and router netns with
+  // it (and the router's end of each ENI link, so the node would lose its secondary ENIs' links).
+  const ns = await netnsMaker(`${prefix}p`);
   const daemon = c.nodes[0]!.daemon;
   const driver = String(daemon.eniConf()['driver']);
   return {

@@ -2,12 +2,14 @@
 // Exit codes: 0 fine; 1 `mapping` found a mismatch (as terway-cli mapping does); 2 usage, connection or server error.
 import { parseArgs } from 'node:util';
 import { loadDaemonConfig, type ListenAddress } from '../daemon/config/index.js';
-import type { MappingReport, PodView, PoolView } from '../daemon/introspect.js';
+import type { CapacityView, MappingReport, PodView, PoolView } from '../daemon/introspect.js';
+import { capacityFromCloud, capacityPath, hasCloudCredentials, parseMode } from './maxPods.js';
 import { CliError, getJson, parseAddr } from './client.js';
 import { formatMapping, formatPods, formatPool } from './format.js';
 import { writeSupportBundle } from './supportBundle.js';
 
 export const USAGE = `usage: eni-ipam-cli [--addr ADDR | --config FILE] COMMAND [--json] [--pod NS/NAME] [--eni ENI_ID]
+       eni-ipam-cli [--addr ADDR | --config FILE] max-pods [--instance-type TYPE] [--mode MODE] [--json]
        eni-ipam-cli [--addr ADDR | --config FILE] support-bundle [--out FILE] [--since DURATION]
                     [--cni-conf-dir DIR] [--cni-bin-dir DIR]
 
@@ -16,6 +18,11 @@ commands:
   pool            pool statistics and per-ENI IPs by state
   mapping         cross-check pod DB, pool and cloud; exits 1 on a mismatch
   config          the daemon's configuration (credentials redacted), JSON
+  max-pods        pods a node holds in the daemon's mode, for kubelet's --max-pods (prints the number;
+                  --json: with the arithmetic). Without --instance-type: this node, from its daemon.
+                  --instance-type TYPE: a node of that type, from DescribeInstanceTypes, asked with the
+                  credentials of --config (access_key / credential_path) or else by the running daemon;
+                  --mode: ENIMultiIP, VPCENI or VPCIP instead of eni_conf daemon_mode.
   support-bundle  one .tar.gz for a bug report: the daemon's redacted config, pool, pods, mapping,
                   metrics and recent logs (--since 1h: only the last hour), ip link/addr/rule/route/neigh,
                   rp_filter / forwarding sysctls, the CNI configs and plugin version, the pod DB schema.
@@ -33,7 +40,7 @@ export interface CliIo {
   env: Readonly<Record<string, string | undefined>>;
 }
 
-const COMMANDS = ['pods', 'pool', 'mapping', 'config', 'support-bundle'] as const;
+const COMMANDS = ['pods', 'pool', 'mapping', 'config', 'max-pods', 'support-bundle'] as const;
 type Command = (typeof COMMANDS)[number];
 
 async function resolveAddr(addr: string | undefined, configPath: string | undefined): Promise<ListenAddress> {
@@ -58,6 +65,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     since?: string;
     'cni-conf-dir'?: string;
     'cni-bin-dir'?: string;
+    'instance-type'?: string;
+    mode?: string;
   };
   let positionals: string[];
   try {
@@ -74,6 +83,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         since: { type: 'string' },
         'cni-conf-dir': { type: 'string' },
         'cni-bin-dir': { type: 'string' },
+        'instance-type': { type: 'string', short: 't' },
+        mode: { type: 'string' },
       },
       allowPositionals: true,
       strict: true,
@@ -93,6 +104,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   const command = cmd as Command;
   if (command === 'support-bundle') return supportBundle(values, io);
+  if (command === 'max-pods') return maxPods(values, io);
   try {
     const addr = await resolveAddr(values.addr, values.config ?? io.env['ENI_CONFIG']);
     const q = new URLSearchParams();
@@ -110,6 +122,37 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     else if (command === 'pool') io.out(formatPool(reply.body as PoolView));
     else io.out(formatMapping(reply.body as MappingReport));
     return command === 'mapping' && !(reply.body as MappingReport).ok ? 1 : 0;
+  } catch (e) {
+    io.err(`eni-ipam-cli: ${(e as Error).message}\n`);
+    return 2;
+  }
+}
+
+async function maxPods(
+  values: { addr?: string; config?: string; json?: boolean; 'instance-type'?: string; mode?: string },
+  io: CliIo,
+): Promise<number> {
+  try {
+    const mode = parseMode(values.mode);
+    const instanceType = values['instance-type'];
+    const configPath = values.config ?? io.env['ENI_CONFIG'];
+    let view: CapacityView | undefined;
+    if (instanceType && configPath && !values.addr) {
+      const { config } = await loadDaemonConfig(configPath);
+      if (hasCloudCredentials(config)) view = await capacityFromCloud(config, instanceType, mode);
+    }
+    if (!view) {
+      if (mode && !instanceType) throw new CliError('--mode needs --instance-type (this node is counted in its own mode)');
+      const path = capacityPath(instanceType, mode);
+      const reply = await getJson(await resolveAddr(values.addr, configPath), path);
+      if (reply.status !== 200) {
+        io.err(`${path}: HTTP ${reply.status}: ${(reply.body as { error?: string } | null)?.error ?? JSON.stringify(reply.body)}\n`);
+        return 2;
+      }
+      view = reply.body as CapacityView;
+    }
+    io.out(values.json ? `${JSON.stringify(view, null, 2)}\n` : `${view.pods}\n`);
+    return 0;
   } catch (e) {
     io.err(`eni-ipam-cli: ${(e as Error).message}\n`);
     return 2;

@@ -173,7 +173,14 @@ export async function cmdAdd(inv: Invocation, backend: EniBackend, io: CommandIO
   const pod = podRef(inv);
   let reply: AllocIPReply;
   try {
-    reply = await backend.allocIP({ pod, apiVersion: API_VERSION, pluginVersion: inv.pluginVersion }, timeoutFor(inv, 'ADD'));
+    const o = inv.conf.daemonOptions;
+    const netConf = {
+      mtu: o.mtu ?? 0,
+      eniipVirtualType: o.eniipVirtualType ?? '',
+      vethPrefix: o.vethPrefix ?? '',
+      ignoredKeys: o.ignoredKeys,
+    };
+    reply = await backend.allocIP({ pod, apiVersion: API_VERSION, pluginVersion: inv.pluginVersion, netConf }, timeoutFor(inv, 'ADD'));
   } catch (e) {
     const err = transportError(e, 'ADD');
     // The daemon may hold an allocation we never got word of (reply garbled, deadline passed while

@@ -214,6 +214,64 @@ export interface NetConf {
   dns: Record<string, unknown> | undefined;
   /** GC: `cni.dev/valid-attachments` (or the older `cni.dev/attachments`). */
   validAttachments: GcAttachment[] | undefined;
+  /** Keys of Terway's 10-terway.conf that reach the daemon with ADD (NetConfOptions in eni.proto). */
+  daemonOptions: DaemonOptions;
+}
+
+/** What the daemon is told of the network config beyond CNI's keys (cni/README.md "Config keys"). */
+export interface DaemonOptions {
+  /** Pod interface MTU (Terway `mtu`); undefined: the daemon's eni_conf mtu. */
+  mtu?: number;
+  /** Terway `eniip_virtual_type`, lower-cased: the daemon logs it once when its own driver differs. */
+  eniipVirtualType?: string;
+  /** Terway `veth_prefix`: the daemon logs it once when its eni_conf veth_prefix differs. */
+  vethPrefix?: string;
+  /** Keys accepted without acting on them (Terway's others, unknown ones): the daemon logs each once. */
+  ignoredKeys: string[];
+}
+
+/** Keys of the CNI spec (and of libcni's runtime): never reported. */
+const CNI_KEYS = new Set([
+  'cniVersion',
+  'cniVersions',
+  'name',
+  'type',
+  'args',
+  'ipMasq',
+  'ipam',
+  'dns',
+  'prevResult',
+  'capabilities',
+  'runtimeConfig',
+]);
+/** This plugin's own keys. */
+const OWN_KEYS = new Set(['socket', 'timeout_seconds', 'log_file', 'cni.dev/valid-attachments', 'cni.dev/attachments']);
+/** Terway's 10-terway.conf keys acted on (by the daemon, with ADD). */
+const DAEMON_KEYS = new Set(['mtu', 'eniip_virtual_type', 'veth_prefix']);
+
+/**
+ * Terway's keys the daemon acts on, and the names of the rest (reported, not refused: a Terway conflist works
+ * unchanged). runtimeConfig.bandwidth is reported too: a bandwidth limit is not shaped here.
+ */
+function readDaemonOptions(raw: Record<string, unknown>): DaemonOptions {
+  const out: DaemonOptions = { ignoredKeys: [] };
+  const mtu = raw.mtu;
+  if (mtu !== undefined && mtu !== null && mtu !== 0) {
+    if (typeof mtu !== 'number' || !Number.isInteger(mtu) || mtu < 68 || mtu > 65535)
+      throw invalid('"mtu" must be an integer in 68..65535');
+    out.mtu = mtu;
+  }
+  const vt = optString(raw, 'eniip_virtual_type');
+  if (vt) out.eniipVirtualType = vt.toLowerCase();
+  const vp = optString(raw, 'veth_prefix');
+  if (vp) out.vethPrefix = vp;
+  for (const key of Object.keys(raw)) {
+    if (!CNI_KEYS.has(key) && !OWN_KEYS.has(key) && !DAEMON_KEYS.has(key)) out.ignoredKeys.push(key);
+  }
+  const rc = raw.runtimeConfig;
+  if (isObject(rc) && rc.bandwidth !== undefined) out.ignoredKeys.push('runtimeConfig.bandwidth');
+  out.ignoredKeys.sort();
+  return out;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -313,7 +371,8 @@ export function parseNetConf(stdin: string, command: Command): NetConf {
     });
   }
 
-  return { cniVersion, name, type, socket, timeoutSeconds, logFile, prevResult, dns, validAttachments };
+  const daemonOptions = readDaemonOptions(raw);
+  return { cniVersion, name, type, socket, timeoutSeconds, logFile, prevResult, dns, validAttachments, daemonOptions };
 }
 
 /** Checks that a prevResult has the structure of a CNI result (0.3.0+). Throws code 7. */

@@ -29,10 +29,18 @@ export interface PodRef {
   ifName: string;
   networkName: string;
 }
+export interface NetConfOptions {
+  mtu: number;
+  eniipVirtualType: string;
+  vethPrefix: string;
+  ignoredKeys: string[];
+}
 export interface AllocIPRequest {
   pod: PodRef | null;
   apiVersion: number;
   pluginVersion: string;
+  /** Absent from older plugins (and from tools that only allocate). */
+  netConf?: NetConfOptions | null;
 }
 export interface IPConfig {
   address: string;
@@ -170,10 +178,17 @@ export const PodRefSchema = schema<PodRef>('PodRef', [
   { no: 5, key: 'ifName', kind: 'string' },
   { no: 6, key: 'networkName', kind: 'string' },
 ]);
+export const NetConfOptionsSchema = schema<NetConfOptions>('NetConfOptions', [
+  { no: 1, key: 'mtu', kind: 'uint32' },
+  { no: 2, key: 'eniipVirtualType', kind: 'string' },
+  { no: 3, key: 'vethPrefix', kind: 'string' },
+  { no: 4, key: 'ignoredKeys', kind: 'string', repeated: true },
+]);
 export const AllocIPRequestSchema = schema<AllocIPRequest>('AllocIPRequest', [
   { no: 1, key: 'pod', kind: PodRefSchema },
   { no: 2, key: 'apiVersion', kind: 'uint32' },
   { no: 3, key: 'pluginVersion', kind: 'string' },
+  { no: 4, key: 'netConf', kind: NetConfOptionsSchema },
 ]);
 export const IPConfigSchema = schema<IPConfig>('IPConfig', [
   { no: 1, key: 'address', kind: 'string' },

@@ -5,8 +5,9 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import type { IpAllocator, OwnerCheck, PoolStore } from '../pool/index.js';
-import { createDriver } from '../drivers/index.js';
+import type { IpAllocator, NodeCapacity, OwnerCheck, PoolStore } from '../pool/index.js';
+import { publishMaxPods, type MaxPods } from './maxPods.js';
+import { createDriver, DEFAULT_VETH_PREFIX } from '../drivers/index.js';
 import type { Driver } from '../drivers/types.js';
 import type { Cloud, InstanceMetadata } from './cloud/types.js';
 import { openPoolStore } from './store/index.js';
@@ -21,6 +22,7 @@ import { KernelHygiene } from './modes/kernelHygiene.js';
 import { modeBuilder, type BackgroundPart } from './build/index.js';
 import { createCloud, readMetadata } from './build/cloud.js';
 import { connectKube, eventSinks, podOwnerCheck, withKubernetes } from './build/kube.js';
+import { applyNodeSettings, DEFAULT_DAEMON_NAMESPACE } from './build/nodeConfig.js';
 import { DaemonServer } from './server/server.js';
 import { prepareSocketPath } from './server/socket.js';
 
@@ -43,8 +45,13 @@ export interface DaemonDeps {
   logRing?: LogRing;
   /** A ready Kubernetes client; null: run without Kubernetes whatever the config says. Default: from the config and env. */
   kube?: KubeClient | null;
-  /** Environment read for NODE_NAME and KUBERNETES_SERVICE_HOST (default process.env). */
+  /** Environment read for NODE_NAME, POD_NAMESPACE and KUBERNETES_SERVICE_HOST (default process.env). */
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * The eni_conf object `config` was parsed from (ParseResult.source): a Node's `terway-config` ConfigMap is
+   * merged over it. Without it that label is not applied (logged).
+   */
+  eniConfSource?: Record<string, unknown>;
 }
 
 export interface DaemonHandle {
@@ -68,6 +75,21 @@ export interface DaemonHandle {
 
 type Cleanup = () => Promise<void> | void;
 
+/** The Node's per-node settings (terway-config, exclusive ENI) over the config (build/nodeConfig.ts). */
+async function nodeSettings(config: DaemonConfig, deps: DaemonDeps, k8s: { kube: KubeClient; nodeName: string }, log: Logger) {
+  const env = deps.env ?? process.env;
+  const namespace = env['POD_NAMESPACE']?.trim() || DEFAULT_DAEMON_NAMESPACE;
+  const { config: effective, applied } = await applyNodeSettings({
+    config,
+    source: deps.eniConfSource,
+    ...k8s,
+    namespace,
+    log,
+  });
+  if (applied.length > 0) log.info({ applied, mode: effective.daemonMode, config: redactConfig(effective) }, 'per-node settings applied');
+  return effective;
+}
+
 /** The pod DB file (its directory created 0700), closed by the returned cleanup. */
 async function openPodDb(config: DaemonConfig): Promise<{ store: PoolStore; close: Cleanup }> {
   if (config.dbPath !== ':memory:') await mkdir(dirname(config.dbPath), { recursive: true, mode: 0o700 });
@@ -75,7 +97,8 @@ async function openPodDb(config: DaemonConfig): Promise<{ store: PoolStore; clos
   return { store, close: () => store.close() };
 }
 
-export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): Promise<DaemonHandle> {
+export async function startDaemon(baseConfig: DaemonConfig, deps: DaemonDeps = {}): Promise<DaemonHandle> {
+  let config = baseConfig;
   const logRing = deps.logRing ?? (deps.logger ? undefined : new LogRing());
   logRing?.redactValues([config.accessKey, config.accessSecret]);
   const logger = deps.logger ?? createLogger({ level: config.logLevel, ring: logRing });
@@ -104,8 +127,9 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
     const instanceId = config.instanceId ?? md.instanceId;
     let cloud = deps.cloud;
 
-    const builder = modeBuilder(config);
     const k8s = await connectKube(config, deps, log);
+    if (k8s?.nodeName) config = await nodeSettings(config, deps, { kube: k8s.kube, nodeName: k8s.nodeName }, log);
+    const builder = modeBuilder(config);
     const { events, nodeWarning } = eventSinks(logger, k8s, deps.events);
     const ownerCheck = deps.ownerCheck ?? (builder.podGc ? podOwnerCheck(config, k8s, log) : undefined);
     if (k8s && !builder.podGc) log.warn({ mode: config.daemonMode }, 'GC by pod existence is not implemented in this mode');
@@ -115,6 +139,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
     const background: BackgroundPart[] = [];
     let allocator = deps.allocator;
     let podDb: PoolStore | undefined; // read by introspection (/v1/mapping cross-checks it)
+    let capacity: (() => NodeCapacity) | undefined; // the node's max pods, as the mode's allocator counts them
     if (!allocator) {
       if (!cloud) {
         const own = await createCloud(config, md, logger, observer);
@@ -143,6 +168,18 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
       });
       allocator = parts.allocator;
       background.push(...(parts.background ?? []));
+      capacity = parts.capacity;
+    }
+    const cap = capacity;
+    const maxPods =
+      cap &&
+      ((): MaxPods => {
+        const c = cap();
+        return { mode: config.daemonMode, pods: c.pods, explain: c.explain };
+      });
+    if (maxPods && k8s?.nodeName) {
+      const { kube, nodeName } = k8s;
+      background.push(() => publishMaxPods({ kube, nodeName, maxPods, log: logger }));
     }
     const pool = allocator;
 
@@ -190,6 +227,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
     let metricsServer: MetricsServer | undefined;
     if (config.metricsListen) {
       const db = podDb;
+      const limitsCloud = cloud;
       const introspection = new Introspection({
         instanceId,
         config,
@@ -197,6 +235,9 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
         cloud,
         loadDb: db ? () => db.load() : undefined,
         logs: logRing,
+        maxPods,
+        instanceType: md.instanceType,
+        limitsOf: limitsCloud ? (t) => limitsCloud.describeInstanceTypeLimits(t) : undefined,
       });
       metricsServer = await serveMetrics(metrics, config.metricsListen, { health, routes: (m, p, q) => introspection.route(m, p, q) });
       const ms = metricsServer;
@@ -209,6 +250,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
       metrics,
       events,
       allocTimeoutMs: config.allocTimeoutMs,
+      wiring: { driver: driver.name, vethPrefix: config.vethPrefix ?? DEFAULT_VETH_PREFIX },
     });
     await grpcServer.listen(config.socketPath);
     grpcServer.setServing(true);

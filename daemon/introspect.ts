@@ -9,6 +9,8 @@ import type { IpAllocation, IpAllocator } from '../pool/types.js';
 import type { EniRecord, IpRecord, PoolSnapshot } from '../pool/store.js';
 import { parsePodFilter, podsView, poolView, type PodFilter, type PodView, type PoolView } from './introspectViews.js';
 import { buildMapping, type MappingReport } from './introspectMapping.js';
+import { maxPodsFor, type MaxPods } from './maxPods.js';
+import type { CapacityLimits } from '../pool/capacity.js';
 
 export {
   IP_STATES,
@@ -43,6 +45,19 @@ export interface IntrospectionSources {
   loadDb?: () => PoolSnapshot;
   /** The daemon's recent log lines; absent when it was given a logger of its own (tests). */
   logs?: Pick<LogRing, 'lines'>;
+  /** The node's max pods (maxPods.ts); absent when the daemon was given a ready allocator. */
+  maxPods?: () => MaxPods;
+  /** This node's instance type (GET /v1/capacity names it). */
+  instanceType?: string;
+  /** Limits of an instance type (GET /v1/capacity?instanceType=): DescribeInstanceTypes, cached by the client. */
+  limitsOf?: (instanceType: string) => Promise<CapacityLimits>;
+}
+
+/** GET /v1/capacity: the pods a node holds in this daemon's mode, for kubelet's --max-pods. */
+export interface CapacityView extends MaxPods {
+  instanceType?: string;
+  /** `node`: this node as it stands (ENIs of other tools left out); `instanceType`: any node of that type. */
+  scope: 'node' | 'instanceType';
 }
 
 export interface IntrospectReply {
@@ -150,6 +165,8 @@ export class Introspection {
         return this.logs(query);
       case '/v1/config':
         return { status: 200, body: this.config() };
+      case '/v1/capacity':
+        return this.capacity(query.get('instanceType') ?? undefined, query.get('mode') ?? undefined);
       case '/v1/mapping':
         try {
           return { status: 200, body: await this.mapping(pod) };
@@ -166,8 +183,45 @@ export class Introspection {
           };
         }
       default:
-        return { status: 404, body: { error: `unknown path ${path}; try /v1/pods, /v1/pool, /v1/config, /v1/mapping, /v1/logs` } };
+        return {
+          status: 404,
+          body: { error: `unknown path ${path}; try /v1/pods, /v1/pool, /v1/config, /v1/mapping, /v1/capacity, /v1/logs` },
+        };
     }
+  }
+
+  /** This node's max pods, or (`?instanceType=`) those of a node of that type in this daemon's mode (or `?mode=`). */
+  private async capacity(instanceType?: string, mode?: string): Promise<IntrospectReply> {
+    const { config } = this.src;
+    if (mode !== undefined && mode !== 'ENIMultiIP' && mode !== 'VPCENI' && mode !== 'VPCIP')
+      return { status: 400, body: { error: `mode: ENIMultiIP, VPCENI or VPCIP (got ${JSON.stringify(mode)})` } };
+    if (instanceType) {
+      if (!this.src.limitsOf) return { status: 404, body: { error: 'this daemon has no cloud client to ask for instance type limits' } };
+      let limits: CapacityLimits;
+      try {
+        limits = await this.src.limitsOf(instanceType);
+      } catch (e) {
+        return { status: 502, body: { error: `DescribeInstanceTypes ${instanceType}: ${(e as Error).message}` } };
+      }
+      try {
+        const body: CapacityView = {
+          ...maxPodsFor({ ...config, daemonMode: mode ?? config.daemonMode }, limits),
+          instanceType,
+          scope: 'instanceType',
+        };
+        return { status: 200, body };
+      } catch (e) {
+        return { status: 400, body: { error: (e as Error).message } }; // VPCIP without a pod CIDR
+      }
+    }
+    if (!this.src.maxPods)
+      return { status: 404, body: { error: 'this daemon does not know its capacity (it was given a ready allocator)' } };
+    const body: CapacityView = {
+      ...this.src.maxPods(),
+      ...(this.src.instanceType ? { instanceType: this.src.instanceType } : {}),
+      scope: 'node',
+    };
+    return { status: 200, body };
   }
 
   /** `?since=1h` (Go duration back from now), `?limit=N` (newest N lines). */

@@ -66,9 +66,13 @@ export interface MappingInput {
   now?: number;
 }
 
-/** Cloud IPs a pool ENI carries for pods: secondary IPs, or the primary IP in VPCENI mode (one ENI per pod). */
+/**
+ * Cloud IPs an ENI carries for pods: VPCENI its primary IP (one ENI per pod); ENIMultiIP every address of a
+ * secondary ENI, its own primary included; of eth0 only secondary IPs (pods an older version placed there).
+ */
 function podIpsOfEni(e: Eni, mode: DaemonMode): string[] {
-  return mode === 'VPCENI' ? [e.primaryIp] : e.secondaryIps;
+  if (mode === 'VPCENI') return [e.primaryIp];
+  return e.type === 'Primary' ? e.secondaryIps : [e.primaryIp, ...e.secondaryIps];
 }
 
 export function buildMapping(input: MappingInput): MappingReport {
@@ -146,16 +150,13 @@ export function buildMapping(input: MappingInput): MappingReport {
   const unmanagedEnis: MappingReport['unmanagedEnis'] = [];
   if (cloudChecked && input.pool) {
     for (const e of cloudEnis.values()) {
-      if (!poolEnis.has(e.eniId)) {
-        if (e.type !== 'Primary' || mode !== 'ENIMultiIP') {
-          unmanagedEnis.push({
-            eniId: e.eniId,
-            type: e.type,
-            ours: e.tags['creator'] === 'eni-ipam' && e.tags['node'] === input.instanceId,
-          });
-        }
+      const pe = poolEnis.get(e.eniId);
+      if (!pe) {
+        unmanagedEnis.push({ eniId: e.eniId, type: e.type, ours: e.tags['creator'] === 'eni-ipam' && e.tags['node'] === input.instanceId });
         continue;
       }
+      // A record of eth0 (an older pod DB) holds only its pods' IPs: the rest of eth0's is not the pool's.
+      if (pe.primary) continue;
       // An IP the pool took while DescribeNetworkInterfaces ran is in the later read: not a mismatch.
       for (const ip of podIpsOfEni(e, mode)) if (!poolIps.has(ip) && !beforeIps.has(ip)) cloudOnly.push({ ip, eniId: e.eniId });
     }

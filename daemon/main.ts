@@ -40,7 +40,7 @@ async function main(): Promise<number> {
     }
     throw e;
   }
-  const { config, warnings } = loaded;
+  const { config, warnings, source } = loaded;
   const logRing = new LogRing(); // recent lines for GET /v1/logs (support bundles)
   const log = createLogger({ level: config.logLevel, ring: logRing });
   // A bug must not leave a half-working daemon: log it and exit; the DaemonSet restarts us and
@@ -66,7 +66,7 @@ async function main(): Promise<number> {
   try {
     // Loaded after the config is good: the cloud SDKs take a while to import.
     const { startDaemon } = await import('./daemon.js');
-    handle = await startDaemon(config, { logger: log, logRing });
+    handle = await startDaemon(config, { logger: log, logRing, eniConfSource: source });
   } catch (e) {
     log.fatal({ err: (e as Error).stack ?? String(e) }, `start-up failed: ${(e as Error).message}`);
     return 1;

@@ -5,6 +5,7 @@ import http from 'node:http';
 import { chmod } from 'node:fs/promises';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { IpAllocator, PoolStats } from '../pool/types.js';
+import { secondaryEniQuota } from '../pool/capacity.js';
 import type { ApiStats, Cloud } from './cloud/types.js';
 import type { DaemonConfig, ListenAddress } from './config/types.js';
 import { hasRecords } from './introspect.js';
@@ -132,7 +133,7 @@ export class DaemonMetrics {
 export function metricSources(p: {
   allocator: IpAllocator;
   cloud?: Pick<Cloud, 'stats' | 'describeInstanceTypeLimits'>;
-  config: Pick<DaemonConfig, 'maxEni'>;
+  config: Pick<DaemonConfig, 'maxEni' | 'eniCapRatio' | 'eniCapShift'>;
   instanceType: string;
 }): MetricsSources {
   const { allocator: pool, cloud, config } = p;
@@ -146,7 +147,8 @@ export function metricSources(p: {
       cloud && hasRecords(pool)
         ? async () => {
             const l = await cloud.describeInstanceTypeLimits(p.instanceType);
-            return { maxEni: config.maxEni > 0 ? Math.min(config.maxEni, l.eniQuantity) : l.eniQuantity, maxIpPerEni: l.ipv4PerEni };
+            // Terway's factory labels: maxENI = secondary ENIs (daemon/config.go getPoolConfig), max_ip = IPv4PerAdapter.
+            return { maxEni: secondaryEniQuota(l.eniQuantity, config), maxIpPerEni: l.ipv4PerEni };
           }
         : undefined,
   };

@@ -114,7 +114,8 @@ export class TerwayMetrics {
         if (!r) return;
         const limits = await self.instanceLimits();
         this.reset();
-        this.set({ name: FACTORY_NAME, max_eni: limits ? String(limits.maxEni) : '' }, r.enis.length);
+        // Secondary ENIs (a record of eth0 only lingers for pods placed there by an older version).
+        this.set({ name: FACTORY_NAME, max_eni: limits ? String(limits.maxEni) : '' }, r.enis.filter((e) => !e.primary).length);
       },
     });
     new Gauge({

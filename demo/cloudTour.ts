@@ -2,6 +2,7 @@
 // the daemon does under the hood when its pool grows and shrinks: metadata, quotas, one ENI created, attached,
 // filled with a batch of secondary IPs, shrunk, detached and deleted.
 import type { Cloud, Eni } from '../daemon/cloud/types.js';
+import { multiIpCapacity } from '../pool/capacity.js';
 import type { Cleanup } from './cleanup.js';
 import { heading, type Log, ms, printTable } from './print.js';
 
@@ -44,9 +45,9 @@ export async function cloudTour(cloud: Cloud, out: Log, cleanup: Cleanup, opts: 
 
   heading(out, 'Quotas: how many pods this node can host in ENIMultiIP mode');
   const limits = await cloud.describeInstanceTypeLimits(md.instanceType);
-  const podCap = limits.eniQuantity * (limits.ipv4PerEni - 1);
+  const podCap = multiIpCapacity(limits, { maxEni: 0, eniCapRatio: 1, eniCapShift: 0 });
   out(`  ${limits.instanceTypeId}: ${limits.eniQuantity} ENIs x ${limits.ipv4PerEni} private IPv4 each (the ENI's own address included)`);
-  out(`  -> ${limits.eniQuantity} x (${limits.ipv4PerEni} - 1) = ${podCap} secondary IPs for pods, the primary ENI's included`);
+  out(`  -> ${podCap.explain}: pods use secondary ENIs only (eth0 is the node's), every address of each`);
   const [vsw] = await cloud.describeVSwitches([md.vSwitchId]);
   if (vsw) out(`  vSwitch ${vsw.vSwitchId} ${vsw.cidrBlock}: ${vsw.availableIpAddressCount} addresses free`);
 

@@ -36,7 +36,7 @@ const NODES = [
   },
 ] as const;
 
-/** Small nodes, so the pods outgrow the primary ENI and the pool hot-plugs a second one (3 ENIs x 6 IPv4). */
+/** Small nodes, so the pods outgrow one secondary ENI and the pool hot-plugs another (3 ENIs x 6 IPv4: 12 pods a node). */
 const INSTANCE_TYPE = 'ecs.g7.large';
 
 const PREFIX_RE = /^ed([0-9a-z]+)$/;
@@ -88,7 +88,8 @@ function printPool(out: Log, mc: MockCloudHandle, daemons: NodeDaemon[], metrics
   const rows: (string | number)[][] = daemons.map((d, i) => {
     const s = metrics[i] ?? [];
     const enis = world.enis.filter((e) => e.instanceId === d.instanceId);
-    const cloudIps = enis.reduce((n, e) => n + e.secondaryIps.length, 0);
+    // Pod addresses: every address of the secondary ENIs (eth0's are the node's).
+    const cloudIps = enis.filter((e) => e.type === 'Secondary').reduce((n, e) => n + 1 + e.secondaryIps.length, 0);
     const v = (state: string) => sample(s, 'eniipam_pool_ips', { state }) ?? '?';
     return [
       d.label,
@@ -101,7 +102,7 @@ function printPool(out: Log, mc: MockCloudHandle, daemons: NodeDaemon[], metrics
       pods.filter((p) => p.node === d && p.ip).length,
     ];
   });
-  printTable(out, ['node', 'ENIs (cloud)', 'secondary IPs (cloud)', 'pool total', 'assigned', 'free', 'cooling', 'pods'], rows);
+  printTable(out, ['node', 'ENIs (cloud)', 'pod addresses (cloud)', 'pool total', 'assigned', 'free', 'cooling', 'pods'], rows);
 }
 
 function printCalls(out: Log, mc: MockCloudHandle, daemons: NodeDaemon[], metrics: Samples[]): void {
@@ -143,7 +144,10 @@ export async function runCluster(
   if (!opts.keepLogs) cleanup.push(`remove ${runDir}`, () => removeRunDir(runDir));
 
   const mc = await startDemoCloud(cleanup, { world: demoWorld(INSTANCE_TYPE) });
-  out(`  instance type ${INSTANCE_TYPE} on both nodes: 3 ENIs x 6 private IPv4 (the primary ENI's own address included)`);
+  out(
+    `  instance type ${INSTANCE_TYPE} on both nodes: 3 ENIs x 6 private IPv4 (each ENI's own address included); pods use the` +
+      " 2 secondary ENIs, eth0 is the node's: 12 pods a node",
+  );
   let kernel: VpcKernel | undefined;
   if (opts.kernel) {
     const nodes = Object.fromEntries(NODES.map((n, i) => [n.instanceId, { netns: `${prefix}-n${i + 1}` }]));
@@ -254,10 +258,13 @@ export async function runCluster(
       p.addMs !== undefined ? ms(p.addMs) : '',
     ]),
   );
-  out('  burst 1 drew on the warm pool (min_pool_size) and one AssignPrivateIpAddresses batch on the primary ENI, which is then');
+  out('  the warm pool (min_pool_size) began with a secondary ENI, its own primary address handed out first; burst 1 drew on');
   out(
-    '  full (6 IPv4 per ENI); below its low watermark the pool attached a second ENI in the background, where burst 2 lands' +
-      (kernel ? '\n  (hot-plugged into the node as eth1: the veth driver brought it up and gave it a per-ENI route table).' : '.'),
+    '  it and one AssignPrivateIpAddresses batch; once it was full (6 IPv4 per ENI) the pool attached another secondary ENI' +
+      ' in the\n  background to stay above its low watermark' +
+      (kernel
+        ? ' (hot-plugged into the node as eth<N>: the veth driver brought it up, with no\n  address of its own, and gave it a per-ENI route table).'
+        : '.'),
   );
   const failedAdds = pods.filter((p) => !p.ip);
   if (failedAdds.length > 0)

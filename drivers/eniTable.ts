@@ -1,14 +1,18 @@
 // Per-ENI policy-routing table on the host (shared by every pod whose IP sits on that ENI).
 // Layout follows AWS VPC CNI: table holds `<gw>/32 dev <eni> scope link` and `default via <gw> dev <eni>`;
 // pods on the ENI get `from <podIP> lookup <table>` (FROM_POD_RULE_PRIORITY).
+// The ENI link carries no address: every address of a secondary ENI, its own primary included, is a pod's
+// (Terway's ENIMultiIP), so the host must not hold one or it would take the pod's traffic for itself. ARP for
+// the gateway then goes out with the node's address as sender (the kernel picks it from another link), as with
+// Terway's policy-route datapath, which puts the node IP /32 on the ENI link for the same purpose.
 import { DriverError } from './types.js';
 import { CREATE_REPLACE, Nl, RT_TABLE_MAIN, all, cidrPrefixLen, type RuleInfo } from './netlink.js';
 import { PROC_SYS, writeSysctl } from './netns.js';
 
 /**
  * ip rule priorities used by the drivers. Reserved: 512–1599 for per-pod rules (nothing else of ours
- * goes there; AWS VPC CNI uses the same slots), 32765 for ENI primary-IP rules. The kernel's own
- * rules sit at 0 (local), 32766 (main) and 32767 (default).
+ * goes there; AWS VPC CNI uses the same slots); 32765 held the ENI primary-IP rules of older versions
+ * (removed when found). The kernel's own rules sit at 0 (local), 32766 (main) and 32767 (default).
  */
 export const TO_POD_RULE_PRIORITY = 512;
 export const FROM_POD_RULE_PRIORITY = 1536;
@@ -32,7 +36,10 @@ export interface EniLinkSpec {
   primaryEni?: boolean;
   /** Explicit route table id (> 255); default ENI_TABLE_BASE + ifindex. */
   tableId?: number;
-  /** ENI primary IP: added to the link (no prefix route) with a `from <ip> lookup <table>` rule. */
+  /**
+   * ENI primary IP: a pod address, never the host's. Older versions put it on the link (with the vSwitch
+   * prefix, no prefix route) and a `from <ip> lookup <table>` rule at 32765: a copy found is removed.
+   */
   primaryIp?: string;
   mtu?: number;
 }
@@ -50,9 +57,10 @@ export function eniTableId(ifindex: number, base = ENI_TABLE_BASE): number {
 }
 
 /**
- * Idempotent: brings the ENI link up, (re)writes the table's two routes with REPLACE, adds the
- * primary-IP address and rule if given, sets rp_filter=2 (loose) on the ENI link and ip_forward=1.
- * `hostNetns` undefined = the daemon's own netns. `sysctlRoot` null: leave sysctls alone.
+ * Idempotent: brings the ENI link up, (re)writes the table's two routes with REPLACE, removes a copy of
+ * the ENI primary IP an older version left on the link (and its rule), sets rp_filter=2 (loose) on the
+ * ENI link and ip_forward=1. `hostNetns` undefined = the daemon's own netns. `sysctlRoot` null: leave
+ * sysctls alone.
  */
 export async function ensureEniTableOn(
   host: Nl,
@@ -79,11 +87,10 @@ export async function ensureEniTableOn(
     ops.push(host.setLink(`set ENI link ${link.name} up`, link.index, eni.mtu ? { mtu: eni.mtu } : {}, true));
   }
   if (eni.primaryIp) {
+    // A pod's address now: the host must not answer for it (a no-op unless an older version put it there).
     ops.push(
-      host.addAddress(`add ENI primary IP ${eni.primaryIp} on ${link.name}`, link.index, eni.primaryIp, prefixLen, {
-        noPrefixRoute: true,
-        flags: CREATE_REPLACE,
-      }),
+      host.delAddress(`remove ENI primary IP ${eni.primaryIp} from ${link.name}`, link.index, eni.primaryIp, prefixLen),
+      host.delRuleAll(`remove the old rule from ${eni.primaryIp}`, { src: eni.primaryIp, priority: ENI_PRIMARY_IP_RULE_PRIORITY }),
     );
   }
   ops.push(
@@ -98,23 +105,14 @@ export async function ensureEniTableOn(
       CREATE_REPLACE,
     ),
   );
-  if (eni.primaryIp) {
-    ops.push(
-      host.addRule(`add rule from ${eni.primaryIp} lookup ${tableId}`, {
-        src: eni.primaryIp,
-        table: tableId,
-        priority: ENI_PRIMARY_IP_RULE_PRIORITY,
-      }),
-    );
-  }
   await all(ops);
   if (sysctlRoot) await writeSysctl(hostNetns, `net/ipv4/conf/${link.name}/rp_filter`, '2', sysctlRoot);
   return { mac: eni.mac, ifindex: link.index, ifName: link.name, tableId };
 }
 
 /**
- * Removes an ENI's table: its routes, every rule pointing at it (including pods' from-rules), and the
- * primary IP if given. Works after the link is gone when `tableId` is known.
+ * Removes an ENI's table: its routes, every rule pointing at it (including pods' from-rules), and a copy of
+ * the primary IP an older version put on the link. Works after the link is gone when `tableId` is known.
  */
 export async function removeEniTableOn(
   host: Nl,
@@ -125,7 +123,7 @@ export async function removeEniTableOn(
   let tableId = eni.tableId ?? (link ? eniTableId(link.index, base) : undefined);
   let dumped: RuleInfo[] | undefined;
   if (tableId === undefined && eni.primaryIp) {
-    // Link already gone and no cached id (daemon restarted since): the primary-IP rule still names the table.
+    // Link already gone and no cached id (daemon restarted since): an older version's primary-IP rule names the table.
     dumped = await host.rules();
     tableId = dumped.find(
       (r) => r.src === eni.primaryIp && r.srcLen === 32 && r.priority === ENI_PRIMARY_IP_RULE_PRIORITY && r.table > 255,

@@ -11,7 +11,7 @@ export interface PodNetworkSpec {
   /** The ENI that carries the pod's IP: its MAC finds the host link, its id names the per-ENI table. */
   eniId: string;
   eniMac: string;
-  /** The ENI's primary IP: set on the ENI link together with its table (secondary ENIs). Optional: unknown after a restart until the cloud answers. */
+  /** The ENI's primary IP (a pod address itself): a copy an older version left on the host link is removed. Optional: unknown after a restart until the cloud answers. */
   eniPrimaryIp?: string;
   /** IP sits on the primary ENI: egress uses the main table, no from-rule. */
   primaryEni: boolean;

@@ -166,11 +166,28 @@ export function creationBlocker(b: Backoffs, vSwitchIds: string[], now: number):
 }
 
 /**
- * The vSwitch for the next ENI: the first (ordered) or a random one (random) among those not paused
- * after `InvalidVSwitchId.IpNotEnough`; undefined when all are paused.
+ * The vSwitch for the next ENI, among those not paused after `InvalidVSwitchId.IpNotEnough` and not known to be
+ * empty (`free`: AvailableIpAddressCount when known; Terway skips a vSwitch whose count is 0):
+ *   ordered (Terway maps `ordered` to "most") — the one with the most free IPs; unknown counts keep their
+ *                                               configured order after the known ones
+ *   random (`random` given)                  — any of them
+ * undefined when none is left.
  */
-export function pickVSwitch(ids: string[], paused: Record<string, Blocker>, now: number, random?: () => number): string | undefined {
-  const open = ids.filter((id) => !isActive(paused[id], now));
+export function pickVSwitch(
+  ids: string[],
+  paused: Record<string, Blocker>,
+  now: number,
+  opts: { random?: () => number; free?: Readonly<Record<string, number>> } = {},
+): string | undefined {
+  const free = opts.free ?? {};
+  const open = ids.filter((id) => !isActive(paused[id], now) && free[id] !== 0);
   if (open.length === 0) return undefined;
-  return random ? open[Math.floor(random() * open.length) % open.length] : open[0];
+  if (opts.random) return open[Math.floor(opts.random() * open.length) % open.length];
+  const known = open.filter((id) => free[id] !== undefined).sort((a, b) => free[b]! - free[a]!);
+  return known[0] ?? open[0];
+}
+
+/** The configured vSwitches all known to have no free IP (and none paused for another reason): waiting will not help. */
+export function allVSwitchesEmpty(ids: string[], free: Readonly<Record<string, number>> | undefined): boolean {
+  return ids.length > 0 && free !== undefined && ids.every((id) => free[id] === 0);
 }

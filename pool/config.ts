@@ -8,20 +8,27 @@ export type VSwitchSelectionPolicy = 'ordered' | 'random';
 export interface PoolConfig {
   /** Keep at least this many free IPs. */
   minPoolSize: number;
-  /** Release free IPs above this (after they have been idle). */
+  /** Free IPs above this are released as soon as nothing grows (Terway: disposed at the next pool sync). */
   maxPoolSize: number;
-  /** A free IP above maxPoolSize is released only after being idle this long. */
+  /**
+   * Idle reclaim (Terway `idle_ip_reclaim_after`): once no allocation or release happened for this long, every
+   * (jittered) interval one batch of free IPs is released, shrinking the idle pool toward minPoolSize. 0 = off.
+   */
   idleIpReclaimAfterMs: number;
-  /** At most one reclaim batch per interval. */
+  /** Idle reclaim: one batch per interval. */
   idleIpReclaimIntervalMs: number;
-  /** IPs released per reclaim batch (a whole idle ENI may go at once, see planner). */
+  /** Idle reclaim: IPs released per batch (a whole idle ENI may go at once, see planner). */
   idleIpReclaimBatchSize: number;
-  /** Each reclaim interval is drawn from interval × (1 ± factor) (Terway `idle_ip_reclaim_jitter_factor`, 0.1). */
+  /** Each reclaim interval is drawn from interval × [1, 1 + factor) (Go's wait.Jitter, Terway `idle_ip_reclaim_jitter_factor`, 0.1). */
   idleIpReclaimJitterFactor: number;
-  /** ENIs per node, primary included; capped by the instance quota. 0 = the quota. */
+  /** Secondary ENIs per node (Terway `max_eni`); capped by the instance quota. 0 = the quota. */
   maxEni: number;
-  /** Keep at least this many ENIs (primary included) even when idle. */
+  /** Keep at least this many secondary ENIs even when idle (Terway `min_eni`; the daemon also sets minPoolSize from it). */
   minEni: number;
+  /** Terway `eni_cap_ratio`: the ENI quota is ⌊EniQuantity × ratio⌋ + shift (default 1). */
+  eniCapRatio: number;
+  /** Terway `eni_cap_shift` (default 0). */
+  eniCapShift: number;
   eniSelectionPolicy: EniSelectionPolicy;
   /**
    * Manage only secondary ENIs carrying all these tags (Terway `eni_tag_filter`): others attached to the node
@@ -33,6 +40,7 @@ export interface PoolConfig {
   maxEniCreatesPerMinute: number;
   /** An ENI is not detached+deleted by idle reclaim before it is this old (AWS minENILifeTime, 1 min). */
   minEniLifetimeMs: number;
+  /** ordered: the vSwitch with the most free IPs (AvailableIpAddressCount) first, as Terway's; random: any. Empty ones are skipped. */
   vSwitchSelectionPolicy: VSwitchSelectionPolicy;
   /** A released pod IP waits this long before reuse (kube-proxy / conntrack convergence). */
   ipCooldownMs: number;
@@ -67,6 +75,8 @@ export const defaultPoolConfig: PoolConfig = {
   idleIpReclaimJitterFactor: 0.1,
   maxEni: 0,
   minEni: 0,
+  eniCapRatio: 1,
+  eniCapShift: 0,
   eniSelectionPolicy: 'most_ips',
   eniTagFilter: {},
   maxEniCreatesPerMinute: 10,
@@ -101,6 +111,8 @@ export function resolvePoolConfig(input: PoolConfigInput = {}): PoolConfig {
     throw new RangeError('idleIpReclaimJitterFactor must be 0..1');
   if (!(cfg.maxEniCreatesPerMinute >= 0)) throw new RangeError('maxEniCreatesPerMinute must be >= 0');
   if (!(cfg.minEniLifetimeMs >= 0)) throw new RangeError('minEniLifetimeMs must be >= 0');
+  if (!(cfg.eniCapRatio > 0)) throw new RangeError('eniCapRatio must be > 0');
+  if (!Number.isInteger(cfg.eniCapShift)) throw new RangeError('eniCapShift must be an integer');
   cfg.eniTagFilter = { ...cfg.eniTagFilter };
   return cfg;
 }

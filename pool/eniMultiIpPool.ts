@@ -11,6 +11,7 @@
 import type { InstanceTypeLimits, PoolCloud } from './cloud.js';
 import { systemClock, type Clock } from './clock.js';
 import { resolvePoolConfig, type PoolConfig, type PoolConfigInput } from './config.js';
+import { effectivePoolSizes, multiIpCapacity, type CapacityLimits, type NodeCapacity } from './capacity.js';
 import { noopLogger, type PoolEvent, type PoolLogger } from './events.js';
 import { AllocBatch } from './allocBatch.js';
 import { allocationPause, earliestEnd, expireBackoffs } from './backoff.js';
@@ -18,7 +19,7 @@ import { MultiIpBooks } from './multiIpBooks.js';
 import { MultiIpCloudOps, type RemovedEni } from './multiIpCloudOps.js';
 import { MultiIpSync } from './multiIpSync.js';
 import { newEniTags } from './ownership.js';
-import { jitteredInterval, pickFreeIp, plan, planReleaseRetries } from './planner.js';
+import { jitteredInterval, NODE_CAPACITY_REACHED, pickFreeIp, plan, planReleaseRetries } from './planner.js';
 import type { EniRecord, IpRecord, PoolStore, StoreOp } from './store.js';
 import { PeriodicTimers, WakeTimer } from './timers.js';
 import { expiredRecords, releasedIp } from './transitions.js';
@@ -36,7 +37,7 @@ export interface EniMultiIpPoolOptions {
   store: PoolStore;
   instanceId: string;
   /** Quotas: give them, or give `instanceType` and they are read with DescribeInstanceTypes. */
-  limits?: Pick<InstanceTypeLimits, 'eniQuantity' | 'ipv4PerEni'>;
+  limits?: Pick<InstanceTypeLimits, 'eniQuantity' | 'ipv4PerEni'> & { instanceTypeId?: string };
   instanceType?: string;
   /** vSwitches for new ENIs (same zone as the instance), in preference order ('ordered') or to pick from ('random'). Empty: the primary ENI's vSwitch. */
   vSwitchIds: string[];
@@ -67,8 +68,9 @@ export interface EniMultiIpPoolOptions {
 }
 
 export class EniMultiIpPool implements IpAllocator {
+  /** The knobs as given, with Terway's derived watermarks (max capped by the capacity, min from min_eni). */
   readonly config: PoolConfig;
-  private readonly limits: { eniQuantity: number; ipv4PerEni: number };
+  private readonly limits: CapacityLimits;
   private readonly vSwitchIds: string[];
   private readonly clock: Clock;
   private readonly log: PoolLogger;
@@ -86,7 +88,10 @@ export class EniMultiIpPool implements IpAllocator {
       const pick = this.waiters.length === 0 ? this.pickFor(r.pod) : undefined;
       return pick && this.books.stageAssign(pick, r.pod, key, this.clock.now());
     },
-    commit: (ops) => this.books.commit(ops),
+    commit: (ops) => {
+      this.books.commit(ops);
+      this.modified();
+    },
     wait: (key, r) => {
       const deadline = r.deadlineMs ?? this.config.allocDeadlineMs;
       return this.waiters.enqueue(key, r.pod, deadline, () => {
@@ -102,16 +107,20 @@ export class EniMultiIpPool implements IpAllocator {
   });
   private readonly timers = new PeriodicTimers();
   private readonly wake = new WakeTimer(() => this.kick());
-  /** The current (jittered) reclaim interval; drawn again after each reclaim batch. */
+  /** The current (jittered) idle-reclaim interval; drawn again each time the planner arms the timer. */
   private reclaimIntervalMs: number;
-  private lastReclaimAt = 0;
+  /** Idle reclaim: when the next batch is due (undefined while the pool is not idle). */
+  private nextReclaimAt: number | undefined;
+  /** Last allocation or release (Terway's lastModified: idle reclaim waits idleIpReclaimAfterMs after it). */
+  private lastModifiedAt: number;
   private planScheduled = false;
   private started = false;
   private stopping = false;
 
-  constructor(opts: EniMultiIpPoolOptions & { limits: { eniQuantity: number; ipv4PerEni: number } }) {
-    this.config = resolvePoolConfig(opts.config);
-    this.limits = { eniQuantity: opts.limits.eniQuantity, ipv4PerEni: opts.limits.ipv4PerEni };
+  constructor(opts: EniMultiIpPoolOptions & { limits: CapacityLimits }) {
+    const given = resolvePoolConfig(opts.config);
+    this.limits = { eniQuantity: opts.limits.eniQuantity, ipv4PerEni: opts.limits.ipv4PerEni, instanceTypeId: opts.limits.instanceTypeId };
+    this.config = { ...given, ...effectivePoolSizes(given, multiIpCapacity(this.limits, given)) };
     this.vSwitchIds = [...opts.vSwitchIds];
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger ?? noopLogger;
@@ -119,6 +128,7 @@ export class EniMultiIpPool implements IpAllocator {
     this.useTimers = opts.timers ?? true;
     this.random = opts.random ?? Math.random;
     this.reclaimIntervalMs = this.drawReclaimInterval();
+    this.lastModifiedAt = this.clock.now();
     const common = {
       cloud: opts.cloud,
       instanceId: opts.instanceId,
@@ -141,6 +151,7 @@ export class EniMultiIpPool implements IpAllocator {
     });
     this.sync = new MultiIpSync({
       ...common,
+      vSwitchIds: this.vSwitchIds,
       books: this.books,
       ops: this.ops,
       ownerCheck: opts.ownerCheck,
@@ -232,6 +243,7 @@ export class EniMultiIpPool implements IpAllocator {
       ops.push(next ? { op: 'putIp', ip: next } : { op: 'deleteIp', ip: rec.ip });
     }
     this.books.write(ops);
+    this.modified();
     this.serveWaiters();
     this.kick();
     return this.books.toAlloc(pod);
@@ -262,6 +274,11 @@ export class EniMultiIpPool implements IpAllocator {
     const gone = [...this.books.pods.keys()].filter((k) => !valid.has(k));
     for (const k of gone) await this.release(k);
     return gone;
+  }
+
+  /** Pods this node holds in ENIMultiIP, as Terway counts them (secondary ENIs × IPs per ENI, ENIs not ours left out). */
+  capacity(): NodeCapacity {
+    return multiIpCapacity(this.limits, this.config, this.books.foreignEnis);
   }
 
   /** Snapshot of every IP record (introspection, tests). */
@@ -308,7 +325,10 @@ export class EniMultiIpPool implements IpAllocator {
   /** Takes a free (or this stateful pod's reserved) IP and commits it; undefined when none. Synchronous from pick to commit. */
   private tryAssignNow(pod: PodRef, key: string): IpAllocation | undefined {
     const pick = this.pickFor(pod);
-    return pick && this.books.assign(pick, pod, key, this.clock.now());
+    if (!pick) return undefined;
+    const alloc = this.books.assign(pick, pod, key, this.clock.now());
+    this.modified();
+    return alloc;
   }
 
   /** A free IP for `pod` (or this stateful pod's reserved one), per the ENI selection policy. */
@@ -346,29 +366,34 @@ export class EniMultiIpPool implements IpAllocator {
     const p = plan({
       now,
       config: this.config,
+      limits: this.limits,
       // Slots held by ENIs that are not ours cannot be used: creating an ENI for them only fails to attach.
-      limits: { ...this.limits, eniQuantity: Math.max(1, this.limits.eniQuantity - this.books.foreignEnis) },
+      foreignEnis: this.books.foreignEnis,
       vSwitchIds: this.vSwitchIds,
+      vSwitchFree: this.books.vSwitches.freeIps(),
       enis: this.plannerEnis(),
       creating: this.ops.creatingNow(),
       // Requests of this turn's group commit count as demand, as they would once flushed (free IPs serve them first).
       pending: this.waiters.length + this.batch.size,
       backoffs: this.ops.backoffs,
-      lastReclaimAt: this.lastReclaimAt,
+      lastModifiedAt: this.lastModifiedAt,
+      nextReclaimAt: this.nextReclaimAt,
       reclaimIntervalMs: this.reclaimIntervalMs,
       recentCreates: this.ops.recentCreatesAt(now),
       random: this.random,
     });
-    if (p.reclaimed) {
-      this.lastReclaimAt = now;
-      this.reclaimIntervalMs = this.drawReclaimInterval();
-    }
+    this.nextReclaimAt = p.nextReclaimAt;
+    if (p.reclaimIntervalUsed) this.reclaimIntervalMs = this.drawReclaimInterval();
     if (p.shortfall > 0 && p.blocker?.exhausted) {
       const blocker = p.blocker;
       // The group commit's requests are the newest; they fail once flushed, when the next plan runs.
       const n = this.waiters.failNewest(
         p.shortfall - this.batch.size,
-        () => new PoolError('Exhausted', `no IP available: ${blocker.message}`, { cloudCode: blocker.code, retryable: true }),
+        () =>
+          new PoolError('Exhausted', `no IP available: ${blocker.message}`, {
+            cloudCode: blocker.code === NODE_CAPACITY_REACHED ? undefined : blocker.code,
+            retryable: true,
+          }),
       );
       if (n > 0) this.onEvent({ type: 'Warning', reason: 'AllocIPFailed', message: `${n} request(s) failed: ${blocker.message}` });
     }
@@ -378,6 +403,12 @@ export class EniMultiIpPool implements IpAllocator {
     if (p.createsDeferredUntil !== undefined) this.wake.wakeAt(p.createsDeferredUntil, now); // rate-limited creates: plan again when one fits
     const retries = planReleaseRetries(this.plannerEnis(), this.ops.backoffs, now, this.config.batchSize);
     return Promise.allSettled([...p.actions, ...retries].map((a) => this.ops.launch(a)));
+  }
+
+  /** An allocation or a release: idle reclaim starts over (Terway's lastModified). */
+  private modified(): void {
+    this.lastModifiedAt = this.clock.now();
+    this.nextReclaimAt = undefined;
   }
 
   private drawReclaimInterval(): number {

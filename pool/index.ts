@@ -28,14 +28,23 @@ export {
   expireTimers,
   calculateNeededIps,
   calculateExcessIps,
-  secondaryPerEni,
-  maxEnis,
+  roomOn,
+  NODE_CAPACITY_REACHED,
   type Plan,
   type PlanAction,
   type PlannerInput,
   type PlannerEni,
   type PlannerIp,
 } from './planner.js';
+export {
+  multiIpCapacity,
+  exclusiveEniCapacity,
+  secondaryEniQuota,
+  effectivePoolSizes,
+  type NodeCapacity,
+  type CapacityLimits,
+  type EniQuotaConfig,
+} from './capacity.js';
 export {
   recordFailure,
   deferEni,

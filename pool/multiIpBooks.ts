@@ -183,6 +183,7 @@ export class MultiIpBooks {
         createdByUs: e.createdByUs,
         state: e.state,
         createdAt: e.createdAt,
+        ...(this.eniPrimaryIps.has(e.eniId) ? { primaryIp: this.eniPrimaryIps.get(e.eniId) } : {}),
         ips,
         incoming: incoming(e.eniId),
         busy: busy(e.eniId),
@@ -191,11 +192,17 @@ export class MultiIpBooks {
     return out;
   }
 
-  /** IP counts by state (a free IP counts only on an ENI in use that the pool manages). */
+  /**
+   * IP counts by state (a free IP counts only on a secondary ENI in use that the pool manages). `enis` counts
+   * secondary ENIs: a record of the primary ENI only lingers for pods placed there before (not ours to grow).
+   */
   countIps(): Pick<PoolStats, 'enis' | 'total' | 'free' | 'assigned' | 'cooling' | 'reserved' | 'releasing'> {
-    const s = { enis: this.enis.size, total: this.ips.size, free: 0, assigned: 0, cooling: 0, reserved: 0, releasing: 0 };
+    let enis = 0;
+    for (const e of this.enis.values()) if (!e.primary) enis++;
+    const s = { enis, total: this.ips.size, free: 0, assigned: 0, cooling: 0, reserved: 0, releasing: 0 };
     for (const ip of this.ips.values()) {
-      if (ip.state === 'free' && (this.enis.get(ip.eniId)?.state !== 'inuse' || this.filteredOut.has(ip.eniId))) continue;
+      const eni = this.enis.get(ip.eniId);
+      if (ip.state === 'free' && (eni?.state !== 'inuse' || eni.primary || this.filteredOut.has(ip.eniId))) continue;
       s[ip.state]++;
     }
     return s;

@@ -122,15 +122,18 @@ export class MultiIpCloudOps {
         p = this.createEni(a.vSwitchId, a.secondaryCount, a.expectIps);
         break;
       case 'unassign': {
+        // An ENI's primary address cannot be unassigned: it leaves with its ENI only.
+        const primaryIp = books.primaryIpOf(a.eniId);
         const recs = startRelease(
           a.eniId,
-          a.ips.map((ip) => books.ips.get(ip)),
+          a.ips.filter((ip) => ip !== primaryIp).map((ip) => books.ips.get(ip)),
           clock.now(),
         );
         if (recs.length === 0) return Promise.resolve();
         // Recorded `releasing` before the call: after a crash the restarted pool finishes it, never hands them out.
         books.write(recs.map((ip) => ({ op: 'putIp', ip })));
-        p = this.workers.run(a.eniId, () => this.unassign(a.eniId, a.ips));
+        const ips = recs.map((r) => r.ip);
+        p = this.workers.run(a.eniId, () => this.unassign(a.eniId, ips));
         break;
       }
       case 'retryUnassign':
@@ -156,7 +159,7 @@ export class MultiIpCloudOps {
   /** The CIDR and gateway of a vSwitch (DescribeVSwitches once, then remembered). */
   async vSwitch(vSwitchId: string): Promise<VSwitchFacts> {
     const { vSwitches } = this.d.books;
-    await vSwitches.load(this.d.cloud, [vSwitchId]);
+    await vSwitches.load(this.d.cloud, [vSwitchId], this.d.clock.now());
     const facts = vSwitches.get(vSwitchId);
     if (!facts) throw new PoolError('Internal', `vSwitch ${vSwitchId} not found`, { retryable: true });
     return facts;
@@ -234,13 +237,15 @@ export class MultiIpCloudOps {
         createdAt: now,
         ...(eni.primaryIp ? { primaryIp: eni.primaryIp } : {}),
       };
-      const ipRecs: IpRecord[] = eni.secondaryIps
+      // The ENI's own primary address is a pod address like its secondary IPs (it only leaves with the ENI).
+      const addresses = eni.primaryIp ? [eni.primaryIp, ...eni.secondaryIps] : eni.secondaryIps;
+      const ipRecs: IpRecord[] = addresses
         .filter((ip) => acceptsNewIp(books.ips.get(ip)))
         .map((ip) => ({ ip, eniId: rec.eniId, state: 'free', since: now }));
       // Recorded `attaching` before the attach: after a crash, reconcile finds it (adopts or deletes it).
       books.write([{ op: 'putEni', eni: rec }, ...ipRecs.map((ip): StoreOp => ({ op: 'putIp', ip }))]);
-      this.recentlyRemoved.forget(eni.secondaryIps);
-      this.noteAdded([eni.eniId, ...eni.secondaryIps]);
+      this.recentlyRemoved.forget(addresses);
+      this.noteAdded([eni.eniId, ...addresses]);
       // The ENI's expected IPs now count as incoming on it (not on the anonymous create).
       this.creating.delete(token);
       this.incoming.set(rec.eniId, this.incomingOn(rec.eniId) + expectIps);
@@ -360,6 +365,8 @@ export class MultiIpCloudOps {
       if (outcome === 'backToPool') {
         this.d.log.warn({ err, eniId }, 'detach failed; ENI goes back to the pool');
         this.d.onEvent({ type: 'Warning', reason: 'DetachENIFailed', message: `detach ${eniId}: ${(err as Error).message}`, eniId });
+        // Its next release (idle reclaim) waits the ENI's back-off: no tight detach loop against a failing API.
+        this.backoffs = deferEni(this.backoffs, eniId, code, this.d.clock.now(), this.d.config.backoff);
         const eni = books.enis.get(eniId);
         if (eni) {
           const back = backInPool(eni, books.ipsOf(eniId), this.d.clock.now());

@@ -22,6 +22,8 @@ export interface MultiIpSyncDeps {
   books: MultiIpBooks;
   ops: MultiIpCloudOps;
   instanceId: string;
+  /** vSwitches for new ENIs: their free-IP counts are read again at a reconcile once older than the TTL. */
+  vSwitchIds: readonly string[];
   config: PoolConfig;
   clock: Clock;
   log: PoolLogger;
@@ -131,6 +133,10 @@ export class MultiIpSync {
         if (m?.vSwitchCidr && m.gateway) books.vSwitches.set(e.vSwitchId, { cidr: m.vSwitchCidr, gateway: m.gateway });
       });
     }
+    // 'ordered' picks the vSwitch with the most free IPs: counts older than Terway's cache TTL are read again.
+    await books.vSwitches
+      .refresh(cloud, [...this.d.vSwitchIds], this.d.clock.now())
+      .catch((err) => this.d.log.warn({ err }, 'DescribeVSwitches failed; vSwitch free-IP counts not refreshed'));
     books.notePrimaryIps(attached);
     const now = this.d.clock.now();
     ops.recentlyRemoved.prune(now);
@@ -197,7 +203,7 @@ export class MultiIpSync {
           onEvent({
             type: 'Normal',
             reason: 'AdoptENI',
-            message: `adopted ${f.eniId} (${f.primary ? 'primary' : 'created by us'})`,
+            message: `adopted ${f.eniId} (created by us)`,
             eniId: f.eniId,
           });
           break;
@@ -226,6 +232,12 @@ export class MultiIpSync {
           break;
         case 'dropEni':
           log.info({ eniId: f.eniId }, 'dropped ENI no longer attached here');
+          break;
+        case 'leavePrimaryIp':
+          log.info({ ip: f.ip, eniId: f.eniId }, 'IP of the primary ENI left to it: pods use secondary ENIs only');
+          break;
+        case 'retirePrimaryEni':
+          log.info({ eniId: f.eniId }, 'primary ENI no longer in the pod DB: no pod holds an IP of it');
           break;
         case 'skippedRecent': {
           // An IP we just released that the cloud lists (stale answer, or handed back to us by a lost-reply

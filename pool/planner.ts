@@ -6,6 +6,8 @@
 import type { PoolConfig, EniSelectionPolicy } from './config.js';
 import type { IpState, EniRecordState } from './store.js';
 import { backoffMessage, isActive, pickVSwitch, type Backoffs } from './backoff.js';
+import { multiIpCapacity, type CapacityLimits } from './capacity.js';
+import { CloudErrorCodes } from './cloud.js';
 
 export interface PlannerIp {
   ip: string;
@@ -18,10 +20,13 @@ export interface PlannerIp {
 export interface PlannerEni {
   eniId: string;
   vSwitchId: string;
+  /** The instance's own ENI (eth0): never used for pods (a record of it only serves pods placed there before). */
   primary: boolean;
   createdByUs: boolean;
   state: EniRecordState;
   createdAt: number;
+  /** The ENI's own primary address: a pod address like its secondary IPs, but only leaves with the ENI. */
+  primaryIp?: string;
   ips: PlannerIp[];
   /** IPs already asked for on this ENI (queued or running assigns; for an attaching ENI, what it is expected to bring). */
   incoming: number;
@@ -32,17 +37,23 @@ export interface PlannerEni {
 export interface PlannerInput {
   now: number;
   config: PoolConfig;
-  /** ENIs per instance incl. primary; private IPv4 per ENI incl. its primary address. */
-  limits: { eniQuantity: number; ipv4PerEni: number };
+  /** ENIs per instance incl. the primary; private IPv4 per ENI incl. its primary address; the type, for messages. */
+  limits: CapacityLimits;
+  /** Secondary ENIs attached here that are not the pool's (another tool's, or failing eni_tag_filter): they hold quota slots. */
+  foreignEnis?: number;
   vSwitchIds: string[];
+  /** AvailableIpAddressCount per vSwitch, when known ('ordered' picks the most free; empty ones are skipped). */
+  vSwitchFree?: Readonly<Record<string, number>>;
   enis: PlannerEni[];
   /** ENIs being created that have no id yet, with the IPs each is expected to bring. */
   creating: number[];
   /** Allocation requests waiting for an IP. */
   pending: number;
   backoffs: Backoffs;
-  /** Last time a reclaim batch was issued. */
-  lastReclaimAt: number;
+  /** Idle reclaim (Terway calculateToDel): when the pool last changed (an allocation or a release). */
+  lastModifiedAt?: number;
+  /** Idle reclaim: when the next batch is due; undefined while the pool is not idle yet. */
+  nextReclaimAt?: number;
   /** This round's reclaim interval (the jittered draw, see jitteredInterval); default config.idleIpReclaimIntervalMs. */
   reclaimIntervalMs?: number;
   /** Start times of recent CreateNetworkInterface calls (for config.maxEniCreatesPerMinute); older ones are ignored. */
@@ -53,6 +64,7 @@ export interface PlannerInput {
 
 export type PlanAction =
   | { kind: 'assign'; eniId: string; count: number }
+  /** `expectIps` addresses in all (the ENI's primary + `secondaryCount` at creation + assigns after the attach). */
   | { kind: 'createEni'; vSwitchId: string; secondaryCount: number; expectIps: number }
   | { kind: 'unassign'; eniId: string; ips: string[] }
   /** Finish an interrupted release: IPs already committed `releasing` (a failed call, or a crash). */
@@ -61,17 +73,29 @@ export type PlanAction =
   | { kind: 'retryDeleteEni'; eniId: string }
   | { kind: 'deleteEni'; eniId: string };
 
+export interface Blocked {
+  code?: string;
+  message: string;
+  /** Waiting will not help (reject the waiters now). */
+  exhausted: boolean;
+}
+
 export interface Plan {
   actions: PlanAction[];
-  /** Pending requests that no current or planned operation will serve. */
+  /** Pending requests that no current or planned operation (nor an IP cooling down) will serve. */
   shortfall: number;
   /** Why the shortfall cannot be served now; `exhausted` means waiting will not help (reject the waiters). */
-  blocker?: { code?: string; message: string; exhausted: boolean };
-  /** A reclaim batch was issued (the caller records lastReclaimAt = now). */
-  reclaimed: boolean;
+  blocker?: Blocked;
+  /** Idle reclaim's timer after this plan (undefined: not idle, reset). */
+  nextReclaimAt?: number;
+  /** The reclaim interval drawn for this round was used (armed or fired): the caller draws the next one. */
+  reclaimIntervalUsed: boolean;
   /** ENI creations were held back by the create rate limit: plan again at this time. */
   createsDeferredUntil?: number;
 }
+
+/** Code of the blocker when every address the instance type allows is held (no cloud call failed). */
+export const NODE_CAPACITY_REACHED = 'NodeCapacityReached';
 
 export const CREATE_RATE_WINDOW_MS = 60_000;
 
@@ -88,20 +112,17 @@ export function createBudget(recentCreates: readonly number[], now: number, maxP
   return { budget, nextAt: inWindow[inWindow.length - maxPerMinute]! + CREATE_RATE_WINDOW_MS };
 }
 
-/** A reclaim interval drawn uniformly from base × (1 ± factor); `random` is a [0,1) source. */
+/** A reclaim interval drawn uniformly from base × [1, 1 + factor) (Go's wait.Jitter, as Terway draws it); `random` is a [0,1) source. */
 export function jitteredInterval(baseMs: number, factor: number, random: () => number): number {
   if (factor <= 0 || baseMs <= 0) return baseMs;
-  return Math.max(0, Math.round(baseMs * (1 + factor * (2 * random() - 1))));
+  return Math.round(baseMs * (1 + factor * random()));
 }
 
-/** Secondary IPs one ENI can carry (the ENI's own primary address is not usable for pods). */
-export function secondaryPerEni(limits: { ipv4PerEni: number }): number {
-  return Math.max(0, limits.ipv4PerEni - 1);
-}
-
-/** ENIs this node may have, primary included. */
-export function maxEnis(cfg: PoolConfig, limits: { eniQuantity: number }): number {
-  return cfg.maxEni > 0 ? Math.min(cfg.maxEni, limits.eniQuantity) : limits.eniQuantity;
+/** Secondary IPs an ENI can still take: its addresses minus its own primary, minus those it has or has coming. */
+export function roomOn(e: PlannerEni, ipv4PerEni: number): number {
+  let secondaries = 0;
+  for (const ip of e.ips) if (ip.ip !== e.primaryIp) secondaries++;
+  return Math.max(0, ipv4PerEni - 1 - secondaries - e.incoming);
 }
 
 /** How many IPs to ask for: enough for the waiters plus minPoolSize, rounded up to whole batches but never past maxPoolSize. */
@@ -123,39 +144,61 @@ export function calculateExcessIps(free: number, incoming: number, pending: numb
   return Math.max(0, free - cfg.maxPoolSize);
 }
 
+/**
+ * Idle reclaim, Terway's calculateToDel (pkg/eni/manager.go): off unless idleIpReclaimAfterMs (and a batch size) is
+ * set. While the pool changed within idleIpReclaimAfterMs the timer is reset; the first quiet plan arms it one
+ * (jittered) interval ahead; when it fires, one batch of the free IPs between minPoolSize and maxPoolSize goes and
+ * the timer is armed again. Returns the extra IPs to release on top of the excess above maxPoolSize.
+ */
+export function idleReclaim(
+  free: number,
+  cfg: Pick<PoolConfig, 'idleIpReclaimAfterMs' | 'idleIpReclaimBatchSize' | 'minPoolSize' | 'maxPoolSize'>,
+  t: { now: number; lastModifiedAt: number; nextAt?: number; intervalMs: number },
+): { extra: number; nextAt?: number; used: boolean } {
+  if (cfg.idleIpReclaimAfterMs <= 0 || cfg.idleIpReclaimBatchSize <= 0) return { extra: 0, used: false };
+  if (t.now - t.lastModifiedAt < cfg.idleIpReclaimAfterMs) return { extra: 0, used: false };
+  if (t.nextAt === undefined) return { extra: 0, nextAt: t.now + t.intervalMs, used: true };
+  if (t.now < t.nextAt) return { extra: 0, nextAt: t.nextAt, used: false };
+  const aboveMax = Math.max(0, free - cfg.maxPoolSize);
+  const extra = Math.min(cfg.idleIpReclaimBatchSize, Math.max(0, free - aboveMax - cfg.minPoolSize));
+  return { extra, nextAt: t.now + t.intervalMs, used: true };
+}
+
 function countState(eni: PlannerEni, state: IpState): number {
   let n = 0;
   for (const ip of eni.ips) if (ip.state === state) n++;
   return n;
 }
 
-/** Orders ENIs for taking or adding IPs: most_ips packs onto the fullest, least_ips spreads. Primary first on ties. */
-export function orderEnis<T extends { eniId: string; primary: boolean }>(
-  enis: T[],
-  load: (e: T) => number,
-  policy: EniSelectionPolicy,
-): T[] {
+/** Orders ENIs for taking or adding IPs: most_ips packs onto the fullest, least_ips spreads. */
+export function orderEnis<T extends { eniId: string }>(enis: T[], load: (e: T) => number, policy: EniSelectionPolicy): T[] {
   const sign = policy === 'most_ips' ? -1 : 1;
-  return [...enis].sort((a, b) => sign * (load(a) - load(b)) || Number(b.primary) - Number(a.primary) || a.eniId.localeCompare(b.eniId));
+  return [...enis].sort((a, b) => sign * (load(a) - load(b)) || a.eniId.localeCompare(b.eniId));
 }
 
 export function plan(input: PlannerInput): Plan {
   const { now, config: cfg, limits } = input;
-  const perEni = secondaryPerEni(limits);
+  const perEni = limits.ipv4PerEni;
   const actions: PlanAction[] = [];
-  const inuse = input.enis.filter((e) => e.state === 'inuse');
+  // Pods use secondary ENIs only: eth0 is the node's (Terway ENIMultiIP).
+  const enis = input.enis.filter((e) => !e.primary);
+  const inuse = enis.filter((e) => e.state === 'inuse');
 
   let free = 0;
-  for (const e of inuse) free += countState(e, 'free');
+  let cooling = 0;
+  for (const e of inuse) {
+    free += countState(e, 'free');
+    cooling += countState(e, 'cooling');
+  }
   let incoming = input.creating.reduce((a, b) => a + b, 0);
-  for (const e of input.enis) incoming += e.incoming;
+  for (const e of enis) incoming += e.incoming;
 
   const want = calculateNeededIps(free, incoming, input.pending, cfg);
   // The real demand; `want` may round it up to a whole batch, but only existing ENIs absorb the round-up
   // (a new ENI is never created for IPs nobody needs).
   const need = Math.max(0, input.pending + cfg.minPoolSize - free - incoming);
   let remaining = want;
-  const blockers: { code?: string; message: string; exhausted: boolean }[] = [];
+  const blockers: Blocked[] = [];
 
   if (remaining > 0 && isActive(input.backoffs.all, now)) {
     const b = input.backoffs.all;
@@ -166,19 +209,20 @@ export function plan(input: PlannerInput): Plan {
   // 1. Fill existing attached ENIs that have room.
   if (remaining > 0 && !paused) {
     const candidates = inuse.filter((e) => {
+      const room = roomOn(e, perEni);
       const vsw = input.backoffs.vSwitches[e.vSwitchId];
       if (isActive(vsw, now)) {
-        if (perEni - e.ips.length - e.incoming > 0) blockers.push({ code: vsw.code, message: backoffMessage(vsw.code), exhausted: true });
+        if (room > 0) blockers.push({ code: vsw.code, message: backoffMessage(vsw.code), exhausted: true });
         return false;
       }
       if (isActive(input.backoffs.enis[e.eniId], now)) {
         blockers.push({ code: input.backoffs.enis[e.eniId]!.code, message: `ENI ${e.eniId} backing off`, exhausted: false });
         return false;
       }
-      return perEni - e.ips.length - e.incoming > 0;
+      return room > 0;
     });
     for (const e of orderEnis(candidates, (x) => x.ips.length + x.incoming, cfg.eniSelectionPolicy)) {
-      let room = Math.min(perEni - e.ips.length - e.incoming, remaining);
+      let room = Math.min(roomOn(e, perEni), remaining);
       remaining -= room;
       while (room > 0) {
         const count = Math.min(room, cfg.batchSize);
@@ -194,16 +238,21 @@ export function plan(input: PlannerInput): Plan {
   const onExisting = want - remaining;
   if (remaining > 0 && need <= onExisting) remaining = 0;
   if (remaining > 0 && !paused) {
-    const slots = maxEnis(cfg, limits) - input.enis.length - input.creating.length;
-    const open = pickVSwitch(input.vSwitchIds, input.backoffs.vSwitches, now) !== undefined;
+    const capacity = multiIpCapacity(limits, cfg, input.foreignEnis ?? 0);
+    const slots = capacity.secondaryEnis - enis.length - input.creating.length;
+    const full: Blocked = { code: NODE_CAPACITY_REACHED, message: `node capacity reached: ${capacity.explain}`, exhausted: true };
+    const random = cfg.vSwitchSelectionPolicy === 'random' ? (input.random ?? Math.random) : undefined;
+    const pick = () => pickVSwitch(input.vSwitchIds, input.backoffs.vSwitches, now, { random, free: input.vSwitchFree });
     if (isActive(input.backoffs.create, now)) {
       blockers.push({ code: input.backoffs.create.code, message: 'ENI creation backing off', exhausted: false });
     } else if (slots <= 0 || perEni === 0) {
-      blockers.push({ message: 'node ENI/IP capacity reached', exhausted: true });
-    } else if (!open) {
+      blockers.push(full);
+    } else if (pick() === undefined) {
       for (const v of input.vSwitchIds) {
         const b = input.backoffs.vSwitches[v];
-        if (b) blockers.push({ code: b.code, message: backoffMessage(b.code), exhausted: true });
+        if (isActive(b, now)) blockers.push({ code: b.code, message: backoffMessage(b.code), exhausted: true });
+        else if (input.vSwitchFree?.[v] === 0)
+          blockers.push({ code: CloudErrorCodes.VSwitchIpNotEnough, message: `vSwitch ${v} has no free IP`, exhausted: true });
       }
       if (input.vSwitchIds.length === 0) blockers.push({ message: 'no vSwitch configured for new ENIs', exhausted: true });
     } else {
@@ -225,101 +274,115 @@ export function plan(input: PlannerInput): Plan {
           break;
         }
         created++;
+        // The new ENI's own primary address is a pod address: it brings expectIps with expectIps − 1 secondaries.
         const expectIps = Math.min(perEni, remaining);
         needLeft -= expectIps;
-        const random = cfg.vSwitchSelectionPolicy === 'random' ? (input.random ?? Math.random) : undefined;
-        const vSwitchId = pickVSwitch(input.vSwitchIds, input.backoffs.vSwitches, now, random)!;
-        actions.push({ kind: 'createEni', vSwitchId, secondaryCount: Math.min(expectIps, cfg.maxIpsPerCreate, cfg.batchSize), expectIps });
+        const secondaryCount = Math.min(expectIps - 1, cfg.maxIpsPerCreate, cfg.batchSize);
+        actions.push({ kind: 'createEni', vSwitchId: pick()!, secondaryCount, expectIps });
         remaining -= expectIps;
       }
-      if (needLeft > 0 && createsDeferredUntil === undefined) blockers.push({ message: 'node ENI/IP capacity reached', exhausted: true });
+      if (needLeft > 0 && createsDeferredUntil === undefined) blockers.push(full);
     }
   }
 
+  // IPs cooling down come back within ip_cooldown: their waiters wait for them rather than fail.
   const planned = paused ? 0 : want - remaining;
-  const supply = free + incoming + planned;
+  const supply = free + incoming + planned + cooling;
   const shortfall = Math.max(0, input.pending - supply);
   const blocker = shortfall > 0 ? pickBlocker(blockers) : undefined;
 
-  // 3. Reclaim above maxPoolSize, only when nothing is growing.
-  let reclaimed = false;
+  // 3. Release above maxPoolSize and idle reclaim toward minPoolSize, only when nothing is growing.
+  let reclaim: { nextAt?: number; used: boolean } = { nextAt: input.nextReclaimAt, used: false };
   if (actions.length === 0) {
-    const r = planReclaim(input, free, incoming);
+    const r = planReclaim(input, enis, free, incoming);
     actions.push(...r.actions);
-    reclaimed = r.reclaimed;
+    reclaim = r;
   }
-  return { actions, shortfall, blocker, reclaimed, ...(createsDeferredUntil !== undefined ? { createsDeferredUntil } : {}) };
+  return {
+    actions,
+    shortfall,
+    blocker,
+    nextReclaimAt: reclaim.nextAt,
+    reclaimIntervalUsed: reclaim.used,
+    ...(createsDeferredUntil !== undefined ? { createsDeferredUntil } : {}),
+  };
 }
 
-function pickBlocker(list: { code?: string; message: string; exhausted: boolean }[]): Plan['blocker'] {
+function pickBlocker(list: Blocked[]): Blocked {
   // Waiting helps when any path is only transiently blocked; otherwise it is exhaustion.
   const transient = list.find((b) => !b.exhausted);
   if (transient) return transient;
   return list.find((b) => b.code) ?? list[0] ?? { message: 'no IP available', exhausted: true };
 }
 
-function planReclaim(input: PlannerInput, free: number, incoming: number): { actions: PlanAction[]; reclaimed: boolean } {
+function planReclaim(
+  input: PlannerInput,
+  enis: PlannerEni[],
+  free: number,
+  incoming: number,
+): { actions: PlanAction[]; nextAt?: number; used: boolean } {
   const { now, config: cfg } = input;
   const actions: PlanAction[] = [];
-  const enisTotal = input.enis.length + input.creating.length;
-  const minEni = Math.max(1, cfg.minEni);
-  const idle = (ip: PlannerIp) => ip.state === 'free' && now - ip.since >= cfg.idleIpReclaimAfterMs;
-  // A young ENI is kept (AWS minENILifeTime): a burst that just created it is likely to come back.
-  const deletable = (e: PlannerEni) =>
-    e.state === 'inuse' && !e.primary && e.createdByUs && !e.busy && e.incoming === 0 && now - e.createdAt >= cfg.minEniLifetimeMs;
+  // A young ENI is kept (AWS minENILifeTime): a burst that just created it is likely to come back. One whose
+  // last release-side call failed waits its back-off.
+  const settled = (e: PlannerEni) => e.state === 'inuse' && !e.busy && e.incoming === 0 && !isActive(input.backoffs.enis[e.eniId], now);
+  const deletable = (e: PlannerEni) => settled(e) && e.createdByUs && now - e.createdAt >= cfg.minEniLifetimeMs;
 
-  const excess = calculateExcessIps(free, incoming, input.pending, cfg);
   const growing = input.pending > 0 || incoming > 0 || calculateNeededIps(free, incoming, input.pending, cfg) > 0;
+  if (growing) return { actions, nextAt: undefined, used: false };
 
-  // ENIs we created that hold no IP at all cost a slot and nothing else: delete once old enough.
-  let enis = enisTotal;
-  if (!growing) {
-    for (const e of input.enis) {
-      if (enis <= minEni) break;
-      if (deletable(e) && e.ips.length === 0 && now - e.createdAt >= cfg.idleIpReclaimAfterMs) {
-        actions.push({ kind: 'deleteEni', eniId: e.eniId });
-        enis--;
-      }
+  // ENIs we created that hold no IP at all (not even their primary, in our books) cost a slot and nothing else.
+  let enisLeft = enis.length + input.creating.length;
+  for (const e of enis) {
+    if (enisLeft <= cfg.minEni) break;
+    if (deletable(e) && e.ips.length === 0) {
+      actions.push({ kind: 'deleteEni', eniId: e.eniId });
+      enisLeft--;
     }
   }
 
-  if (excess === 0 || now - input.lastReclaimAt < (input.reclaimIntervalMs ?? cfg.idleIpReclaimIntervalMs))
-    return { actions, reclaimed: false };
+  const idle = idleReclaim(free, cfg, {
+    now,
+    lastModifiedAt: input.lastModifiedAt ?? 0,
+    nextAt: input.nextReclaimAt,
+    intervalMs: input.reclaimIntervalMs ?? cfg.idleIpReclaimIntervalMs,
+  });
+  let amount = calculateExcessIps(free, incoming, input.pending, cfg) + idle.extra;
+  if (amount === 0) return { actions, nextAt: idle.nextAt, used: idle.used };
 
-  // Prefer a whole idle ENI (one detach+delete frees all its IPs) that fits inside the excess.
-  const wholeEni = input.enis
-    .filter((e) => deletable(e) && e.ips.length > 0 && e.ips.length <= excess && e.ips.every(idle) && enis > minEni)
-    .sort((a, b) => b.ips.length - a.ips.length || a.eniId.localeCompare(b.eniId))[0];
-  if (wholeEni) {
-    actions.push({ kind: 'deleteEni', eniId: wholeEni.eniId });
-    return { actions, reclaimed: true };
+  // Whole idle ENIs first (one detach + delete frees all their IPs, the primary's too), largest that fits.
+  const whole = enis
+    .filter((e) => deletable(e) && e.ips.length > 0 && e.ips.every((i) => i.state === 'free'))
+    .sort((a, b) => b.ips.length - a.ips.length || a.eniId.localeCompare(b.eniId));
+  for (const e of whole) {
+    if (enisLeft <= cfg.minEni) break;
+    if (e.ips.length > amount) continue;
+    actions.push({ kind: 'deleteEni', eniId: e.eniId });
+    amount -= e.ips.length;
+    enisLeft--;
   }
 
-  // Otherwise unassign a batch, emptying the least used ENIs first (ours before the primary's).
-  let budget = Math.min(excess, cfg.idleIpReclaimBatchSize);
+  // Then secondary IPs, emptying the least used ENIs first (ours first); an ENI's own primary only goes with it.
+  const goingAway = new Set(actions.flatMap((a) => (a.kind === 'deleteEni' ? [a.eniId] : [])));
   const held = (e: PlannerEni) => e.ips.length - countState(e, 'free');
-  const order = input.enis
-    .filter((e) => e.state === 'inuse' && !e.busy && e.incoming === 0)
+  const order = enis
+    .filter((e) => settled(e) && !goingAway.has(e.eniId))
     .sort(
       (a, b) =>
-        Number(a.primary) - Number(b.primary) ||
-        Number(b.createdByUs) - Number(a.createdByUs) ||
-        held(a) - held(b) ||
-        a.ips.length - b.ips.length ||
-        a.eniId.localeCompare(b.eniId),
+        Number(b.createdByUs) - Number(a.createdByUs) || held(a) - held(b) || a.ips.length - b.ips.length || a.eniId.localeCompare(b.eniId),
     );
   for (const e of order) {
-    if (budget === 0) break;
+    if (amount === 0) break;
     const ips = e.ips
-      .filter(idle)
+      .filter((i) => i.state === 'free' && i.ip !== e.primaryIp)
       .sort((a, b) => a.since - b.since || a.ip.localeCompare(b.ip))
-      .slice(0, budget)
+      .slice(0, amount)
       .map((i) => i.ip);
     if (ips.length === 0) continue;
     actions.push({ kind: 'unassign', eniId: e.eniId, ips });
-    budget -= ips.length;
+    amount -= ips.length;
   }
-  return { actions, reclaimed: actions.some((a) => a.kind === 'unassign') };
+  return { actions, nextAt: idle.nextAt, used: idle.used };
 }
 
 /**
@@ -337,7 +400,7 @@ export function planReleaseRetries(enis: PlannerEni[], backoffs: Backoffs, now: 
     }
     if (e.state !== 'inuse') continue;
     const ips = e.ips
-      .filter((i) => i.state === 'releasing')
+      .filter((i) => i.state === 'releasing' && i.ip !== e.primaryIp) // a primary address only leaves with its ENI
       .map((i) => i.ip)
       .sort();
     for (let i = 0; i < ips.length; i += batch) out.push({ kind: 'retryUnassign', eniId: e.eniId, ips: ips.slice(i, i + batch) });
@@ -365,9 +428,11 @@ export function expireTimers(
 }
 
 /**
- * Picks the free IP for a new allocation. A stateful pod gets its reserved IP back first.
+ * Picks the free IP for a new allocation, on a secondary ENI (never the instance's primary ENI). A stateful
+ * pod gets its reserved IP back first.
  * most_ips: take from the ENI with the most IPs in use (keeps other ENIs draining so they can be deleted);
- * least_ips: the least used. Within an ENI the longest-idle IP goes first.
+ * least_ips: the least used. Within an ENI its own primary address goes first (it cannot be unassigned, so
+ * it is the one to keep busy: the secondary IPs stay free to reclaim), then the longest-idle IP.
  */
 export function pickFreeIp(
   enis: PlannerEni[],
@@ -376,15 +441,16 @@ export function pickFreeIp(
 ): { eniId: string; ip: string } | undefined {
   if (reservedFor !== undefined) {
     for (const e of enis) {
-      if (e.state !== 'inuse') continue;
+      if (e.state !== 'inuse' || e.primary) continue;
       const r = e.ips.find((i) => i.state === 'reserved' && i.reservedFor === reservedFor);
       if (r) return { eniId: e.eniId, ip: r.ip };
     }
   }
-  const withFree = enis.filter((e) => e.state === 'inuse' && e.ips.some((i) => i.state === 'free'));
+  const withFree = enis.filter((e) => e.state === 'inuse' && !e.primary && e.ips.some((i) => i.state === 'free'));
   const inUse = (e: PlannerEni) => e.ips.length - countState(e, 'free');
   const eni = orderEnis(withFree, inUse, policy)[0];
   if (!eni) return undefined;
+  if (eni.primaryIp && eni.ips.some((i) => i.ip === eni.primaryIp && i.state === 'free')) return { eniId: eni.eniId, ip: eni.primaryIp };
   let best: PlannerIp | undefined;
   for (const i of eni.ips)
     if (i.state === 'free' && (!best || i.since < best.since || (i.since === best.since && i.ip < best.ip))) best = i;

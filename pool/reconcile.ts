@@ -10,7 +10,11 @@
 //     stale; AWS's reconcile cooldown guards against the same);
 //   - an IP or ENI the pool got a moment ago that the describe lacks is kept as it is (`recentlyAdded`: the
 //     describe may predate the assign, create or attach), neither dropped nor flagged;
-//   - an attached ENI the pool does not know is adopted if it is the primary or carries our tags;
+//   - an attached secondary ENI the pool does not know is adopted if it carries our tags, with every address
+//     on it, its own primary address included (pods use secondary ENIs only, each address of them);
+//   - the instance's primary ENI (eth0) is the node's: never adopted. A record of it left from before pods
+//     moved to secondary ENIs keeps only the IPs pods still hold; the rest are forgotten (left on eth0, not
+//     unassigned: they are not the pool's) and the record goes with the last of those pods;
 //   - an ENI the pool knows that is no longer attached here is dropped (once no pod holds its IPs).
 // ENIs with cloud work in flight (`busy`) are left for the next round: the describe may predate that work.
 
@@ -38,14 +42,18 @@ export interface ReconcileInput {
 }
 
 export type ReconcileFinding =
-  | { kind: 'adoptEni'; eniId: string; primary: boolean }
+  | { kind: 'adoptEni'; eniId: string }
   | { kind: 'eniFactsUnknown'; eniId: string; vSwitchId: string }
   | { kind: 'adoptIp'; eniId: string; ip: string }
   | { kind: 'dropIp'; eniId: string; ip: string; state: IpRecord['state'] }
   | { kind: 'ipMissing'; eniId: string; ip: string; podKey: string }
   | { kind: 'ipMoved'; from: string; to: string; ip: string }
   | { kind: 'dropEni'; eniId: string }
-  /** Listed by the cloud but removed by the pool within the cooldown (or the other way round): left as is now, looked at again later. */
+  /** An IP of the primary ENI no pod holds: no longer the pool's (left on eth0). */
+  | { kind: 'leavePrimaryIp'; eniId: string; ip: string }
+  /** The primary ENI's record goes: no pod holds an IP of it any more. */
+  | { kind: 'retirePrimaryEni'; eniId: string }
+  /** Listed by the cloud but removed by the pool within the cooldown: not adopted now, looked at again later. */
   | { kind: 'skippedRecent'; id: string };
 
 export interface ReconcileResult {
@@ -83,17 +91,36 @@ export function reconcileWithCloud(input: ReconcileInput): ReconcileResult {
 
   const recent = input.recentlyRemoved ?? (() => false);
   const fresh = input.recentlyAdded ?? (() => false);
+  const retired: string[] = [];
+  for (const rec of input.enis.values()) {
+    if (!rec.primary) continue;
+    // The primary ENI of an older pod DB: pods placed there keep their IPs until they go; nothing else is ours.
+    const ce = input.attached.find((e) => e.eniId === rec.eniId);
+    let held = false;
+    for (const r of input.ips.values()) {
+      if (r.eniId !== rec.eniId) continue;
+      if (r.state !== 'assigned') {
+        next.set(r.ip, null);
+        findings.push({ kind: 'leavePrimaryIp', eniId: rec.eniId, ip: r.ip });
+        continue;
+      }
+      held = true;
+      if (ce && !ce.secondaryIps.includes(r.ip)) flag(r);
+      else if (ce && r.missingInCloud) putIp({ ...r, missingInCloud: undefined });
+    }
+    if (!held) retired.push(rec.eniId);
+  }
   for (const ce of inUse.values()) {
     if (input.busy(ce.eniId)) continue;
     const rec = input.enis.get(ce.eniId);
+    if (ce.type === 'Primary' || rec?.primary) continue; // eth0 is the node's (see above)
     if (!rec) {
       if (recent(ce.eniId)) {
         // deleted by us a moment ago: a stale answer (or the cloud reused the id; the next round tells)
         findings.push({ kind: 'skippedRecent', id: ce.eniId });
         continue;
       }
-      const primary = ce.type === 'Primary';
-      if (!primary && !input.isOurs(ce)) continue; // someone else's ENI
+      if (!input.isOurs(ce)) continue; // someone else's ENI
       const vsw = input.vSwitchInfo(ce.vSwitchId);
       if (!vsw) {
         findings.push({ kind: 'eniFactsUnknown', eniId: ce.eniId, vSwitchId: ce.vSwitchId });
@@ -107,21 +134,26 @@ export function reconcileWithCloud(input: ReconcileInput): ReconcileResult {
           vSwitchId: ce.vSwitchId,
           vSwitchCidr: vsw.cidr,
           gateway: vsw.gateway,
-          primary,
-          createdByUs: !primary,
+          primary: false,
+          createdByUs: true,
           state: 'inuse',
           createdAt: now,
           ...(ce.primaryIp ? { primaryIp: ce.primaryIp } : {}),
         },
       });
-      findings.push({ kind: 'adoptEni', eniId: ce.eniId, primary });
+      findings.push({ kind: 'adoptEni', eniId: ce.eniId });
     } else if (rec.state !== 'inuse' || rec.mac !== ce.mac || (ce.primaryIp && rec.primaryIp !== ce.primaryIp)) {
       // attaching → the attach finished; deleting → the detach never happened: usable again.
       // A row from before schema v2 learns its primary IP here.
       ops.push({ op: 'putEni', eni: { ...rec, state: 'inuse', mac: ce.mac, ...(ce.primaryIp ? { primaryIp: ce.primaryIp } : {}) } });
+      // Its secondary IPs stay `releasing` (their unassign is finished), but its primary address cannot be
+      // unassigned: it is free again with its ENI.
+      const own = ce.primaryIp ? input.ips.get(ce.primaryIp) : undefined;
+      if (own?.state === 'releasing' && own.eniId === ce.eniId) putIp({ ip: own.ip, eniId: own.eniId, state: 'free', since: now });
     }
     managed.add(ce.eniId);
-    for (const ip of ce.secondaryIps) cloudEniOf.set(ip, ce.eniId);
+    // The ENI's own primary address is a pod address too (it only leaves with the ENI).
+    for (const ip of ce.primaryIp ? [ce.primaryIp, ...ce.secondaryIps] : ce.secondaryIps) cloudEniOf.set(ip, ce.eniId);
   }
 
   // Pool IPs on managed ENIs.
@@ -162,7 +194,7 @@ export function reconcileWithCloud(input: ReconcileInput): ReconcileResult {
   // ENIs we know that the cloud no longer lists here (deleted, detached, or still Available after a crash).
   const gone: string[] = [];
   for (const rec of input.enis.values()) {
-    if (listed.has(rec.eniId) || input.busy(rec.eniId)) continue;
+    if (rec.primary || listed.has(rec.eniId) || input.busy(rec.eniId)) continue;
     if (rec.state === 'attaching' && input.createsInFlight) continue;
     if (fresh(rec.eniId)) {
       findings.push({ kind: 'skippedRecent', id: rec.eniId });
@@ -188,6 +220,10 @@ export function reconcileWithCloud(input: ReconcileInput): ReconcileResult {
   for (const eniId of gone) {
     ops.push({ op: 'deleteEni', eniId });
     findings.push({ kind: 'dropEni', eniId });
+  }
+  for (const eniId of retired) {
+    ops.push({ op: 'deleteEni', eniId });
+    findings.push({ kind: 'retirePrimaryEni', eniId });
   }
   return { ops, findings };
 }

@@ -8,21 +8,22 @@ import type { EniRecord, IpRecord, PodRecord } from './store.js';
 import { expireTimers, type PlannerIp } from './planner.js';
 
 /**
- * The record an IP gets when its pod releases it; undefined means the row goes (the cloud no longer has
- * the IP: handing it out again would wire a pod to nothing).
- *   missing in the cloud          → deleted
+ * The record an IP gets when its pod releases it; undefined means the row goes.
+ *   missing in the cloud          → deleted (handing it out again would wire a pod to nothing)
+ *   on the primary ENI            → deleted, left to eth0 (a pod placed there before pods moved to secondary
+ *                                   ENIs only: no new pod goes there, and the address is not the pool's)
  *   stateful pod, reservation on  → reserved for that pod (namespace/name) until the reservation ends
  *   cool-down on                  → cooling until the cool-down ends
  *   otherwise                     → free at once
  */
 export function releasedIp(
   rec: IpRecord,
-  pod: Pick<PodRecord, 'namespace' | 'name' | 'stateful'>,
+  pod: Pick<PodRecord, 'namespace' | 'name' | 'stateful'> & Partial<Pick<PodRecord, 'primaryEni'>>,
   cfg: Pick<PoolConfig, 'statefulReserveMs' | 'ipCooldownMs'>,
   now: number,
 ): IpRecord | undefined {
   const base = { ip: rec.ip, eniId: rec.eniId, since: now };
-  if (rec.missingInCloud) return undefined;
+  if (rec.missingInCloud || pod.primaryEni) return undefined;
   if (pod.stateful && cfg.statefulReserveMs > 0)
     return { ...base, state: 'reserved', reservedFor: `${pod.namespace}/${pod.name}`, until: now + cfg.statefulReserveMs };
   if (cfg.ipCooldownMs > 0) return { ...base, state: 'cooling', until: now + cfg.ipCooldownMs };

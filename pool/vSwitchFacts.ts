@@ -1,4 +1,5 @@
-// What a pool must know of a vSwitch to hand out its addresses: its CIDR and gateway, read once.
+// What a pool must know of a vSwitch: its CIDR and gateway (read once), and how many IPs it has left
+// (AvailableIpAddressCount, read again when older than the TTL; 'ordered' selection picks the most free).
 
 import type { PoolCloud } from './cloud.js';
 import { vSwitchGateway } from '../lib/ipv4.js';
@@ -8,8 +9,12 @@ export interface VSwitchFacts {
   gateway: string;
 }
 
+/** How long a vSwitch's free-IP count is trusted (Terway's vSwitch cache: 10 minutes). */
+export const VSWITCH_FREE_TTL_MS = 10 * 60_000;
+
 export class VSwitchFactsCache {
   private readonly facts = new Map<string, VSwitchFacts>();
+  private readonly free = new Map<string, { count: number; at: number }>();
 
   get(vSwitchId: string): VSwitchFacts | undefined {
     return this.facts.get(vSwitchId);
@@ -24,11 +29,30 @@ export class VSwitchFactsCache {
     this.facts.set(vSwitchId, f);
   }
 
+  /** AvailableIpAddressCount of each vSwitch read so far (the planner skips 0 and prefers the most). */
+  freeIps(): Record<string, number> {
+    return Object.fromEntries([...this.free].map(([id, f]) => [id, f.count]));
+  }
+
   /** Reads the vSwitches not known yet, in one DescribeVSwitches call (the gateway is the CIDR's, lib/ipv4). */
-  async load(cloud: Pick<PoolCloud, 'describeVSwitches'>, ids: string[]): Promise<void> {
+  async load(cloud: Pick<PoolCloud, 'describeVSwitches'>, ids: string[], now = 0): Promise<void> {
     const missing = [...new Set(ids)].filter((id) => !this.facts.has(id));
-    if (missing.length === 0) return;
-    for (const v of await cloud.describeVSwitches(missing))
+    if (missing.length > 0) await this.read(cloud, missing, now);
+  }
+
+  /** Reads the vSwitches whose free-IP count is unknown or older than `ttlMs`, in one call. */
+  async refresh(cloud: Pick<PoolCloud, 'describeVSwitches'>, ids: string[], now: number, ttlMs = VSWITCH_FREE_TTL_MS): Promise<void> {
+    const stale = [...new Set(ids)].filter((id) => {
+      const f = this.free.get(id);
+      return f === undefined || now - f.at >= ttlMs;
+    });
+    if (stale.length > 0) await this.read(cloud, stale, now);
+  }
+
+  private async read(cloud: Pick<PoolCloud, 'describeVSwitches'>, ids: string[], now: number): Promise<void> {
+    for (const v of await cloud.describeVSwitches(ids)) {
       this.facts.set(v.vSwitchId, { cidr: v.cidrBlock, gateway: vSwitchGateway(v.cidrBlock) });
+      this.free.set(v.vSwitchId, { count: v.availableIpAddressCount, at: now });
+    }
   }
 }

@@ -35,6 +35,8 @@ export const eniMultiIpBuilder: ModeBuilder = {
         eniTagFilter: config.eniTagFilter,
         minEni: config.minEni,
         maxEni: config.maxEni,
+        eniCapRatio: config.eniCapRatio,
+        eniCapShift: config.eniCapShift,
         eniSelectionPolicy: config.eniSelectionPolicy,
         vSwitchSelectionPolicy: config.vSwitchSelectionPolicy,
         ipCooldownMs: config.ipCooldownMs,
@@ -49,7 +51,7 @@ export const eniMultiIpBuilder: ModeBuilder = {
         ctx.nodeWarning?.(e);
       },
     });
-    return { allocator };
+    return { allocator, capacity: () => allocator.capacity() };
   },
 
   service: (deps) => createNetworkService('ENIMultiIP', deps),

@@ -2,7 +2,7 @@
 // getting pod addresses (build/index.ts lists them); daemon.ts does the rest (cloud, Kubernetes, pod DB,
 // driver, gRPC, metrics) the same for every mode.
 import type { Logger } from 'pino';
-import type { IpAllocation, IpAllocator, OwnerCheck, PoolStore } from '../../pool/index.js';
+import type { IpAllocation, IpAllocator, NodeCapacity, OwnerCheck, PoolStore } from '../../pool/index.js';
 import type { Cloud, InstanceMetadata } from '../cloud/types.js';
 import type { DaemonConfig } from '../config/types.js';
 import type { KubeClient } from '../k8s/index.js';
@@ -43,6 +43,8 @@ export type BackgroundPart = () => (() => void) | void;
 export interface ModeParts {
   allocator: IpAllocator;
   background?: BackgroundPart[];
+  /** Pods this node holds in the mode, as it stands (maxPods.ts); known once the allocator has started. */
+  capacity?: () => NodeCapacity;
 }
 
 /** The mode's service: a NetworkService; `teardownGone` unwires a gone pod for pool GC (KernelHygiene). */

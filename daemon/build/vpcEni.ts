@@ -42,6 +42,8 @@ export const vpcEniBuilder: ModeBuilder = {
         minPoolSize: config.minPoolSize,
         maxPoolSize: config.maxPoolSize,
         maxEni: config.maxEni,
+        eniCapRatio: config.eniCapRatio,
+        eniCapShift: config.eniCapShift,
         cooldownMs: config.ipCooldownMs,
         allocDeadlineMs: config.allocTimeoutMs,
         vSwitchSelectionPolicy: config.vSwitchSelectionPolicy,
@@ -63,7 +65,7 @@ export const vpcEniBuilder: ModeBuilder = {
         }
       },
     });
-    return { allocator: pool, background: advertiseCapacity(ctx, pool) };
+    return { allocator: pool, background: advertiseCapacity(ctx, pool), capacity: () => pool.nodeCapacity() };
   },
 
   service: (deps) => createNetworkService('VPCENI', deps),

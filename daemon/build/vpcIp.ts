@@ -4,6 +4,7 @@
 import { createNetworkService } from '../modes/index.js';
 import { VpcIpAllocator } from '../modes/vpcIp/index.js';
 import type { ModeBuilder } from './types.js';
+import { podCidrCapacity } from '../maxPods.js';
 
 export const vpcIpBuilder: ModeBuilder = {
   serves: (config) => config.daemonMode === 'VPCIP',
@@ -21,7 +22,7 @@ export const vpcIpBuilder: ModeBuilder = {
       ipCooldownMs: ctx.config.ipCooldownMs,
       logger: ctx.logger.child({ component: 'vpcip' }),
     });
-    return { allocator };
+    return { allocator, capacity: () => podCidrCapacity(podCidr) };
   },
 
   service: (deps) => createNetworkService('VPCIP', deps),

@@ -109,20 +109,14 @@ function readEndpoint(r: Reader, key: string): { host?: string; scheme?: 'http' 
   return { host: s };
 }
 
-/** A string key where "" means unset (Terway's chart renders `access_key: ""` when no key is given). */
-function optionalStr(r: Reader, key: string): string | undefined {
-  const v = r.str(key, { nonEmpty: false });
-  return v === undefined || v.trim() === '' ? undefined : v;
-}
-
 export function readCloudKeys(r: Reader): CloudKeys {
-  // Credentials, in Terway's chain order: this key pair, else credential_path, else the instance RAM role.
-  const accessKey = optionalStr(r, 'access_key');
-  const accessSecret = optionalStr(r, 'access_secret');
-  if ((accessKey === undefined) !== (accessSecret === undefined)) {
+  // Empty strings are unset, as in Terway's credential chain (its chart renders `"access_key": ""` by default).
+  const accessKey = r.optionalStr('access_key');
+  const accessSecret = r.optionalStr('access_secret');
+  if ((accessKey === undefined) !== (accessSecret === undefined) && !r.issues.some((i) => i.key.startsWith('access_'))) {
     r.fail(accessKey === undefined ? 'access_key' : 'access_secret', 'access_key and access_secret must be set together');
   }
-  const credentialPath = optionalStr(r, 'credential_path');
+  const credentialPath = r.optionalStr('credential_path');
   const regionId = r.str('region_id');
   const instanceId = r.str('instance_id');
   const rateLimit = readRateLimit(r);

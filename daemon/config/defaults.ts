@@ -12,6 +12,8 @@ export const DEFAULTS = {
   idleIpReclaimBatchSize: pool.idleIpReclaimBatchSize,
   idleIpReclaimJitterFactor: pool.idleIpReclaimJitterFactor,
   minEni: pool.minEni,
+  eniCapRatio: pool.eniCapRatio,
+  eniCapShift: pool.eniCapShift,
   /** 0: the instance type's limit. */
   maxEni: pool.maxEni,
   eniSelectionPolicy: pool.eniSelectionPolicy,

@@ -56,7 +56,11 @@ export function readDriverKeys(r: Reader): DriverKeys {
   if (ipStack !== 'ipv4') r.fail('ip_stack', `"${ipStack}" is not supported yet (only ipv4)`);
 
   const daemonMode = r.oneOf('daemon_mode', ['ENIMultiIP', 'VPCENI', 'VPCIP'] as const, DEFAULTS.daemonMode);
-  const eniipVirtualType = r.oneOf('eniip_virtual_type', ['veth', 'ipvlan'] as const, DEFAULTS.eniipVirtualType);
+  // Case-insensitive as Terway compares it (strings.ToLower). Terway's `datapathv2` (eBPF on veth) is wired here
+  // as plain veth + policy routing: same addresses and routes, without the eBPF fast path.
+  const virtualType = r.oneOfIgnoreCase('eniip_virtual_type', ['veth', 'ipvlan', 'datapathv2'] as const, DEFAULTS.eniipVirtualType);
+  if (virtualType === 'datapathv2') r.warnings.push('eni_conf.eniip_virtual_type: datapathv2 (eBPF) is wired as veth + policy routing');
+  const eniipVirtualType = virtualType === 'datapathv2' ? 'veth' : virtualType;
   const podCidr = r.str('pod_cidr');
   if (podCidr !== undefined) {
     try {

@@ -1,5 +1,5 @@
 export * from './types.js';
-export { parseDaemonConfig, redactConfig, type ParseResult } from './parse.js';
+export { parseDaemonConfig, redactConfig, isIgnoredTerwayKey, type ParseResult } from './parse.js';
 export { DEFAULTS } from './defaults.js';
 export { parseListenAddress } from './processKeys.js';
 export { loadDaemonConfig } from './load.js';

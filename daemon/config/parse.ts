@@ -15,8 +15,6 @@ const IGNORED_TERWAY_KEYS: Record<string, string> = {
   eni_tag_block_list: 'not supported yet',
   prefix: 'interface name prefix is not configurable',
   ip_warm_up_size: 'not supported yet; min_pool_size keeps the pool warm',
-  eni_cap_ratio: 'not supported yet',
-  eni_cap_shift: 'not supported yet',
   enable_eni_trunking: 'trunk ENIs are not supported',
   enable_erdma: 'eRDMA is not supported',
   enable_ip_prefix: 'prefix delegation is not supported',
@@ -31,8 +29,22 @@ const IGNORED_TERWAY_KEYS: Record<string, string> = {
   hot_plug: 'ignored',
 };
 
+/** A Terway key this daemon recognises but does not implement (accepted with a warning unless switched off). */
+export function isIgnoredTerwayKey(key: string): boolean {
+  return Object.hasOwn(IGNORED_TERWAY_KEYS, key);
+}
+
+/** A value that leaves a feature off or unset: false, "", 0, null, [] or {}. */
+function isOff(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length === 0;
+  if (isPlainObject(v)) return Object.keys(v).length === 0;
+  return v === false || v === '' || v === 0 || v === null || v === undefined;
+}
+
 export interface ParseResult {
   config: DaemonConfig;
+  /** The eni_conf object the config was read from (a node's terway-config is merged over it, RFC 7396). */
+  source: Record<string, unknown>;
   /** Non-fatal findings (unknown or ignored keys), for the log. */
   warnings: string[];
 }
@@ -65,10 +77,12 @@ export function parseDaemonConfig(raw: unknown): ParseResult {
   };
   for (const key of r.unknownKeys()) {
     const why = IGNORED_TERWAY_KEYS[key];
+    // Terway's chart renders some of these switched off (`"enable_eni_trunking": false`): nothing to say then.
+    if (why && isOff(raw[key])) continue;
     r.warnings.push(why ? `eni_conf.${key}: ignored (${why})` : `eni_conf.${key}: unknown key, ignored`);
   }
   if (r.issues.length > 0) throw new ConfigError(r.issues);
-  return { config, warnings: r.warnings };
+  return { config, warnings: r.warnings, source: raw };
 }
 
 /** The config with secrets removed, safe to log. */

@@ -17,6 +17,8 @@ export type PoolKeys = Pick<
   | 'idleIpReclaimJitterFactor'
   | 'minEni'
   | 'maxEni'
+  | 'eniCapRatio'
+  | 'eniCapShift'
   | 'eniSelectionPolicy'
   | 'eniTags'
   | 'eniTagFilter'
@@ -66,7 +68,9 @@ function readSecurityGroups(r: Reader): string[] {
 
 export function readPoolKeys(r: Reader): PoolKeys {
   const vSwitches = readVSwitches(r);
-  const vSwitchSelectionPolicy = r.oneOf('vswitch_selection_policy', ['random', 'ordered'] as const, DEFAULTS.vSwitchSelectionPolicy);
+  // Terway maps `ordered` to its "most" policy (the vSwitch with the most free IPs); `most` names it directly.
+  const policy = r.oneOf('vswitch_selection_policy', ['random', 'ordered', 'most'] as const, DEFAULTS.vSwitchSelectionPolicy);
+  const vSwitchSelectionPolicy = policy === 'most' ? 'ordered' : policy;
   const securityGroupIds = readSecurityGroups(r);
 
   const minPoolSize = r.int('min_pool_size', DEFAULTS.minPoolSize, { min: 0 });
@@ -77,9 +81,15 @@ export function readPoolKeys(r: Reader): PoolKeys {
   const idleIpReclaimAfterMs = r.duration('idle_ip_reclaim_after');
   const idleIpReclaimIntervalMs = r.duration('idle_ip_reclaim_interval') ?? DEFAULTS.idleIpReclaimIntervalMs;
   const idleIpReclaimBatchSize = r.int('idle_ip_reclaim_batch_size', DEFAULTS.idleIpReclaimBatchSize, { min: 1 });
-  const idleIpReclaimJitterFactor = r.num('idle_ip_reclaim_jitter_factor', DEFAULTS.idleIpReclaimJitterFactor, 0, 1);
+  // A string in Terway's Config ("0.1", parsed with strconv.ParseFloat); a number is accepted too.
+  const idleIpReclaimJitterFactor = r.num('idle_ip_reclaim_jitter_factor', DEFAULTS.idleIpReclaimJitterFactor, 0, 1, {
+    numericString: true,
+  });
+  // Secondary ENIs (Terway getPoolConfig): the primary ENI is the node's and never counted.
   const minEni = r.int('min_eni', DEFAULTS.minEni, { min: 0 });
   const maxEni = r.int('max_eni', DEFAULTS.maxEni, { min: 0 });
+  const eniCapRatio = r.num('eni_cap_ratio', DEFAULTS.eniCapRatio, Number.MIN_VALUE, 100);
+  const eniCapShift = r.int('eni_cap_shift', DEFAULTS.eniCapShift, { min: -100, max: 100 });
   if (maxEni !== 0 && maxEni < minEni) r.fail('max_eni', `must be 0 (the instance limit) or >= min_eni (${minEni}) (got ${maxEni})`);
   const eniSelectionPolicy = r.oneOf('eni_selection_policy', ['most_ips', 'least_ips'] as const, DEFAULTS.eniSelectionPolicy);
   const eniTags = r.stringMap('eni_tags');
@@ -97,6 +107,8 @@ export function readPoolKeys(r: Reader): PoolKeys {
     idleIpReclaimJitterFactor,
     minEni,
     maxEni,
+    eniCapRatio,
+    eniCapShift,
     eniSelectionPolicy,
     eniTags,
     eniTagFilter,

@@ -73,14 +73,34 @@ export class Reader {
     return v as number;
   }
 
-  num(key: string, def: number, min: number, max: number): number {
-    const v = this.value(key);
-    if (v === undefined) return def;
+  /** A number in min..max; `numericString`: a string holding one is accepted too (a Terway key typed string). */
+  num(key: string, def: number, min: number, max: number, opts: { numericString?: boolean } = {}): number {
+    const raw = this.value(key);
+    if (raw === undefined) return def;
+    const v = opts.numericString && typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-      this.fail(key, `must be a number in ${min}..${max} (got ${show(key, v)})`);
+      const range = min === Number.MIN_VALUE ? `> 0 and <= ${max}` : `in ${min}..${max}`;
+      this.fail(key, `must be a number ${range} (got ${show(key, raw)})`);
       return def;
     }
     return v;
+  }
+
+  /** Like str(), but an empty string reads as unset (Terway: empty credentials mean "use the next provider"). */
+  optionalStr(key: string): string | undefined {
+    const v = this.value(key);
+    if (v === '') return undefined;
+    return this.str(key);
+  }
+
+  /** A string compared case-insensitively against `allowed` (returned in its listed spelling). */
+  oneOfIgnoreCase<T extends string>(key: string, allowed: readonly T[], def: T): T {
+    const v = this.value(key);
+    if (v === undefined || v === '') return def;
+    const hit = typeof v === 'string' ? allowed.find((a) => a.toLowerCase() === v.toLowerCase()) : undefined;
+    if (hit !== undefined) return hit;
+    this.fail(key, `must be one of ${allowed.join('|')} (any case) (got ${show(key, v)})`);
+    return def;
   }
 
   duration(key: string, opts: { allowZero?: boolean } = {}): number | undefined {

@@ -26,6 +26,7 @@ export interface DaemonConfig {
   // network placement
   /** zone id -> vSwitch ids. Empty: use the node's own vSwitch (from metadata). */
   vSwitches: Record<string, string[]>;
+  /** ordered (also spelt `most`): the vSwitch with the most free IPs first; random: any. Empty ones are skipped. */
   vSwitchSelectionPolicy: 'random' | 'ordered';
   /** security_group + security_groups, de-duplicated, at most 10. Empty: copy the primary ENI's. */
   securityGroupIds: string[];
@@ -33,14 +34,21 @@ export interface DaemonConfig {
   // pool sizing and reclaim
   maxPoolSize: number;
   minPoolSize: number;
-  /** Unset: idle IPs above max_pool_size are released without delay, none below it. */
+  /**
+   * Idle reclaim (Terway): once no pod was added or removed for this long, one batch of idle IPs per jittered
+   * interval goes, down to min_pool_size. Unset: off (IPs above max_pool_size are released at once either way).
+   */
   idleIpReclaimAfterMs?: number;
   idleIpReclaimIntervalMs: number;
   idleIpReclaimBatchSize: number;
   idleIpReclaimJitterFactor: number;
+  /** Secondary ENIs (Terway): > 0 sets min_pool_size to min_eni × IPs per ENI, and the pool keeps that many ENIs. */
   minEni: number;
-  /** 0: the instance type's limit. */
+  /** Secondary ENIs for pods at most; 0: the instance type's limit (EniQuantity − 1). */
   maxEni: number;
+  /** Terway `eni_cap_ratio` / `eni_cap_shift`: the ENI quota is ⌊EniQuantity × ratio⌋ + shift (default 1 / 0). */
+  eniCapRatio: number;
+  eniCapShift: number;
   eniSelectionPolicy: 'most_ips' | 'least_ips';
   eniTags: Record<string, string>;
   eniTagFilter: Record<string, string>;

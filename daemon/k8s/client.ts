@@ -6,7 +6,15 @@ import { KubeError, toKubeError } from './errors.js';
 import { buildEventBody, EventCorrelator, type CorrelatorStats } from './events.js';
 import { conditionPatch, extendedResourcePatch } from './nodeStatus.js';
 import { toPodInfo } from './podInfo.js';
-import { systemWallClock, type KubeClient, type KubeClientOptions, type KubeEvent, type NodeCondition, type PodInfo } from './types.js';
+import {
+  systemWallClock,
+  type KubeClient,
+  type KubeClientOptions,
+  type KubeEvent,
+  type NodeCondition,
+  type NodeInfo,
+  type PodInfo,
+} from './types.js';
 
 type ClientNode = typeof import('@kubernetes/client-node');
 
@@ -151,5 +159,40 @@ export async function createKubeClient(opts: KubeClientOptions): Promise<KubeCli
     return p;
   }
 
-  return { getPod, listNodePods, recordEvent, setNodeExtendedResource, setNodeCondition, eventStats: () => correlator.stats() };
+  async function getNode(nodeName: string): Promise<NodeInfo | undefined> {
+    try {
+      const n: V1Node = await call(`get node ${nodeName}`, () => core.readNode({ name: nodeName }));
+      return { name: nodeName, labels: { ...(n.metadata?.labels ?? {}) }, annotations: { ...(n.metadata?.annotations ?? {}) } };
+    } catch (err) {
+      if (err instanceof KubeError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async function annotateNode(nodeName: string, annotations: Record<string, string | null>): Promise<void> {
+    const body = { metadata: { annotations } };
+    await call(`annotate node ${nodeName}`, () => core.patchNode({ name: nodeName, body }, mergePatch));
+  }
+
+  async function getConfigMapData(namespace: string, name: string): Promise<Record<string, string> | undefined> {
+    try {
+      const cm = await call(`get configmap ${namespace}/${name}`, () => core.readNamespacedConfigMap({ namespace, name }));
+      return { ...(cm.data ?? {}) };
+    } catch (err) {
+      if (err instanceof KubeError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  return {
+    getPod,
+    listNodePods,
+    recordEvent,
+    setNodeExtendedResource,
+    setNodeCondition,
+    getNode,
+    annotateNode,
+    getConfigMapData,
+    eventStats: () => correlator.stats(),
+  };
 }

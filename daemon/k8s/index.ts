@@ -1,6 +1,6 @@
 // Kubernetes face of the daemon. Importing this file does not load @kubernetes/client-node;
 // createKubeClient does, on first call.
-export type { PodInfo, KubeClient, KubeClientOptions, KubeEvent, EventType, NodeCondition, WallClock } from './types.js';
+export type { PodInfo, NodeInfo, KubeClient, KubeClientOptions, KubeEvent, EventType, NodeCondition, WallClock } from './types.js';
 export { systemWallClock, REPORTING_CONTROLLER } from './types.js';
 export { KubeError, toKubeError, type KubeErrorReason } from './errors.js';
 export { createKubeClient, loadClientNode, type KubeClientWithStats } from './client.js';
@@ -23,3 +23,4 @@ export {
 } from './events.js';
 export { conditionPatch, extendedResourcePatch, kubeTime } from './nodeStatus.js';
 export { kubeEventRecorder, type DaemonEventRecord } from './recorder.js';
+export { LABEL_DYNAMIC_CONFIG, LABEL_EXCLUSIVE_ENI, ANNOTATION_MAX_PODS, exclusiveEniMode } from './nodeLabels.js';

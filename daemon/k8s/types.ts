@@ -53,6 +53,18 @@ export interface KubeClient {
   setNodeExtendedResource(nodeName: string, resource: string, quantity: number): Promise<void>;
   /** Upserts one node condition (e.g. SufficientIP), keeping lastTransitionTime while the status holds. */
   setNodeCondition(nodeName: string, cond: NodeCondition): Promise<void>;
+  /** The node's labels and annotations; undefined when it does not exist (404). */
+  getNode(nodeName: string): Promise<NodeInfo | undefined>;
+  /** Sets annotations on the node (a merge patch of metadata.annotations; null removes one). */
+  annotateNode(nodeName: string, annotations: Record<string, string | null>): Promise<void>;
+  /** A ConfigMap's data; undefined when it does not exist (404). */
+  getConfigMapData(namespace: string, name: string): Promise<Record<string, string> | undefined>;
+}
+
+export interface NodeInfo {
+  name: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
 }
 
 export interface KubeClientOptions {

@@ -7,8 +7,13 @@ import type { Driver, PodNetworkResult, PodNetworkSpec, TeardownSpec } from '../
 import { podFields } from '../log.js';
 import { mapFailure } from './errors.js';
 import { KeyedMutex } from './keyedMutex.js';
+import { lookupAllocation, RecentKeys, refOfAllocation } from './podLookup.js';
+
+/** Released pod keys remembered against retried DELs (the newest ones; runtimes retry within minutes). */
+const RECENT_RELEASES = 4096;
 import {
   ServiceError,
+  type AllocOptions,
   type AllocResult,
   type GcAttachment,
   type InfoResult,
@@ -64,6 +69,8 @@ export class EniMultiIpService implements NetworkService {
   private readonly locks = new KeyedMutex();
   /** What setup returned per pod key, so a repeated ADD can answer without re-wiring. */
   private readonly wired = new Map<string, PodNetworkResult>();
+  /** Pod keys released by a DEL lately: a retried DEL of one is answered "nothing to do" (podLookup.ts). */
+  private readonly recentlyReleased = new RecentKeys(RECENT_RELEASES);
   private started = false;
   private stopped = false;
 
@@ -95,7 +102,7 @@ export class EniMultiIpService implements NetworkService {
     }
   }
 
-  allocIp(pod: PodRef, opts: { deadlineMs: number }): Promise<AllocResult> {
+  allocIp(pod: PodRef, opts: AllocOptions): Promise<AllocResult> {
     const key = podKeyOf(pod);
     return this.locks.run(key, async () => {
       if (this.stopped) throw new ServiceError('SHUTTING_DOWN', 'daemon is shutting down');
@@ -103,7 +110,7 @@ export class EniMultiIpService implements NetworkService {
       const existed = this.allocator.get(key) !== undefined;
       const alloc = await this.allocator.allocate(pod, { deadlineMs: opts.deadlineMs });
       const netns = pod.netns || alloc.netns;
-      const spec = specOf(alloc, netns, this.mtu);
+      const spec = specOf(alloc, netns, opts.mtu ?? this.mtu);
       const cached = this.wired.get(key);
       if (existed && cached) {
         // Repeated ADD: answer from the first one while the netns still has its wiring.
@@ -155,7 +162,29 @@ export class EniMultiIpService implements NetworkService {
     });
   }
 
-  releaseIp(pod: PodRef, reason: string): Promise<ReleaseResult> {
+  /**
+   * The pod ref of the allocation a DEL names: its own key, or, when the conflist's network name changed since
+   * ADD, the one allocation of that container id and interface (podLookup.ts). Not for a key this daemon just
+   * released (a retried DEL): that must not reach an allocation of the same interface on another network.
+   */
+  private resolveForRelease(pod: PodRef): PodRef {
+    if (this.recentlyReleased.has(podKeyOf(pod))) return pod;
+    const found = lookupAllocation(this.allocator, pod);
+    if (found.kind === 'renamed')
+      this.log.info(
+        { ...podFields(pod), networkName: pod.networkName, allocatedUnder: found.alloc.networkName },
+        'network name changed since ADD: found the allocation by container id and interface',
+      );
+    else if (found.kind === 'ambiguous')
+      this.log.warn(
+        { ...podFields(pod), podKeys: found.allocs.map((a) => a.podKey) },
+        'several allocations of this container id and interface under other network names: none picked (GC settles them)',
+      );
+    return refOfAllocation(pod, found);
+  }
+
+  releaseIp(asked: PodRef, reason: string): Promise<ReleaseResult> {
+    const pod = this.resolveForRelease(asked);
     const key = podKeyOf(pod);
     return this.locks.run(key, async () => {
       const log = this.log.child(podFields({ ...pod, podKey: key }));
@@ -177,6 +206,7 @@ export class EniMultiIpService implements NetworkService {
       }
       const released = await this.allocator.release(key);
       this.wired.delete(key);
+      this.recentlyReleased.add(key);
       log.info({ eniId: alloc.eniId, ip: alloc.ip, reason }, 'ReleaseIP done');
       return { releasedIp: released?.ip ?? alloc.ip };
     });

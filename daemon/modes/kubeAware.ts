@@ -8,7 +8,16 @@ import { podFields } from '../log.js';
 import { mapFailure } from './errors.js';
 import type { IpConditionReporter } from './ipCondition.js';
 import type { PodStatefulness } from './podStateful.js';
-import type { AllocResult, EventRecorder, GcAttachment, InfoResult, NetworkService, ReleaseResult, StatusResult } from './types.js';
+import type {
+  AllocOptions,
+  AllocResult,
+  EventRecorder,
+  GcAttachment,
+  InfoResult,
+  NetworkService,
+  ReleaseResult,
+  StatusResult,
+} from './types.js';
 
 export interface KubeAwareDeps {
   inner: NetworkService;
@@ -36,7 +45,7 @@ export class KubeAwareService implements NetworkService {
     return this.inner.ipType;
   }
 
-  async allocIp(pod: PodRef, opts: { deadlineMs: number }): Promise<AllocResult> {
+  async allocIp(pod: PodRef, opts: AllocOptions): Promise<AllocResult> {
     let ref = pod;
     let deadlineMs = opts.deadlineMs;
     if (pod.stateful === undefined && this.deps.statefulness && !this.deps.hasAllocation(pod)) {
@@ -47,7 +56,7 @@ export class KubeAwareService implements NetworkService {
       deadlineMs = Math.max(0, deadlineMs - (this.now() - started));
     }
     try {
-      const r = await this.inner.allocIp(ref, { deadlineMs });
+      const r = await this.inner.allocIp(ref, { ...opts, deadlineMs });
       void this.deps.ipCondition?.sufficient();
       return r;
     } catch (err) {

@@ -69,10 +69,18 @@ export interface GcAttachment {
   ifName: string;
 }
 
+export interface AllocOptions {
+  deadlineMs: number;
+  mtu?: number;
+}
+
 export interface NetworkService {
   readonly ipType: IpType;
-  /** Idempotent per pod key. `deadlineMs`: how long it may wait for the pool's next batch. */
-  allocIp(pod: PodRef, opts: { deadlineMs: number }): Promise<AllocResult>;
+  /**
+   * Idempotent per pod key. `deadlineMs`: how long it may wait for the pool's next batch; `mtu`: the pod
+   * interface's MTU when the network config sets one (else the daemon's).
+   */
+  allocIp(pod: PodRef, opts: AllocOptions): Promise<AllocResult>;
   /** Succeeds when there is nothing to release. */
   releaseIp(pod: PodRef, reason: string): Promise<ReleaseResult>;
   getIpInfo(pod: PodRef): Promise<InfoResult>;

@@ -8,7 +8,16 @@ import type { Logger } from 'pino';
 import { splitIpv4Cidr } from '../../lib/ipv4.js';
 import { podKeyOf, type IpAllocation, type IpAllocator, type PodRef } from '../../pool/types.js';
 import { EniMultiIpService, type EniMultiIpDeps } from './eniMultiIp.js';
-import type { AllocResult, GcAttachment, InfoResult, IpConfigOut, NetworkService, ReleaseResult, StatusResult } from './types.js';
+import type {
+  AllocOptions,
+  AllocResult,
+  GcAttachment,
+  InfoResult,
+  IpConfigOut,
+  NetworkService,
+  ReleaseResult,
+  StatusResult,
+} from './types.js';
 
 /** Terway's device-plugin resource name for exclusive ENIs. */
 export const ENI_RESOURCE_NAME = 'aliyun/eni';
@@ -43,7 +52,7 @@ export class VpcEniService implements NetworkService {
     );
   }
 
-  async allocIp(pod: PodRef, opts: { deadlineMs: number }): Promise<AllocResult> {
+  async allocIp(pod: PodRef, opts: AllocOptions): Promise<AllocResult> {
     const r = await this.inner.allocIp(pod, opts);
     const ips = this.withPrefix(pod, r.ips);
     const gw = ips[0]?.gateway ?? '';

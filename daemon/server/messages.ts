@@ -9,19 +9,30 @@ export interface PodRefMsg {
   network_name: string;
 }
 
+export interface NetConfOptionsMsg {
+  mtu: number;
+  eniip_virtual_type: string;
+  veth_prefix: string;
+  ignored_keys: string[];
+}
+
 export interface AllocIPRequestMsg {
   pod: PodRefMsg | null;
   api_version: number;
   plugin_version: string;
+  net_conf?: NetConfOptionsMsg | null;
 }
-export interface ReleaseIPRequestMsg extends AllocIPRequestMsg {
+export interface ReleaseIPRequestMsg {
+  pod: PodRefMsg | null;
+  api_version: number;
+  plugin_version: string;
   reason: string;
 }
 export interface GetInfoRequestMsg {
   pod: PodRefMsg | null;
   api_version: number;
 }
-export type CheckIPRequestMsg = AllocIPRequestMsg;
+export type CheckIPRequestMsg = Omit<ReleaseIPRequestMsg, 'reason'>;
 
 export interface IPConfigMsg {
   address: string;

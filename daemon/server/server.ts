@@ -12,6 +12,9 @@ import { mapFailure, type MappedFailure } from '../modes/errors.js';
 import type { EventRecorder, NetworkService, IpConfigOut } from '../modes/types.js';
 import type * as M from './messages.js';
 import { loadServices } from './proto.js';
+import { PluginNetConf } from './netConf.js';
+import type { DriverName } from '../config/types.js';
+import { DEFAULT_VETH_PREFIX } from '../../drivers/index.js';
 import { prepareSocketPath, removeSocket } from './socket.js';
 
 /** A request the server rejects with a gRPC status instead of a reply. */
@@ -32,6 +35,8 @@ export interface DaemonServerOptions {
   events?: EventRecorder;
   /** AllocIP wait bound when the client sets no deadline. */
   allocTimeoutMs: number;
+  /** The daemon's driver and host veth prefix, against which a network config's own are compared (netConf.ts). */
+  wiring?: { driver: DriverName; vethPrefix: string };
 }
 
 /** Health service names answered (besides "" for the whole server). */
@@ -115,6 +120,7 @@ export class DaemonServer {
   private readonly metrics?: DaemonMetrics;
   private readonly events?: EventRecorder;
   private readonly allocTimeoutMs: number;
+  private readonly netConf: PluginNetConf;
   private readonly watchers = new Set<grpc.ServerWritableStream<M.HealthCheckRequestMsg, M.HealthCheckResponseMsg>>();
   private serving = false;
   private draining = false;
@@ -127,6 +133,7 @@ export class DaemonServer {
     this.metrics = opts.metrics;
     this.events = opts.events;
     this.allocTimeoutMs = opts.allocTimeoutMs;
+    this.netConf = new PluginNetConf(opts.wiring ?? { driver: 'veth', vethPrefix: DEFAULT_VETH_PREFIX }, this.log);
     const { eniBackend, health } = loadServices();
     this.grpcServer = new grpc.Server();
     this.grpcServer.addService(eniBackend, {
@@ -265,8 +272,9 @@ export class DaemonServer {
     checkApiVersion(req.api_version);
     const pod = podRefOf(req.pod, { needNetns: true, needNetworkName: true });
     if (this.draining) return allocFailure(SHUTTING_DOWN);
+    const { mtu } = this.netConf.apply(req.net_conf);
     try {
-      const r = await this.service.allocIp(pod, { deadlineMs: this.waitBudget(call) });
+      const r = await this.service.allocIp(pod, { deadlineMs: this.waitBudget(call), ...(mtu ? { mtu } : {}) });
       return {
         success: true,
         failure_reason: 'FAILURE_NONE',

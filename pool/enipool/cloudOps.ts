@@ -3,7 +3,7 @@
 // shared rules (pool/backoff.ts). Every outcome is committed through the books.
 
 import { randomUUID } from 'node:crypto';
-import type { Eni, PoolCloud } from '../cloud.js';
+import { CloudError, CloudErrorCodes, type Eni, type PoolCloud } from '../cloud.js';
 import type { Clock } from '../clock.js';
 import {
   EXHAUSTION_CODES,
@@ -11,6 +11,7 @@ import {
   creationBlocker,
   deferEni,
   errorCode,
+  isActive,
   noBackoffs,
   pickVSwitch,
   recordFailure,
@@ -128,14 +129,38 @@ export class EniCloudOps {
     return this.d.books.vSwitches.load(this.d.cloud, ids);
   }
 
+  /**
+   * Reads the vSwitches' free-IP counts when older than Terway's cache TTL; one known to be empty is paused as
+   * after InvalidVSwitchId.IpNotEnough (Terway blocks it the same way). A failed read keeps what is known.
+   */
+  private async refreshVSwitchFree(): Promise<void> {
+    const { books, clock } = this.d;
+    try {
+      await books.vSwitches.refresh(this.d.cloud, this.d.vSwitchIds, clock.now());
+    } catch (err) {
+      this.d.log.warn({ err: (err as Error).message }, 'DescribeVSwitches failed; vSwitch free-IP counts unknown');
+      return;
+    }
+    const free = books.vSwitches.freeIps();
+    for (const id of this.d.vSwitchIds) {
+      if (free[id] !== 0 || isActive(this.backoffs.vSwitches[id], clock.now())) continue;
+      const err = new CloudError({
+        api: 'DescribeVSwitches',
+        code: CloudErrorCodes.VSwitchIpNotEnough,
+        message: `vSwitch ${id} has no free IP (AvailableIpAddressCount 0)`,
+        retryable: false,
+      });
+      this.onCreateFailure(err, id, undefined);
+    }
+  }
+
   private async createOne(dropPlaceholder: () => void): Promise<void> {
     const { books, clock } = this.d;
-    const vSwitchId = pickVSwitch(
-      this.d.vSwitchIds,
-      this.backoffs.vSwitches,
-      clock.now(),
-      this.d.config.vSwitchSelectionPolicy === 'random' ? (this.d.random ?? Math.random) : undefined,
-    );
+    await this.refreshVSwitchFree();
+    const vSwitchId = pickVSwitch(this.d.vSwitchIds, this.backoffs.vSwitches, clock.now(), {
+      random: this.d.config.vSwitchSelectionPolicy === 'random' ? (this.d.random ?? Math.random) : undefined,
+      free: this.d.books.vSwitches.freeIps(),
+    });
     if (!vSwitchId) return;
     let eni: Eni | undefined;
     try {

@@ -9,8 +9,11 @@ export interface EniPoolConfig {
   minPoolSize: number;
   /** Detach and delete idle ENIs above this. */
   maxPoolSize: number;
-  /** ENIs per node, primary included (0 = the instance quota). */
+  /** Secondary ENIs for pods at most (Terway `max_eni`; 0 = the instance quota). */
   maxEni: number;
+  /** Terway `eni_cap_ratio` / `eni_cap_shift`: the quota is ⌊EniQuantity × ratio⌋ + shift (pool/capacity.ts). */
+  eniCapRatio: number;
+  eniCapShift: number;
   /** A released ENI waits this long before the next pod gets it. */
   cooldownMs: number;
   /** Default wait for an ENI being attached. */
@@ -31,6 +34,8 @@ export const defaultEniPoolConfig: EniPoolConfig = {
   minPoolSize: 0,
   maxPoolSize: 2,
   maxEni: 0,
+  eniCapRatio: 1,
+  eniCapShift: 0,
   cooldownMs: 30_000,
   allocDeadlineMs: 60_000,
   tickIntervalMs: 1_000,

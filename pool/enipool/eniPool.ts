@@ -9,6 +9,7 @@
 import type { PoolCloud } from '../cloud.js';
 import { systemClock, type Clock } from '../clock.js';
 import { creationBlocker, expireBackoffs } from '../backoff.js';
+import { exclusiveEniCapacity, type NodeCapacity } from '../capacity.js';
 import { newEniTags } from '../ownership.js';
 import { allocationOf, podRecordFor, type StoreOp, type PoolStore } from '../store.js';
 import { PeriodicTimers } from '../timers.js';
@@ -105,6 +106,12 @@ export class EniPool implements IpAllocator {
   /** ENIs this node can give to pods (the `aliyun/eni` extended resource). Known after start(). */
   capacity(): number {
     return this.sync.capacity;
+  }
+
+  /** The same as the arithmetic behind it (pool/capacity.ts), for the node's max-pods. Known after start(). */
+  nodeCapacity(): NodeCapacity {
+    const limits = { eniQuantity: this.sync.quota, ipv4PerEni: 1, instanceTypeId: this.opts.instanceType };
+    return exclusiveEniCapacity(limits, this.config, this.sync.foreign);
   }
 
   // ---------- lifecycle ----------

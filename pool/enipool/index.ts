@@ -4,7 +4,6 @@ export { resolveEniPoolConfig, defaultEniPoolConfig, type EniPoolConfig, type En
 export type { EniPoolLogger, EniPoolEvent } from './events.js';
 export {
   planEniPool,
-  eniCapacity,
   expireCooling,
   pickFreeEni,
   placeReleased,

@@ -28,7 +28,7 @@ export interface EniPlannerInput {
   waiting: number;
   minPoolSize: number;
   maxPoolSize: number;
-  /** ENIs this node may hand to pods (see eniCapacity). */
+  /** ENIs this node may hand to pods (pool/capacity.ts secondaryEniQuota). */
   capacity: number;
   /** ENI creation paused (quota / vSwitch exhaustion / other failure) until then. */
   backoff?: Blocker;
@@ -42,15 +42,6 @@ export interface EniPlan {
   release: string[];
   /** Why fewer were created than needed, when that is so. */
   blocker?: { reason: 'capacity' | 'backoff'; code?: string; until?: number };
-}
-
-/**
- * ENIs a node can give to pods: the instance quota minus the primary ENI, capped by `max_eni`
- * (which, as for the multi-IP pool, counts the primary ENI too; 0 = no cap).
- */
-export function eniCapacity(eniQuantity: number, maxEni: number): number {
-  const total = maxEni > 0 ? Math.min(eniQuantity, maxEni) : eniQuantity;
-  return Math.max(0, total - 1);
 }
 
 /** Slots whose cool-down is over become free (same objects for unchanged slots). */

@@ -12,7 +12,8 @@ import type { EniBooks } from './books.js';
 import type { EniCloudOps } from './cloudOps.js';
 import type { EniPoolConfig } from './config.js';
 import type { EniPoolEvent, EniPoolLogger } from './events.js';
-import { eniCapacity, type EniSlot } from './planner.js';
+import { secondaryEniQuota } from '../capacity.js';
+import type { EniSlot } from './planner.js';
 import { eniRecord, ipRecord, type EniInfo } from './records.js';
 import { otherModeRows, planEniRestore } from './restore.js';
 import { planEniReconcile, type EniReconcilePlan } from './reconcile.js';
@@ -36,7 +37,10 @@ export interface EniSyncDeps {
 
 export class EniSync {
   /** ECS EniQuantity (primary included), known after restore(). */
-  private quota = 0;
+  /** The instance type's EniQuantity (primary included). */
+  quota = 0;
+  /** Secondary ENIs attached here that are not ours (they hold quota slots). */
+  foreign = 0;
   /** ENIs for pods on this node (quota − primary − foreign secondary ENIs, capped by max_eni). */
   capacity = 0;
 
@@ -74,7 +78,8 @@ export class EniSync {
     for (const d of r.dropped) log.warn({ eniId: d.eniId, podKey: d.podKey }, 'stored ENI is no longer attached to this instance: dropped');
     books.write(r.ops);
     this.quota = quota;
-    this.capacity = Math.max(0, eniCapacity(quota, this.d.config.maxEni) - r.foreign);
+    this.foreign = r.foreign;
+    this.capacity = secondaryEniQuota(quota, this.d.config, r.foreign);
     for (const p of snap.pods) books.pods.set(p.podKey, p);
     for (const { info, slot } of r.held) {
       books.enis.set(info.eniId, info);
@@ -253,7 +258,8 @@ export class EniSync {
         eniId: info.eniId,
       });
     }
-    const cap = Math.max(0, eniCapacity(this.quota, this.d.config.maxEni) - plan.foreign);
+    this.foreign = plan.foreign;
+    const cap = secondaryEniQuota(this.quota, this.d.config, plan.foreign);
     if (cap !== this.capacity) {
       log.info(
         { from: this.capacity, to: cap, foreignEnis: plan.foreign },

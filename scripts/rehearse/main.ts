@@ -254,10 +254,12 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalResul
     }
     await kernel.settled();
     const dump = mc.dump();
+    // Pods get addresses of the node's secondary ENIs (each one's own primary included), never eth0's.
+    const podAddresses = (e: (typeof dump.enis)[number]) => (e.type === 'Secondary' ? [e.primaryIp, ...e.secondaryIps] : []);
     for (const p of pods) {
-      const onNode = dump.enis.filter((e) => e.instanceId === p.node.instanceId).flatMap((e) => e.secondaryIps);
-      if (!onNode.includes(p.ip)) throw new Error(`${p.name}: ${p.ip} is not a secondary IP of ${p.node.instanceId}'s ENIs`);
-      say(`   ${p.name}: ${p.ip} (ENI ${dump.enis.find((e) => e.secondaryIps.includes(p.ip))?.eniId})`);
+      const eni = dump.enis.find((e) => e.instanceId === p.node.instanceId && podAddresses(e).includes(p.ip));
+      if (!eni) throw new Error(`${p.name}: ${p.ip} is not an address of ${p.node.instanceId}'s secondary ENIs`);
+      say(`   ${p.name}: ${p.ip} (ENI ${eni.eniId})`);
     }
 
     const pingAcross = async (): Promise<[number, number]> => {

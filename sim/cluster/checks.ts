@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ipJson } from '../vpcsim/ip.js';
 import { ping, probeKernelSupport } from '../vpcsim/netns.js';
-import { cloudSecondaryIps, type Cluster } from './cluster.js';
+import { cloudPodAddresses, type Cluster } from './cluster.js';
 import { ROOT } from './daemonProc.js';
 import { podRefOf, type Pod } from './pods.js';
 import { classifyAdded, diffSnapshots, snapshotNetns, type NetnsSnapshot } from './snapshot.js';
@@ -72,7 +72,7 @@ export function meshJobs(c: Cluster, pods: readonly Pod[]): PingJob[] {
 }
 
 /**
- * Pod IPs are secondary IPs the cloud shows on an ENI of the pod's node, the ENI the daemon names for the pod
+ * Pod IPs are addresses the cloud shows on a secondary ENI of the pod's node (never eth0), the ENI the daemon names for the pod
  * (GetIPInfo), and no IP is held by two pods.
  */
 export async function cloudIpProblems(c: Cluster, pods: readonly Pod[]): Promise<string[]> {
@@ -87,10 +87,10 @@ export async function cloudIpProblems(c: Cluster, pods: readonly Pod[]): Promise
     const other = seen.get(p.ip);
     if (other) problems.push(`${p.ip} held by both ${other} and ${p.name}`);
     seen.set(p.ip, p.name);
-    const onNode = cloudSecondaryIps(dump, p.node.instanceId);
+    const onNode = cloudPodAddresses(dump, p.node.instanceId);
     const eni = onNode.get(p.ip);
     if (!eni) {
-      problems.push(`${p.name}: ${p.ip} is not a secondary IP of any ENI of ${p.node.instanceId} in the cloud`);
+      problems.push(`${p.name}: ${p.ip} is not an address of any secondary ENI of ${p.node.instanceId} in the cloud`);
       continue;
     }
     const info = await p.node.getIpInfo(podRefOf(p));
@@ -136,18 +136,18 @@ export async function cleanupProblems(c: Cluster, before: Map<string, NetnsSnaps
 
     const s = await n.daemon.status();
     if (s.freeIps !== s.totalIps) problems.push(`${n.instanceId}: pool has ${s.freeIps} free of ${s.totalIps} after every DEL`);
-    // Invariant: every secondary IP the cloud shows on this node's ENIs is in the pool (none leaked, none
+    // Invariant: every address the cloud shows on this node's secondary ENIs is in the pool (none leaked, none
     // invented). Polled briefly: a refill the last ADDs triggered may still be between the cloud and the books.
     const booksMatch = await eventually(
-      async () => (await n.daemon.status()).totalIps === cloudSecondaryIps(c.mc.dump(), n.instanceId).size,
+      async () => (await n.daemon.status()).totalIps === cloudPodAddresses(c.mc.dump(), n.instanceId).size,
     );
     if (!booksMatch) {
-      const cloudCount = cloudSecondaryIps(c.mc.dump(), n.instanceId).size;
+      const cloudCount = cloudPodAddresses(c.mc.dump(), n.instanceId).size;
       problems.push(
-        `${n.instanceId}: pool owns ${(await n.daemon.status()).totalIps} IPs, the cloud shows ${cloudCount} secondary IPs on its ENIs`,
+        `${n.instanceId}: pool owns ${(await n.daemon.status()).totalIps} IPs, the cloud shows ${cloudCount} addresses on its secondary ENIs`,
       );
     }
-    const onNode = cloudSecondaryIps(dump, n.instanceId);
+    const onNode = cloudPodAddresses(dump, n.instanceId);
     for (const p of mine) {
       if (p.ip && !onNode.has(p.ip)) problems.push(`${p.name}: ${p.ip} no longer on ${n.instanceId} in the cloud (released, not pooled)`);
       const info = await n.daemon.getIpInfo(podRefOf(p));

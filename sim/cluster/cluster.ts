@@ -52,10 +52,16 @@ export interface Cluster {
   destroy(): Promise<void>;
 }
 
-/** Every secondary IP the cloud shows on `instanceId`'s ENIs, with the ENI that holds it. */
-export function cloudSecondaryIps(dump: WorldDump, instanceId: string): Map<string, string> {
+/**
+ * Every pod address the cloud shows on `instanceId`'s secondary ENIs (each one's primary IP and its secondary IPs),
+ * with the ENI that holds it. Pods use secondary ENIs only: eth0, the primary ENI, is the node's.
+ */
+export function cloudPodAddresses(dump: WorldDump, instanceId: string): Map<string, string> {
   const out = new Map<string, string>();
-  for (const e of dump.enis) if (e.instanceId === instanceId) for (const ip of e.secondaryIps) out.set(ip, e.eniId);
+  for (const e of dump.enis) {
+    if (e.instanceId !== instanceId || e.type === 'Primary') continue;
+    for (const ip of [e.primaryIp, ...e.secondaryIps]) out.set(ip, e.eniId);
+  }
   return out;
 }
 

@@ -66,8 +66,9 @@ export function diffSnapshots(before: NetnsSnapshot, after: NetnsSnapshot): Snap
 /**
  * Splits what was added into per-ENI infrastructure and everything else (a leftover). Allowed: an `eth<N>` link
  * whose MAC is an ENI the cloud shows attached to this node (the pool grew), and a secondary ENI's policy table:
- * its `<gw>/32` and default route, the ENI primary-IP rule and local routes, all on an `eth<N>` ENI link or in a
- * table >= 1000, naming no pod IP.
+ * its `<gw>/32` and default route, on an `eth<N>` ENI link or in a table >= 1000, naming no pod IP. No rule: the
+ * from-rules are the pods'. The ENI link carries no address (its primary IP is a pod's), so a rule or a local
+ * route for that address is a leftover.
  */
 export function classifyAdded(
   diff: SnapshotDiff,
@@ -90,8 +91,9 @@ export function classifyAdded(
       const onEni = typeof o['dev'] === 'string' && /^eth\d+$/.test(o['dev'] as string);
       const table = Number(o['table']);
       const eniTable = Number.isInteger(table) && table >= 1000;
-      const eniPrimaryRule = kind === 'rules' && o['priority'] === 32765;
-      if (!mentionsPod(s) && (onEni || eniTable || eniPrimaryRule)) eniInfra.push(`${kind} ${s}`);
+      // No rule is per-ENI infrastructure: the from-rules into an ENI table are each pod's.
+      const local = o['table'] === 'local' || o['type'] === 'local'; // an address on the host: none of ours is on an ENI
+      if (kind === 'routes' && !local && !mentionsPod(s) && (onEni || eniTable)) eniInfra.push(`${kind} ${s}`);
       else leftovers.push(`${kind} ${s}`);
     }
     // Something the pods' life removed from the node (e.g. a route of the node's own) is a defect too.

@@ -13,7 +13,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPlugin } from '../../cni/build.js';
 import { DEFAULT_SOCKET, parseNetConf } from '../../cni/spec.js';
-import { DEFAULTS, loadDaemonConfig, parseDaemonConfig } from '../../daemon/config/index.js';
+import { DEFAULTS, isIgnoredTerwayKey, loadDaemonConfig, parseDaemonConfig } from '../../daemon/config/index.js';
 import { HEALTH_PROTO_PATH, LOADER_OPTIONS } from '../../daemon/server/proto.js';
 import {
   CHART_DIR,
@@ -54,8 +54,9 @@ function daemonKeyVerdict(key: string): 'accepted' | 'ignored' | 'unknown' {
   // null reads as "unset" in the parser but still marks the key as seen: no value errors.
   const { warnings } = parseDaemonConfig({ [key]: null });
   const w = warnings.find((x) => x.startsWith(`eni_conf.${key}:`));
-  if (!w) return 'accepted';
-  return w.includes('unknown key') ? 'unknown' : 'ignored';
+  if (w?.includes('unknown key')) return 'unknown';
+  // A Terway key left unset (null) is silent, as when switched off: the table says whether it is implemented.
+  return isIgnoredTerwayKey(key) ? 'ignored' : 'accepted';
 }
 
 type RunResult = { status: number | null; stdout: string; stderr: string };
@@ -640,18 +641,23 @@ describe.skipIf(!helm)('helm lint and helm template', () => {
     expect(r.status).toBe(0);
   });
 
-  it('renders ServiceAccount, ClusterRole(+Binding), two ConfigMaps and the DaemonSet; no Service by default', () => {
+  it('renders ServiceAccount, ClusterRole(+Binding), Role(+Binding), two ConfigMaps and the DaemonSet; no Service by default', () => {
     expect(docs.map((d) => `${d.kind}/${(d.metadata as JsonObject).name}`).sort()).toEqual([
       'ClusterRole/eni-ipam',
       'ClusterRoleBinding/eni-ipam',
       'ConfigMap/eni-config',
       'ConfigMap/eni-ipam-scripts',
       'DaemonSet/eni-ipam',
+      'Role/eni-ipam',
+      'RoleBinding/eni-ipam',
       'ServiceAccount/eni-ipam',
     ]);
-    const role = findDoc(docs, 'ClusterRole');
-    const rules = (role.rules as JsonObject[]).map((r) => `${(r.resources as string[]).join(',')}:${(r.verbs as string[]).join(',')}`);
-    expect(rules).toEqual(['pods:get,list,watch', 'nodes:get,patch', 'nodes/status:patch', 'events:create,patch']);
+    const rulesOf = (kind: string) =>
+      (findDoc(docs, kind).rules as JsonObject[]).map((r) => `${(r.resources as string[]).join(',')}:${(r.verbs as string[]).join(',')}`);
+    expect(rulesOf('ClusterRole')).toEqual(['pods:get,list,watch', 'nodes:get,patch', 'nodes/status:patch', 'events:create,patch']);
+    // terway-config ConfigMaps: read, in the daemon's namespace only
+    expect(rulesOf('Role')).toEqual(['configmaps:get']);
+    expect((findDoc(docs, 'Role').metadata as JsonObject).namespace).toBe((findDoc(docs, 'RoleBinding').metadata as JsonObject).namespace);
   });
 
   it('helm renders exactly the eni_conf and conflist the emulation predicts, for defaults and overrides', () => {

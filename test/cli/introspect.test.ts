@@ -83,7 +83,9 @@ describe('introspection endpoints + eni-ipam-cli', () => {
       const a = byKey.get(p.podKey)!;
       expect(p).toMatchObject({ containerId: a.containerId, ifName: 'eth0', ip: a.ip, eniId: a.eniId, eniMac: a.eniMac });
       expect(Date.parse(p.allocatedAt)).toBe(a.allocatedAt);
-      expect(dump.enis.find((e) => e.eniId === p.eniId)!.secondaryIps).toContain(p.ip);
+      const eni = dump.enis.find((e) => e.eniId === p.eniId)!;
+      expect(eni.type).toBe('Secondary');
+      expect([eni.primaryIp, ...eni.secondaryIps]).toContain(p.ip);
     }
     const one = await get<{ pods: PodView[] }>('/v1/pods?pod=default/pod-cli-b');
     expect(one.pods.map((p) => p.containerId)).toEqual(['cli-b']);
@@ -96,13 +98,14 @@ describe('introspection endpoints + eni-ipam-cli', () => {
     expect(pool.stats).toEqual(JSON.parse(JSON.stringify(handle!.allocator.stats())));
     expect(pool.stats.assigned).toBe(3);
     const dump = mock.dump();
-    const primary = pool.enis.find((e) => e.primary)!;
-    expect(primary.eniId).toBe(dump.enis.find((e) => e.instanceId === NODE && e.type === 'Primary')!.eniId);
+    // eth0 is the node's: the pool holds secondary ENIs only, every address of each (its own primary included)
+    expect(pool.enis.some((e) => e.primary)).toBe(false);
     for (const e of pool.enis) {
       const cloudEni = dump.enis.find((c) => c.eniId === e.eniId)!;
+      expect(cloudEni.type).toBe('Secondary');
       expect(e.mac).toBe(cloudEni.mac);
       const held = Object.values(e.ips).flat().sort();
-      expect(held).toEqual([...cloudEni.secondaryIps].sort());
+      expect(held).toEqual([cloudEni.primaryIp, ...cloudEni.secondaryIps].sort());
     }
     const assigned = pool.enis.flatMap((e) => e.ips.assigned);
     expect(assigned.sort()).toEqual(
@@ -194,20 +197,64 @@ describe('introspection endpoints + eni-ipam-cli', () => {
     expect(dead.err).toMatch(/cannot reach the daemon/);
   });
 
+  it('max-pods: this node from its daemon, another instance type via the daemon or the cloud, in a mode', async () => {
+    const own = await cli(['--addr', `unix:${sock}`, 'max-pods']);
+    expect(own).toMatchObject({ code: 0, out: '140\n' }); // ecs.g7.4xlarge: (8 − 1) × 20
+    const json = JSON.parse((await cli(['--addr', `unix:${sock}`, 'max-pods', '--json'])).out);
+    expect(json).toEqual({
+      mode: 'ENIMultiIP',
+      pods: 140,
+      explain: '140 pods = (8 ENIs − 1) × 20 IPs (ecs.g7.4xlarge)',
+      instanceType: 'ecs.g7.4xlarge',
+      scope: 'node',
+    });
+    // the daemon asks the cloud for a type it does not run on
+    expect((await cli(['--addr', `unix:${sock}`, 'max-pods', '--instance-type', 'ecs.g7.large'])).out).toBe('12\n');
+    expect((await cli(['--addr', `unix:${sock}`, 'max-pods', '-t', 'ecs.g7.large', '--mode', 'VPCENI'])).out).toBe('2\n');
+    // with credentials in --config the CLI asks the cloud itself (no daemon needed)
+    const conf = join(dir, 'eni_conf_cloud.json');
+    writeFileSync(
+      conf,
+      JSON.stringify({
+        access_key: mock.accessKeyId,
+        access_secret: mock.accessKeySecret,
+        cloud_endpoint: mock.url,
+        region_id: mock.regionId,
+      }),
+    );
+    const before = mock.counters()['DescribeInstanceTypes'] ?? 0;
+    const direct = await cli(['--config', conf, 'max-pods', '--instance-type', 'ecs.g7.xlarge', '--json']);
+    expect(direct.code, direct.err).toBe(0);
+    expect(JSON.parse(direct.out)).toMatchObject({
+      pods: 45,
+      explain: '45 pods = (4 ENIs − 1) × 15 IPs (ecs.g7.xlarge)',
+      scope: 'instanceType',
+    });
+    expect(mock.counters()['DescribeInstanceTypes'] ?? 0).toBe(before + 1);
+    // usage errors and cloud errors
+    expect((await cli(['--addr', `unix:${sock}`, 'max-pods', '--mode', 'VPCENI'])).code).toBe(2);
+    expect((await cli(['--addr', `unix:${sock}`, 'max-pods', '-t', 'ecs.g7.large', '--mode', 'ENIOnly'])).err).toMatch(
+      /--mode must be one of/,
+    );
+    const unknown = await cli(['--addr', `unix:${sock}`, 'max-pods', '-t', 'ecs.nope']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/HTTP 502: DescribeInstanceTypes ecs\.nope/);
+  });
+
   it("an IP assigned behind the daemon's back shows in /v1/mapping; the CLI exits 1", async () => {
-    const primary = mock.dump().enis.find((e) => e.instanceId === NODE && e.type === 'Primary')!;
+    const ours = handle!.allocator.list()[0]!.eniId;
     const ecs = ecsClient(mock);
     const res = await ecs.assignPrivateIpAddresses(
       new $ecs.AssignPrivateIpAddressesRequest({
         regionId: mock.regionId,
-        networkInterfaceId: primary.eniId,
+        networkInterfaceId: ours,
         secondaryPrivateIpAddressCount: 1,
       }),
     );
     const rogue = res.body!.assignedPrivateIpAddressesSet!.privateIpSet!.privateIpAddress![0]!;
     const m = await get<MappingReport>('/v1/mapping');
     expect(m.ok).toBe(false);
-    expect(m.cloudOnly).toEqual([{ ip: rogue, eniId: primary.eniId }]);
+    expect(m.cloudOnly).toEqual([{ ip: rogue, eniId: ours }]);
     expect(m.poolOnly).toEqual([]);
     expect(m.rows.every((r) => r.ok)).toBe(true);
     // The same check scoped to one pod does not involve the rogue IP.

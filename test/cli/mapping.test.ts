@@ -7,7 +7,7 @@ import type { EniRecord, IpRecord } from '../../pool/store.js';
 
 const NODE = 'i-1';
 
-function alloc(name: string, ip: string, eniId = 'eni-p', ns = 'default'): IpAllocation {
+function alloc(name: string, ip: string, eniId = 'eni-s', ns = 'default'): IpAllocation {
   return {
     podKey: `c-${name}/eth0/net`,
     namespace: ns,
@@ -45,7 +45,13 @@ function ipRec(ip: string, eniId: string, state: IpRecord['state'] = 'free', pod
   return { ip, eniId, state, since: 0, ...(podKey ? { podKey } : {}) };
 }
 
-function cloudEni(eniId: string, secondaryIps: string[], type: Eni['type'] = 'Secondary', tags: Record<string, string> = {}): Eni {
+function cloudEni(
+  eniId: string,
+  secondaryIps: string[],
+  type: Eni['type'] = 'Secondary',
+  tags: Record<string, string> = {},
+  primaryIp = `${eniId}-primary`,
+): Eni {
   return {
     eniId,
     mac: `mac-${eniId}`,
@@ -56,29 +62,27 @@ function cloudEni(eniId: string, secondaryIps: string[], type: Eni['type'] = 'Se
     zoneId: 'z',
     vpcId: 'vpc',
     securityGroupIds: [],
-    primaryIp: `${eniId}-primary`,
+    primaryIp,
     secondaryIps,
     ipv6s: [],
     tags,
   };
 }
 
-/** A consistent node: two pods on the primary ENI, one free IP on a secondary ENI. */
+/** eth0 (the node's: a secondary IP of someone else's on it) and the secondary ENI eni-s whose primary is 10.0.0.2. */
+const eth0 = (): Eni => cloudEni('eni-p', ['10.0.0.77'], 'Primary', {}, '10.0.0.1');
+const eniS = (secondaryIps = ['10.0.0.3', '10.0.0.9'], primaryIp = '10.0.0.2'): Eni =>
+  cloudEni('eni-s', secondaryIps, 'Secondary', {}, primaryIp);
+
+/** A consistent node: two pods on a secondary ENI (one on its own primary address), one free IP. */
 function healthy(): MappingInput {
   const a = alloc('a', '10.0.0.2');
   const b = alloc('b', '10.0.0.3');
   const pool = {
-    enis: [eniRec('eni-p', true), eniRec('eni-s')],
-    ips: [ipRec('10.0.0.2', 'eni-p', 'assigned', a.podKey), ipRec('10.0.0.3', 'eni-p', 'assigned', b.podKey), ipRec('10.0.0.9', 'eni-s')],
+    enis: [eniRec('eni-s')],
+    ips: [ipRec('10.0.0.2', 'eni-s', 'assigned', a.podKey), ipRec('10.0.0.3', 'eni-s', 'assigned', b.podKey), ipRec('10.0.0.9', 'eni-s')],
   };
-  return {
-    mode: 'ENIMultiIP',
-    instanceId: NODE,
-    pods: [a, b],
-    dbPods: [a, b],
-    pool,
-    cloudEnis: [cloudEni('eni-p', ['10.0.0.2', '10.0.0.3'], 'Primary'), cloudEni('eni-s', ['10.0.0.9'])],
-  };
+  return { mode: 'ENIMultiIP', instanceId: NODE, pods: [a, b], dbPods: [a, b], pool, cloudEnis: [eth0(), eniS()] };
 }
 
 describe('buildMapping', () => {
@@ -90,24 +94,40 @@ describe('buildMapping', () => {
       ['default/b', 'assigned', 'ok', true, true],
     ]);
     expect(m.counts).toEqual({ pods: 2, dbPods: 2, poolIps: 3, cloudIps: 3 });
+    // eth0 is the node's: informational, its IPs are nobody's business here
+    expect(m.unmanagedEnis).toEqual([{ eniId: 'eni-p', type: 'Primary', ours: false }]);
+    expect(m.cloudOnly).toEqual([]);
+  });
+
+  it('a record of eth0 from an older pod DB: its pods check out, the rest of eth0 is not reported', () => {
+    const input = healthy();
+    const c = alloc('c', '10.0.0.5', 'eni-p');
+    input.pods = [...input.pods, c];
+    input.dbPods = [...input.dbPods!, c];
+    input.pool!.enis.push(eniRec('eni-p', true));
+    input.pool!.ips.push(ipRec('10.0.0.5', 'eni-p', 'assigned', c.podKey));
+    input.cloudEnis = [cloudEni('eni-p', ['10.0.0.5', '10.0.0.77'], 'Primary', {}, '10.0.0.1'), eniS()];
+    const m = buildMapping(input);
+    expect(m.rows.find((r) => r.pod === 'default/c')).toMatchObject({ pool: 'assigned', cloud: 'ok', ok: true });
+    expect(m.ok).toBe(true);
   });
 
   it('cloud-only and pool-only IPs', () => {
     const input = healthy();
-    input.cloudEnis = [cloudEni('eni-p', ['10.0.0.2', '10.0.0.3', '10.0.0.77'], 'Primary'), cloudEni('eni-s', [])];
+    input.cloudEnis = [eth0(), eniS(['10.0.0.3', '10.0.0.50'])];
     const m = buildMapping(input);
     expect(m.ok).toBe(false);
-    expect(m.cloudOnly).toEqual([{ ip: '10.0.0.77', eniId: 'eni-p' }]);
+    expect(m.cloudOnly).toEqual([{ ip: '10.0.0.50', eniId: 'eni-s' }]);
     expect(m.poolOnly).toEqual([{ ip: '10.0.0.9', eniId: 'eni-s', state: 'free' }]);
   });
 
   it('a pod IP the cloud shows on another ENI, or not at all', () => {
     const input = healthy();
-    input.cloudEnis = [cloudEni('eni-p', ['10.0.0.3'], 'Primary'), cloudEni('eni-s', ['10.0.0.9', '10.0.0.2'])];
+    input.cloudEnis = [eth0(), eniS(['10.0.0.3', '10.0.0.9'], '10.0.0.8'), cloudEni('eni-t', [], 'Secondary', {}, '10.0.0.2')];
     const m = buildMapping(input);
     expect(m.rows.find((r) => r.pod === 'default/a')).toMatchObject({ cloud: 'other-eni', ok: false });
     expect(m.ok).toBe(false);
-    input.cloudEnis = [cloudEni('eni-p', ['10.0.0.3'], 'Primary'), cloudEni('eni-s', ['10.0.0.9'])];
+    input.cloudEnis = [eth0(), eniS(['10.0.0.3', '10.0.0.9'], '10.0.0.8')];
     expect(buildMapping(input).rows.find((r) => r.pod === 'default/a')!.cloud).toBe('missing');
   });
 
@@ -138,7 +158,7 @@ describe('buildMapping', () => {
     input.pods = [input.pods[0]!];
     input.dbPods = [input.pods[0]!];
     const m = buildMapping(input);
-    expect(m.assignedWithoutPod).toEqual([{ ip: '10.0.0.3', eniId: 'eni-p', podKey: 'c-b/eth0/net' }]);
+    expect(m.assignedWithoutPod).toEqual([{ ip: '10.0.0.3', eniId: 'eni-s', podKey: 'c-b/eth0/net' }]);
     expect(m.ok).toBe(false);
   });
 
@@ -147,7 +167,7 @@ describe('buildMapping', () => {
     // Before the call the pool had not taken 10.0.0.10 yet; the cloud already shows it; after, the pool has it.
     input.poolBefore = { enis: input.pool!.enis, ips: input.pool!.ips };
     input.pool = { enis: input.pool!.enis, ips: [...input.pool!.ips, ipRec('10.0.0.10', 'eni-s')] };
-    input.cloudEnis = [cloudEni('eni-p', ['10.0.0.2', '10.0.0.3'], 'Primary'), cloudEni('eni-s', ['10.0.0.9'])];
+    input.cloudEnis = [eth0(), eniS()];
     // Taken after the describe: the cloud does not show it yet.
     expect(buildMapping(input).ok).toBe(true);
     // Releasing IPs and ENIs mid-attach are skipped too.
@@ -160,13 +180,13 @@ describe('buildMapping', () => {
 
   it('an in-use pool ENI the cloud does not show; unmanaged ENIs are informational', () => {
     const input = healthy();
-    input.cloudEnis = [
-      cloudEni('eni-p', ['10.0.0.2', '10.0.0.3'], 'Primary'),
-      cloudEni('eni-x', [], 'Secondary', { creator: 'eni-ipam', node: NODE }),
-    ];
+    input.cloudEnis = [eth0(), cloudEni('eni-x', [], 'Secondary', { creator: 'eni-ipam', node: NODE })];
     const m = buildMapping(input);
     expect(m.enisMissingInCloud).toEqual(['eni-s']);
-    expect(m.unmanagedEnis).toEqual([{ eniId: 'eni-x', type: 'Secondary', ours: true }]);
+    expect(m.unmanagedEnis).toEqual([
+      { eniId: 'eni-p', type: 'Primary', ours: false },
+      { eniId: 'eni-x', type: 'Secondary', ours: true },
+    ]);
     expect(m.ok).toBe(false);
     const onlyInfo = healthy();
     onlyInfo.cloudEnis!.push(cloudEni('eni-y', ['10.9.9.9']));
@@ -175,7 +195,7 @@ describe('buildMapping', () => {
 
   it('?pod= narrows rows and issues to that pod', () => {
     const input = healthy();
-    input.cloudEnis = [cloudEni('eni-p', ['10.0.0.2', '10.0.0.77'], 'Primary'), cloudEni('eni-s', ['10.0.0.9'])];
+    input.cloudEnis = [eth0(), eniS(['10.0.0.9', '10.0.0.77'])];
     expect(buildMapping(input).ok).toBe(false);
     const a = buildMapping({ ...input, filter: parsePodFilter('default/a') });
     expect(a.rows.map((r) => r.pod)).toEqual(['default/a']);

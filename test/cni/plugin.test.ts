@@ -82,6 +82,8 @@ describe('ADD', () => {
       },
       apiVersion: 1,
       pluginVersion: pkgVersion,
+      // no Terway keys in this config: the daemon's defaults apply
+      netConf: { mtu: 0, eniipVirtualType: '', vethPrefix: '', ignoredKeys: [] },
     });
     expect(call!.deadlineMs).toBeGreaterThan(100_000);
     expect(call!.deadlineMs).toBeLessThanOrEqual(120_000);

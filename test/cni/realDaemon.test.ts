@@ -79,7 +79,7 @@ describe.each(VERSIONS)('cniVersion %s: ADD, repeated ADD, CHECK, DEL, repeated 
   const cid = `v${v.replace(/\./g, '')}pod`;
   let added: RunPluginResult;
 
-  it('ADD allocates one of the node ENI secondary IPs and answers in the shape of that version', async () => {
+  it('ADD allocates an address of one of the node secondary ENIs and answers in the shape of that version', async () => {
     added = await run('ADD', cid, { cniVersion: v });
     expect(added.code, added.stdout + added.stderr).toBe(0);
     expect(added.stdout.trim().split('\n')).toHaveLength(1);
@@ -87,10 +87,10 @@ describe.each(VERSIONS)('cniVersion %s: ADD, repeated ADD, CHECK, DEL, repeated 
 
     // the mock cloud: the IP is a secondary IP of one of this node's ENIs, in that ENI's vSwitch
     const dump = rig.mock.dump();
-    const eni = dump.enis.find((e) => e.secondaryIps.includes(ip));
-    expect(eni, `${ip} on no ENI`).toBeDefined();
+    const eni = dump.enis.find((e) => e.type === 'Secondary' && [e.primaryIp, ...e.secondaryIps].includes(ip));
+    expect(eni, `${ip} on no secondary ENI`).toBeDefined();
     expect(eni!.instanceId).toBe('i-mock-node-1');
-    expect(rig.nodeSecondaryIps()).toContain(ip);
+    expect(rig.nodePodAddresses()).toContain(ip);
     const vsw = dump.vSwitches.find((s) => s.vSwitchId === eni!.vSwitchId)!;
 
     // the result, exactly, in the shape of version v (`none` driver: no host veth, no pod MAC)
@@ -192,7 +192,7 @@ describe('chaining (prevResult from an earlier plugin)', () => {
       ips: [prev.ips[0], { address: `${ip}/32`, gateway: gw, interface: 1 }],
       routes: [prev.routes[0], { dst: '0.0.0.0/0', gw }],
     });
-    expect(rig.nodeSecondaryIps()).toContain(ip);
+    expect(rig.nodePodAddresses()).toContain(ip);
     expect(rig.state().allocations[keyOf(cid)]).toBe(ip);
   });
 
@@ -232,7 +232,7 @@ describe('runtime patterns', () => {
     expect(new Set(ips).size).toBe(cids.length);
     const allocs = rig.state().allocations;
     cids.forEach((c, i) => expect(allocs[keyOf(c)]).toBe(ips[i]));
-    for (const ip of ips) expect(rig.nodeSecondaryIps()).toContain(ip);
+    for (const ip of ips) expect(rig.nodePodAddresses()).toContain(ip);
     const dels = await Promise.all(cids.map((c) => run('DEL', c)));
     for (const r of dels) expect(r.code, r.stdout).toBe(0);
     expect(rig.state().allocations).toEqual({});

@@ -20,7 +20,7 @@ export interface DaemonState {
   allocations: Record<string, string>;
   /** Mock cloud calls of mutating actions, per action. */
   mutatingCalls: Record<string, number>;
-  /** Secondary IPs of the node's ENIs, sorted. */
+  /** Pod addresses of the node's secondary ENIs (each one's primary and its secondary IPs), sorted. */
   nodeIps: string[];
 }
 
@@ -37,8 +37,8 @@ export interface RealDaemonRig {
   /** Waits for the pool to sit at min_pool_size with no cloud call in flight, then reads the state. */
   quiet(): Promise<QuietState>;
   state(): DaemonState;
-  /** Secondary IPs of the node's ENIs in the mock cloud. */
-  nodeSecondaryIps(): string[];
+  /** Pod addresses of the node's secondary ENIs in the mock cloud (each one's primary and its secondary IPs). */
+  nodePodAddresses(): string[];
   stopDaemon(): Promise<void>;
   /** Starts the daemon again on the same config, pod DB and socket (after stopDaemon). */
   restartDaemon(): Promise<void>;
@@ -53,7 +53,7 @@ export async function startRealDaemon(): Promise<RealDaemonRig> {
     dir,
     {
       vswitches: { 'cn-hangzhou-h': ['vsw-mock-b'] },
-      // The primary ENI holds 19 secondary IPs: the file mostly stays on it (few cloud calls, fast).
+      // A secondary ENI holds 20 pod addresses: the file mostly stays on one (few cloud calls, fast).
       min_pool_size: MIN_POOL,
       max_pool_size: 15,
       ip_cooldown: '0s',
@@ -66,11 +66,11 @@ export async function startRealDaemon(): Promise<RealDaemonRig> {
   let handle = await startDaemon(config, { logger: log.logger });
   let stopped = false;
 
-  const nodeSecondaryIps = (): string[] =>
+  const nodePodAddresses = (): string[] =>
     mock
       .dump()
-      .enis.filter((e) => e.instanceId === NODE_ID)
-      .flatMap((e) => e.secondaryIps)
+      .enis.filter((e) => e.instanceId === NODE_ID && e.type === 'Secondary')
+      .flatMap((e) => [e.primaryIp, ...e.secondaryIps])
       .sort();
 
   const state = (): DaemonState => {
@@ -78,7 +78,7 @@ export async function startRealDaemon(): Promise<RealDaemonRig> {
     for (const a of handle.allocator.list()) allocations[a.podKey] = a.ip;
     const mutatingCalls: Record<string, number> = {};
     for (const [action, n] of Object.entries(mock.counters())) if (MUTATING.test(action)) mutatingCalls[action] = n;
-    return { allocations, mutatingCalls, nodeIps: nodeSecondaryIps() };
+    return { allocations, mutatingCalls, nodeIps: nodePodAddresses() };
   };
 
   const rpcCalls = async (): Promise<Record<string, number>> => {
@@ -97,7 +97,7 @@ export async function startRealDaemon(): Promise<RealDaemonRig> {
     config,
     socketPath: handle.socketPath,
     state,
-    nodeSecondaryIps,
+    nodePodAddresses,
     async quiet() {
       await waitFor(() => handle.allocator.stats().free >= MIN_POOL, 'pool at min_pool_size', 10_000);
       await mock.settle();

@@ -122,3 +122,35 @@ describe('CHECK against prevResult', () => {
     expect(codeOf(() => checkPrevResult(prev, 'eth1', '/var/run/netns/x', ['10.0.0.5/32', 'fd00::5/128']))).toBe(103);
   });
 });
+
+describe("network config keys for the daemon (Terway's 10-terway.conf)", () => {
+  const terway = JSON.stringify({
+    cniVersion: '0.4.0',
+    name: 'terway',
+    type: 'terway',
+    capabilities: { bandwidth: true },
+    network_policy_provider: 'ebpf',
+    auto_mtu: false,
+    eniip_virtual_type: 'IPVlan',
+    host_stack_cidrs: ['169.254.20.10/32'],
+    veth_prefix: 'cali',
+    mtu: 1450,
+    runtimeConfig: { bandwidth: { ingressRate: 1 } },
+  });
+
+  it('mtu, eniip_virtual_type (lower-cased) and veth_prefix go to the daemon; the rest is named, CNI keys are not', () => {
+    expect(parseNetConf(terway, 'ADD').daemonOptions).toEqual({
+      mtu: 1450,
+      eniipVirtualType: 'ipvlan',
+      vethPrefix: 'cali',
+      ignoredKeys: ['auto_mtu', 'host_stack_cidrs', 'network_policy_provider', 'runtimeConfig.bandwidth'],
+    });
+    expect(parseNetConf(JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'terway', socket: '/s' }), 'ADD').daemonOptions).toEqual({
+      ignoredKeys: [],
+    });
+  });
+
+  it.each([[20], [70000], ['1500'], [1.5]])('mtu %j is refused with 7', (mtu) => {
+    expect(codeOf(() => parseNetConf(JSON.stringify({ cniVersion: '1.0.0', name: 'n', mtu }), 'ADD'))).toBe(7);
+  });
+});

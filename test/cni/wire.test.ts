@@ -22,7 +22,21 @@ const pod: wire.PodRef = {
 // Every message with its fields set to non-default values (unicode and >1-byte varints included).
 const samples: [string, wire.Schema<object>, Record<string, unknown>][] = [
   ['PodRef', wire.PodRefSchema, { ...pod, k8sPodName: 'pöd-ü-名' }],
-  ['AllocIPRequest', wire.AllocIPRequestSchema, { pod, apiVersion: 1, pluginVersion: '0.1.0' }],
+  [
+    'AllocIPRequest',
+    wire.AllocIPRequestSchema,
+    {
+      pod,
+      apiVersion: 1,
+      pluginVersion: '0.1.0',
+      netConf: { mtu: 9000, eniipVirtualType: 'ipvlan', vethPrefix: 'cali', ignoredKeys: ['auto_mtu', 'network_policy_provider'] },
+    },
+  ],
+  [
+    'NetConfOptions',
+    wire.NetConfOptionsSchema,
+    { mtu: 1400, eniipVirtualType: 'datapathv2', vethPrefix: 'eni', ignoredKeys: ['host_stack_cidrs', 'runtimeConfig.bandwidth'] },
+  ],
   ['IPConfig', wire.IPConfigSchema, { address: '10.0.0.5/32', gateway: '10.0.0.253', family: 4 }],
   ['Route', wire.RouteSchema, { dst: '0.0.0.0/0', gw: '169.254.1.1' }],
   [
@@ -151,7 +165,7 @@ describe('wire codec vs protobufjs', () => {
   });
 
   it('rejects truncated and malformed input', () => {
-    const good = wire.encode(wire.AllocIPReplySchema, samples[5]![2] as Partial<wire.AllocIPReply>);
+    const good = wire.encode(wire.AllocIPReplySchema, samples.find(([n]) => n === 'AllocIPReply')![2] as Partial<wire.AllocIPReply>);
     expect(() => wire.decode(wire.AllocIPReplySchema, good.subarray(0, good.length - 3))).toThrow(wire.WireError);
     expect(() => wire.decode(wire.StatusReplySchema, Buffer.from([0x08]))).toThrow(wire.WireError); // varint cut
     expect(() => wire.decode(wire.StatusReplySchema, Buffer.from([0x0a, 0x01, 0x00]))).toThrow(/wire type/); // bool sent as len

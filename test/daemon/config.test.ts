@@ -248,7 +248,7 @@ describe('parseDaemonConfig: bad values name the key', () => {
     [
       'vswitch_selection_policy',
       { vswitch_selection_policy: 'best' },
-      /eni_conf\.vswitch_selection_policy: must be one of random\|ordered \(got "best"\)/,
+      /eni_conf\.vswitch_selection_policy: must be one of random\|ordered\|most \(got "best"\)/,
     ],
     ['security_group', { security_group: 5 }, /eni_conf\.security_group: must be a string/],
     ['security_groups', { security_groups: 'sg-1' }, /eni_conf\.security_groups: must be a list of security group ids/],
@@ -312,7 +312,23 @@ describe('parseDaemonConfig: bad values name the key', () => {
       /eni_conf\.driver: daemon_mode VPCIP is wired with veth/,
     ],
     ['daemon_mode', { daemon_mode: 'ENIOnly' }, /eni_conf\.daemon_mode: must be one of ENIMultiIP\|VPCENI\|VPCIP \(got "ENIOnly"\)/],
-    ['eniip_virtual_type', { eniip_virtual_type: 'datapathv2' }, /eni_conf\.eniip_virtual_type: must be one of veth\|ipvlan/],
+    [
+      'eniip_virtual_type',
+      { eniip_virtual_type: 'macvtap' },
+      /eni_conf\.eniip_virtual_type: must be one of veth\|ipvlan\|datapathv2 \(any case\)/,
+    ],
+    [
+      'idle_ip_reclaim_jitter_factor string',
+      { idle_ip_reclaim_jitter_factor: 'lots' },
+      /eni_conf\.idle_ip_reclaim_jitter_factor: must be a number in 0\.\.1 \(got "lots"\)/,
+    ],
+    ['eni_cap_ratio', { eni_cap_ratio: 0 }, /eni_conf\.eni_cap_ratio: must be a number > 0/],
+    ['eni_cap_shift', { eni_cap_shift: 1.5 }, /eni_conf\.eni_cap_shift: must be an integer/],
+    [
+      'access_key empty with a secret',
+      { access_key: '', access_secret: 'x' },
+      /eni_conf\.access_key: access_key and access_secret must be set together/,
+    ],
     ['mtu', { mtu: 20 }, /eni_conf\.mtu: must be an integer in 68\.\.65535 \(got 20\)/],
     ['cloud_endpoint', { cloud_endpoint: 'ftp://x' }, /eni_conf\.cloud_endpoint: must be a host\[:port\] or an http\(s\) URL/],
     ['vpc_endpoint', { vpc_endpoint: 'has space' }, /eni_conf\.vpc_endpoint: must be a host\[:port\]/],
@@ -357,6 +373,54 @@ describe('parseDaemonConfig: bad values name the key', () => {
   it('rejects a non-object document and bad inner JSON', () => {
     expect(bad([1, 2]).message).toMatch(/^config error: eni_conf: must be a JSON object/);
     expect(bad({ eni_conf: '{nope' }).message).toMatch(/eni_conf is not valid JSON/);
+  });
+});
+
+describe("parseDaemonConfig: Terway's values with Terway's meaning", () => {
+  // charts/terway/templates/terwayd/configmap.yaml, rendered with the default values (centralizedIPAM off).
+  const terwayChartEniConf = {
+    version: '1',
+    max_pool_size: 5,
+    min_pool_size: 0,
+    enable_eni_trunking: false,
+    access_key: '',
+    access_secret: '',
+    vswitches: { 'cn-hangzhou-h': ['vsw-mock-a', 'vsw-mock-b'] },
+    service_cidr: '10.96.0.0/12',
+    security_groups: ['sg-mock-1'],
+    ip_stack: 'ipv4',
+    vswitch_selection_policy: 'ordered',
+  };
+
+  it("the chart's default eni_conf parses without a warning: empty credentials are unset, trunking off is silent", () => {
+    const { config, warnings } = parseDaemonConfig(terwayChartEniConf);
+    expect(warnings).toEqual([]);
+    expect(config).toMatchObject({ maxPoolSize: 5, minPoolSize: 0, vSwitchSelectionPolicy: 'ordered', securityGroupIds: ['sg-mock-1'] });
+    expect(config.accessKey).toBeUndefined();
+    expect(config.accessSecret).toBeUndefined();
+  });
+
+  it('vswitch_selection_policy: ordered and most mean "most free IPs first"; random; Terway\'s default is random', () => {
+    expect(parseDaemonConfig({ vswitch_selection_policy: 'most' }).config.vSwitchSelectionPolicy).toBe('ordered');
+    expect(parseDaemonConfig({ vswitch_selection_policy: 'ordered' }).config.vSwitchSelectionPolicy).toBe('ordered');
+    expect(parseDaemonConfig({}).config.vSwitchSelectionPolicy).toBe('random');
+  });
+
+  it('idle_ip_reclaim_jitter_factor is a string in Terway ("0.1"); a number works too', () => {
+    expect(parseDaemonConfig({ idle_ip_reclaim_jitter_factor: '0.3' }).config.idleIpReclaimJitterFactor).toBe(0.3);
+    expect(parseDaemonConfig({ idle_ip_reclaim_jitter_factor: 0.3 }).config.idleIpReclaimJitterFactor).toBe(0.3);
+  });
+
+  it('eniip_virtual_type is case-insensitive; datapathv2 is wired as veth (with a warning)', () => {
+    expect(parseDaemonConfig({ eniip_virtual_type: 'IPVlan' }).config).toMatchObject({ eniipVirtualType: 'ipvlan', driver: 'ipvlan' });
+    const v2 = parseDaemonConfig({ eniip_virtual_type: 'DataPathV2' });
+    expect(v2.config).toMatchObject({ eniipVirtualType: 'veth', driver: 'veth' });
+    expect(v2.warnings).toEqual(['eni_conf.eniip_virtual_type: datapathv2 (eBPF) is wired as veth + policy routing']);
+  });
+
+  it('eni_cap_ratio and eni_cap_shift are read (defaults 1 and 0)', () => {
+    expect(parseDaemonConfig({}).config).toMatchObject({ eniCapRatio: 1, eniCapShift: 0 });
+    expect(parseDaemonConfig({ eni_cap_ratio: 0.5, eni_cap_shift: -1 }).config).toMatchObject({ eniCapRatio: 0.5, eniCapShift: -1 });
   });
 });
 

@@ -27,7 +27,7 @@ describe('daemon + mock cloud', () => {
     config = mockCloudConfig(mock, dir, {
       vswitches: { 'cn-hangzhou-h': ['vsw-mock-b'] },
       // no security_group: copied from the primary ENI
-      // More than the primary ENI holds (19 secondary IPs on ecs.g7.4xlarge): forces a new ENI.
+      // More than one secondary ENI holds (20 addresses on ecs.g7.4xlarge): forces two ENIs.
       min_pool_size: 25,
       max_pool_size: 30,
       ip_cooldown: '0s',
@@ -54,7 +54,7 @@ describe('daemon + mock cloud', () => {
     expect(await client!.health()).toEqual({ status: 'SERVING' });
   });
 
-  it('AllocIP hands out secondary IPs of the instance ENIs', async () => {
+  it("AllocIP hands out addresses of secondary ENIs (a secondary ENI's own primary included), never eth0", async () => {
     const [a, b] = await Promise.all([
       call('AllocIP', { pod: podMsg('int-a'), api_version: API_VERSION }),
       call('AllocIP', { pod: podMsg('int-b'), api_version: API_VERSION }),
@@ -65,7 +65,8 @@ describe('daemon + mock cloud', () => {
       const ip = (r.ips[0].address as string).replace('/32', '');
       const eni = dump.enis.find((e) => e.eniId === r.eni_id)!;
       expect(eni.instanceId).toBe('i-mock-node-1');
-      expect(eni.secondaryIps).toContain(ip);
+      expect(eni.type).toBe('Secondary');
+      expect([eni.primaryIp, ...eni.secondaryIps]).toContain(ip);
       expect(r.eni_mac).toBe(eni.mac);
       const vsw = dump.vSwitches.find((v) => v.vSwitchId === r.vswitch_id)!;
       expect(eni.vSwitchId).toBe(vsw.vSwitchId);

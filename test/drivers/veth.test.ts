@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { VethDriver, hostVethName, POD_GATEWAY } from '../../drivers/veth.js';
-import { FROM_POD_RULE_PRIORITY, TO_POD_RULE_PRIORITY, eniTableId } from '../../drivers/eniTable.js';
+import { ENI_PRIMARY_IP_RULE_PRIORITY, FROM_POD_RULE_PRIORITY, TO_POD_RULE_PRIORITY, eniTableId } from '../../drivers/eniTable.js';
 import { DriverError } from '../../drivers/types.js';
 import { readSysctl } from '../../drivers/netns.js';
 import { ip, isRoot, path, ping, rootSkipReason, snapshot, uid, useVethRig, type EniLink, type VethNode } from './nsenv.js';
@@ -195,19 +195,31 @@ describe.skipIf(!isRoot)('veth driver (real netns)', () => {
     expect(snapshot(node.host)).toEqual(before);
   });
 
-  it('a later ensureEniTable with more facts (primary IP) is applied even after a pod created the table', async () => {
-    const { node, driver, eth1 } = newNode();
+  it('the ENI primary IP is a pod address: a copy an older version left on the link goes, and the pod holding it is reached through the VPC', async () => {
+    const { node, driver, eth1 } = newNode((n) => {
+      n.addEni('eth0', '10.20.0');
+      ip(['addr', 'add', '10.20.0.10/24', 'dev', 'eth0'], n.host);
+      ip(['link', 'set', 'eth0', 'up'], n.host);
+    });
+    // What an older version left: the ENI primary IP on the link (no prefix route) and its rule at 32765.
+    const table = eniTableId(Number(ip(['-o', 'link', 'show', 'eth1'], node.host).split(':')[0]));
+    ip(['addr', 'add', '10.30.0.10/24', 'dev', 'eth1', 'noprefixroute'], node.host);
+    ip(['rule', 'add', 'from', '10.30.0.10', 'lookup', String(table), 'priority', String(ENI_PRIMARY_IP_RULE_PRIORITY)], node.host);
     const pod = env.add(`drv-p-${uid()}`);
-    await driver.setup(podSpec(pod, '10.30.0.95'));
-    expect(ip(['-4', 'addr', 'show', 'dev', 'eth1'], node.host)).not.toContain('10.30.0.10');
-    const t = await driver.ensureEniTable({ mac: eth1.mac, gateway: eth1.gateway, vSwitchCidr: eth1.cidr, primaryIp: '10.30.0.10' });
-    expect(ip(['-4', 'addr', 'show', 'dev', 'eth1'], node.host)).toContain('inet 10.30.0.10/24');
-    // noprefixroute: the vSwitch subnet does not leak into main.
-    expect(ip(['route', 'show', 'table', 'main'], node.host)).not.toContain('10.30.0.0/24');
-    expect(ip(['rule', 'show'], node.host)).toContain(`from 10.30.0.10 lookup ${t.tableId}`);
-    await driver.check(podSpec(pod, '10.30.0.95'));
-    // Same facts again: cached, nothing re-sent.
-    expect(await driver.ensureEniTable({ mac: eth1.mac, gateway: eth1.gateway, vSwitchCidr: eth1.cidr })).toEqual(t);
+    const spec = podSpec(pod, '10.30.0.10', { eniPrimaryIp: '10.30.0.10' });
+    await driver.setup(spec);
+    expect(ip(['-4', 'addr', 'show', 'dev', 'eth1'], node.host)).not.toContain('inet ');
+    expect(ip(['rule', 'show'], node.host)).not.toContain(`${ENI_PRIMARY_IP_RULE_PRIORITY}:`);
+    expect(ip(['route', 'show', 'table', 'local'], node.host)).not.toContain('10.30.0.10');
+    await driver.check(spec);
+    // The VPC delivers the ENI's primary address to the ENI like any other: the host forwards it to the pod.
+    node.vpcRoute('10.30.0.10', 'eth1');
+    expect(ping(pod, eth1.gateway)).toBe(true);
+    expect(ping(node.router, '10.30.0.10')).toBe(true);
+    // The link stays address-free for later pods too (the cached table is reused).
+    const other = env.add(`drv-p-${uid()}`);
+    await driver.setup(podSpec(other, '10.30.0.11', { eniPrimaryIp: '10.30.0.10' }));
+    expect(ip(['-4', 'addr', 'show', 'dev', 'eth1'], node.host)).not.toContain('inet ');
   });
 
   it('removeEniTable drops the table and its rules, keeps the link', async () => {

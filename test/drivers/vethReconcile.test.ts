@@ -66,17 +66,18 @@ describe.skipIf(!isRoot)('veth driver: start-up reconcile and ENI primary IP (re
     expect(ip(['rule', 'show'], node.host)).toContain('to 10.40.0.31 lookup main');
   });
 
-  it('setup puts the ENI primary IP on the ENI link with its rule; removeEniTable removes them', async () => {
+  it('setup never puts the ENI primary IP on the host (a pod address); removeEniTable removes a copy an older version left', async () => {
     const { node, driver, eth1 } = setupNode();
     const pod = env.add(`drv-p-${uid()}`);
     const spec = podSpec(pod, '10.40.0.41', { eniPrimaryIp: '10.40.0.10' });
     await driver.setup(spec);
-    expect(ip(['-4', '-o', 'addr', 'show', 'dev', 'eth1'], node.host)).toContain('inet 10.40.0.10/24');
-    const rules = ip(['rule', 'show'], node.host);
-    expect(rules).toMatch(new RegExp(`${ENI_PRIMARY_IP_RULE_PRIORITY}:\\s+from 10\\.40\\.0\\.10 lookup \\d+`));
-    // noprefixroute: the vSwitch CIDR does not get a main-table route through the ENI.
-    expect(ip(['route', 'show', 'table', 'main'], node.host)).not.toContain('10.40.0.0/24');
+    expect(ip(['-4', '-o', 'addr', 'show', 'dev', 'eth1'], node.host)).not.toContain('10.40.0.10');
+    expect(ip(['rule', 'show'], node.host)).not.toMatch(new RegExp(`${ENI_PRIMARY_IP_RULE_PRIORITY}:`));
 
+    // An older version's state on this link (as after an upgrade with the ENI still attached).
+    const table = ip(['rule', 'show'], node.host).match(/from 10\.40\.0\.41 lookup (\d+)/)![1]!;
+    ip(['addr', 'add', '10.40.0.10/24', 'dev', 'eth1', 'noprefixroute'], node.host);
+    ip(['rule', 'add', 'from', '10.40.0.10', 'lookup', table, 'priority', String(ENI_PRIMARY_IP_RULE_PRIORITY)], node.host);
     await driver.teardown({ containerId: spec.containerId, ifName: 'eth0', netnsPath: spec.netnsPath, ip: spec.ip });
     await driver.removeEniTable({ mac: eth1.mac, primaryIp: '10.40.0.10', vSwitchCidr: eth1.cidr });
     expect(ip(['-4', '-o', 'addr', 'show', 'dev', 'eth1'], node.host)).not.toContain('10.40.0.10');

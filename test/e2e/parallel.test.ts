@@ -1,5 +1,5 @@
-// End to end, a burst: 30 ADDs at once on one node (more than the primary ENI holds, so the pool grows onto a
-// secondary ENI while pods wait). All succeed with distinct cloud IPs; all reach their node; a sample from every
+// End to end, a burst: 30 ADDs at once on one node (more than one secondary ENI holds, so the pool grows onto
+// another while pods wait; eth0 is the node's). All succeed with distinct cloud IPs; all reach their node; a sample from every
 // ENI reaches pods on the other node and back; a parallel DEL of all leaves the node clean.
 import { describe, expect, it } from 'vitest';
 import { cleanupProblems, cloudIpProblems, e2eSupport, pingFailures, type PingJob } from '../../sim/cluster/checks.js';
@@ -29,7 +29,7 @@ describe.skipIf(!support.ok)(`e2e: ${BURST} parallel ADDs on one node`, () => {
     (r) => ({ c, plugin, before } = r),
   );
 
-  it(`${BURST} ADDs at once all succeed with distinct ENI secondary IPs`, async () => {
+  it(`${BURST} ADDs at once all succeed with distinct addresses of secondary ENIs`, async () => {
     const [n1, n2] = c.nodes;
     for (let i = 0; i < BURST; i++) burst.push(await createPod(PREFIX, `b${i}`, n1!.daemon));
     for (let i = 0; i < 2; i++) remote.push(await createPod(PREFIX, `r${i}`, n2!.daemon));

@@ -44,6 +44,18 @@ describe('classifyAdded', () => {
     expect(r.eniInfra).toHaveLength(1);
   });
 
+  it('an ENI primary-IP rule or a local route for it is a leftover (the ENI link carries no address: its primary IP is a pod address)', () => {
+    const after = withAdded({
+      rules: ['{"priority":32765,"src":"10.0.0.20","table":"1019"}'],
+      routes: ['{"dev":"eth1","dst":"10.0.0.20","prefsrc":"10.0.0.20","protocol":"kernel","scope":"host","table":"local","type":"local"}'],
+    });
+    for (const podIps of [['10.0.0.20'], []]) {
+      const r = classifyAdded(diffSnapshots(base, after), podIps, [], ['00:16:3e:00:00:02']);
+      expect(r.eniInfra).toEqual([]);
+      expect(r.leftovers).toHaveLength(2);
+    }
+  });
+
   it('a new eth<N> is allowed only with the MAC of an ENI attached to the node', () => {
     const after = withAdded({ links: ['eth1 00:16:3e:00:00:02 veth', 'eth2 00:16:3e:00:00:99 veth'] });
     const r = classifyAdded(diffSnapshots(base, after), [], [], ['00:16:3E:00:00:02']);

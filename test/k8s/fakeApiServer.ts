@@ -4,7 +4,9 @@
 //   GET   /api/v1/pods?fieldSelector=spec.nodeName=X[&limit&continue]
 //   POST  /api/v1/namespaces/{ns}/events
 //   GET   /api/v1/nodes/{name}
+//   PATCH /api/v1/nodes/{name}          (merge-patch+json: labels / annotations)
 //   PATCH /api/v1/nodes/{name}/status   (merge-patch+json or strategic-merge-patch+json)
+//   GET   /api/v1/namespaces/{ns}/configmaps/{name}
 // Every request must carry `Authorization: Bearer <token>`. Faults: failWith(status), hang().
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -81,6 +83,8 @@ export function strategicMergePatch(target: unknown, patch: unknown, at = ''): u
 export class FakeApiServer {
   readonly pods = new Map<string, Json>();
   readonly nodes = new Map<string, Json>();
+  /** `namespace/name` → ConfigMap. */
+  readonly configMaps = new Map<string, Json>();
   readonly events: Json[] = [];
   readonly requests: RecordedRequest[] = [];
   /** Caps LIST pages regardless of `limit`, to exercise `continue`. */
@@ -178,6 +182,12 @@ export class FakeApiServer {
     return node;
   }
 
+  addConfigMap(namespace: string, name: string, data: Record<string, string>): Json {
+    const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace, uid: randomUUID() }, data };
+    this.configMaps.set(`${namespace}/${name}`, cm);
+    return cm;
+  }
+
   /** Writes a kubeconfig pointing at this server; `token` defaults to the right one. */
   writeKubeconfig(dir: string, token = this.token): string {
     const file = path.join(dir, `kubeconfig-${randomUUID()}.yaml`);
@@ -258,11 +268,26 @@ export class FakeApiServer {
     if (m === 'GET' && seg.length === 3 && seg[2] === 'pods') return this.listPods(u, res);
     // /api/v1/namespaces/{ns}/events
     if (m === 'POST' && seg.length === 5 && seg[2] === 'namespaces' && seg[4] === 'events') return this.createEvent(seg[3]!, body, res);
+    // /api/v1/namespaces/{ns}/configmaps/{name}
+    if (m === 'GET' && seg.length === 6 && seg[2] === 'namespaces' && seg[4] === 'configmaps') {
+      const cm = this.configMaps.get(`${seg[3]}/${seg[5]}`);
+      return cm ? this.send(res, 200, cm) : this.send(res, 404, status(404, 'NotFound', `configmaps "${seg[5]}" not found`));
+    }
     // /api/v1/nodes/{name}[/status]
     if (seg.length >= 4 && seg[2] === 'nodes') {
       const node = this.nodes.get(seg[3]!);
       if (!node) return this.send(res, 404, status(404, 'NotFound', `nodes "${seg[3]}" not found`));
       if (m === 'GET' && seg.length === 4) return this.send(res, 200, node);
+      if (m === 'PATCH' && seg.length === 4) {
+        if (contentType !== 'application/merge-patch+json')
+          return this.send(res, 415, status(415, 'UnsupportedMediaType', `unsupported patch type ${contentType}`));
+        // The main resource ignores status changes (the status subresource has them).
+        const patch = isObj(body) ? { ...body } : {};
+        delete patch.status;
+        const updated = mergePatch(node, patch) as Json;
+        this.nodes.set(seg[3]!, updated);
+        return this.send(res, 200, updated);
+      }
       if (m === 'PATCH' && seg.length === 5 && seg[4] === 'status') {
         // A status patch may only change status.
         const st = isObj(body) ? body.status : undefined;

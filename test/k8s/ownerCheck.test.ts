@@ -168,6 +168,9 @@ describe('createOwnerCheck against the fake API server', () => {
       recordEvent: async () => undefined,
       setNodeExtendedResource: async () => undefined,
       setNodeCondition: async () => undefined,
+      getNode: (n) => kube.getNode(n),
+      annotateNode: async () => undefined,
+      getConfigMapData: async () => undefined,
     };
     const check = createOwnerCheck(flaky, { nodeName: 'node-a', graceMs: 0, clock });
     expect(await check.goneOwners([alloc('web', 'deleted', T0)])).toEqual([]);

@@ -32,6 +32,7 @@ async function startPool(cloud: FakeCloud, store: PoolStore, clock: FakeClock, c
       ipCooldownMs: 0,
       idleIpReclaimAfterMs: 60_000,
       idleIpReclaimIntervalMs: 0,
+      idleIpReclaimJitterFactor: 0,
       allocDeadlineMs: 2_000,
       ...cfg,
     },
@@ -55,23 +56,44 @@ function crashCopy(store: PoolStore): MemoryPoolStore {
   return copy;
 }
 
+/** The pod's IP is on its (secondary) ENI in the cloud: the ENI's primary address or one of its secondary IPs. */
 function onItsEni(cloud: FakeCloud, a: IpAllocation): boolean {
   const eni = cloud.enis.get(a.eniId);
-  return eni !== undefined && eni.instanceId === cloud.instanceId && eni.secondaryIps.includes(a.ip);
+  return (
+    eni !== undefined &&
+    eni.instanceId === cloud.instanceId &&
+    eni.type === 'Secondary' &&
+    [eni.primaryIp, ...eni.secondaryIps].includes(a.ip)
+  );
 }
 
-/** One pod holds 1 IP of a batch of 5; the 4 others were released, are free and idle past reclaim_after. */
+/** Pod addresses the cloud shows on the node's secondary ENIs (each one's primary and its secondary IPs). */
+function cloudAddresses(cloud: FakeCloud): string[] {
+  return [...cloud.enis.values()]
+    .filter((e) => e.instanceId === cloud.instanceId && e.type === 'Secondary')
+    .flatMap((e) => [e.primaryIp, ...e.secondaryIps]);
+}
+
+/**
+ * One pod holds its ENI's primary address; the ENI's 4 secondary IPs are free (max_pool_size 4) and the pool has
+ * been quiet past idle_ip_reclaim_after: the idle-reclaim timer is armed, the next plan unassigns the 4.
+ */
 async function withIdleIps(cloud: FakeCloud, store: PoolStore, clock: FakeClock, cfg: PoolConfigInput = {}) {
-  const pool = await startPool(cloud, store, clock, cfg);
-  const [held, ...rest] = await Promise.all([1, 2, 3, 4, 5].map((i) => pool.allocate(pod(i))));
-  for (const a of rest) await pool.release(a.podKey);
+  const pool = await startPool(cloud, store, clock, { maxPoolSize: 4, idleIpReclaimBatchSize: 5, ...cfg });
+  const intervalMs = cfg.idleIpReclaimIntervalMs ?? 0;
+  const held = await pool.allocate(pod(1));
   await pool.whenIdle();
+  expect(cloud.enis.get(held.eniId)!.primaryIp).toBe(held.ip);
   const idle = pool
     .ipRecords()
     .filter((r) => r.state === 'free')
     .map((r) => r.ip);
   expect(idle).toHaveLength(4);
   clock.advance(61_000);
+  await pool.tick(); // quiet long enough: arms the timer one interval ahead
+  await pool.whenIdle();
+  clock.advance(intervalMs); // due now
+  expect(pool.stats().free).toBe(4);
   return { pool, held, idle };
 }
 
@@ -101,7 +123,7 @@ describe('multi-IP pool: crash windows around UnassignPrivateIpAddresses', () =>
     expect(idle).not.toContain(a.ip);
     expect(onItsEni(cloud, a)).toBe(true);
     // the release was finished, not forgotten: the cloud has no IP the pool does not know
-    expect(new Set(cloud.attachedSecondaryIps())).toEqual(new Set(restarted.ipRecords().map((r) => r.ip)));
+    expect(new Set(cloudAddresses(cloud))).toEqual(new Set(restarted.ipRecords().map((r) => r.ip)));
   });
 
   it('an unassign whose reply is lost (it did happen) leaves the IPs releasing and finishes on retry; none goes to a pod', async () => {
@@ -112,17 +134,18 @@ describe('multi-IP pool: crash windows around UnassignPrivateIpAddresses', () =>
     cloud.loseReplyNext('UnassignPrivateIpAddresses', 'Timeout');
     await pool.tick();
     await pool.whenIdle();
+    expect(pool.stats().releasing).toBe(4);
     const a = await pool.allocate(pod(9));
     expect(onItsEni(cloud, a)).toBe(true); // (the cloud may well give the same address back, on a new assign)
     // still releasing, except an address the cloud handed back to us anew (create / assign): that one is free again
-    for (const r of pool.ipRecords()) if (r.state === 'releasing') expect(cloud.attachedSecondaryIps()).not.toContain(r.ip);
+    for (const r of pool.ipRecords()) if (r.state === 'releasing') expect(cloudAddresses(cloud)).not.toContain(r.ip);
     expect(pool.stats().releasing).toBeGreaterThan(0);
     // after the ENI's back-off the release is retried (InvalidIp.IpUnassigned = already done) and the rows go
     clock.advance(5_000);
     await pool.tick();
     await pool.whenIdle();
     expect(pool.stats().releasing).toBe(0);
-    expect(new Set(cloud.attachedSecondaryIps())).toEqual(new Set(pool.ipRecords().map((r) => r.ip)));
+    expect(new Set(cloudAddresses(cloud))).toEqual(new Set(pool.ipRecords().map((r) => r.ip)));
   });
 
   it('an unassign that really failed is retried until it succeeds (the IPs are not stuck releasing)', async () => {
@@ -138,7 +161,7 @@ describe('multi-IP pool: crash windows around UnassignPrivateIpAddresses', () =>
     await pool.tick();
     await pool.whenIdle();
     expect(pool.stats().releasing).toBe(0);
-    for (const ip of idle) expect(cloud.attachedSecondaryIps()).not.toContain(ip);
+    for (const ip of idle) expect(cloudAddresses(cloud)).not.toContain(ip);
   });
 });
 
@@ -151,7 +174,7 @@ describe('multi-IP pool: reconcile against a stale DescribeNetworkInterfaces', (
     cloud.staleListings(1_000); // listings lag the changes that follow
     await pool.tick();
     await pool.whenIdle();
-    for (const ip of idle) expect(cloud.attachedSecondaryIps()).not.toContain(ip);
+    for (const ip of idle) expect(cloudAddresses(cloud)).not.toContain(ip);
     // the describe still lists the unassigned IPs
     const listed = await cloud.describeNetworkInterfaces({ instanceId: cloud.instanceId });
     for (const ip of idle) expect(listed.flatMap((e) => e.secondaryIps)).toContain(ip);
@@ -166,10 +189,11 @@ describe('multi-IP pool: reconcile against a stale DescribeNetworkInterfaces', (
     const cloud = new FakeCloud({ ipv4PerEni: 11 });
     const store = new MemoryPoolStore();
     const clock = new FakeClock();
-    const { pool, idle } = await withIdleIps(cloud, store, clock, { maxPoolSize: 0 });
+    // a long reclaim interval: the reclaim after the first one is not due when the ticker adopts the IP
+    const { pool, idle, held } = await withIdleIps(cloud, store, clock, { idleIpReclaimIntervalMs: 120_000 });
     await pool.tick();
     await pool.whenIdle();
-    const back = cloud.assignBehindBack(cloud.primaryEni().eniId, 1)[0]!;
+    const back = cloud.assignBehindBack(held.eniId, 1)[0]!;
     expect(idle).toContain(back); // the cloud reuses the lowest free address
     await pool.reconcile();
     expect(pool.ipRecords().map((r) => r.ip)).not.toContain(back);
@@ -183,7 +207,7 @@ describe('multi-IP pool: reconcile against a stale DescribeNetworkInterfaces', (
     const cloud = new FakeCloud({ eniQuantity: 3, ipv4PerEni: 3, clock });
     const store = new MemoryPoolStore();
     const pool = await startPool(cloud, store, clock, { maxPoolSize: 0, idleIpReclaimAfterMs: 60_000, idleIpReclaimBatchSize: 10 });
-    const allocs = await Promise.all([1, 2, 3, 4].map((i) => pool.allocate(pod(i))));
+    const allocs = await Promise.all([1, 2, 3].map((i) => pool.allocate(pod(i))));
     await pool.whenIdle();
     const ours = pool.eniRecords().filter((e) => e.createdByUs);
     expect(ours).toHaveLength(1);
@@ -207,22 +231,23 @@ describe('multi-IP pool: the in-memory view never hands out an IP a pod holds', 
     const store = new MemoryPoolStore();
     const clock = new FakeClock();
     const pool = await startPool(cloud, store, clock, { maxPoolSize: 0 });
-    const a1 = await pool.allocate(pod(1));
+    const a1 = await pool.allocate(pod(1)); // a new ENI's primary address
     const a2 = await pool.allocate(pod(2));
-    await pool.allocate(pod(5)); // the primary ENI is full
+    const a5 = await pool.allocate(pod(5));
     await pool.whenIdle();
-    // both IPs vanish from the primary ENI behind our back: reconcile (past the cooldown of their assign)
+    // both secondary IPs vanish from the ENI behind our back: reconcile (past the cooldown of their assign)
     // keeps them for their pods, flagged
-    cloud.unassignBehindBack(cloud.primaryEni().eniId, [a1.ip, a2.ip]);
+    cloud.unassignBehindBack(a1.eniId, [a2.ip, a5.ip]);
     clock.advance(60_000);
     await pool.reconcile();
     expect(pool.ipRecords().filter((r) => r.missingInCloud)).toHaveLength(2);
-    // the next ENI is created with those very addresses (primary + one secondary)
+    // the next assign and the next ENI get those very addresses from the cloud
     const [a3, a4] = await Promise.all([pool.allocate(pod(3)), pool.allocate(pod(4))]);
     await pool.whenIdle();
     const holders = pool.list().map((x) => x.ip);
     expect(new Set(holders).size).toBe(holders.length);
     expect([a3.ip, a4.ip]).not.toContain(a2.ip);
+    expect([a3.ip, a4.ip]).not.toContain(a5.ip);
     expect(pool.ipRecords().find((r) => r.ip === a2.ip)).toMatchObject({ state: 'assigned', podKey: a2.podKey });
   });
 });
@@ -262,14 +287,16 @@ describe('multi-IP pool: an ENI left mid-attach by a crash', () => {
     clock.advance(5_000);
     await pool.tick();
     expect(pool.eniRecords().find((e) => e.eniId === eni.eniId)?.state).toBe('inuse');
-    expect(pool.stats().free).toBe(2);
+    // its 2 secondary IPs and its own primary address (learnt from the cloud: the row predates it)
+    expect(pool.stats().free).toBe(3);
+    expect(pool.eniRecords().find((e) => e.eniId === eni.eniId)?.primaryIp).toBe(eni.primaryIp);
   });
 });
 
 describe('multi-IP pool: DetachNetworkInterface whose reply is lost', () => {
   async function poolWithIdleEni(cloud: FakeCloud, clock: FakeClock) {
     const pool = await startPool(cloud, new MemoryPoolStore(), clock, { maxPoolSize: 0, idleIpReclaimAfterMs: 60_000 });
-    const allocs = await Promise.all([1, 2, 3, 4].map((i) => pool.allocate(pod(i))));
+    const allocs = await Promise.all([1, 2, 3].map((i) => pool.allocate(pod(i))));
     await pool.whenIdle();
     const ours = pool.eniRecords().filter((e) => e.createdByUs);
     expect(ours).toHaveLength(1);
@@ -334,8 +361,10 @@ describe('multi-IP pool: ENIs attached by someone else count against the instanc
     await cloud.attachNetworkInterface(foreign.eniId, cloud.instanceId);
     const createsBefore = cloud.calls['CreateNetworkInterface'] ?? 0;
     const pool = await startPool(cloud, new MemoryPoolStore(), new FakeClock());
-    await pool.allocate(pod(1)); // the primary's only secondary IP
-    await expect(pool.allocate(pod(2))).rejects.toMatchObject({ reason: 'Exhausted' });
+    // the one secondary-ENI slot is the foreign ENI's, and eth0 is the node's: no pod fits
+    const err = pool.allocate(pod(1));
+    await expect(err).rejects.toMatchObject({ reason: 'Exhausted' });
+    await expect(err).rejects.toThrow('node capacity reached: 0 pods = (2 ENIs − 1 − 1 not ours) × 2 IPs');
     await pool.whenIdle();
     expect(cloud.calls['CreateNetworkInterface'] ?? 0).toBe(createsBefore);
     expect(cloud.enis.get(foreign.eniId)).toMatchObject({ status: 'InUse', instanceId: cloud.instanceId });
@@ -343,15 +372,15 @@ describe('multi-IP pool: ENIs attached by someone else count against the instanc
 });
 
 describe('multi-IP pool: waiters when a batch fails', () => {
-  it('a failed assign leaves every waiter queued (none lost), and all are served FIFO once the back-off ends', async () => {
-    const cloud = new FakeCloud({ eniQuantity: 1, ipv4PerEni: 11 });
+  it('a failed create leaves every waiter queued (none lost), and all are served FIFO once the back-off ends', async () => {
+    const cloud = new FakeCloud({ eniQuantity: 2, ipv4PerEni: 11 });
     const clock = new FakeClock();
     const pool = await startPool(cloud, new MemoryPoolStore(), clock, {
       maxPoolSize: 0,
       allocDeadlineMs: 60_000,
       backoff: { otherErrorMs: 5_000 },
     });
-    cloud.failNext('AssignPrivateIpAddresses', 'ServiceUnavailable');
+    cloud.failNext('CreateNetworkInterface', 'ServiceUnavailable');
     const order: number[] = [];
     const pending = [1, 2, 3].map((i) => pool.allocate(pod(i)).then((a) => (order.push(i), a)));
     await pool.whenIdle();

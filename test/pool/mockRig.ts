@@ -7,9 +7,10 @@ import { MOCK_NODE } from '../support/mockCloud.js';
 export const NODE = MOCK_NODE;
 
 /**
- * Checks docs/ARCHITECTURE.md's invariants for one node: no IP held by two pods; every secondary IP the cloud has on
- * the node's ENIs is held or free in the pool (and the pool has no IP the cloud lacks, except flagged ones);
- * no ENI the pool created is left unattached. Returns the list of violations (empty = fine).
+ * Checks docs/ARCHITECTURE.md's invariants for one node: no IP held by two pods; every address the cloud has on the
+ * node's secondary ENIs (each one's primary and its secondary IPs) is held or free in the pool (and the pool has no
+ * IP the cloud lacks, except flagged ones); no pod on the primary ENI (eth0 is the node's); no ENI the pool created
+ * is left unattached. Returns the list of violations (empty = fine).
  */
 export function checkInvariants(dump: WorldDump, snap: PoolSnapshot, instanceId = NODE): string[] {
   const problems: string[] = [];
@@ -22,7 +23,12 @@ export function checkInvariants(dump: WorldDump, snap: PoolSnapshot, instanceId 
   const cloudIps = new Map<string, string>();
   for (const e of dump.enis) {
     if (e.instanceId !== instanceId || e.status !== 'InUse') continue;
-    for (const ip of e.secondaryIps) cloudIps.set(ip, e.eniId);
+    if (e.type === 'Primary') {
+      for (const p of snap.pods)
+        if (p.ip === e.primaryIp || e.secondaryIps.includes(p.ip)) problems.push(`pod ${p.podKey} on the primary ENI`);
+      continue;
+    }
+    for (const ip of [e.primaryIp, ...e.secondaryIps]) cloudIps.set(ip, e.eniId);
   }
   const poolIps = new Map(snap.ips.map((r) => [r.ip, r]));
   for (const [ip, eniId] of cloudIps) {

@@ -8,7 +8,7 @@ import type { PodRef } from '../../pool/types.js';
 import { SqlitePoolStore } from '../../daemon/store/sqliteStore.js';
 import type { AliyunCloud } from '../../daemon/cloud/client.js';
 import { mockCloudClient } from '../support/mockCloud.js';
-import { checkInvariants, NODE } from './mockRig.js';
+import { checkInvariants } from './mockRig.js';
 import { FakeClock } from '../support/clock.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -67,10 +67,6 @@ async function setup(o: { cfg?: PoolConfigInput; dbName?: string; mc?: MockCloud
   return { mc, cloud, store, pool, events };
 }
 
-function primaryEniId(mc: MockCloudHandle): string {
-  return mc.dump().instances.find((i) => i.instanceId === NODE)!.primaryEniId;
-}
-
 describe('ENI multi-IP pool on the mock cloud (real SDK client, SQLite)', () => {
   it('100 concurrent allocations on an empty node with 100 ms API latency: ≤ ceil(100/10) + ENIs created assign calls', async () => {
     const { mc, pool, store } = await setup();
@@ -87,7 +83,8 @@ describe('ENI multi-IP pool on the mock cloud (real SDK client, SQLite)', () => 
     // each answer names the ENI that really carries the IP, with its MAC and the vSwitch's gateway
     for (const a of allocs) {
       const eni = dump.enis.find((e) => e.eniId === a.eniId)!;
-      expect(eni.secondaryIps).toContain(a.ip);
+      expect(eni.type).toBe('Secondary');
+      expect([eni.primaryIp, ...eni.secondaryIps]).toContain(a.ip);
       expect(a.eniMac).toBe(eni.mac);
       const vsw = dump.vSwitches.find((v) => v.vSwitchId === a.vSwitchId)!;
       expect(a.gateway).toBe(vsw.gateway);
@@ -128,11 +125,14 @@ describe('ENI multi-IP pool on the mock cloud (real SDK client, SQLite)', () => 
     const clock = new FakeClock(Date.now());
     const { mc, pool, store, events } = await setup({ cfg: { minPoolSize: 4, maxPoolSize: 10 }, clock });
     await pool.whenIdle();
+    await pool.allocate(pod(0)); // the ENI's own primary address (cannot be unassigned)
     const held = await pool.allocate(pod(1));
-    const eniId = primaryEniId(mc);
+    const eniId = held.eniId;
+    const eni = mc.dump().enis.find((e) => e.eniId === eniId)!;
+    expect(eni.secondaryIps).toContain(held.ip);
     const other: AliyunCloud = mockCloudClient(mc);
     const extra = await other.assignPrivateIpAddresses(eniId, 2);
-    const freeIp = pool.ipRecords().find((r) => r.state === 'free' && r.eniId === eniId)!.ip;
+    const freeIp = pool.ipRecords().find((r) => r.state === 'free' && r.eniId === eniId && r.ip !== eni.primaryIp)!.ip;
     await other.unassignPrivateIpAddresses(eniId, [freeIp, held.ip]);
     clock.advance(60_000); // a listing lacking what the pool assigned a moment ago is taken as stale until then
     await pool.reconcile();

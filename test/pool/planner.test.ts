@@ -4,11 +4,14 @@ import {
   calculateExcessIps,
   calculateNeededIps,
   expireTimers,
+  idleReclaim,
   pickFreeIp,
   plan,
+  roomOn,
   type PlannerEni,
   type PlannerInput,
   type PlannerIp,
+  NODE_CAPACITY_REACHED,
 } from '../../pool/planner.js';
 import type { IpState } from '../../pool/store.js';
 
@@ -31,6 +34,7 @@ function eni(id: string, o: Partial<PlannerEni> & { spec?: Partial<Record<IpStat
     createdByUs: o.createdByUs ?? !o.primary,
     state: o.state ?? 'inuse',
     createdAt: o.createdAt ?? NOW - 3_600_000,
+    ...(o.primaryIp ? { primaryIp: o.primaryIp } : {}),
     ips: o.ips ?? ips(`10.${id.length}.${id.charCodeAt(id.length - 1)}`, o.spec ?? {}),
     incoming: o.incoming ?? 0,
     busy: o.busy ?? false,
@@ -54,7 +58,11 @@ function input(o: Partial<Omit<PlannerInput, 'config'>> & { cfg?: PoolConfigInpu
     creating: o.creating ?? [],
     pending: o.pending ?? 0,
     backoffs: o.backoffs ?? { vSwitches: {}, enis: {} },
-    lastReclaimAt: o.lastReclaimAt ?? 0,
+    lastModifiedAt: o.lastModifiedAt ?? NOW - 3_600_000,
+    nextReclaimAt: o.nextReclaimAt,
+    reclaimIntervalMs: o.reclaimIntervalMs,
+    vSwitchFree: o.vSwitchFree,
+    foreignEnis: o.foreignEnis,
     random: o.random,
   };
 }
@@ -84,69 +92,125 @@ describe('watermark arithmetic', () => {
   });
 });
 
-describe('plan: growth', () => {
+describe('plan: growth (pods use secondary ENIs only)', () => {
   it('empty pool, nothing pending, min 0: does nothing', () => {
     const p = plan(input());
     expect(p.actions).toEqual([]);
     expect(p.shortfall).toBe(0);
   });
 
-  it('empty pool below minPoolSize: one assign on the primary ENI', () => {
+  it('below minPoolSize with only the primary ENI: a secondary ENI is created, the primary ENI gets nothing', () => {
     const p = plan(input({ cfg: { minPoolSize: 3, maxPoolSize: 8 } }));
-    expect(p.actions).toEqual([{ kind: 'assign', eniId: 'eni-p', count: 8 }]);
+    // 8 addresses: the new ENI's own primary + 7 secondary IPs at creation
+    expect(p.actions).toEqual([{ kind: 'createEni', vSwitchId: 'vsw-a', secondaryCount: 7, expectIps: 8 }]);
   });
 
-  it('burst larger than one ENI: fills the primary in batches of 10, then new ENIs carrying IPs at creation', () => {
+  it('the primary ENI is never assigned to, even with room and a legacy record', () => {
+    const enis = [eni('eni-p', { primary: true, spec: { assigned: 2 } })];
+    const p = plan(input({ pending: 1, enis }));
+    expect(p.actions.some((a) => a.kind === 'assign')).toBe(false);
+    expect(p.actions[0]).toMatchObject({ kind: 'createEni' });
+  });
+
+  it('burst larger than one ENI: new ENIs each bring their primary + up to 10 secondaries at creation, the rest assigned after', () => {
     const p = plan(input({ pending: 100 }));
     expect(p.actions).toEqual([
-      { kind: 'assign', eniId: 'eni-p', count: 10 },
-      { kind: 'assign', eniId: 'eni-p', count: 9 },
-      { kind: 'createEni', vSwitchId: 'vsw-a', secondaryCount: 10, expectIps: 19 },
-      { kind: 'createEni', vSwitchId: 'vsw-a', secondaryCount: 10, expectIps: 19 },
-      { kind: 'createEni', vSwitchId: 'vsw-a', secondaryCount: 10, expectIps: 19 },
-      { kind: 'createEni', vSwitchId: 'vsw-a', secondaryCount: 10, expectIps: 19 },
-      { kind: 'createEni', vSwitchId: 'vsw-a', secondaryCount: 5, expectIps: 5 },
+      { kind: 'createEni', vSwitchId: 'vsw-a', secondaryCount: 10, expectIps: 20 },
+      { kind: 'createEni', vSwitchId: 'vsw-a', secondaryCount: 10, expectIps: 20 },
+      { kind: 'createEni', vSwitchId: 'vsw-a', secondaryCount: 10, expectIps: 20 },
+      { kind: 'createEni', vSwitchId: 'vsw-a', secondaryCount: 10, expectIps: 20 },
+      { kind: 'createEni', vSwitchId: 'vsw-a', secondaryCount: 10, expectIps: 20 },
     ]);
     expect(p.shortfall).toBe(0);
-    const assignCalls = p.actions.filter((a) => a.kind === 'assign').length;
-    expect(assignCalls).toBeLessThanOrEqual(Math.ceil(100 / 10));
+  });
+
+  it('room on an ENI: its addresses minus its own primary and its secondary IPs (recorded or not yet)', () => {
+    const withPrimary = eni('eni-x', { primaryIp: '10.5.1.1', ips: ips('10.5.1', { free: 1, assigned: 4 }) });
+    expect(roomOn(withPrimary, 6)).toBe(1); // 6 − primary − 4 secondaries
+    const primaryUnknown = eni('eni-y', { ips: ips('10.5.2', { assigned: 4 }) });
+    expect(roomOn(primaryUnknown, 6)).toBe(1); // the primary is not in the books yet: still reserved
+    expect(roomOn({ ...withPrimary, incoming: 1 }, 6)).toBe(0);
+  });
+
+  it('fills existing secondary ENIs first, without going past their addresses', () => {
+    const x = eni('eni-x', { primaryIp: '10.5.1.1', ips: ips('10.5.1', { assigned: 15 }) });
+    const p = plan(input({ pending: 3, enis: [eni('eni-p', { primary: true }), x] }));
+    // 20 addresses: primary + 14 secondaries held → 5 more secondaries fit (3 wanted, batch rounds up to max 5 + 3)
+    expect(p.actions[0]).toEqual({ kind: 'assign', eniId: 'eni-x', count: 5 });
   });
 
   it('counts ENIs being created and IPs on their way (no double ordering)', () => {
-    const p = plan(input({ pending: 30, enis: [eni('eni-p', { primary: true, spec: { assigned: 19 } })], creating: [19, 11] }));
+    const p = plan(input({ pending: 30, creating: [20, 10] }));
     expect(p.actions).toEqual([]);
     expect(p.shortfall).toBe(0);
   });
 
   it('most_ips fills the fullest ENI with room; least_ips the emptiest', () => {
-    const enis = [eni('eni-p', { primary: true, spec: { assigned: 5 } }), eni('eni-x', { spec: { assigned: 12 } })];
+    const enis = [eni('eni-p', { primary: true }), eni('eni-w', { spec: { assigned: 5 } }), eni('eni-x', { spec: { assigned: 12 } })];
     expect(plan(input({ pending: 1, enis })).actions[0]).toMatchObject({ kind: 'assign', eniId: 'eni-x' });
     expect(plan(input({ pending: 1, enis, cfg: { eniSelectionPolicy: 'least_ips' } })).actions[0]).toMatchObject({
       kind: 'assign',
-      eniId: 'eni-p',
+      eniId: 'eni-w',
     });
   });
 
-  it('quota reached: no action, the shortfall is exhaustion', () => {
-    const enis = [eni('eni-p', { primary: true, spec: { assigned: 5 } }), eni('eni-x', { spec: { assigned: 5 } })];
-    const p = plan(input({ pending: 3, enis, limits: { eniQuantity: 2, ipv4PerEni: 6 } }));
+  it('capacity reached: (EniQuantity − 1) × IPs per ENI, then exhausted at once with the arithmetic in the message', () => {
+    // ecs.g7.large: 3 ENIs × 6 IPs → 2 secondary ENIs × 6 = 12 pods
+    const full = (id: string, n: number) => eni(id, { primaryIp: `10.9.${n}.1`, ips: ips(`10.9.${n}`, { assigned: 6 }) });
+    const enis = [eni('eni-p', { primary: true }), full('eni-a', 1), full('eni-b', 2)];
+    const p = plan(input({ pending: 2, enis, limits: { eniQuantity: 3, ipv4PerEni: 6, instanceTypeId: 'ecs.g7.large' } }));
     expect(p.actions).toEqual([]);
-    expect(p.shortfall).toBe(3);
-    expect(p.blocker).toMatchObject({ exhausted: true });
+    expect(p.shortfall).toBe(2);
+    expect(p.blocker).toEqual({
+      code: NODE_CAPACITY_REACHED,
+      message: 'node capacity reached: 12 pods = (3 ENIs − 1) × 6 IPs (ecs.g7.large)',
+      exhausted: true,
+    });
   });
 
-  it('maxEni caps ENIs below the instance quota', () => {
-    const p = plan(input({ pending: 30, enis: [eni('eni-p', { primary: true, spec: { assigned: 19 } })], cfg: { maxEni: 2 } }));
-    expect(p.actions).toEqual([{ kind: 'createEni', vSwitchId: 'vsw-a', secondaryCount: 10, expectIps: 19 }]);
-    expect(p.shortfall).toBe(11);
-    expect(p.blocker?.exhausted).toBe(true);
+  it('capacity reached but IPs cooling down: their waiters wait for them, the others fail', () => {
+    const enis = [
+      eni('eni-p', { primary: true }),
+      eni('eni-a', {
+        primaryIp: '10.9.1.1',
+        ips: [...ips('10.9.1', { assigned: 5 }), { ip: '10.9.1.99', state: 'cooling', since: NOW, until: NOW + 30_000 }],
+      }),
+    ];
+    const p = plan(input({ pending: 3, enis, limits: { eniQuantity: 2, ipv4PerEni: 6 } }));
+    expect(p.shortfall).toBe(2);
+    expect(p.blocker).toMatchObject({ code: NODE_CAPACITY_REACHED, exhausted: true });
+  });
+
+  it('maxEni caps secondary ENIs below the instance quota', () => {
+    const x = eni('eni-x', { primaryIp: '10.5.1.1', ips: ips('10.5.1', { assigned: 20 }) });
+    const p = plan(input({ pending: 30, enis: [eni('eni-p', { primary: true }), x], cfg: { maxEni: 2 } }));
+    expect(p.actions).toEqual([{ kind: 'createEni', vSwitchId: 'vsw-a', secondaryCount: 10, expectIps: 20 }]);
+    expect(p.shortfall).toBe(10);
+    expect(p.blocker).toMatchObject({ exhausted: true, message: 'node capacity reached: 40 pods = max_eni 2 × 20 IPs' });
+  });
+
+  it('ENIs not ours hold quota slots (named in the message)', () => {
+    const p = plan(input({ pending: 1, limits: { eniQuantity: 2, ipv4PerEni: 6 }, foreignEnis: 1 }));
+    expect(p.actions).toEqual([]);
+    expect(p.blocker?.message).toBe('node capacity reached: 0 pods = (2 ENIs − 1 − 1 not ours) × 6 IPs');
   });
 
   it('vSwitch exhausted: its ENIs get no assign, new ENIs go to the next vSwitch', () => {
     const p = plan(
       input({ pending: 4, backoffs: { vSwitches: { 'vsw-a': { until: NOW + 1000, code: 'InvalidVSwitchId.IpNotEnough' } }, enis: {} } }),
     );
-    expect(p.actions).toEqual([{ kind: 'createEni', vSwitchId: 'vsw-b', secondaryCount: 9, expectIps: 9 }]);
+    expect(p.actions).toEqual([{ kind: 'createEni', vSwitchId: 'vsw-b', secondaryCount: 8, expectIps: 9 }]);
+  });
+
+  it('ordered: the vSwitch with the most free IPs first; empty ones skipped; all empty = exhausted', () => {
+    const vSwitchIds = ['vsw-a', 'vsw-b', 'vsw-c'];
+    const pick = (vSwitchFree: Record<string, number>) => plan(input({ pending: 1, vSwitchIds, vSwitchFree }));
+    expect(pick({ 'vsw-a': 10, 'vsw-b': 200, 'vsw-c': 50 }).actions[0]).toMatchObject({ kind: 'createEni', vSwitchId: 'vsw-b' });
+    expect(pick({ 'vsw-a': 10, 'vsw-b': 0, 'vsw-c': 5 }).actions[0]).toMatchObject({ kind: 'createEni', vSwitchId: 'vsw-a' });
+    expect(pick({}).actions[0]).toMatchObject({ kind: 'createEni', vSwitchId: 'vsw-a' }); // counts unknown: configured order
+    const none = pick({ 'vsw-a': 0, 'vsw-b': 0, 'vsw-c': 0 });
+    expect(none.actions).toEqual([]);
+    expect(none.blocker).toMatchObject({ code: 'InvalidVSwitchId.IpNotEnough', exhausted: true });
   });
 
   it('every vSwitch exhausted: fails with the cloud code', () => {
@@ -158,8 +222,9 @@ describe('plan: growth', () => {
   });
 
   it('back-off expires by the clock', () => {
+    const enis = [eni('eni-p', { primary: true }), eni('eni-x', { spec: { assigned: 3 } })];
     const b = { vSwitches: { 'vsw-a': { until: NOW, code: 'InvalidVSwitchId.IpNotEnough' } }, enis: {} };
-    expect(plan(input({ pending: 1, backoffs: b })).actions).toEqual([{ kind: 'assign', eniId: 'eni-p', count: 6 }]);
+    expect(plan(input({ pending: 1, enis, backoffs: b })).actions).toEqual([{ kind: 'assign', eniId: 'eni-x', count: 6 }]);
   });
 
   it.each([['EniPerInstanceLimitExceeded'], ['QuotaExceeded.PrivateIpAddress']])('whole-pool pause after %s', (code) => {
@@ -169,111 +234,149 @@ describe('plan: growth', () => {
   });
 
   it('transient create failure: requests keep waiting (not exhaustion)', () => {
-    const enis = [eni('eni-p', { primary: true, spec: { assigned: 19 } })];
-    const p = plan(input({ pending: 1, enis, backoffs: { create: { until: NOW + 5000, code: 'Throttling' }, vSwitches: {}, enis: {} } }));
+    const p = plan(input({ pending: 1, backoffs: { create: { until: NOW + 5000, code: 'Throttling' }, vSwitches: {}, enis: {} } }));
     expect(p.actions).toEqual([]);
     expect(p.blocker).toMatchObject({ exhausted: false });
   });
 
   it('random vSwitch policy picks among the usable ones with the given random source', () => {
     const p = plan(
-      input({
-        pending: 1,
-        enis: [eni('eni-p', { primary: true, spec: { assigned: 19 } })],
-        vSwitchIds: ['vsw-a', 'vsw-b', 'vsw-c'],
-        random: () => 0.7,
-        cfg: { vSwitchSelectionPolicy: 'random' },
-      }),
+      input({ pending: 1, vSwitchIds: ['vsw-a', 'vsw-b', 'vsw-c'], random: () => 0.7, cfg: { vSwitchSelectionPolicy: 'random' } }),
     );
     expect(p.actions[0]).toMatchObject({ kind: 'createEni', vSwitchId: 'vsw-c' });
   });
 });
 
-describe('plan: reclaim', () => {
+describe('plan: release above max_pool_size and idle reclaim toward min_pool_size', () => {
   const idleSince = NOW - 120_000;
-  it('above max after idle: unassigns one batch from our ENI before the primary', () => {
-    const enis = [
-      eni('eni-p', { primary: true, ips: ips('10.0.0', { free: 6 }, idleSince) }),
-      eni('eni-x', { ips: [...ips('10.0.1', { free: 6 }, idleSince), ...ips('10.0.2', { assigned: 1 })] }),
-    ];
+  const ours = (id: string, n: number, spec: Partial<Record<IpState, number>>) =>
+    eni(id, { primaryIp: `10.0.${n}.1`, ips: ips(`10.0.${n}`, spec, idleSince) });
+
+  it('above max: released at once, secondary IPs of the least used ENI of ours, never an ENI primary', () => {
+    const enis = [eni('eni-p', { primary: true }), ours('eni-x', 1, { free: 6, assigned: 1 }), ours('eni-y', 2, { free: 2, assigned: 4 })];
+    const p = plan(input({ enis, cfg: { maxPoolSize: 3 } }));
+    expect(p.actions).toEqual([{ kind: 'unassign', eniId: 'eni-x', ips: ['10.0.1.2', '10.0.1.3', '10.0.1.4', '10.0.1.5', '10.0.1.6'] }]);
+  });
+
+  it('a whole idle ENI of ours that fits inside the excess goes in one detach + delete (its primary with it)', () => {
+    const enis = [eni('eni-p', { primary: true }), ours('eni-x', 1, { free: 5, assigned: 3 }), ours('eni-y', 2, { free: 7 })];
     const p = plan(input({ enis }));
-    expect(p.reclaimed).toBe(true);
-    expect(p.actions).toHaveLength(1);
-    expect(p.actions[0]).toMatchObject({ kind: 'unassign', eniId: 'eni-x' });
-    expect((p.actions[0] as { ips: string[] }).ips).toHaveLength(5);
+    expect(p.actions).toEqual([{ kind: 'deleteEni', eniId: 'eni-y' }]);
   });
 
-  it('not idle long enough, or inside the reclaim interval: nothing', () => {
-    const fresh = [eni('eni-p', { primary: true, ips: ips('10.0.0', { free: 12 }, NOW - 1000) })];
-    expect(plan(input({ enis: fresh })).actions).toEqual([]);
-    const old = [eni('eni-p', { primary: true, ips: ips('10.0.0', { free: 12 }, idleSince) })];
-    expect(plan(input({ enis: old, lastReclaimAt: NOW - 10_000 })).actions).toEqual([]);
-    expect(plan(input({ enis: old, lastReclaimAt: NOW - 30_000 })).actions).toHaveLength(1);
-  });
-
-  it('ENI emptying: a whole idle ENI of ours inside the excess is detached and deleted in one go', () => {
+  it('never deletes an ENI not ours or one with assigned / cooling IPs', () => {
     const enis = [
-      eni('eni-p', { primary: true, ips: ips('10.0.0', { free: 5, assigned: 3 }, idleSince) }),
-      eni('eni-x', { ips: ips('10.0.1', { free: 7 }, idleSince) }),
+      eni('eni-p', { primary: true }),
+      eni('eni-o', { createdByUs: false, primaryIp: '10.0.1.1', ips: ips('10.0.1', { free: 3 }, idleSince) }),
+      ours('eni-x', 2, { free: 3, cooling: 1 }),
+      ours('eni-z', 3, { free: 8, assigned: 1 }),
     ];
-    const p = plan(input({ enis }));
-    expect(p.actions).toEqual([{ kind: 'deleteEni', eniId: 'eni-x' }]);
-  });
-
-  it('never deletes the primary ENI, an ENI not ours, or one with assigned / cooling IPs', () => {
-    const enis = [
-      eni('eni-p', { primary: true, ips: ips('10.0.0', { free: 8 }, idleSince) }),
-      eni('eni-o', { createdByUs: false, ips: ips('10.0.1', { free: 3 }, idleSince) }),
-      eni('eni-x', { ips: ips('10.0.2', { free: 3, cooling: 1 }, idleSince) }),
-    ];
-    const p = plan(input({ enis, cfg: { idleIpReclaimBatchSize: 20 } }));
+    const p = plan(input({ enis, cfg: { maxPoolSize: 0 } }));
     expect(p.actions.some((a) => a.kind === 'deleteEni')).toBe(false);
     expect(p.actions.map((a) => a.kind)).toEqual(['unassign', 'unassign', 'unassign']);
+    const primaries = ['10.0.1.1', '10.0.2.1', '10.0.3.1'];
+    for (const a of p.actions) expect((a as { ips: string[] }).ips.filter((ip) => primaries.includes(ip))).toEqual([]);
   });
 
   it('deletes an empty ENI of ours only when the pool is not growing and above minEni', () => {
-    const enis = [eni('eni-p', { primary: true, spec: { free: 2 } }), eni('eni-x', { spec: {} })];
+    const enis = [eni('eni-p', { primary: true }), ours('eni-w', 1, { free: 2 }), eni('eni-x', { spec: {} })];
     expect(plan(input({ enis })).actions).toEqual([{ kind: 'deleteEni', eniId: 'eni-x' }]);
     expect(plan(input({ enis, cfg: { minEni: 2 } })).actions).toEqual([]);
     expect(plan(input({ enis, pending: 1 })).actions.some((a) => a.kind === 'deleteEni')).toBe(false);
   });
 
   it('busy ENIs are left alone', () => {
-    const enis = [eni('eni-p', { primary: true, spec: {} }), eni('eni-x', { busy: true, ips: ips('10.0.1', { free: 9 }, idleSince) })];
+    const enis = [eni('eni-p', { primary: true }), eni('eni-x', { busy: true, ips: ips('10.0.1', { free: 9 }, idleSince) })];
     expect(plan(input({ enis })).actions).toEqual([]);
+  });
+
+  it('idle reclaim is off unless idle_ip_reclaim_after is set: free IPs up to max stay', () => {
+    const enis = [eni('eni-p', { primary: true }), ours('eni-x', 1, { free: 5, assigned: 1 })];
+    const p = plan(input({ enis, cfg: { idleIpReclaimAfterMs: 0 }, nextReclaimAt: NOW - 1 }));
+    expect(p.actions).toEqual([]);
+    expect(p.nextReclaimAt).toBeUndefined();
+  });
+
+  it('idle reclaim: the pool changed within reclaim_after → timer reset; first quiet plan arms it; when due, one batch toward min', () => {
+    const enis = [eni('eni-p', { primary: true }), ours('eni-x', 1, { free: 5, assigned: 1 })];
+    const cfg = { idleIpReclaimAfterMs: 60_000, idleIpReclaimIntervalMs: 30_000, idleIpReclaimBatchSize: 2, minPoolSize: 1 };
+    const busy = plan(input({ enis, cfg, lastModifiedAt: NOW - 10_000, nextReclaimAt: NOW - 1 }));
+    expect(busy).toMatchObject({ actions: [], nextReclaimAt: undefined, reclaimIntervalUsed: false });
+    const armed = plan(input({ enis, cfg, reclaimIntervalMs: 31_000 }));
+    expect(armed).toMatchObject({ actions: [], nextReclaimAt: NOW + 31_000, reclaimIntervalUsed: true });
+    expect(plan(input({ enis, cfg, nextReclaimAt: NOW + 1 })).actions).toEqual([]);
+    const due = plan(input({ enis, cfg, nextReclaimAt: NOW, reclaimIntervalMs: 32_000 }));
+    expect(due.actions).toEqual([{ kind: 'unassign', eniId: 'eni-x', ips: ['10.0.1.2', '10.0.1.3'] }]);
+    expect(due).toMatchObject({ nextReclaimAt: NOW + 32_000, reclaimIntervalUsed: true });
+  });
+
+  it.each([
+    // free, min, max, batch → extra IPs released by one idle-reclaim batch (Terway calculateToDel)
+    [5, 0, 5, 5, 5],
+    [5, 1, 5, 2, 2],
+    [5, 4, 5, 5, 1],
+    [8, 2, 5, 5, 3], // 3 above max go anyway; the batch takes what is left above min, at most 5
+    [2, 2, 5, 5, 0],
+  ])('idleReclaim free=%i min=%i max=%i batch=%i → %i extra', (free, minPoolSize, maxPoolSize, batch, extra) => {
+    const cfg = { idleIpReclaimAfterMs: 1, idleIpReclaimBatchSize: batch, minPoolSize, maxPoolSize };
+    expect(idleReclaim(free, cfg, { now: NOW, lastModifiedAt: 0, nextAt: NOW, intervalMs: 10 }).extra).toBe(extra);
   });
 });
 
 describe('cool-down and stateful reservation', () => {
   it('cooling IPs are not handed out; they become free when the cool-down ends', () => {
-    const e = eni('eni-p', { primary: true, ips: [{ ip: '10.0.0.5', state: 'cooling', since: NOW - 10_000, until: NOW + 20_000 }] });
+    const e = eni('eni-x', { ips: [{ ip: '10.0.0.5', state: 'cooling', since: NOW - 10_000, until: NOW + 20_000 }] });
     expect(pickFreeIp([e], 'most_ips')).toBeUndefined();
     expect(expireTimers(e.ips, NOW, 30_000)).toEqual([]);
     expect(expireTimers(e.ips, NOW + 20_000, 30_000)).toEqual([{ ip: '10.0.0.5', to: 'free' }]);
   });
 
-  it('cooling IPs do not count as free: a waiter triggers an assign', () => {
-    const e = eni('eni-p', { primary: true, ips: ips('10.0.0', { cooling: 3 }) });
-    expect(plan(input({ enis: [e], pending: 1 })).actions).toEqual([{ kind: 'assign', eniId: 'eni-p', count: 6 }]);
+  it('cooling IPs do not count as free: a waiter with room to grow triggers an assign', () => {
+    const e = eni('eni-x', { ips: ips('10.0.0', { cooling: 3 }) });
+    expect(plan(input({ enis: [eni('eni-p', { primary: true }), e], pending: 1 })).actions).toEqual([
+      { kind: 'assign', eniId: 'eni-x', count: 6 },
+    ]);
   });
 
-  it('a reserved IP goes back to its stateful pod only', () => {
-    const e = eni('eni-p', {
+  it('never hands out an IP of the primary ENI (a legacy record), free or reserved', () => {
+    const p = eni('eni-p', {
       primary: true,
       ips: [
         { ip: '10.0.0.7', state: 'reserved', since: NOW - 1000, until: NOW + 60_000, reservedFor: 'db/web-0' },
         { ip: '10.0.0.8', state: 'free', since: NOW - 5000 },
       ],
     });
-    expect(pickFreeIp([e], 'most_ips', 'db/web-0')).toEqual({ eniId: 'eni-p', ip: '10.0.0.7' });
-    expect(pickFreeIp([e], 'most_ips', 'db/web-1')).toEqual({ eniId: 'eni-p', ip: '10.0.0.8' });
-    expect(pickFreeIp([e], 'most_ips')).toEqual({ eniId: 'eni-p', ip: '10.0.0.8' });
+    expect(pickFreeIp([p], 'most_ips', 'db/web-0')).toBeUndefined();
+    expect(pickFreeIp([p], 'most_ips')).toBeUndefined();
+  });
+
+  it('a reserved IP goes back to its stateful pod only', () => {
+    const e = eni('eni-x', {
+      ips: [
+        { ip: '10.0.0.7', state: 'reserved', since: NOW - 1000, until: NOW + 60_000, reservedFor: 'db/web-0' },
+        { ip: '10.0.0.8', state: 'free', since: NOW - 5000 },
+      ],
+    });
+    expect(pickFreeIp([e], 'most_ips', 'db/web-0')).toEqual({ eniId: 'eni-x', ip: '10.0.0.7' });
+    expect(pickFreeIp([e], 'most_ips', 'db/web-1')).toEqual({ eniId: 'eni-x', ip: '10.0.0.8' });
+    expect(pickFreeIp([e], 'most_ips')).toEqual({ eniId: 'eni-x', ip: '10.0.0.8' });
   });
 
   it('an expired reservation cools for the rest of its cool-down, or is free at once', () => {
     const r: PlannerIp = { ip: '10.0.0.7', state: 'reserved', since: NOW, until: NOW + 10_000, reservedFor: 'db/web-0' };
     expect(expireTimers([r], NOW + 10_000, 30_000)).toEqual([{ ip: '10.0.0.7', to: 'cooling', until: NOW + 30_000 }]);
     expect(expireTimers([r], NOW + 10_000, 5_000)).toEqual([{ ip: '10.0.0.7', to: 'free' }]);
+  });
+
+  it('hands out an ENI’s own primary address first (it can only leave with the ENI: keep it busy, the secondaries reclaimable)', () => {
+    const e = eni('eni-x', {
+      primaryIp: '10.0.3.1',
+      ips: [
+        { ip: '10.0.3.7', state: 'free', since: NOW - 99_000 },
+        { ip: '10.0.3.1', state: 'free', since: NOW - 10 },
+      ],
+    });
+    expect(pickFreeIp([e], 'most_ips')).toEqual({ eniId: 'eni-x', ip: '10.0.3.1' });
   });
 
   it('takes the longest-idle IP from the most used ENI (most_ips)', () => {

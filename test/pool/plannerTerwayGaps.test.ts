@@ -36,13 +36,14 @@ function input(o: Partial<Omit<PlannerInput, 'config'>> & { cfg?: PoolConfigInpu
       idleIpReclaimBatchSize: 5,
       ...cfg,
     }),
-    limits: { eniQuantity: 30, ipv4PerEni: 2 },
+    // one address per ENI (its primary): one create per pending request
+    limits: { eniQuantity: 30, ipv4PerEni: 1 },
     vSwitchIds: ['vsw-a'],
     enis: [eni('eni-p', { primary: true, createdByUs: false, ips: [{ ip: '10.0.0.9', state: 'assigned', since: 0 }] })],
     creating: [],
     pending: 0,
     backoffs: { vSwitches: {}, enis: {} },
-    lastReclaimAt: 0,
+    lastModifiedAt: 0,
     ...rest,
   };
 }
@@ -93,7 +94,7 @@ describe('ENI create rate limit in plan()', () => {
   });
 
   it('quota still wins over the rate: exhausted when no slot is left, whatever the budget', () => {
-    const p = plan(input({ pending: 3, limits: { eniQuantity: 1, ipv4PerEni: 2 }, cfg: { maxEniCreatesPerMinute: 10 } }));
+    const p = plan(input({ pending: 3, limits: { eniQuantity: 1, ipv4PerEni: 1 }, cfg: { maxEniCreatesPerMinute: 10 } }));
     expect(creates(p)).toBe(0);
     expect(p.blocker).toMatchObject({ exhausted: true });
   });
@@ -104,27 +105,27 @@ describe('ENI create rate limit in plan()', () => {
   });
 });
 
-describe('reclaim interval jitter', () => {
+describe('reclaim interval jitter (Go wait.Jitter: base × [1, 1 + factor))', () => {
   it.each([
     // base, factor, random → interval
-    [600_000, 0.1, 0, 540_000],
-    [600_000, 0.1, 0.5, 600_000],
-    [600_000, 0.1, 0.75, 630_000],
+    [600_000, 0.1, 0, 600_000],
+    [600_000, 0.1, 0.5, 630_000],
+    [600_000, 0.1, 0.75, 645_000],
     [600_000, 0, 0.99, 600_000],
     [0, 0.1, 0.3, 0],
-    [1_000, 1, 0, 0],
+    [1_000, 1, 0, 1_000],
+    [1_000, 1, 0.5, 1_500],
   ])('base %i factor %s random %s → %i', (base, factor, r, want) => {
     expect(jitteredInterval(base, factor, () => r)).toBe(want);
   });
 
-  it('plan() waits for the jittered interval, not the configured one', () => {
-    const enis = [eni('eni-p', { primary: true, createdByUs: false, ips: freeIps('10.0.0', 3) })];
-    const base = { enis, lastReclaimAt: NOW - 30_000 };
-    // configured 30 s has passed, but this round's draw is 33 s
-    expect(plan(input({ ...base, reclaimIntervalMs: 33_000 })).reclaimed).toBe(false);
-    // a draw below 30 s reclaims as soon as it has passed
-    expect(plan(input({ ...base, lastReclaimAt: NOW - 27_000, reclaimIntervalMs: 27_000 })).reclaimed).toBe(true);
-    expect(plan(input({ ...base, lastReclaimAt: NOW - 26_999, reclaimIntervalMs: 27_000 })).reclaimed).toBe(false);
+  it("plan() arms the idle-reclaim timer with this round's draw, not the configured interval", () => {
+    const enis = [input().enis[0]!, eni('eni-x', { ips: freeIps('10.0.1', 3) })];
+    const cfg = { maxPoolSize: 5, idleIpReclaimAfterMs: 60_000 };
+    const armed = plan(input({ enis, cfg, reclaimIntervalMs: 33_000 }));
+    expect(armed).toMatchObject({ actions: [], nextReclaimAt: NOW + 33_000, reclaimIntervalUsed: true });
+    expect(plan(input({ enis, cfg, nextReclaimAt: NOW + 33_000 })).actions).toEqual([]);
+    expect(plan(input({ enis, cfg, nextReclaimAt: NOW })).actions).toHaveLength(1);
   });
 
   it('rejects a factor outside 0..1', () => {

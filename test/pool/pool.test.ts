@@ -7,7 +7,7 @@ import {
   type EniMultiIpPool,
   type PoolEvent,
 } from '../../pool/eniMultiIpPool.js';
-import { MemoryPoolStore, type PoolStore } from '../../pool/store.js';
+import { MemoryPoolStore, podRecordFor, type PoolStore } from '../../pool/store.js';
 import { PoolError, podKeyOf, type IpAllocation } from '../../pool/types.js';
 import type { PoolConfigInput } from '../../pool/config.js';
 import { FakeCloud, type FakeCloudOptions } from './fakeCloud.js';
@@ -73,27 +73,36 @@ function cloudCalls(c: FakeCloud, api: string): number {
   return c.calls[api] ?? 0;
 }
 
+/** Pod addresses the cloud shows on the node's secondary ENIs: each one's primary and its secondary IPs. */
+function secondaryEniAddresses(c: FakeCloud): string[] {
+  return [...c.enis.values()]
+    .filter((e) => e.instanceId === c.instanceId && e.type === 'Secondary')
+    .flatMap((e) => [e.primaryIp, ...e.secondaryIps]);
+}
+
 describe('ENI multi-IP pool against the in-memory cloud', () => {
-  it('first allocation waits for one batch; the answer carries ENI, vSwitch CIDR and gateway', async () => {
+  it('first allocation waits for a secondary ENI (never eth0); the answer carries ENI, vSwitch CIDR and gateway', async () => {
     const { pool, cloud } = await rig();
     const a = await pool.allocate(pod(1));
-    const primary = cloud.primaryEni();
+    const eni = cloud.enis.get(a.eniId)!;
+    expect(eni.type).toBe('Secondary');
+    // 'ordered': the vSwitch with the most free IPs (eth0 holds one of vsw-a's)
     expect(a).toMatchObject({
-      eniId: primary.eniId,
-      eniMac: primary.mac,
-      primaryEni: true,
-      vSwitchId: 'vsw-a',
-      vSwitchCidr: '10.0.0.0/24',
-      gateway: '10.0.0.253',
+      eniMac: eni.mac,
+      primaryEni: false,
+      vSwitchId: 'vsw-b',
+      vSwitchCidr: '10.0.1.0/24',
+      gateway: '10.0.1.253',
       podKey: 'c1/eth0/terway',
       netns: '/var/run/netns/p1',
     });
-    expect(primary.secondaryIps).toContain(a.ip);
-    expect(cloudCalls(cloud, 'AssignPrivateIpAddresses')).toBe(1);
+    expect([eni.primaryIp, ...eni.secondaryIps]).toContain(a.ip);
+    // the ENI brings its primary + 5 secondary IPs at creation (1 pod + max_pool_size 5): no assign call
+    expect(cloudCalls(cloud, 'CreateNetworkInterface')).toBe(1);
+    expect(cloudCalls(cloud, 'AssignPrivateIpAddresses')).toBe(0);
     await pool.whenIdle();
-    // the round-up to a batch stays on existing ENIs: the primary (5 secondaries) is filled, no new ENI
-    expect(pool.stats()).toMatchObject({ enis: 1, assigned: 1, free: 4 });
-    expect(cloudCalls(cloud, 'CreateNetworkInterface')).toBe(0);
+    expect(pool.stats()).toMatchObject({ enis: 1, assigned: 1, free: 5 });
+    expect(cloud.primaryEni().secondaryIps).toEqual([]);
   });
 
   it('warm allocations make no cloud call and are committed before they resolve', async () => {
@@ -124,18 +133,25 @@ describe('ENI multi-IP pool against the in-memory cloud', () => {
     const created = cloudCalls(cloud, 'CreateNetworkInterface');
     expect(created).toBeGreaterThan(0);
     expect(cloudCalls(cloud, 'AssignPrivateIpAddresses')).toBeLessThanOrEqual(10 + created);
-    // every handed-out IP is on the ENI the answer names
-    for (const a of allocs) expect(cloud.enis.get(a.eniId)!.secondaryIps).toContain(a.ip);
+    // every handed-out IP is on the secondary ENI the answer names (its primary address included)
+    for (const a of allocs) {
+      const e = cloud.enis.get(a.eniId)!;
+      expect(e.type).toBe('Secondary');
+      expect([e.primaryIp, ...e.secondaryIps]).toContain(a.ip);
+    }
+    expect(allocs.filter((a) => cloud.enis.get(a.eniId)!.primaryIp === a.ip).length).toBe(created);
     await pool.whenIdle();
     // per-ENI workers: one ENI's operations never overlap, different ENIs run in parallel
     expect(cloud.maxOverlapPerEni).toBe(1);
     expect(cloud.maxOverlapAcrossEnis).toBeGreaterThan(1);
   });
 
-  it('released IPs cool down before reuse', async () => {
-    const { pool, clock } = await rig({ cfg: { maxPoolSize: 0 } });
+  it('released IPs cool down before reuse; once cooled, above max_pool_size they go (the ENI primary stays with its ENI)', async () => {
+    const { pool, clock, cloud } = await rig({ cfg: { maxPoolSize: 0 } });
     const a = await pool.allocate(pod(1));
     await pool.whenIdle();
+    // max 0: the new ENI brought exactly one address, its own primary, and the pod has it
+    expect(cloud.enis.get(a.eniId)!.primaryIp).toBe(a.ip);
     await pool.release(a.podKey);
     expect(pool.stats()).toMatchObject({ cooling: 1, free: 0 });
     const b = await pool.allocate(pod(2));
@@ -143,10 +159,13 @@ describe('ENI multi-IP pool against the in-memory cloud', () => {
     await pool.release(b.podKey);
     clock.advance(30_000);
     await pool.tick();
-    // cooled IPs are free again (and above maxPoolSize 0, but not idle long enough to go)
-    expect(pool.stats()).toMatchObject({ cooling: 0, free: 2 });
+    await pool.whenIdle();
+    // both cooled; b's secondary IP is above max 0 and unassigned at once; a's is the ENI's primary: it stays
+    // (the ENI is younger than minEniLifetimeMs, so it is not deleted yet)
+    expect(pool.stats()).toMatchObject({ cooling: 0, free: 1, releasing: 0 });
+    expect(cloudCalls(cloud, 'UnassignPrivateIpAddresses')).toBe(1);
     const c = await pool.allocate(pod(3));
-    expect([a.ip, b.ip]).toContain(c.ip);
+    expect(c.ip).toBe(a.ip);
   });
 
   it('a stateful pod gets its IP back within the reservation; others never take it', async () => {
@@ -169,20 +188,20 @@ describe('ENI multi-IP pool against the in-memory cloud', () => {
       cloud: {
         vSwitches: [
           { id: 'vsw-a', cidr: '10.0.0.0/24', limit: 3 },
-          { id: 'vsw-b', cidr: '10.0.1.0/24' },
+          { id: 'vsw-b', cidr: '10.0.1.0/28' }, // fewer free IPs: 'ordered' takes vsw-a first
         ],
       },
       cfg: { maxPoolSize: 0 },
     });
-    // primary ENI holds the 1st address of vsw-a; two more fit
+    // eth0 holds the 1st address of vsw-a; a new ENI's primary the 2nd, one secondary IP the 3rd
     const a = await pool.allocate(pod(1));
     const b = await pool.allocate(pod(2));
     expect(a.vSwitchId).toBe('vsw-a');
+    expect(b.vSwitchId).toBe('vsw-a');
     const c = await pool.allocate(pod(3));
     expect(c.vSwitchId).toBe('vsw-b');
-    expect(b.vSwitchId).toBe('vsw-a');
     expect(pool.stats().backoffReason).toContain('InvalidVSwitchId.IpNotEnough');
-    expect(cloudCalls(cloud, 'CreateNetworkInterface')).toBe(1);
+    expect(cloudCalls(cloud, 'CreateNetworkInterface')).toBe(2);
   });
 
   it('every vSwitch exhausted: Exhausted with the cloud code, retryable', async () => {
@@ -192,10 +211,17 @@ describe('ENI multi-IP pool against the in-memory cloud', () => {
     expect(err).toMatchObject({ reason: 'Exhausted', cloudCode: 'InvalidVSwitchId.IpNotEnough', retryable: true });
   });
 
-  it('quota reached: Exhausted', async () => {
-    const { pool } = await rig({ cloud: { eniQuantity: 2, ipv4PerEni: 3 }, cfg: { maxPoolSize: 0 } });
-    for (let i = 0; i < 4; i++) await pool.allocate(pod(i));
-    await expect(pool.allocate(pod(9))).rejects.toMatchObject({ reason: 'Exhausted', retryable: true });
+  it('capacity reached: (EniQuantity − 1) × IPs per ENI pods, then Exhausted at once naming the limit', async () => {
+    const { pool, cloud } = await rig({ cloud: { eniQuantity: 2, ipv4PerEni: 3 }, cfg: { maxPoolSize: 0 } });
+    expect(pool.capacity()).toMatchObject({ pods: 3, secondaryEnis: 1, perEni: 3 });
+    for (let i = 0; i < 3; i++) await pool.allocate(pod(i));
+    const calls = { ...cloud.calls };
+    const err = await pool.allocate(pod(9)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PoolError);
+    expect(err).toMatchObject({ reason: 'Exhausted', retryable: true, cloudCode: undefined });
+    expect((err as Error).message).toContain('node capacity reached: 3 pods = (2 ENIs − 1) × 3 IPs (ecs.fake)');
+    expect(cloud.calls).toEqual(calls); // no cloud call tried
+    expect(cloud.primaryEni().secondaryIps).toEqual([]);
   });
 
   it('EniPerInstanceLimitExceeded pauses allocation for the configured time', async () => {
@@ -203,14 +229,16 @@ describe('ENI multi-IP pool against the in-memory cloud', () => {
       cloud: { ipv4PerEni: 2 },
       cfg: { maxPoolSize: 0, backoff: { eniPerInstanceLimitMs: 60_000 } },
     });
-    await pool.allocate(pod(1)); // fills the primary (1 secondary)
+    const a = await pool.allocate(pod(1)); // a new ENI's primary
+    await pool.allocate(pod(5)); // its one secondary: the ENI is full
     cloud.failNext('CreateNetworkInterface', 'EniPerInstanceLimitExceeded');
     await expect(pool.allocate(pod(2))).rejects.toMatchObject({ reason: 'Exhausted', cloudCode: 'EniPerInstanceLimitExceeded' });
     await expect(pool.allocate(pod(3))).rejects.toMatchObject({ reason: 'Exhausted', cloudCode: 'EniPerInstanceLimitExceeded' });
-    expect(cloudCalls(cloud, 'CreateNetworkInterface')).toBe(1);
+    expect(cloudCalls(cloud, 'CreateNetworkInterface')).toBe(2);
     clock.advance(60_000);
     const c = await pool.allocate(pod(4));
     expect(c.primaryEni).toBe(false);
+    expect(c.eniId).not.toBe(a.eniId);
   });
 
   it('a transient failure makes the request wait, then time out at its deadline', async () => {
@@ -225,7 +253,7 @@ describe('ENI multi-IP pool against the in-memory cloud', () => {
     });
   });
 
-  it('idle ticker: refills below min, releases above max after idle, then deletes an emptied ENI of ours', async () => {
+  it('idle ticker: refills below min, releases above max at once, idle reclaim shrinks toward min and deletes emptied ENIs', async () => {
     const { pool, cloud, clock } = await rig({
       cloud: { eniQuantity: 4, ipv4PerEni: 6 },
       cfg: { minPoolSize: 2, maxPoolSize: 4, ipCooldownMs: 0, idleIpReclaimBatchSize: 3 },
@@ -236,37 +264,43 @@ describe('ENI multi-IP pool against the in-memory cloud', () => {
     await pool.whenIdle();
     expect(pool.stats().free).toBeGreaterThanOrEqual(2);
     const enisAtPeak = pool.stats().enis;
-    expect(enisAtPeak).toBeGreaterThan(2);
+    expect(enisAtPeak).toBeGreaterThanOrEqual(2);
     for (const a of allocs) await pool.release(a.podKey);
-    // not idle long enough yet
+    // above max: released right away (Terway disposes them at its next sync), idle or not
     await pool.tick();
-    expect(cloudCalls(cloud, 'UnassignPrivateIpAddresses') + cloudCalls(cloud, 'DeleteNetworkInterface')).toBe(0);
+    await pool.whenIdle();
+    expect(cloudCalls(cloud, 'UnassignPrivateIpAddresses')).toBeGreaterThan(0);
+    expect(pool.stats().free).toBeLessThanOrEqual(4 + enisAtPeak); // ENI primaries leave only with their ENI
     for (let i = 0; i < 10; i++) {
       clock.advance(61_000);
       await pool.tick();
+      await pool.whenIdle();
     }
+    // idle for longer than idle_ip_reclaim_after: shrunk to min_pool_size, emptied ENIs of ours deleted
     const s = pool.stats();
-    expect(s.free).toBeLessThanOrEqual(4);
-    expect(s.free).toBeGreaterThanOrEqual(2);
+    expect(s.free).toBe(2);
     expect(s.enis).toBeLessThan(enisAtPeak);
     expect(cloudCalls(cloud, 'DeleteNetworkInterface')).toBeGreaterThan(0);
-    // the primary ENI is never deleted, and cloud and pool agree on what is left
+    // the primary ENI is never deleted nor used, and cloud and pool agree on what is left
     expect(cloud.enis.has(cloud.primaryEni().eniId)).toBe(true);
-    expect(new Set(cloud.attachedSecondaryIps())).toEqual(new Set(pool.ipRecords().map((r) => r.ip)));
+    expect(cloud.primaryEni().secondaryIps).toEqual([]);
+    expect(new Set(secondaryEniAddresses(cloud))).toEqual(new Set(pool.ipRecords().map((r) => r.ip)));
   });
 
   it('reconcile adopts IPs assigned behind its back and drops ones unassigned behind its back', async () => {
     // room on the primary ENI for the one assigned behind the pool's back (the cloud enforces the quota)
     const { pool, cloud, clock, events } = await rig({ cloud: { ipv4PerEni: 10 }, cfg: { minPoolSize: 3 } });
     await pool.whenIdle();
-    const a = await pool.allocate(pod(1));
-    const primary = cloud.primaryEni();
+    await pool.allocate(pod(0)); // the ENI's primary address (the lowest, longest idle)
+    const a = await pool.allocate(pod(1)); // a secondary IP
+    const eni = cloud.enis.get(a.eniId)!;
+    expect(eni.secondaryIps).toContain(a.ip);
     const free = pool
       .ipRecords()
       .filter((r) => r.state === 'free')
       .map((r) => r.ip);
-    const extra = cloud.assignBehindBack(primary.eniId, 1);
-    cloud.unassignBehindBack(primary.eniId, [free[0]!, a.ip]);
+    const extra = cloud.assignBehindBack(a.eniId, 1);
+    cloud.unassignBehindBack(a.eniId, [free[0]!, a.ip]);
     clock.advance(60_000); // a listing lacking what the pool assigned a moment ago is taken as stale until then
     await pool.reconcile();
     const recs = new Map(pool.ipRecords().map((r) => [r.ip, r]));
@@ -314,8 +348,51 @@ describe('ENI multi-IP pool against the in-memory cloud', () => {
       state: 'inuse',
       vSwitchCidr: '10.0.1.0/24',
       gateway: '10.0.1.253',
+      primaryIp: ours.primaryIp,
     });
-    expect(pool.stats().free).toBe(3);
+    // its primary address and its 3 secondary IPs are pod addresses
+    expect(pool.stats().free).toBe(4);
+    expect(pool.ipRecords().map((r) => r.ip)).toContain(ours.primaryIp);
+  });
+
+  it('a pod DB from before pods moved off eth0: its pods there keep their IPs until they go; nothing new goes there; the rest is left to eth0', async () => {
+    const cloud = new FakeCloud();
+    const primary = cloud.primaryEni();
+    const [held, spare] = cloud.assignBehindBack(primary.eniId, 2);
+    const t = new FakeClock().t;
+    const key = podKeyOf(pod(1));
+    const at = {
+      eniId: primary.eniId,
+      eniMac: primary.mac,
+      primaryEni: true,
+      vSwitchId: 'vsw-a',
+      vSwitchCidr: '10.0.0.0/24',
+      gateway: '10.0.0.253',
+    };
+    const store = new MemoryPoolStore();
+    store.apply([
+      {
+        op: 'putEni',
+        eni: { ...at, mac: primary.mac, primary: true, createdByUs: false, state: 'inuse', createdAt: t, primaryIp: primary.primaryIp },
+      },
+      { op: 'putIp', ip: { ip: held!, eniId: primary.eniId, state: 'assigned', podKey: key, since: t } },
+      { op: 'putIp', ip: { ip: spare!, eniId: primary.eniId, state: 'free', since: t } },
+      { op: 'putPod', pod: podRecordFor(key, pod(1), 'ENIMultiIP', { ...at, ip: held! }, t) },
+    ]);
+    const { pool } = await rig({ store, cloudInstance: cloud });
+    expect(pool.get(key)).toMatchObject({ ip: held, primaryEni: true });
+    // the free one is no longer the pool's, and stays on eth0 (not unassigned: it may not be ours)
+    expect(pool.ipRecords().map((r) => r.ip)).not.toContain(spare);
+    expect(cloud.primaryEni().secondaryIps).toContain(spare);
+    const b = await pool.allocate(pod(2));
+    expect(b).toMatchObject({ primaryEni: false });
+    expect(b.ip).not.toBe(spare);
+    await pool.release(key);
+    expect(pool.ipRecords().map((r) => r.ip)).not.toContain(held);
+    expect(cloud.primaryEni().secondaryIps).toContain(held);
+    await pool.reconcile();
+    expect(pool.eniRecords().some((e) => e.primary)).toBe(false);
+    expect(pool.stats().enis).toBe(1);
   });
 
   it('restart on the same store restores allocations and finishes interrupted releases', async () => {

@@ -53,7 +53,7 @@ const ourTags = (cloud: FakeCloud, extra: Record<string, string> = {}) => ({
 
 describe('eni_tag_filter', () => {
   it('ENIs that do not match are never adopted, used or deleted, and still take a quota slot', async () => {
-    // quota 3: primary + an unmatched ENI of ours + room for exactly one more
+    // quota 3: primary + an unmatched ENI of ours + room for exactly one more (3 pods: its primary + 2 secondaries)
     const cloud = new FakeCloud({ eniQuantity: 3, ipv4PerEni: 3 });
     const unmatched = await cloud.createNetworkInterface({
       vSwitchId: 'vsw-a',
@@ -66,10 +66,12 @@ describe('eni_tag_filter', () => {
     const { pool } = await rig(cloud, { cfg: { eniTagFilter: { team: 'a' } } });
 
     expect(pool.eniRecords().map((e) => e.eniId)).not.toContain(unmatched.eniId);
-    // primary (2 secondaries) + one new ENI (2): 4 pods, then the node is full — the unmatched ENI's IPs are not used
-    const allocs = await Promise.all([1, 2, 3, 4].map((i) => pool.allocate(pod(i))));
-    for (const a of allocs) expect(unmatched.secondaryIps).not.toContain(a.ip);
-    await expect(pool.allocate(pod(5), { deadlineMs: 2_000 })).rejects.toMatchObject({ reason: 'Exhausted' });
+    // one new ENI (3 addresses): 3 pods, then the node is full — the unmatched ENI's IPs are not used
+    const allocs = await Promise.all([1, 2, 3].map((i) => pool.allocate(pod(i))));
+    for (const a of allocs) expect([unmatched.primaryIp, ...unmatched.secondaryIps]).not.toContain(a.ip);
+    const full = pool.allocate(pod(5), { deadlineMs: 2_000 });
+    await expect(full).rejects.toMatchObject({ reason: 'Exhausted' });
+    await expect(full).rejects.toThrow('node capacity reached: 3 pods = (3 ENIs − 1 − 1 not ours) × 3 IPs (ecs.fake)');
     expect(cloud.calls['CreateNetworkInterface']).toBe(3); // the two set-up ones + one by the pool
     // the ENI it created carries the filter's tags (so it manages it) and the configured ones
     const created = pool.eniRecords().find((e) => e.createdByUs)!;
@@ -88,9 +90,9 @@ describe('eni_tag_filter', () => {
     const store = new MemoryPoolStore();
     const clock = new FakeClock();
     const r1 = await rig(cloud, { store, clock, cfg: { minEniLifetimeMs: 0 } });
-    // fill the primary, so the third pod lands on an ENI the pool creates (without the tag the next run filters on)
+    // the pods land on an ENI the pool creates (without the tag the next run filters on)
     const a = await Promise.all([1, 2, 3].map((i) => r1.pool.allocate(pod(i))));
-    const onSecondary = a.find((x) => !x.primaryEni)!;
+    const onSecondary = a[0]!;
     await r1.pool.whenIdle();
     await r1.pool.stop();
 
@@ -106,42 +108,59 @@ describe('eni_tag_filter', () => {
     await r2.pool.tick();
     await r2.pool.whenIdle();
     expect(cloud.enis.get(onSecondary.eniId)?.status).toBe('InUse');
-    expect(cloud.enis.get(onSecondary.eniId)?.secondaryIps).toContain(onSecondary.ip);
+    const frozen = cloud.enis.get(onSecondary.eniId)!;
+    expect([frozen.primaryIp, ...frozen.secondaryIps]).toContain(onSecondary.ip);
     expect(cloud.calls['DeleteNetworkInterface'] ?? 0).toBe(deletesBefore);
   });
 });
 
-describe('idle_ip_reclaim_jitter_factor', () => {
-  it('the next reclaim batch waits interval × (1 − factor) with random() = 0, not the configured interval', async () => {
+describe('idle_ip_reclaim_after / _interval / _jitter_factor (Terway calculateToDel)', () => {
+  it('quiet for reclaim_after: the timer is armed interval × (1 + factor × random) ahead; then one batch toward min', async () => {
     const cloud = new FakeCloud({ eniQuantity: 2, ipv4PerEni: 6 });
     const { pool, clock } = await rig(cloud, {
-      random: () => 0,
-      cfg: { idleIpReclaimIntervalMs: 100_000, idleIpReclaimJitterFactor: 0.2, idleIpReclaimBatchSize: 1 },
+      random: () => 0.5,
+      cfg: {
+        maxPoolSize: 5,
+        idleIpReclaimAfterMs: 10_000,
+        idleIpReclaimIntervalMs: 100_000,
+        idleIpReclaimJitterFactor: 0.2,
+        idleIpReclaimBatchSize: 1,
+      },
     });
     const allocs = await Promise.all([1, 2, 3].map((i) => pool.allocate(pod(i))));
+    await pool.whenIdle();
     for (const a of allocs) await pool.release(a.podKey);
     const unassigns = () => cloud.calls['UnassignPrivateIpAddresses'] ?? 0;
     await pool.tick();
     await pool.whenIdle();
+    expect(unassigns()).toBe(1); // 6 free, max 5: one above max goes at once
+    const step = async (ms: number) => {
+      clock.t += ms;
+      await pool.tick();
+      await pool.whenIdle();
+    };
+    await step(9_999); // released 10 s ago minus 1 ms: not idle yet
+    await step(1); // idle: the timer is armed 110 s ahead (100 s × (1 + 0.2 × 0.5))
     expect(unassigns()).toBe(1);
-    clock.t += 79_999;
-    await pool.tick();
-    await pool.whenIdle();
+    await step(109_999);
     expect(unassigns()).toBe(1);
-    clock.t += 1; // 80 s = 100 s × (1 − 0.2)
-    await pool.tick();
-    await pool.whenIdle();
+    await step(1);
+    expect(unassigns()).toBe(2);
+    expect(pool.stats().free).toBe(4);
+    // an allocation resets the timer: nothing goes until the pool is quiet for reclaim_after again
+    await pool.release((await pool.allocate(pod(7))).podKey);
+    await step(110_000);
     expect(unassigns()).toBe(2);
   });
 });
 
 describe('ENI create rate limit', () => {
   it('excess demand waits (no error) and is served once the window lets another create through', async () => {
-    // one secondary IP per ENI: every pod past the first needs its own ENI
-    const cloud = new FakeCloud({ eniQuantity: 10, ipv4PerEni: 2 });
+    // one address per ENI (its primary): every pod needs its own ENI
+    const cloud = new FakeCloud({ eniQuantity: 10, ipv4PerEni: 1 });
     const { pool, clock } = await rig(cloud, { cfg: { maxEniCreatesPerMinute: 3 } });
     let lateSettled: 'ok' | 'err' | undefined;
-    const early = [1, 2, 3, 4].map((i) => pool.allocate(pod(i)));
+    const early = [1, 2, 3].map((i) => pool.allocate(pod(i)));
     const late = pool.allocate(pod(5)).then(
       () => (lateSettled = 'ok'),
       (err: unknown) => {

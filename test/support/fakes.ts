@@ -3,7 +3,7 @@
 import { PoolError, podKeyOf, type IpAllocation, type IpAllocator, type PodRef, type PoolStats } from '../../pool/types.js';
 import { DriverError, type Driver, type PodNetworkResult, type PodNetworkSpec, type TeardownSpec } from '../../drivers/types.js';
 import type { InstanceMetadata } from '../../daemon/cloud/types.js';
-import type { KubeClient, KubeEvent, NodeCondition, PodInfo } from '../../daemon/k8s/index.js';
+import type { KubeClient, KubeEvent, NodeCondition, NodeInfo, PodInfo } from '../../daemon/k8s/index.js';
 import type { EventRecord, EventRecorder } from '../../daemon/modes/index.js';
 
 export const FAKE_METADATA: InstanceMetadata = {
@@ -193,6 +193,22 @@ export class FakeKube implements KubeClient {
     this.resources.push({ node, resource, quantity });
   }
   async setNodeCondition(_node: string, _c: NodeCondition): Promise<void> {}
+  /** The node's labels and annotations (annotateNode writes here); ConfigMaps by `namespace/name`. */
+  readonly labels: Record<string, string> = {};
+  readonly annotations: Record<string, string> = {};
+  readonly configMaps = new Map<string, Record<string, string>>();
+  async getNode(name: string): Promise<NodeInfo> {
+    return { name, labels: { ...this.labels }, annotations: { ...this.annotations } };
+  }
+  async annotateNode(_node: string, annotations: Record<string, string | null>): Promise<void> {
+    for (const [k, v] of Object.entries(annotations)) {
+      if (v === null) delete this.annotations[k];
+      else this.annotations[k] = v;
+    }
+  }
+  async getConfigMapData(namespace: string, name: string): Promise<Record<string, string> | undefined> {
+    return this.configMaps.get(`${namespace}/${name}`);
+  }
 }
 
 /** Collects the Kubernetes Events the daemon records. */

@@ -42,7 +42,7 @@ describe('daemon VPCENI + mock cloud', () => {
       vswitches: { 'cn-hangzhou-h': ['vsw-mock-b'] },
       min_pool_size: 1,
       max_pool_size: 1,
-      max_eni: 4, // primary included: 3 ENIs for pods
+      max_eni: 3, // secondary ENIs (Terway's meaning): 3 ENIs for pods
       ip_cooldown: '0s',
       db_path: join(dir, 'db', 'pods.db'),
     });
@@ -56,7 +56,7 @@ describe('daemon VPCENI + mock cloud', () => {
 
   const call = (method: string, req: unknown) => client!.call<Record<string, any>>(method, req, 30_000);
 
-  it('starts ready in VPCENI, warms one ENI, advertises aliyun/eni = max_eni − 1', async () => {
+  it('starts ready in VPCENI, warms one ENI, advertises aliyun/eni = max_eni', async () => {
     const st = await call('Status', { api_version: API_VERSION });
     expect(st).toMatchObject({ ready: true, ip_type: 'VPC_ENI' });
     await waitFor(() => handle!.allocator.stats().free === 1, 'one warm ENI', 10_000);

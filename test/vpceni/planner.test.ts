@@ -1,8 +1,8 @@
 // Pure decisions of the ENI pool: table tests, no I/O, `now` passed in.
+import { secondaryEniQuota } from '../../pool/capacity.js';
 import { describe, expect, it } from 'vitest';
 import { backoffFor, defaultBackoff as defaultEniBackoff, effectiveBackoff, pickVSwitch } from '../../pool/backoff.js';
 import {
-  eniCapacity,
   expireCooling,
   pickFreeEni,
   placeReleased,
@@ -28,15 +28,15 @@ const base = (over: Partial<EniPlannerInput>): EniPlannerInput => ({
   ...over,
 });
 
-describe('eniCapacity', () => {
+describe('secondaryEniQuota (VPCENI capacity)', () => {
   it.each([
     [8, 0, 7], // quota minus the primary ENI
-    [8, 4, 3], // max_eni counts the primary too
+    [8, 4, 4], // max_eni counts secondary ENIs (Terway getPoolConfig)
     [3, 10, 2], // max_eni above the quota: the quota wins
     [1, 0, 0], // only the primary ENI
     [0, 0, 0],
   ])('quota %i, max_eni %i -> %i ENIs for pods', (quota, maxEni, want) => {
-    expect(eniCapacity(quota, maxEni)).toBe(want);
+    expect(secondaryEniQuota(quota, { maxEni, eniCapRatio: 1, eniCapShift: 0 })).toBe(want);
   });
 });
 
@@ -145,7 +145,7 @@ describe('backoff', () => {
     expect(pickVSwitch(['vsw-a', 'vsw-b'], paused, 100)).toBe('vsw-b');
     expect(pickVSwitch(['vsw-a', 'vsw-b'], paused, 500)).toBe('vsw-a'); // pause over
     expect(pickVSwitch(['vsw-a'], paused, 100)).toBeUndefined();
-    expect(pickVSwitch(['vsw-a', 'vsw-b', 'vsw-c'], {}, 0, () => 0.99)).toBe('vsw-c');
+    expect(pickVSwitch(['vsw-a', 'vsw-b', 'vsw-c'], {}, 0, { random: () => 0.99 })).toBe('vsw-c');
   });
 
   it('effectiveBackoff: pool-wide pause, or every vSwitch paused (earliest end)', () => {
