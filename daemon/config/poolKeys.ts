@@ -69,17 +69,17 @@ export function readPoolKeys(r: Reader): PoolKeys {
   const vSwitchSelectionPolicy = r.oneOf('vswitch_selection_policy', ['random', 'ordered'] as const, DEFAULTS.vSwitchSelectionPolicy);
   const securityGroupIds = readSecurityGroups(r);
 
-  const minPoolSize = r.int('min_pool_size', DEFAULTS.minPoolSize, { min: 0 });
+  const minPoolSize = r.int('min_pool_size', DEFAULTS.minPoolSize);
   const maxPoolSize = r.int('max_pool_size', Math.max(DEFAULTS.maxPoolSize, minPoolSize), {
     min: minPoolSize,
     what: `>= min_pool_size (${minPoolSize})`,
   });
   const idleIpReclaimAfterMs = r.duration('idle_ip_reclaim_after');
   const idleIpReclaimIntervalMs = r.duration('idle_ip_reclaim_interval') ?? DEFAULTS.idleIpReclaimIntervalMs;
-  const idleIpReclaimBatchSize = r.int('idle_ip_reclaim_batch_size', DEFAULTS.idleIpReclaimBatchSize, { min: 1 });
-  const idleIpReclaimJitterFactor = r.num('idle_ip_reclaim_jitter_factor', DEFAULTS.idleIpReclaimJitterFactor, 0, 1);
-  const minEni = r.int('min_eni', DEFAULTS.minEni, { min: 0 });
-  const maxEni = r.int('max_eni', DEFAULTS.maxEni, { min: 0 });
+  const idleIpReclaimBatchSize = r.int('idle_ip_reclaim_batch_size', DEFAULTS.idleIpReclaimBatchSize);
+  const idleIpReclaimJitterFactor = r.num('idle_ip_reclaim_jitter_factor', DEFAULTS.idleIpReclaimJitterFactor);
+  const minEni = r.int('min_eni', DEFAULTS.minEni);
+  const maxEni = r.int('max_eni', DEFAULTS.maxEni);
   if (maxEni !== 0 && maxEni < minEni) r.fail('max_eni', `must be 0 (the instance limit) or >= min_eni (${minEni}) (got ${maxEni})`);
   const eniSelectionPolicy = r.oneOf('eni_selection_policy', ['most_ips', 'least_ips'] as const, DEFAULTS.eniSelectionPolicy);
   const eniTags = r.stringMap('eni_tags');
@@ -100,9 +100,9 @@ export function readPoolKeys(r: Reader): PoolKeys {
     eniSelectionPolicy,
     eniTags,
     eniTagFilter,
-    ipCooldownMs: r.duration('ip_cooldown', { allowZero: true }) ?? DEFAULTS.ipCooldownMs,
-    statefulIpReserveMs: r.duration('stateful_ip_reserve', { allowZero: true }) ?? DEFAULTS.statefulIpReserveMs,
+    ipCooldownMs: r.duration('ip_cooldown') ?? DEFAULTS.ipCooldownMs,
+    statefulIpReserveMs: r.duration('stateful_ip_reserve') ?? DEFAULTS.statefulIpReserveMs,
     gcIntervalMs: r.duration('gc_interval') ?? DEFAULTS.gcIntervalMs,
-    gcGraceMs: r.duration('gc_grace', { allowZero: true }) ?? DEFAULTS.gcGraceMs,
+    gcGraceMs: r.duration('gc_grace') ?? DEFAULTS.gcGraceMs,
   };
 }
