@@ -38,6 +38,8 @@ export interface StartOptions {
   detachDelayMs?: number;
   /** One line per API call on stderr. */
   log?: boolean;
+  /** Draws fault dice and latencies (default Math.random): pass a seeded PRNG to repeat a run's faults. */
+  random?: () => number;
 }
 
 export interface MockCloudHandle {
@@ -80,6 +82,7 @@ export async function startMockCloud(opts: StartOptions = {}): Promise<MockCloud
     attachDelayMs: opts.attachDelayMs,
     detachDelayMs: opts.detachDelayMs,
     log: opts.log,
+    random: opts.random,
   });
   const host = opts.host ?? '127.0.0.1';
   const addr = await server.listen(opts.port ?? 0, host);

@@ -43,6 +43,8 @@ export interface ServerOptions {
   detachDelayMs?: number;
   /** Logs one line per API call to stderr (never stdout, never secrets). */
   log?: boolean;
+  /** Draws the fault dice and latencies (default Math.random): a seeded one repeats a chaos run's faults. */
+  random?: () => number;
 }
 
 export class MockCloudServer {
@@ -58,7 +60,12 @@ export class MockCloudServer {
 
   constructor(opts: ServerOptions) {
     this.world = new World(opts.world);
-    this.faults = new Faults(opts.faults ?? {}, { attachDelayMs: opts.attachDelayMs ?? 100, detachDelayMs: opts.detachDelayMs });
+    this.faults = new Faults(
+      opts.faults ?? {},
+      { attachDelayMs: opts.attachDelayMs ?? 100, detachDelayMs: opts.detachDelayMs },
+      undefined,
+      opts.random,
+    );
     this.life = new EniLifecycle(this.world, this.faults, this.events);
     this.log = opts.log ?? false;
     this.server = http.createServer((req, res) => {
