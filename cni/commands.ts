@@ -1,5 +1,6 @@
 // The verbs: turn a checked invocation into EniBackend calls and a CNI result or CniError.
 // No process, socket or stdout access here: main.ts injects the backend and the printer.
+import { boundText } from '../proto/identity.js';
 import { PENDING_DEL_FORMAT, type PendingDelRecord } from '../proto/pendingDel.js';
 import { API_VERSION } from '../proto/version.js';
 import type { EniBackend } from './daemonClient.js';
@@ -29,8 +30,6 @@ export interface CommandIO {
   log: Logger;
   /** DEL: writes a pending-DEL record for the daemon (pending_del_dir); throws when the directory cannot be written. */
   recordPendingDel(record: PendingDelRecord): WriteOutcome;
-  /** Wall clock for the record's time (ms since the epoch). */
-  now?(): number;
 }
 
 function timeoutFor(inv: Invocation, verb: keyof typeof DEFAULT_TIMEOUT_MS): number {
@@ -270,9 +269,10 @@ function recordRelease(inv: Invocation, why: string, io: CommandIO): void {
     netns: inv.env.netns,
     podNamespace: inv.cniArgs.K8S_POD_NAMESPACE ?? '',
     podName: inv.cniArgs.K8S_POD_NAME ?? '',
-    time: (io.now ?? Date.now)(),
+    // The host clock the daemon stamps allocations with: a record never releases an allocation made after it.
+    time: Date.now(),
     pluginVersion: inv.pluginVersion,
-    reason: why,
+    reason: boundText(why, 512),
   };
   const fallback = "the daemon's start-up check and GC are left to release it";
   try {

@@ -81,11 +81,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     instanceId: NODE,
     dir: join(dir, 'node'),
     cloud: mc,
-    minPoolSize: 2,
-    maxPoolSize: 10,
-    ipCooldown: '2s',
+    // A small warm pool reclaimed fast: the churn keeps assigning and unassigning (and creating and deleting ENIs),
+    // so the cloud's faults land on the pool's every path, not on a pool that never calls the cloud.
+    minPoolSize: 1,
+    maxPoolSize: 4,
+    ipCooldown: '1s',
     // The cloud reconcile runs often, so what a lost reply left in the cloud is adopted within the run.
-    extra: { driver: 'none', gc_interval: '10s', pending_del_interval: '2s', idle_ip_reclaim_after: '20s', idle_ip_reclaim_interval: '5s' },
+    extra: { driver: 'none', gc_interval: '10s', pending_del_interval: '2s', idle_ip_reclaim_after: '2s', idle_ip_reclaim_interval: '1s' },
   });
   const r: ChaosResult = {
     ops: 0,
@@ -153,8 +155,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         return;
       }
       r.add_failed++;
-      // The spec: a DEL follows a failed ADD.
+      // The spec: a DEL follows a failed ADD. Then the runtime backs off before it tries the pod again.
       await del(p);
+      await new Promise((res) => setTimeout(res, 100 + Math.floor(rand() * 400)));
     } finally {
       busy.delete(p.id);
     }
