@@ -178,7 +178,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
     // Allocations are loaded (DB + cloud): apply the DELs recorded while we were down (the figure that matters:
     // their addresses are free when we report ready), release those of pods deleted without a record, then
     // remove host wiring none of the rest owns, before any CNI call.
-    if (pendingDels) await pendingDels.drain();
+    // A directory it cannot read is logged, not fatal: the timer retries, GC and the kernel check still run.
+    if (pendingDels) await pendingDels.drain().catch((e: Error) => log.error({ err: e.message }, 'pending-DEL drain failed at start'));
     await hygiene.releaseOrphans(pool.list());
     await hygiene.reconcile(pool.list());
     const startedService = service;

@@ -88,9 +88,16 @@ export class PendingDels implements NetworkService {
     return this.records.dir;
   }
 
-  /** Creates the directory (0700) and starts the inner service. */
+  /** Creates the directory (0700) and starts the inner service. A directory it cannot make does not stop the daemon. */
   async start(): Promise<void> {
-    await this.records.prepare();
+    await this.records
+      .prepare()
+      .catch((e: NodeJS.ErrnoException) =>
+        this.log.error(
+          { dir: this.records.dir, errno: e.code, err: e.message },
+          'pending-DEL directory unusable: recorded DELs cannot be applied',
+        ),
+      );
     await this.inner.start();
   }
 

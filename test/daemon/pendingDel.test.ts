@@ -217,6 +217,19 @@ describe('a drain killed at every step finishes on the next one', () => {
 });
 
 describe('the directory', () => {
+  it('one it cannot make does not stop the daemon: logged, the service starts, drains find nothing', async () => {
+    const file = join(tempDir('pd-f-'), 'file');
+    writeFileSync(file, 'x');
+    const n = node(join(file, 'pending-del'));
+    const svc = n.make();
+    await svc.start();
+    expect(
+      n.log.lines().some((l) => l.msg === 'pending-DEL directory unusable: recorded DELs cannot be applied' && l.errno === 'ENOTDIR'),
+    ).toBe(true);
+    await expect(svc.drain()).rejects.toMatchObject({ code: 'ENOTDIR' });
+    expect((await svc.allocIp(pod('z1'), { deadlineMs: 1000 })).ips).toHaveLength(1);
+  });
+
   it('is made 0700 again when it exists with a wider mode', async () => {
     const n = node();
     mkdirSync(n.dir, { recursive: true });
