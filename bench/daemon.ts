@@ -1,13 +1,14 @@
-// Daemon start-up and footprint: time from exec to the "daemon ready" log line (the daemon serves from then
-// on) and resident memory, for the shipped build (`node dist/daemon/main.js`, as the chart runs it) against the
-// mock cloud (a child process), driver `none`, ENIMultiIP.
+// Daemon start-up and footprint: time from exec to the "daemon ready" log line (the daemon serves from then on)
+// and resident memory, driver `none`, ENIMultiIP, against the mock cloud (a child process). Two builds of the same
+// sources, starts interleaved: the image's (scripts/image.ts bundles daemon/main.ts with esbuild into one file;
+// the chart runs it as `node /opt/eni-ipam/dist/daemon/main.js`) and tsc's dist/daemon/main.js (`npm run daemon`).
 //   ready_ms_0    median over --runs starts with an empty pod DB (a fresh node: only the primary ENI)
 //   ready_ms_250  median over --runs starts on a pod DB holding 250 pods (put there through AllocIP by a first
 //                 daemon, which then stops), the cloud showing their ENIs and IPs
 //   rss_mib_250   median VmRSS of those starts, sampled --settle-ms after ready (the daemon idle, serving)
 //   baseline_node_ms  median of a bare `node -e 0` in the same run (what any Node process costs here)
-// Prints a table, then one JSON object as the last line. `--profile DIR` writes a V8 CPU profile of each start
-// there (node --cpu-prof), to see where start-up time goes.
+// The JSON figures are the image build's. Prints a table, then one JSON object as the last line. `--profile DIR`
+// writes a V8 CPU profile of each start there (node --cpu-prof), to see where start-up time goes.
 //   npm run bench:daemon [-- --runs N] [--pods N] [--settle-ms MS] [--profile DIR]
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ import { ROOT } from '../sim/cluster/daemonProc.js';
 import { cleanEnv, median } from '../sim/cluster/proc.js';
 import { spawnMockCloud, type MockCloudProcess } from '../sim/mockcloud/child.js';
 import { defaultWorldSpec } from '../sim/mockcloud/index.js';
+import { bundleEntries } from '../scripts/image.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string): string => {
@@ -32,7 +34,17 @@ const PODS = Number(arg('--pods', '250'));
 const SETTLE_MS = Number(arg('--settle-ms', '1000'));
 const PROFILE_DIR = args.includes('--profile') ? resolve(arg('--profile', 'bench/out/daemon-prof')) : undefined;
 const NODE = 'i-mock-node-1';
-const DAEMON_MAIN = join(ROOT, 'dist', 'daemon', 'main.js');
+const TSC_MAIN = join(ROOT, 'dist', 'daemon', 'main.js');
+// Under the package root (its package.json makes the bundle an ES module and leads the daemon to its .proto files).
+const BUNDLE_DIR = join(ROOT, 'dist', 'image-bundle');
+const BUNDLE_MAIN = join(BUNDLE_DIR, 'dist', 'daemon', 'main.js');
+
+interface Build {
+  label: string;
+  main: string;
+  empty: Start[];
+  full: Start[];
+}
 
 interface Start {
   readyMs: number;
@@ -78,11 +90,11 @@ interface Running {
   stop(): Promise<void>;
 }
 
-/** Starts the built daemon on `configPath`; resolves at its "daemon ready" line. */
-function startDaemon(configPath: string, label: string): Promise<Running> {
+/** Starts the built daemon `main` on `configPath`; resolves at its "daemon ready" line. */
+function startDaemon(main: string, configPath: string, label: string): Promise<Running> {
   const flags = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${label}.cpuprofile`] : [];
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...flags, DAEMON_MAIN, '--config', configPath], {
+  const child = spawn(process.execPath, [...flags, main, '--config', configPath], {
     cwd: ROOT,
     env: cleanEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -118,8 +130,8 @@ function startDaemon(configPath: string, label: string): Promise<Running> {
   });
 }
 
-async function measuredStart(configPath: string, label: string): Promise<Start> {
-  const d = await startDaemon(configPath, label);
+async function measuredStart(main: string, configPath: string, label: string): Promise<Start> {
+  const d = await startDaemon(main, configPath, label);
   await new Promise((r) => setTimeout(r, SETTLE_MS));
   const out = { readyMs: d.readyMs, rssMib: vmKib(d.pid, 'VmRSS') / 1024, peakMib: vmKib(d.pid, 'VmHWM') / 1024 };
   await d.stop();
@@ -138,7 +150,7 @@ async function bareNodeMs(): Promise<number> {
 
 /** Puts `n` pods in the pod DB through AllocIP on a running daemon (then stopped). */
 async function populate(configPath: string, socketPath: string, n: number): Promise<void> {
-  const d = await startDaemon(configPath, 'populate');
+  const d = await startDaemon(BUNDLE_MAIN, configPath, 'populate');
   try {
     const client = connectUnix(socketPath);
     const backend = eniBackend(client);
@@ -166,22 +178,28 @@ const fmt = (x: number, digits = 0): string => (Number.isFinite(x) ? x.toFixed(d
 async function main(): Promise<void> {
   if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
   try {
-    readFileSync(DAEMON_MAIN);
+    readFileSync(TSC_MAIN);
   } catch {
-    throw new Error(`${DAEMON_MAIN} is missing: run npm run build first (npm run bench:daemon does)`);
+    throw new Error(`${TSC_MAIN} is missing: run npm run build first (npm run bench:daemon does)`);
   }
+  await bundleEntries(BUNDLE_DIR);
+  const builds: Build[] = [
+    { label: 'image (esbuild bundle)', main: BUNDLE_MAIN, empty: [], full: [] },
+    { label: 'tsc dist', main: TSC_MAIN, empty: [], full: [] },
+  ];
   const dir = mkdtempSync(join(tmpdir(), 'bench-daemon-'));
   const mc = await spawnMockCloud({ attachDelayMs: 20, world: benchWorld() });
   try {
     const baseline: number[] = [];
-    const empty: Start[] = [];
     for (let i = 0; i < RUNS; i++) {
-      // A fresh node each time: its own DB, and the cloud shows only the primary ENI (min_pool_size 0).
-      const runDir = join(dir, `empty-${i}`);
-      mkdirSync(runDir, { mode: 0o700 });
-      writeFileSync(join(runDir, 'eni_conf.json'), JSON.stringify(eniConf(mc, runDir)));
-      baseline.push(await bareNodeMs());
-      empty.push(await measuredStart(join(runDir, 'eni_conf.json'), `empty-${i}`));
+      for (const [b, build] of builds.entries()) {
+        // A fresh node each time: its own DB, and the cloud shows only the primary ENI (min_pool_size 0).
+        const runDir = join(dir, `empty-${i}-${b}`);
+        mkdirSync(runDir, { mode: 0o700 });
+        writeFileSync(join(runDir, 'eni_conf.json'), JSON.stringify(eniConf(mc, runDir)));
+        baseline.push(await bareNodeMs());
+        build.empty.push(await measuredStart(build.main, join(runDir, 'eni_conf.json'), `empty-${i}-${b}`));
+      }
     }
 
     const fullDir = join(dir, 'full');
@@ -189,35 +207,40 @@ async function main(): Promise<void> {
     const config = join(fullDir, 'eni_conf.json');
     writeFileSync(config, JSON.stringify(eniConf(mc, fullDir)));
     await populate(config, join(fullDir, 'eni.socket'), PODS);
-    const full: Start[] = [];
     for (let i = 0; i < RUNS; i++) {
-      baseline.push(await bareNodeMs());
-      full.push(await measuredStart(config, `pods${PODS}-${i}`));
+      for (const [b, build] of builds.entries()) {
+        baseline.push(await bareNodeMs());
+        build.full.push(await measuredStart(build.main, config, `pods${PODS}-${i}-${b}`));
+      }
     }
 
     const row = (label: string, xs: Start[]) =>
-      `${label.padEnd(22)} ${fmt(median(xs.map((s) => s.readyMs))).padStart(8)} ${fmt(Math.min(...xs.map((s) => s.readyMs))).padStart(8)} ${fmt(
+      `${label.padEnd(34)} ${fmt(median(xs.map((s) => s.readyMs))).padStart(8)} ${fmt(Math.min(...xs.map((s) => s.readyMs))).padStart(8)} ${fmt(
         Math.max(...xs.map((s) => s.readyMs)),
       ).padStart(8)} ${fmt(median(xs.map((s) => s.rssMib)), 1).padStart(9)} ${fmt(Math.max(...xs.map((s) => s.peakMib)), 1).padStart(9)}`;
-    console.log(`daemon start-up, ${RUNS} starts each (dist/daemon/main.js, driver none, mock cloud child)`);
+    console.log(`daemon start-up, ${RUNS} starts each (driver none, mock cloud child)`);
     console.log(
-      `${'pod DB'.padEnd(22)} ${'ready ms'.padStart(8)} ${'min'.padStart(8)} ${'max'.padStart(8)} ${'RSS MiB'.padStart(9)} ${'peak MiB'.padStart(9)}`,
+      `${'build, pod DB'.padEnd(34)} ${'ready ms'.padStart(8)} ${'min'.padStart(8)} ${'max'.padStart(8)} ${'RSS MiB'.padStart(9)} ${'peak MiB'.padStart(9)}`,
     );
-    console.log(row('empty', empty));
-    console.log(row(`${PODS} pods`, full));
+    for (const b of builds) {
+      console.log(row(`${b.label}, empty`, b.empty));
+      console.log(row(`${b.label}, ${PODS} pods`, b.full));
+    }
     console.log(`bare node -e 0: ${fmt(median(baseline))} ms (median of ${baseline.length}); RSS sampled ${SETTLE_MS} ms after ready`);
     if (PROFILE_DIR) console.log(`CPU profiles in ${PROFILE_DIR}`);
+    const image = builds[0]!;
     console.log(
       JSON.stringify({
-        ready_ms_0: Math.round(median(empty.map((s) => s.readyMs))),
-        ready_ms_250: Math.round(median(full.map((s) => s.readyMs))),
-        rss_mib_250: Number(median(full.map((s) => s.rssMib)).toFixed(1)),
+        ready_ms_0: Math.round(median(image.empty.map((s) => s.readyMs))),
+        ready_ms_250: Math.round(median(image.full.map((s) => s.readyMs))),
+        rss_mib_250: Number(median(image.full.map((s) => s.rssMib)).toFixed(1)),
         baseline_node_ms: Math.round(median(baseline)),
       }),
     );
   } finally {
     await mc.close();
     rmSync(dir, { recursive: true, force: true });
+    rmSync(BUNDLE_DIR, { recursive: true, force: true });
   }
 }
 

@@ -5,19 +5,20 @@
 //     sets no length, so at most 255 bytes, a path component's bound (libcni keys its result cache files by both).
 //   interface name: the kernel's (dev_valid_name): 1..15 bytes, not "." or "..", no '/', ':', whitespace or NUL.
 //   netns: an absolute path of at most 4095 bytes (PATH_MAX with its NUL), no NUL.
-//   Kubernetes pod name: a DNS-1123 subdomain (at most 253); namespace: a DNS-1123 label (at most 63).
+//   pod name and namespace (CNI_ARGS K8S_POD_NAME / K8S_POD_NAMESPACE): at most 253 characters of
+//     [A-Za-z0-9][A-Za-z0-9_.-]*. Kubelet puts Kubernetes names there (a DNS-1123 subdomain of at most 253, a label
+//     of at most 63, both inside this rule); podman puts its container name in both (e.g. "web_1", "Web"), so the
+//     Kubernetes rules themselves (lower case, 63 for a namespace) would refuse every podman pod.
 
 export const MAX_ID_BYTES = 255;
 export const MAX_IFNAME_BYTES = 15;
 export const MAX_NETNS_BYTES = 4095;
 export const MAX_POD_NAME = 253;
-export const MAX_NAMESPACE = 63;
+export const MAX_NAMESPACE = 253;
 /** Free text a client sends (release reason, plugin version, event reason / message) is cut to this many characters. */
 export const MAX_TEXT = 1024;
 
 const CNI_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-const DNS_LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 
@@ -59,17 +60,18 @@ export function netnsProblem(path: string, required: boolean): string | undefine
   return undefined;
 }
 
-/** Empty is allowed: runtimes other than kubelet pass no pod name. */
+/** Empty is allowed: some runtimes pass no pod name. */
 export function podNameProblem(name: string): string | undefined {
-  if (name === '') return undefined;
-  if (name.length > MAX_POD_NAME) return `must be at most ${MAX_POD_NAME} characters (got ${name.length})`;
-  if (!DNS_SUBDOMAIN_RE.test(name)) return 'must be a lower-case DNS-1123 subdomain';
-  return undefined;
+  return runtimeNameProblem(name, MAX_POD_NAME);
 }
 
 export function namespaceProblem(ns: string): string | undefined {
-  if (ns === '') return undefined;
-  if (ns.length > MAX_NAMESPACE) return `must be at most ${MAX_NAMESPACE} characters (got ${ns.length})`;
-  if (!DNS_LABEL_RE.test(ns)) return 'must be a lower-case DNS-1123 label';
+  return runtimeNameProblem(ns, MAX_NAMESPACE);
+}
+
+function runtimeNameProblem(name: string, max: number): string | undefined {
+  if (name === '') return undefined;
+  if (name.length > max) return `must be at most ${max} characters (got ${name.length})`;
+  if (!CNI_NAME_RE.test(name)) return 'must be a Kubernetes or container name ([A-Za-z0-9][A-Za-z0-9_.-]*)';
   return undefined;
 }

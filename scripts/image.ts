@@ -97,7 +97,7 @@ function copyNativeModules(stageApp: string): void {
   }
 }
 
-async function bundleEntries(stageApp: string): Promise<void> {
+export async function bundleEntries(stageApp: string): Promise<void> {
   for (const [out, entry] of Object.entries(ENTRIES)) {
     await build({
       entryPoints: [join(ROOT, entry)],

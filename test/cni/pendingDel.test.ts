@@ -70,7 +70,7 @@ describe('record names and format', () => {
     expect(decodeRecord(encodeRecord(rec({ containerId: '../etc' })))).toMatch(/containerId/);
     expect(decodeRecord(encodeRecord(rec({ ifName: 'a/b' })))).toMatch(/ifName/);
     expect(decodeRecord(encodeRecord(rec({ netns: 'relative' })))).toMatch(/netns/);
-    expect(decodeRecord(encodeRecord(rec({ podName: 'UPPER' })))).toMatch(/podName/);
+    expect(decodeRecord(encodeRecord(rec({ podName: 'a b' })))).toMatch(/podName/);
     expect(decodeRecord(encodeRecord(rec({ reason: 'x'.repeat(9000) })))).toMatch(/larger than 8192 bytes/);
   });
 });

@@ -104,9 +104,9 @@ describe('daemon gRPC input checks', () => {
     ['a network name with "/"', { network_name: 'a/b' }, /pod\.network_name/],
     ['a network name over 255 bytes', { network_name: 'n'.repeat(256) }, /pod\.network_name.*at most 255 bytes/],
     ['a pod name over 253 characters', { k8s_pod_name: 'p'.repeat(254) }, /pod\.k8s_pod_name.*at most 253/],
-    ['an upper-case pod name', { k8s_pod_name: 'Web-0' }, /pod\.k8s_pod_name.*DNS-1123 subdomain/],
-    ['a namespace over 63 characters', { k8s_pod_namespace: 'n'.repeat(64) }, /pod\.k8s_pod_namespace.*at most 63/],
-    ['a namespace with a dot', { k8s_pod_namespace: 'kube.system' }, /pod\.k8s_pod_namespace.*DNS-1123 label/],
+    ['a pod name with a space', { k8s_pod_name: 'web 0' }, /pod\.k8s_pod_name.*container name/],
+    ['a namespace over 253 characters', { k8s_pod_namespace: 'n'.repeat(254) }, /pod\.k8s_pod_namespace.*at most 253/],
+    ['a namespace with "/"', { k8s_pod_namespace: 'kube/system' }, /pod\.k8s_pod_namespace.*container name/],
   ])('rejects %s with INVALID_ARGUMENT before allocating', async (_what, over, want) => {
     const { client, allocator } = await setup();
     for (const method of ['AllocIP', 'ReleaseIP']) {
@@ -131,7 +131,7 @@ describe('daemon gRPC input checks', () => {
         message: 'm',
         ...over,
       });
-    for (const over of [{ reason: 'x'.repeat(129) }, { reason: 'Bad Reason' }, { k8s_pod_name: 'UPPER' }, { k8s_pod_namespace: 'a.b' }]) {
+    for (const over of [{ reason: 'x'.repeat(129) }, { reason: 'Bad Reason' }, { k8s_pod_name: 'a b' }, { k8s_pod_namespace: 'a/b' }]) {
       expect((await grpcError(event(over))).code).toBe(grpc.status.INVALID_ARGUMENT);
     }
     const gc = (network_name: string, valid: { container_id: string; if_name: string }[]) =>
