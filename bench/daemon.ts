@@ -7,6 +7,8 @@
 //                 daemon, which then stops), the cloud showing their ENIs and IPs
 //   rss_mib_250   median VmRSS of those starts, sampled --settle-ms after ready (the daemon idle, serving)
 //   baseline_node_ms  median of a bare `node -e 0` in the same run (what any Node process costs here)
+// The table also shows the 250-pod starts with Kubernetes configured (kube_api_server; no API call is made at start),
+// as every daemon in a cluster runs.
 // The JSON figures are the image build's. Prints a table, then one JSON object as the last line. `--profile DIR`
 // writes a V8 CPU profile of each start there (node --cpu-prof), to see where start-up time goes.
 //   npm run bench:daemon [-- --runs N] [--pods N] [--settle-ms MS] [--profile DIR]
@@ -44,6 +46,8 @@ interface Build {
   main: string;
   empty: Start[];
   full: Start[];
+  /** The full DB with Kubernetes configured (kube_api_server, never reached: no call is made at start). */
+  kube: Start[];
 }
 
 interface Start {
@@ -184,8 +188,8 @@ async function main(): Promise<void> {
   }
   await bundleEntries(BUNDLE_DIR);
   const builds: Build[] = [
-    { label: 'image (esbuild bundle)', main: BUNDLE_MAIN, empty: [], full: [] },
-    { label: 'tsc dist', main: TSC_MAIN, empty: [], full: [] },
+    { label: 'image (esbuild bundle)', main: BUNDLE_MAIN, empty: [], full: [], kube: [] },
+    { label: 'tsc dist', main: TSC_MAIN, empty: [], full: [], kube: [] },
   ];
   const dir = mkdtempSync(join(tmpdir(), 'bench-daemon-'));
   const mc = await spawnMockCloud({ attachDelayMs: 20, world: benchWorld() });
@@ -207,24 +211,28 @@ async function main(): Promise<void> {
     const config = join(fullDir, 'eni_conf.json');
     writeFileSync(config, JSON.stringify(eniConf(mc, fullDir)));
     await populate(config, join(fullDir, 'eni.socket'), PODS);
+    const kubeConfig = join(fullDir, 'eni_conf_kube.json');
+    writeFileSync(kubeConfig, JSON.stringify({ ...eniConf(mc, fullDir), kube_api_server: 'http://127.0.0.1:1', node_name: 'bench-node' }));
     for (let i = 0; i < RUNS; i++) {
       for (const [b, build] of builds.entries()) {
         baseline.push(await bareNodeMs());
         build.full.push(await measuredStart(build.main, config, `pods${PODS}-${i}-${b}`));
+        build.kube.push(await measuredStart(build.main, kubeConfig, `pods${PODS}-kube-${i}-${b}`));
       }
     }
 
     const row = (label: string, xs: Start[]) =>
-      `${label.padEnd(34)} ${fmt(median(xs.map((s) => s.readyMs))).padStart(8)} ${fmt(Math.min(...xs.map((s) => s.readyMs))).padStart(8)} ${fmt(
+      `${label.padEnd(44)} ${fmt(median(xs.map((s) => s.readyMs))).padStart(8)} ${fmt(Math.min(...xs.map((s) => s.readyMs))).padStart(8)} ${fmt(
         Math.max(...xs.map((s) => s.readyMs)),
       ).padStart(8)} ${fmt(median(xs.map((s) => s.rssMib)), 1).padStart(9)} ${fmt(Math.max(...xs.map((s) => s.peakMib)), 1).padStart(9)}`;
     console.log(`daemon start-up, ${RUNS} starts each (driver none, mock cloud child)`);
     console.log(
-      `${'build, pod DB'.padEnd(34)} ${'ready ms'.padStart(8)} ${'min'.padStart(8)} ${'max'.padStart(8)} ${'RSS MiB'.padStart(9)} ${'peak MiB'.padStart(9)}`,
+      `${'build, pod DB'.padEnd(44)} ${'ready ms'.padStart(8)} ${'min'.padStart(8)} ${'max'.padStart(8)} ${'RSS MiB'.padStart(9)} ${'peak MiB'.padStart(9)}`,
     );
     for (const b of builds) {
       console.log(row(`${b.label}, empty`, b.empty));
       console.log(row(`${b.label}, ${PODS} pods`, b.full));
+      console.log(row(`${b.label}, ${PODS} pods, Kubernetes`, b.kube));
     }
     console.log(`bare node -e 0: ${fmt(median(baseline))} ms (median of ${baseline.length}); RSS sampled ${SETTLE_MS} ms after ready`);
     if (PROFILE_DIR) console.log(`CPU profiles in ${PROFILE_DIR}`);
