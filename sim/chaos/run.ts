@@ -104,8 +104,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const busy = new Set<string>();
   const holder = new Map<string, string>(); // ip -> pod id, from the runtime's view
   let seq = 0;
-  const killAt = new Set(Array.from({ length: o.kills }, () => Math.floor(rand() * o.ops)));
-  while (killAt.size < Math.min(o.kills, o.ops)) killAt.add(Math.floor(rand() * o.ops));
+  // One kill in each of `kills` equal stretches of the run, at a seeded point inside it: spread, never bunched.
+  const killAt = new Set(Array.from({ length: Math.min(o.kills, o.ops) }, (_, k) => Math.floor(((k + rand()) * o.ops) / o.kills)));
 
   const env = (p: Pod, command: string) =>
     cleanEnv({
