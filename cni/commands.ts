@@ -1,14 +1,19 @@
 // The verbs: turn a checked invocation into EniBackend calls and a CNI result or CniError.
 // No process, socket or stdout access here: main.ts injects the backend and the printer.
+import { boundText } from '../proto/identity.js';
+import { PENDING_DEL_FORMAT, type PendingDelRecord } from '../proto/pendingDel.js';
 import { API_VERSION } from '../proto/version.js';
 import type { EniBackend } from './daemonClient.js';
 import { DaemonUnreachableError, GrpcCode, GrpcStatusError } from './grpc.js';
 import type { Logger } from './log.js';
+import type { WriteOutcome } from './pendingDel.js';
 import { buildAddResult, checkPrevResult, CniError, ErrCode, type CniEnv, type NetConf } from './spec.js';
 import { EventTarget, EventType, FailureReason, WireError, type AllocIPReply, type PodRef } from './wire.js';
 
 /** Per-verb deadlines (ms); `timeout_seconds` in the config overrides them all. */
 export const DEFAULT_TIMEOUT_MS = { ADD: 120_000, DEL: 60_000, CHECK: 30_000, STATUS: 10_000, GC: 120_000 } as const;
+/** DEL waits this long for a daemon that does not answer, then records the release (`del_wait_seconds`). */
+export const DEFAULT_DEL_WAIT_MS = 5_000;
 const EVENT_TIMEOUT_MS = 2_000;
 const RELEASE_AFTER_FAILED_ADD_MS = 30_000;
 
@@ -23,6 +28,8 @@ export interface CommandIO {
   /** Writes the result to stdout; throws when it cannot (EPIPE, ...). */
   print(text: string): void;
   log: Logger;
+  /** DEL: writes a pending-DEL record for the daemon (pending_del_dir); throws when the directory cannot be written. */
+  recordPendingDel(record: PendingDelRecord): WriteOutcome;
 }
 
 function timeoutFor(inv: Invocation, verb: keyof typeof DEFAULT_TIMEOUT_MS): number {
@@ -222,28 +229,65 @@ export async function cmdAdd(inv: Invocation, backend: EniBackend, io: CommandIO
   io.log.info(`ADD ok ${reply.ips.map((i) => i.address).join(',')} eni=${reply.eniId}`);
 }
 
+/** DEL's wait for the daemon: `del_wait_seconds`, else the DEL deadline but at most DEFAULT_DEL_WAIT_MS. */
+function delWaitMs(inv: Invocation): number {
+  if (inv.conf.delWaitSeconds !== undefined) return inv.conf.delWaitSeconds * 1000;
+  return Math.min(timeoutFor(inv, 'DEL'), DEFAULT_DEL_WAIT_MS);
+}
+
+/**
+ * DEL: ReleaseIP. When the daemon cannot take it (unreachable, shutting down, no answer within the DEL wait) the
+ * release is recorded for the daemon, which applies it before it serves again (and on a timer), and DEL succeeds:
+ * a runtime retries a failed DEL for ever, and a non-Kubernetes runtime may never send a CNI GC. It fails (so the
+ * runtime retries) only when the daemon answered that it could not undo the pod's wiring (DRIVER_FAILED, INTERNAL).
+ */
 export async function cmdDel(inv: Invocation, backend: EniBackend, io: CommandIO): Promise<void> {
+  const wait = delWaitMs(inv);
+  let why: string;
   try {
     const r = await backend.releaseIP(
       { pod: podRef(inv), apiVersion: API_VERSION, pluginVersion: inv.pluginVersion, reason: 'cni DEL' },
-      timeoutFor(inv, 'DEL'),
+      wait,
     );
     if (r.success || r.failureReason === FailureReason.NOT_FOUND) {
       io.log.info(`DEL ok ${r.releasedIp || '(nothing held)'}`);
       return;
     }
-    if (r.failureReason === FailureReason.SHUTTING_DOWN) {
-      io.log.warn(`DEL: daemon shutting down (${r.message}); it releases leftovers when back`);
-      return;
-    }
-    throw failureError(r.failureReason, r.message, '', 'DEL');
+    if (r.failureReason !== FailureReason.SHUTTING_DOWN) throw failureError(r.failureReason, r.message, '', 'DEL');
+    why = `daemon shutting down (${r.message})`;
   } catch (e) {
-    if (isUnreachable(e)) {
-      // The daemon reconciles against the runtime's valid attachments when it is back.
-      io.log.warn(`DEL: daemon unreachable (${(e as Error).message}); succeeding, the daemon cleans up later`);
-      return;
-    }
-    throw transportError(e, 'DEL');
+    if (e instanceof CniError) throw e;
+    if (isUnreachable(e)) why = `daemon unreachable (${(e as Error).message})`;
+    else if (e instanceof GrpcStatusError && e.code === GrpcCode.DEADLINE_EXCEEDED) why = `daemon did not answer within ${wait / 1000} s`;
+    // The server cancelled the call: it is stopping (its drain bound passed).
+    else if (e instanceof GrpcStatusError && e.code === GrpcCode.CANCELLED) why = `daemon cancelled the call (${e.details})`;
+    else throw transportError(e, 'DEL');
+  }
+  recordRelease(inv, why, io);
+}
+
+/** Writes the pending-DEL record; DEL succeeds whatever this comes to, and the log says which. */
+function recordRelease(inv: Invocation, why: string, io: CommandIO): void {
+  const record: PendingDelRecord = {
+    format: PENDING_DEL_FORMAT,
+    containerId: inv.env.containerId,
+    ifName: inv.env.ifName,
+    networkName: inv.conf.name,
+    netns: inv.env.netns,
+    podNamespace: inv.cniArgs.K8S_POD_NAMESPACE ?? '',
+    podName: inv.cniArgs.K8S_POD_NAME ?? '',
+    // The host clock the daemon stamps allocations with: a record never releases an allocation made after it.
+    time: Date.now(),
+    pluginVersion: inv.pluginVersion,
+    reason: boundText(why, 512),
+  };
+  const fallback = "the daemon's start-up check and GC are left to release it";
+  try {
+    const out = io.recordPendingDel(record);
+    if (out.written) io.log.warn(`DEL: ${why}; succeeding: release recorded in ${out.path}, the daemon applies it before it serves`);
+    else io.log.error(`DEL: ${why}; succeeding, but ${out.records} pending-DEL records are waiting (the cap): not recorded, ${fallback}`);
+  } catch (e) {
+    io.log.error(`DEL: ${why}; succeeding, but recording the release failed (${(e as Error).message}): ${fallback}`);
   }
 }
 

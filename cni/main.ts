@@ -6,6 +6,7 @@ import { runCommand, type CommandIO } from './commands.js';
 import { eniBackend } from './daemonClient.js';
 import { connectUnix, type UnaryClient } from './grpc.js';
 import { createLogger, type Logger } from './log.js';
+import { writePendingDel } from './pendingDel.js';
 import { CniError, ErrCode, errorJson, LATEST_VERSION, parseCniArgs, parseEnv, parseNetConf, peekCniVersion, versionJson } from './spec.js';
 
 declare const __PLUGIN_VERSION__: string | undefined;
@@ -13,10 +14,14 @@ const PLUGIN_VERSION = typeof __PLUGIN_VERSION__ === 'string' ? __PLUGIN_VERSION
 
 const sleepMs = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
+/** The network config's size bound (a GC's valid-attachments list of thousands of pods fits many times). */
+const MAX_STDIN_BYTES = 8 * 1024 * 1024;
+
 /** Reads all of stdin synchronously; a non-blocking pipe (EAGAIN) is polled. */
 function readStdin(): string {
   const chunks: Buffer[] = [];
   const buf = Buffer.allocUnsafe(64 * 1024);
+  let total = 0;
   for (;;) {
     let n: number;
     try {
@@ -31,6 +36,9 @@ function readStdin(): string {
       throw new CniError(ErrCode.IO_FAILURE, 'cannot read the network config from stdin', (e as Error).message);
     }
     if (n === 0) break;
+    total += n;
+    if (total > MAX_STDIN_BYTES)
+      throw new CniError(ErrCode.DECODE_FAILURE, 'cannot decode the network config', `larger than ${MAX_STDIN_BYTES} bytes`);
     chunks.push(Buffer.from(buf.subarray(0, n)));
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -67,7 +75,7 @@ async function main(): Promise<number> {
     log = createLogger(conf.logFile, `${cniEnv.command} ${cniEnv.containerId || '-'}/${cniEnv.ifName || '-'}`);
     const cniArgs = parseCniArgs(cniEnv.args);
     const client: UnaryClient = connectUnix(conf.socket);
-    const io: CommandIO = { print: printOut, log };
+    const io: CommandIO = { print: printOut, log, recordPendingDel: (rec) => writePendingDel(conf.pendingDelDir, rec) };
     await runCommand({ env: cniEnv, conf, cniArgs, pluginVersion: PLUGIN_VERSION }, eniBackend(client), io);
     return 0;
   } catch (e) {

@@ -1,5 +1,15 @@
 // The CNI side of the plugin as pure functions: versions, CNI_* variables, CNI_ARGS, the network
 // config on stdin, error codes and result shapes per spec version (CNI spec 0.3.x .. 1.1.0).
+import {
+  containerIdProblem,
+  ifNameProblem,
+  namespaceProblem,
+  netnsProblem,
+  networkNameProblem,
+  podNameProblem,
+  quote,
+} from '../proto/identity.js';
+import { DEFAULT_PENDING_DEL_DIR } from '../proto/pendingDel.js';
 
 /** CNI spec versions this plugin accepts in cniVersion (VERSION reports the same list). */
 export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
@@ -110,22 +120,22 @@ const REQUIRED: Record<Command, readonly string[]> = {
   VERSION: [],
 };
 
-const ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/** CNI_ARGS is bounded: kubelet's (namespace, name, infra container id, uid) take about 500 bytes. */
+export const MAX_CNI_ARGS_BYTES = 4096;
 
-/** Container IDs: alphanumeric first, then alphanumerics, '_', '.', '-'. */
+const invalidEnv = (name: string, value: string, problem: string): CniError =>
+  new CniError(ErrCode.INVALID_ENV, `invalid ${name} ${quote(value)}`, problem);
+
+/** Container IDs: the CNI spec's characters, at most 255 bytes (proto/identity.ts). */
 export function validateContainerId(id: string): void {
-  if (!ID_RE.test(id)) throw new CniError(ErrCode.INVALID_ENV, `invalid CNI_CONTAINERID "${id}"`, 'must match [a-zA-Z0-9][a-zA-Z0-9_.-]*');
+  const p = containerIdProblem(id);
+  if (p) throw invalidEnv('CNI_CONTAINERID', id, p);
 }
 
-/** Linux interface names: 1..15 bytes, not "." or "..", no '/', ':' or whitespace. */
+/** Linux interface names: 1..15 bytes, not "." or "..", no '/', ':', whitespace or NUL. */
 export function validateIfName(name: string): void {
-  const bad = name === '' || name === '.' || name === '..' || Buffer.byteLength(name) > 15 || /[/:\s]/.test(name);
-  if (bad)
-    throw new CniError(
-      ErrCode.INVALID_ENV,
-      `invalid CNI_IFNAME "${name}"`,
-      'must be 1-15 bytes, not "." or "..", without "/", ":" or whitespace',
-    );
+  const p = ifNameProblem(name);
+  if (p) throw invalidEnv('CNI_IFNAME', name, p);
 }
 
 /** Reads and checks the CNI_* variables for the verb. Throws CniError code 4. */
@@ -149,20 +159,34 @@ export function parseEnv(env: Record<string, string | undefined>): CniEnv {
   if (command === 'ADD' || command === 'CHECK' || command === 'DEL') {
     validateContainerId(out.containerId);
     validateIfName(out.ifName);
+    const p = netnsProblem(out.netns, command !== 'DEL');
+    if (p) throw invalidEnv('CNI_NETNS', out.netns, p);
+  }
+  if (Buffer.byteLength(out.args) > MAX_CNI_ARGS_BYTES) {
+    throw new CniError(ErrCode.INVALID_ENV, 'invalid CNI_ARGS', `longer than ${MAX_CNI_ARGS_BYTES} bytes`);
   }
   return out;
 }
 
-/** Parses CNI_ARGS "K1=V1;K2=V2". Unknown keys are kept (IgnoreUnknown semantics). */
+/**
+ * Parses CNI_ARGS "K1=V1;K2=V2". Unknown keys are kept (IgnoreUnknown semantics); the pod name and namespace
+ * kubelet passes must be Kubernetes names (they are stored, logged and written into Events).
+ */
 export function parseCniArgs(s: string): Record<string, string> {
   const out: Record<string, string> = {};
   if (s === '') return out;
   for (const pair of s.split(';')) {
     if (pair === '') continue;
     const i = pair.indexOf('=');
-    if (i <= 0) throw new CniError(ErrCode.INVALID_ENV, 'invalid CNI_ARGS', `pair "${pair}" is not KEY=VALUE`);
+    if (i <= 0) throw new CniError(ErrCode.INVALID_ENV, 'invalid CNI_ARGS', `pair ${quote(pair)} is not KEY=VALUE`);
     out[pair.slice(0, i)] = pair.slice(i + 1);
   }
+  const name = out.K8S_POD_NAME ?? '';
+  const ns = out.K8S_POD_NAMESPACE ?? '';
+  const p = podNameProblem(name);
+  if (p) throw new CniError(ErrCode.INVALID_ENV, 'invalid CNI_ARGS', `K8S_POD_NAME ${quote(name)} ${p}`);
+  const q = namespaceProblem(ns);
+  if (q) throw new CniError(ErrCode.INVALID_ENV, 'invalid CNI_ARGS', `K8S_POD_NAMESPACE ${quote(ns)} ${q}`);
   return out;
 }
 
@@ -216,6 +240,10 @@ export interface NetConf {
   validAttachments: GcAttachment[] | undefined;
   /** Keys of Terway's 10-terway.conf that reach the daemon with ADD (NetConfOptions in eni.proto). */
   daemonOptions: DaemonOptions;
+  /** Where DEL records a release the daemon could not take (config key `pending_del_dir`). */
+  pendingDelDir: string;
+  /** How long DEL waits for the daemon before it records the release and succeeds (config key `del_wait_seconds`). */
+  delWaitSeconds: number | undefined;
 }
 
 /** What the daemon is told of the network config beyond CNI's keys (cni/README.md "Config keys"). */
@@ -245,7 +273,15 @@ const CNI_KEYS = new Set([
   'runtimeConfig',
 ]);
 /** This plugin's own keys. */
-const OWN_KEYS = new Set(['socket', 'timeout_seconds', 'log_file', 'cni.dev/valid-attachments', 'cni.dev/attachments']);
+const OWN_KEYS = new Set([
+  'socket',
+  'timeout_seconds',
+  'log_file',
+  'pending_del_dir',
+  'del_wait_seconds',
+  'cni.dev/valid-attachments',
+  'cni.dev/attachments',
+]);
 /** Terway's 10-terway.conf keys acted on (by the daemon, with ADD). */
 const DAEMON_KEYS = new Set(['mtu', 'eniip_virtual_type', 'veth_prefix']);
 
@@ -302,7 +338,8 @@ export function parseNetConf(stdin: string, command: Command): NetConf {
 
   const name = optString(raw, 'name');
   if (!name) throw invalid('missing network name');
-  if (!ID_RE.test(name)) throw invalid(`network name "${name}" must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
+  const nameProblem = networkNameProblem(name);
+  if (nameProblem) throw invalid(`network name ${quote(name)} ${nameProblem}`);
 
   const cniVersion = optString(raw, 'cniVersion');
   // A config without cniVersion is a 0.1.0 config (libcni's rule); we do not speak it.
@@ -339,13 +376,10 @@ export function parseNetConf(stdin: string, command: Command): NetConf {
   if (socket === '') throw invalid('"socket" must not be empty');
   const logFile = optString(raw, 'log_file') || undefined;
 
-  let timeoutSeconds: number | undefined;
-  const t = raw.timeout_seconds;
-  if (t !== undefined && t !== null) {
-    if (typeof t !== 'number' || !Number.isFinite(t) || t <= 0 || t > 3600)
-      throw invalid('"timeout_seconds" must be a number in (0, 3600]');
-    timeoutSeconds = t;
-  }
+  const timeoutSeconds = optSeconds(raw, 'timeout_seconds', 3600);
+  const delWaitSeconds = optSeconds(raw, 'del_wait_seconds', 600);
+  const pendingDelDir = optString(raw, 'pending_del_dir') ?? DEFAULT_PENDING_DEL_DIR;
+  if (!pendingDelDir.startsWith('/')) throw invalid('"pending_del_dir" must be an absolute path');
 
   let prevResult: CniResult | undefined;
   // DEL does not use prevResult: a damaged cached ADD result must not block the release.
@@ -367,12 +401,35 @@ export function parseNetConf(stdin: string, command: Command): NetConf {
       if (!isObject(a) || typeof a.containerID !== 'string' || typeof a.ifname !== 'string') {
         throw invalid(`cni.dev/valid-attachments[${i}] must be {"containerID": string, "ifname": string}`);
       }
+      const p = containerIdProblem(a.containerID) ?? ifNameProblem(a.ifname);
+      if (p) throw invalid(`cni.dev/valid-attachments[${i}] ${quote(`${a.containerID}/${a.ifname}`)}: ${p}`);
       return { containerID: a.containerID, ifname: a.ifname };
     });
   }
 
   const daemonOptions = readDaemonOptions(raw);
-  return { cniVersion, name, type, socket, timeoutSeconds, logFile, prevResult, dns, validAttachments, daemonOptions };
+  return {
+    cniVersion,
+    name,
+    type,
+    socket,
+    timeoutSeconds,
+    logFile,
+    prevResult,
+    dns,
+    validAttachments,
+    daemonOptions,
+    pendingDelDir,
+    delWaitSeconds,
+  };
+}
+
+/** A number of seconds in (0, max], or undefined when the key is absent. */
+function optSeconds(o: Record<string, unknown>, key: string, max: number): number | undefined {
+  const t = o[key];
+  if (t === undefined || t === null) return undefined;
+  if (typeof t !== 'number' || !Number.isFinite(t) || t <= 0 || t > max) throw invalid(`"${key}" must be a number in (0, ${max}]`);
+  return t;
 }
 
 /** Checks that a prevResult has the structure of a CNI result (0.3.0+). Throws code 7. */

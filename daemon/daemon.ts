@@ -23,6 +23,7 @@ import { modeBuilder, type BackgroundPart } from './build/index.js';
 import { createCloud, readMetadata } from './build/cloud.js';
 import { connectKube, eventSinks, podOwnerCheck, withKubernetes } from './build/kube.js';
 import { applyNodeSettings, DEFAULT_DAEMON_NAMESPACE } from './build/nodeConfig.js';
+import { PendingDels } from './pendingDel/index.js';
 import { DaemonServer } from './server/server.js';
 import { prepareSocketPath } from './server/socket.js';
 
@@ -203,11 +204,19 @@ export async function startDaemon(baseConfig: DaemonConfig, deps: DaemonDeps = {
       service = wrapped.service;
       background.unshift(...wrapped.background);
     }
+    // Outermost: DELs the plugin recorded while we could not take them apply before any call of their pod key.
+    const pendingDels = config.pendingDelDir
+      ? new PendingDels({ dir: config.pendingDelDir, inner: service, allocation: (key) => pool.get(key), logger })
+      : undefined;
+    if (pendingDels) service = pendingDels;
     metrics.setSources(metricSources({ allocator: pool, cloud, config, instanceType: md.instanceType }));
 
     await service.start();
-    // Allocations are loaded (DB + cloud): release those of pods deleted while we were down, then
+    // Allocations are loaded (DB + cloud): apply the DELs recorded while we were down (the figure that matters:
+    // their addresses are free when we report ready), release those of pods deleted without a record, then
     // remove host wiring none of the rest owns, before any CNI call.
+    // A directory it cannot read is logged, not fatal: the timer retries, GC and the kernel check still run.
+    if (pendingDels) await pendingDels.drain().catch((e: Error) => log.error({ err: e.message }, 'pending-DEL drain failed at start'));
     await hygiene.releaseOrphans(pool.list());
     await hygiene.reconcile(pool.list());
     const startedService = service;
@@ -255,6 +264,8 @@ export async function startDaemon(baseConfig: DaemonConfig, deps: DaemonDeps = {
     await grpcServer.listen(config.socketPath);
     grpcServer.setServing(true);
     server = grpcServer;
+    // A hung-then-recovered daemon, or a DEL that timed out while we were busy: their records wait for this.
+    pendingDels?.startTimer(config.pendingDelIntervalMs);
 
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {

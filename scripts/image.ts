@@ -6,7 +6,8 @@
 //   /lib/x86_64-linux-gnu/…, /lib64/ld-…      the shared libraries node and the native addons load (ldd), as the
 //                                            host's Debian packages ship them (libc6, libstdc++6, libgcc-s1)
 //   /opt/eni-ipam/package.json               {"type": "module"}; the daemon finds its .proto files from here
-//   /opt/eni-ipam/dist/<entry>.js            each entry bundled by esbuild (ESM); only native modules stay outside
+//   /opt/eni-ipam/dist/<entry>.js            each entry bundled by esbuild (ESM; shared and lazily imported code in
+//                                            dist/chunks/); only native modules stay outside
 //   /opt/eni-ipam/node_modules/              those native modules and their runtime dependencies, pruned
 //   /opt/eni-ipam/proto/, daemon/server/     the .proto files
 //   /opt/eni-ipam/cni/terway                 the one-file plugin (bun build --compile), installed on nodes by
@@ -97,25 +98,30 @@ function copyNativeModules(stageApp: string): void {
   }
 }
 
-async function bundleEntries(stageApp: string): Promise<void> {
-  for (const [out, entry] of Object.entries(ENTRIES)) {
-    await build({
-      entryPoints: [join(ROOT, entry)],
-      outfile: join(stageApp, 'dist', `${out}.js`),
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      external: NATIVE,
-      minify: true,
-      // error classes and loggers report constructor names
-      keepNames: true,
-      legalComments: 'none',
-      // CommonJS dependencies inside an ES module bundle still call require().
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-      logLevel: 'warning',
-    });
-  }
+/**
+ * Bundles the entries into `<stageApp>/dist/<entry>.js`, with code they share and code they import lazily
+ * (`await import(...)`: the daemon's start-up, a kubeconfig's @kubernetes/client-node) in `dist/chunks/`, so what
+ * is loaded on demand is still parsed on demand, not with the entry.
+ */
+export async function bundleEntries(stageApp: string): Promise<void> {
+  await build({
+    entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([out, entry]) => [out, join(ROOT, entry)])),
+    outdir: join(stageApp, 'dist'),
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: NATIVE,
+    minify: true,
+    // error classes and loggers report constructor names
+    keepNames: true,
+    legalComments: 'none',
+    // CommonJS dependencies inside an ES module bundle still call require().
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    logLevel: 'warning',
+  });
 }
 
 /** The shared objects `files` load (ldd), each copied to the same path in the stage, plus the loader. */

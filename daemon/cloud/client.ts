@@ -1,5 +1,5 @@
-// The SDK-backed Cloud: official @alicloud/ecs20140526 + @alicloud/vpc20160428 clients, unmodified
-// (sdk.ts), behind the plumbing (caller.ts: rate limiter, our own retries, per-API stats) and the call
+// The SDK-backed Cloud: the official openapi-core client with the @alicloud/ecs20140526 + @alicloud/vpc20160428
+// models (sdk.ts, rpcClient.ts), behind the plumbing (caller.ts: rate limiter, our own retries, per-API stats) and the call
 // wrappers (ecsCalls.ts: ENIs, IPs, instance types; vpcCalls.ts: vSwitches, route entries). This file
 // assembles them and adds the metadata client and the credential chain (credentialChain.ts: access
 // key → credential file → ECS instance RAM role from the metadata).

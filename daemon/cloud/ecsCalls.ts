@@ -2,7 +2,7 @@
 // (ClientToken per logical call; "already done" answers to a retry count as success), the async
 // attach / detach waits and paging. Every call goes through the plumbing (SdkContext.call).
 import { randomUUID } from 'node:crypto';
-import * as $Ecs from '@alicloud/ecs20140526';
+import * as $Ecs from './ecsModels.js';
 import { CloudError, CloudErrorCodes, type CreateEniRequest, type DescribeEniFilter, type Eni, type InstanceTypeLimits } from './types.js';
 import type { Clock } from './clock.js';
 import type { CallContext } from './caller.js';

@@ -1,19 +1,15 @@
-// The official SDK clients (ECS, VPC), unmodified, and what every call wrapper shares: the region,
-// the clients, the per-request runtime options and the plumbing's `call`.
-import EcsModule from '@alicloud/ecs20140526';
-import VpcModule from '@alicloud/vpc20160428';
+// The SDK clients (ECS, VPC: the official openapi-core client and SDK models, rpcClient.ts) and what every call
+// wrapper shares: the region, the clients, the per-request runtime options and the plumbing's `call`.
 import { $OpenApiUtil } from '@alicloud/openapi-core';
 // Transitive dependency of the SDK (single copy in node_modules): its RuntimeOptions type is what the SDK takes.
 import * as $dara from '@darabonba/typescript';
 import { CloudError, type CloudObserver } from './types.js';
 import type { SdkCredential } from './credentials.js';
 import type { CallContext, CloudLogger } from './caller.js';
-import { cjsDefault } from './interop.js';
+import { createEcsClient, createVpcClient, type EcsClient, type VpcClient } from './rpcClient.js';
 
-const EcsClient = cjsDefault(EcsModule);
-const VpcClient = cjsDefault(VpcModule);
-export type EcsClientT = InstanceType<typeof EcsClient>;
-export type VpcClientT = InstanceType<typeof VpcClient>;
+export type EcsClientT = EcsClient;
+export type VpcClientT = VpcClient;
 
 /** Bound on followed NextTokens in one listing. */
 export const MAX_PAGES = 10_000;
@@ -74,8 +70,8 @@ export function createSdkClients(opts: SdkClientOptions): Pick<SdkContext, 'ecs'
       connectTimeout: opts.connectTimeoutMs,
     });
   return {
-    ecs: new EcsClient(config(ecsEp)),
-    vpc: new VpcClient(config(vpcEp)),
+    ecs: createEcsClient(config(ecsEp)),
+    vpc: createVpcClient(config(vpcEp)),
     // Retries are ours: the SDK only retries when Config.retryOptions is set, and it is not.
     runtime: new $dara.RuntimeOptions({
       autoretry: false,

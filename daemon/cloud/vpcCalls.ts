@@ -1,7 +1,7 @@
 // VPC API call wrappers: vSwitches, and route entries (VPCIP mode routes the node's pod CIDR to it).
 // Every call goes through the plumbing (SdkContext.call).
 import { randomUUID } from 'node:crypto';
-import * as $Vpc from '@alicloud/vpc20160428';
+import * as $Vpc from './vpcModels.js';
 import { CloudError, type RouteEntry, type VSwitch } from './types.js';
 import type { CallContext } from './caller.js';
 import { cloudFail, MAX_PAGES, type SdkContext } from './sdk.js';

@@ -1,7 +1,8 @@
 // eni_conf keys of the cloud client: credentials, region and instance, endpoints, client-side rate
 // limits and retry backoff (Terway's rate_limit / backoff_override).
-import { parseGoDuration } from './duration.js';
+import { formatDuration, parseGoDuration } from './duration.js';
 import { DEFAULTS } from './defaults.js';
+import { BACKOFF_DURATION_RANGE, MAX_MAP_ENTRIES, NUMBER_RANGES } from './ranges.js';
 import { isPlainObject, show, type Reader } from './reader.js';
 import type { BackoffSpec, DaemonConfig } from './types.js';
 
@@ -20,6 +21,25 @@ export type CloudKeys = Pick<
   | 'metadataEndpoint'
 >;
 
+/**
+ * The OpenAPI actions the daemon calls (daemon/cloud/ecsCalls.ts, vpcCalls.ts; test/daemon/configBounds.test.ts
+ * keeps the list whole): a `rate_limit` for any other name limits nothing, so it is warned about.
+ */
+export const CLOUD_APIS: readonly string[] = [
+  'AssignPrivateIpAddresses',
+  'AttachNetworkInterface',
+  'CreateNetworkInterface',
+  'CreateRouteEntry',
+  'DeleteNetworkInterface',
+  'DeleteRouteEntry',
+  'DescribeInstanceTypes',
+  'DescribeNetworkInterfaces',
+  'DescribeRouteEntryList',
+  'DescribeVSwitches',
+  'DetachNetworkInterface',
+  'UnassignPrivateIpAddresses',
+];
+
 function readRateLimit(r: Reader): Record<string, number> {
   const key = 'rate_limit';
   if (!r.has(key)) return {};
@@ -28,25 +48,40 @@ function readRateLimit(r: Reader): Record<string, number> {
     r.fail(key, `must be an object of API name -> calls per minute (got ${show(key, v)})`);
     return {};
   }
+  const entries = Object.entries(v);
+  if (entries.length > MAX_MAP_ENTRIES) {
+    r.fail(key, `must have at most ${MAX_MAP_ENTRIES} entries (got ${entries.length})`);
+    return {};
+  }
+  const max = NUMBER_RANGES.rate_limit[1];
   const out: Record<string, number> = {};
-  for (const [api, n] of Object.entries(v)) {
-    if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) {
-      r.fail(`${key}.${api}`, `must be a positive number of calls per minute (got ${show(key, n)})`);
-    } else {
-      out[api] = n;
+  for (const [api, n] of entries) {
+    if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || n > max) {
+      r.fail(`${key}.${api}`, `must be a positive number of calls per minute, at most ${max} (got ${show(key, n)})`);
+      continue;
     }
+    if (!CLOUD_APIS.includes(api)) {
+      r.warnings.push(
+        `eni_conf.${key}.${show(key, api)}: the daemon calls no API of that name; it limits nothing (APIs: ${CLOUD_APIS.join(', ')})`,
+      );
+    }
+    out[api] = n;
   }
   return out;
 }
 
-/** Go marshals time.Duration as integer nanoseconds; people also write "2s". Accept both. */
+/** Go marshals time.Duration as integer nanoseconds; people also write "2s". Accept both, up to 24h. */
 function durationField(r: Reader, key: string, v: unknown): number | undefined {
-  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v / 1e6;
-  if (typeof v === 'string') {
-    const ms = parseGoDuration(v);
-    if (ms !== undefined && ms >= 0) return ms;
-  }
-  return r.fail(key, `must be a duration like "2s" or integer nanoseconds (got ${show(key, v)})`);
+  const [min, max] = BACKOFF_DURATION_RANGE;
+  const ms = typeof v === 'number' && Number.isFinite(v) ? v / 1e6 : typeof v === 'string' ? parseGoDuration(v) : undefined;
+  if (ms !== undefined && ms >= min && ms <= max) return ms;
+  return r.fail(key, `must be a duration like "2s" or integer nanoseconds, up to ${formatDuration(max)} (got ${show(key, v)})`);
+}
+
+/** A number of a backoff field in its range, or undefined after recording the problem. */
+function backoffNumber(r: Reader, key: string, v: unknown, range: readonly [number, number], integer = false): number | undefined {
+  if (typeof v === 'number' && Number.isFinite(v) && v >= range[0] && v <= range[1] && (!integer || Number.isInteger(v))) return v;
+  return r.fail(key, `must be ${integer ? 'an integer' : 'a number'} in ${range[0]}..${range[1]} (got ${show(key, v)})`);
 }
 
 function readBackoffOverride(r: Reader): Record<string, BackoffSpec> {
@@ -58,6 +93,10 @@ function readBackoffOverride(r: Reader): Record<string, BackoffSpec> {
     return {};
   }
   const out: Record<string, BackoffSpec> = {};
+  if (Object.keys(v).length > MAX_MAP_ENTRIES) {
+    r.fail(key, `must have at most ${MAX_MAP_ENTRIES} entries (got ${Object.keys(v).length})`);
+    return {};
+  }
   for (const [name, spec] of Object.entries(v)) {
     const base = `${key}.${name}`;
     if (!isPlainObject(spec)) {
@@ -71,18 +110,10 @@ function readBackoffOverride(r: Reader): Record<string, BackoffSpec> {
       if (f === 'initial_delay' || f === 'initialdelay') b.initialDelayMs = durationField(r, fkey, fv);
       else if (f === 'duration') b.durationMs = durationField(r, fkey, fv);
       else if (f === 'cap') b.capMs = durationField(r, fkey, fv);
-      else if (f === 'factor') {
-        if (typeof fv === 'number' && fv >= 1) b.factor = fv;
-        else r.fail(fkey, `must be a number >= 1 (got ${show(key, fv)})`);
-      } else if (f === 'jitter') {
-        if (typeof fv === 'number' && fv >= 0) b.jitter = fv;
-        else r.fail(fkey, `must be a number >= 0 (got ${show(key, fv)})`);
-      } else if (f === 'steps') {
-        if (typeof fv === 'number' && Number.isInteger(fv) && fv >= 1) b.steps = fv;
-        else r.fail(fkey, `must be an integer >= 1 (got ${show(key, fv)})`);
-      } else {
-        r.warnings.push(`eni_conf.${fkey}: unknown backoff field, ignored`);
-      }
+      else if (f === 'factor') b.factor = backoffNumber(r, fkey, fv, NUMBER_RANGES.backoff_factor);
+      else if (f === 'jitter') b.jitter = backoffNumber(r, fkey, fv, NUMBER_RANGES.backoff_jitter);
+      else if (f === 'steps') b.steps = backoffNumber(r, fkey, fv, NUMBER_RANGES.backoff_steps, true);
+      else r.warnings.push(`eni_conf.${fkey}: unknown backoff field, ignored`);
     }
     out[name] = b;
   }

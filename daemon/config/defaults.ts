@@ -35,6 +35,7 @@ export const DEFAULTS = {
   // the daemon process
   socketPath: '/var/run/eni/eni.socket',
   dbPath: '/var/lib/cni/eni-ipam/pods.db',
+  pendingDelIntervalMs: 10_000,
   logLevel: 'info',
   /** AllocIP's wait when the plugin sets no deadline. */
   allocTimeoutMs: 60_000,

@@ -71,7 +71,7 @@ export function readDriverKeys(r: Reader): DriverKeys {
   } else if (daemonMode === 'VPCIP') {
     r.fail('pod_cidr', 'is required when daemon_mode is VPCIP (the node\'s pod CIDR, e.g. "172.20.1.0/24")');
   }
-  const mtu = r.int('mtu', DEFAULTS.mtu, { min: 68, max: 65535 });
+  const mtu = r.int('mtu', DEFAULTS.mtu);
 
   const driverOverride = r.oneOf<DriverName | ''>('driver', ['veth', 'ipvlan', 'rawEni', 'none'] as const, '');
   const driver: DriverName = driverOverride || defaultDriver(daemonMode, eniipVirtualType);

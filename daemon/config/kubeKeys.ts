@@ -32,8 +32,8 @@ export function readKubeKeys(r: Reader): KubeKeys {
     r.fail('node_name', `must be a lower-case DNS subdomain (got ${show('node_name', nodeName)})`);
   }
   const kinds = r.stringList('custom_stateful_workload_kinds', 'owner kinds like ["CloneSet"]');
-  const kubeClientQps = r.num('kube_client_qps', DEFAULTS.kubeClientQps, 0.01, 10_000);
-  const kubeClientBurst = r.int('kube_client_burst', Math.max(DEFAULTS.kubeClientBurst, Math.ceil(kubeClientQps)), { min: 1 });
+  const kubeClientQps = r.num('kube_client_qps', DEFAULTS.kubeClientQps);
+  const kubeClientBurst = r.int('kube_client_burst', Math.max(DEFAULTS.kubeClientBurst, Math.ceil(kubeClientQps)));
   return {
     kubeconfig,
     kubeApiServer,

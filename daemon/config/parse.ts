@@ -6,6 +6,7 @@ import { readDriverKeys } from './driverKeys.js';
 import { readKubeKeys } from './kubeKeys.js';
 import { readPoolKeys } from './poolKeys.js';
 import { readProcessKeys } from './processKeys.js';
+import { MAX_DEPTH } from './ranges.js';
 import { isPlainObject, Reader, show } from './reader.js';
 import { ConfigError, type DaemonConfig } from './types.js';
 
@@ -54,13 +55,22 @@ export interface ParseResult {
  * `{ "eni_conf": "<json string>" }`. Throws ConfigError listing every bad key.
  */
 export function parseDaemonConfig(raw: unknown): ParseResult {
-  if (isPlainObject(raw) && typeof raw['eni_conf'] === 'string') {
+  // Before anything walks it (error messages stringify values): JSON.parse takes any depth, recursion does not.
+  const depth = depthOver(raw, MAX_DEPTH);
+  if (depth) throw new ConfigError([{ key: depth, message: `nested deeper than ${MAX_DEPTH} levels` }]);
+  if (isPlainObject(raw) && 'eni_conf' in raw) {
+    // The ConfigMap shape: {"eni_conf": "<json>"}. Anything but a string there is a mistake, not a config of defaults.
+    const wrapped = raw['eni_conf'];
+    if (typeof wrapped !== 'string') {
+      throw new ConfigError([{ key: '', message: `eni_conf must hold the config as a JSON string (got ${show('', wrapped)})` }]);
+    }
     let inner: unknown;
     try {
-      inner = JSON.parse(raw['eni_conf']);
+      inner = JSON.parse(wrapped);
     } catch (e) {
       throw new ConfigError([{ key: '', message: `eni_conf is not valid JSON: ${(e as Error).message}` }]);
     }
+    if (isPlainObject(inner) && 'eni_conf' in inner) throw new ConfigError([{ key: '', message: 'eni_conf wraps another eni_conf' }]);
     return parseDaemonConfig(inner);
   }
   if (!isPlainObject(raw)) {
@@ -79,10 +89,24 @@ export function parseDaemonConfig(raw: unknown): ParseResult {
     const why = IGNORED_TERWAY_KEYS[key];
     // Terway's chart renders some of these switched off (`"enable_eni_trunking": false`): nothing to say then.
     if (why && isOff(raw[key])) continue;
-    r.warnings.push(why ? `eni_conf.${key}: ignored (${why})` : `eni_conf.${key}: unknown key, ignored`);
+    const name = key.length > 64 ? `${key.slice(0, 64)}...` : key;
+    r.warnings.push(why ? `eni_conf.${name}: ignored (${why})` : `eni_conf.${name}: unknown key, ignored`);
   }
   if (r.issues.length > 0) throw new ConfigError(r.issues);
   return { config, warnings: r.warnings, source: raw };
+}
+
+/** The path (a.b[0]...) of the first value nested deeper than `max`, or undefined. Iterative: no stack to overflow. */
+function depthOver(root: unknown, max: number): string | undefined {
+  const stack: [unknown, number, string][] = [[root, 0, '']];
+  while (stack.length > 0) {
+    const [v, d, path] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (d >= max) return path.length > 80 ? `${path.slice(0, 80)}...` : path;
+    if (Array.isArray(v)) v.forEach((x, i) => stack.push([x, d + 1, `${path}[${i}]`]));
+    else for (const [k, x] of Object.entries(v)) stack.push([x, d + 1, path ? `${path}.${k}` : k]);
+  }
+  return undefined;
 }
 
 /** The config with secrets removed, safe to log. */

@@ -73,23 +73,21 @@ export function readPoolKeys(r: Reader): PoolKeys {
   const vSwitchSelectionPolicy = policy === 'most' ? 'ordered' : policy;
   const securityGroupIds = readSecurityGroups(r);
 
-  const minPoolSize = r.int('min_pool_size', DEFAULTS.minPoolSize, { min: 0 });
+  const minPoolSize = r.int('min_pool_size', DEFAULTS.minPoolSize);
   const maxPoolSize = r.int('max_pool_size', Math.max(DEFAULTS.maxPoolSize, minPoolSize), {
     min: minPoolSize,
     what: `>= min_pool_size (${minPoolSize})`,
   });
   const idleIpReclaimAfterMs = r.duration('idle_ip_reclaim_after');
   const idleIpReclaimIntervalMs = r.duration('idle_ip_reclaim_interval') ?? DEFAULTS.idleIpReclaimIntervalMs;
-  const idleIpReclaimBatchSize = r.int('idle_ip_reclaim_batch_size', DEFAULTS.idleIpReclaimBatchSize, { min: 1 });
+  const idleIpReclaimBatchSize = r.int('idle_ip_reclaim_batch_size', DEFAULTS.idleIpReclaimBatchSize);
   // A string in Terway's Config ("0.1", parsed with strconv.ParseFloat); a number is accepted too.
-  const idleIpReclaimJitterFactor = r.num('idle_ip_reclaim_jitter_factor', DEFAULTS.idleIpReclaimJitterFactor, 0, 1, {
-    numericString: true,
-  });
+  const idleIpReclaimJitterFactor = r.num('idle_ip_reclaim_jitter_factor', DEFAULTS.idleIpReclaimJitterFactor, { numericString: true });
   // Secondary ENIs (Terway getPoolConfig): the primary ENI is the node's and never counted.
-  const minEni = r.int('min_eni', DEFAULTS.minEni, { min: 0 });
-  const maxEni = r.int('max_eni', DEFAULTS.maxEni, { min: 0 });
-  const eniCapRatio = r.num('eni_cap_ratio', DEFAULTS.eniCapRatio, Number.MIN_VALUE, 100);
-  const eniCapShift = r.int('eni_cap_shift', DEFAULTS.eniCapShift, { min: -100, max: 100 });
+  const minEni = r.int('min_eni', DEFAULTS.minEni);
+  const maxEni = r.int('max_eni', DEFAULTS.maxEni);
+  const eniCapRatio = r.num('eni_cap_ratio', DEFAULTS.eniCapRatio);
+  const eniCapShift = r.int('eni_cap_shift', DEFAULTS.eniCapShift);
   if (maxEni !== 0 && maxEni < minEni) r.fail('max_eni', `must be 0 (the instance limit) or >= min_eni (${minEni}) (got ${maxEni})`);
   const eniSelectionPolicy = r.oneOf('eni_selection_policy', ['most_ips', 'least_ips'] as const, DEFAULTS.eniSelectionPolicy);
   const eniTags = r.stringMap('eni_tags');
@@ -112,9 +110,9 @@ export function readPoolKeys(r: Reader): PoolKeys {
     eniSelectionPolicy,
     eniTags,
     eniTagFilter,
-    ipCooldownMs: r.duration('ip_cooldown', { allowZero: true }) ?? DEFAULTS.ipCooldownMs,
-    statefulIpReserveMs: r.duration('stateful_ip_reserve', { allowZero: true }) ?? DEFAULTS.statefulIpReserveMs,
+    ipCooldownMs: r.duration('ip_cooldown') ?? DEFAULTS.ipCooldownMs,
+    statefulIpReserveMs: r.duration('stateful_ip_reserve') ?? DEFAULTS.statefulIpReserveMs,
     gcIntervalMs: r.duration('gc_interval') ?? DEFAULTS.gcIntervalMs,
-    gcGraceMs: r.duration('gc_grace', { allowZero: true }) ?? DEFAULTS.gcGraceMs,
+    gcGraceMs: r.duration('gc_grace') ?? DEFAULTS.gcGraceMs,
   };
 }

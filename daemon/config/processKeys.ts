@@ -1,12 +1,13 @@
-// eni_conf keys of the daemon process: its socket and pod DB paths, logging, the metrics /
-// introspection listener, and its time limits (AllocIP wait, shutdown drain).
+// eni_conf keys of the daemon process: its socket, pod DB and pending-DEL paths, logging, the metrics /
+// introspection listener, and its time limits (AllocIP wait, shutdown drain, pending-DEL drain period).
+import { dirname, join } from 'node:path';
 import { DEFAULTS } from './defaults.js';
 import { show, type Reader } from './reader.js';
 import type { DaemonConfig, ListenAddress, LogLevel } from './types.js';
 
 export type ProcessKeys = Pick<
   DaemonConfig,
-  'socketPath' | 'dbPath' | 'logLevel' | 'metricsListen' | 'allocTimeoutMs' | 'shutdownTimeoutMs'
+  'socketPath' | 'dbPath' | 'pendingDelDir' | 'pendingDelIntervalMs' | 'logLevel' | 'metricsListen' | 'allocTimeoutMs' | 'shutdownTimeoutMs'
 >;
 
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -33,6 +34,13 @@ export function readProcessKeys(r: Reader): ProcessKeys {
     r.fail('socket_path', `unix socket paths are limited to ${UNIX_PATH_MAX} bytes (got ${Buffer.byteLength(socketPath)})`);
   }
   const dbPath = r.str('db_path') ?? DEFAULTS.dbPath;
+  // Beside the pod DB unless set (the default DB's folder gives the plugin's default, /var/lib/cni/eni-ipam/pending-del);
+  // an in-memory DB has no folder, and no records directory unless one is set.
+  let pendingDelDir = r.str('pending_del_dir');
+  if (pendingDelDir !== undefined && !pendingDelDir.startsWith('/')) {
+    r.fail('pending_del_dir', `must be an absolute path (got ${show('pending_del_dir', pendingDelDir)})`);
+  }
+  if (pendingDelDir === undefined && dbPath !== ':memory:') pendingDelDir = join(dirname(dbPath), 'pending-del');
   const logLevel = r.oneOf('log_level', LOG_LEVELS, DEFAULTS.logLevel);
   let metricsListen: ListenAddress | undefined;
   const ml = r.str('metrics_listen');
@@ -43,9 +51,11 @@ export function readProcessKeys(r: Reader): ProcessKeys {
   return {
     socketPath,
     dbPath,
+    pendingDelDir,
+    pendingDelIntervalMs: r.duration('pending_del_interval') ?? DEFAULTS.pendingDelIntervalMs,
     logLevel,
     metricsListen,
     allocTimeoutMs: r.duration('alloc_timeout') ?? DEFAULTS.allocTimeoutMs,
-    shutdownTimeoutMs: r.duration('shutdown_timeout', { allowZero: true }) ?? DEFAULTS.shutdownTimeoutMs,
+    shutdownTimeoutMs: r.duration('shutdown_timeout') ?? DEFAULTS.shutdownTimeoutMs,
   };
 }

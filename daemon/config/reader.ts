@@ -1,7 +1,17 @@
 // The eni_conf reader: typed getters that record every bad key (ConfigError lists them all) and
 // remember which keys were read, so the rest can be warned about as unknown. Errors name the key
 // exactly as eni_conf spells it and never echo a secret.
-import { parseGoDuration } from './duration.js';
+import { formatDuration, parseGoDuration } from './duration.js';
+import {
+  DURATION_RANGES,
+  INT_RANGES,
+  MAX_LIST,
+  NUMBER_RANGES,
+  MAX_MAP_ENTRIES,
+  MAX_STRING,
+  type DurationKey,
+  type IntKey,
+} from './ranges.js';
 import type { ConfigIssue } from './types.js';
 
 /** Keys whose values never appear in errors or logs. */
@@ -49,6 +59,7 @@ export class Reader {
     if (v === undefined) return undefined;
     if (typeof v !== 'string') return this.fail(key, `must be a string (got ${show(key, v)})`);
     if (opts.nonEmpty !== false && v.trim() === '') return this.fail(key, 'must not be empty');
+    if (v.length > MAX_STRING) return this.fail(key, `must be at most ${MAX_STRING} characters (got ${v.length})`);
     return v;
   }
 
@@ -60,23 +71,30 @@ export class Reader {
     return def;
   }
 
-  int(key: string, def: number, opts: { min?: number; max?: number; what?: string } = {}): number {
+  /** An integer key in its range (ranges.ts); `min` raises the range's floor (max_pool_size >= min_pool_size). */
+  int(key: IntKey, def: number, opts: { min?: number; what?: string } = {}): number {
     const v = this.value(key);
     if (v === undefined) return def;
-    const min = opts.min ?? 0;
-    const ok = typeof v === 'number' && Number.isInteger(v) && v >= min && (opts.max === undefined || v <= opts.max);
+    const [floor, max] = INT_RANGES[key];
+    const min = Math.max(floor, opts.min ?? floor);
+    const ok = typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
     if (!ok) {
-      const range = opts.what ?? (opts.max === undefined ? `>= ${min}` : `in ${min}..${opts.max}`);
+      const range = opts.what ? `${opts.what}, at most ${max}` : `in ${min}..${max}`;
       this.fail(key, `must be an integer ${range} (got ${show(key, v)})`);
       return def;
     }
     return v as number;
   }
 
-  /** A number in min..max; `numericString`: a string holding one is accepted too (a Terway key typed string). */
-  num(key: string, def: number, min: number, max: number, opts: { numericString?: boolean } = {}): number {
+  /** A number key in its range (ranges.ts); `numericString`: a string holding one is accepted too (a Terway key typed string). */
+  num(
+    key: 'kube_client_qps' | 'idle_ip_reclaim_jitter_factor' | 'eni_cap_ratio',
+    def: number,
+    opts: { numericString?: boolean } = {},
+  ): number {
     const raw = this.value(key);
     if (raw === undefined) return def;
+    const [min, max] = NUMBER_RANGES[key];
     const v = opts.numericString && typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
       const range = min === Number.MIN_VALUE ? `> 0 and <= ${max}` : `in ${min}..${max}`;
@@ -103,15 +121,16 @@ export class Reader {
     return def;
   }
 
-  duration(key: string, opts: { allowZero?: boolean } = {}): number | undefined {
+  /** A Go duration in its key's range (ranges.ts): never above what a timer holds. */
+  duration(key: DurationKey): number | undefined {
     const v = this.value(key);
     if (v === undefined) return undefined;
+    const [min, max] = DURATION_RANGES[key];
     const ms = typeof v === 'string' ? parseGoDuration(v) : undefined;
-    if (ms === undefined || ms < 0 || (!opts.allowZero && ms === 0)) {
-      return this.fail(
-        key,
-        `must be a ${opts.allowZero ? 'non-negative' : 'positive'} duration like "30s", "10m" or "1h30m" (got ${show(key, v)})`,
-      );
+    if (ms === undefined || !(ms >= min && ms <= max)) {
+      const kind = min === 0 ? 'non-negative' : 'positive';
+      const range = min > 1 ? `from ${formatDuration(min)} up to ${formatDuration(max)}` : `up to ${formatDuration(max)}`;
+      return this.fail(key, `must be a ${kind} duration like "30s", "10m" or "1h30m", ${range} (got ${show(key, v)})`);
     }
     return ms;
   }
@@ -133,9 +152,10 @@ export class Reader {
   stringList(key: string, what: string): string[] | undefined {
     const v = this.value(key);
     if (v === undefined) return undefined;
-    if (!Array.isArray(v) || v.some((s) => typeof s !== 'string' || s.trim() === '')) {
+    if (!Array.isArray(v) || v.some((s) => typeof s !== 'string' || s.trim() === '' || s.length > MAX_STRING)) {
       return this.fail(key, `must be a list of ${what} (got ${show(key, v)})`);
     }
+    if (v.length > MAX_LIST) return this.fail(key, `must have at most ${MAX_LIST} entries (got ${v.length})`);
     return v as string[];
   }
 
@@ -147,8 +167,14 @@ export class Reader {
       return {};
     }
     const out: Record<string, string> = {};
-    for (const [k, val] of Object.entries(v)) {
-      if (k === '') this.fail(key, 'tag keys must not be empty');
+    const entries = Object.entries(v);
+    if (entries.length > MAX_MAP_ENTRIES) {
+      this.fail(key, `must have at most ${MAX_MAP_ENTRIES} entries (got ${entries.length})`);
+      return {};
+    }
+    for (const [k, val] of entries) {
+      if (k === '' || k.length > 128) this.fail(key, `tag keys must be 1-128 characters (got ${show(key, k)})`);
+      else if (typeof val === 'string' && val.length > 256) this.fail(`${key}.${k}`, `must be at most 256 characters (got ${val.length})`);
       else if (typeof val !== 'string') this.fail(`${key}.${k}`, `must be a string (got ${show(key, val)})`);
       else out[k] = val;
     }

@@ -70,6 +70,10 @@ export interface DaemonConfig {
   metadataEndpoint: string;
   socketPath: string;
   dbPath: string;
+  /** Pending-DEL records (proto/pendingDel.ts): `pending_del_dir`, else `pending-del` beside the pod DB; none for ':memory:'. */
+  pendingDelDir?: string;
+  /** How often the records are drained while serving (they are always drained before serving). */
+  pendingDelIntervalMs: number;
   ipCooldownMs: number;
   statefulIpReserveMs: number;
   /** Resolved driver: the `driver` override, else derived from daemon_mode / eniip_virtual_type. */

@@ -1,11 +1,15 @@
-// KubeClient over @kubernetes/client-node. The library (hundreds of ms to load) is imported lazily
-// here, on the first createKubeClient call, so a daemon without Kubernetes never loads it.
-import type { CoreV1Api, KubeConfig, RequestContext, V1Node } from '@kubernetes/client-node';
+// KubeClient: the daemon's five Kubernetes calls (pods, events, node status) over a KubeApi: plain HTTPS for the
+// service account and kube_api_server (restApi.ts), @kubernetes/client-node only for a kubeconfig file
+// (clientNodeApi.ts, loaded on demand). Flow control, error mapping, paging and event folding live here, once.
+import { readFileSync } from 'node:fs';
 import { TokenBucket } from '../cloud/ratelimit.js';
+import type { KubeApi } from './api.js';
+import { clientNodeApi } from './clientNodeApi.js';
 import { KubeError, toKubeError } from './errors.js';
 import { buildEventBody, EventCorrelator, type CorrelatorStats } from './events.js';
 import { conditionPatch, extendedResourcePatch } from './nodeStatus.js';
 import { toPodInfo } from './podInfo.js';
+import { inClusterTarget, restApi } from './restApi.js';
 import {
   systemWallClock,
   type KubeClient,
@@ -16,44 +20,33 @@ import {
   type PodInfo,
 } from './types.js';
 
-type ClientNode = typeof import('@kubernetes/client-node');
-
-let loading: Promise<ClientNode> | undefined;
-
-/** Loads client-node once (dynamic import; later calls share the module). */
-export function loadClientNode(): Promise<ClientNode> {
-  loading ??= import('@kubernetes/client-node');
-  return loading;
-}
+export { loadClientNode } from './clientNodeApi.js';
 
 const LIST_PAGE = 500;
 /** A condition already saying the same thing is re-written (heartbeat only) at most this often. */
 const CONDITION_HEARTBEAT_MS = 5 * 60_000;
 
-function buildKubeConfig(k8s: ClientNode, opts: KubeClientOptions): KubeConfig {
-  const kc = new k8s.KubeConfig();
-  try {
-    if (opts.server) {
-      // client-node refuses http:// unless TLS verification is off; it has no TLS to verify there anyway.
-      const plain = opts.server.startsWith('http:');
-      kc.loadFromClusterAndUser(
-        { name: 'eni-ipam', server: opts.server, skipTLSVerify: plain, ...(opts.caFile ? { caFile: opts.caFile } : {}) },
-        { name: 'eni-ipam', ...(opts.token ? { token: opts.token } : {}) },
-      );
-    } else if (opts.kubeconfig) {
-      kc.loadFromFile(opts.kubeconfig);
-    } else if (opts.inCluster) {
-      if (!process.env.KUBERNETES_SERVICE_HOST) throw new Error('KUBERNETES_SERVICE_HOST is not set: not running in a pod');
-      kc.loadFromCluster();
-    } else {
-      throw new KubeError(0, 'NotConfigured', 'kubernetes client: give server (+token), kubeconfig or inCluster');
+/** The transport for the options: kube_api_server (+ token, CA), a kubeconfig file, or the pod's service account. */
+async function apiFor(opts: KubeClientOptions, timeoutMs: number): Promise<KubeApi> {
+  if (opts.server) {
+    let ca: Buffer | undefined;
+    if (opts.caFile) {
+      try {
+        ca = readFileSync(opts.caFile);
+      } catch (e) {
+        throw new KubeError(
+          0,
+          'NotConfigured',
+          `kubernetes client config: CA ${opts.caFile}: ${(e as NodeJS.ErrnoException).code ?? 'EIO'}`,
+        );
+      }
     }
-  } catch (err) {
-    if (err instanceof KubeError) throw err;
-    throw new KubeError(0, 'NotConfigured', `kubernetes client config: ${(err as Error).message}`, { cause: err });
+    const token = opts.token;
+    return restApi({ server: opts.server, token: () => token, ...(ca ? { ca } : {}) }, timeoutMs);
   }
-  if (!kc.getCurrentCluster()) throw new KubeError(0, 'NotConfigured', 'kubernetes client config: no current cluster');
-  return kc;
+  if (opts.kubeconfig) return clientNodeApi(opts.kubeconfig, timeoutMs);
+  if (opts.inCluster) return restApi(inClusterTarget(process.env), timeoutMs);
+  throw new KubeError(0, 'NotConfigured', 'kubernetes client: give server (+token), kubeconfig or inCluster');
 }
 
 export interface KubeClientWithStats extends KubeClient {
@@ -62,26 +55,14 @@ export interface KubeClientWithStats extends KubeClient {
 }
 
 export async function createKubeClient(opts: KubeClientOptions): Promise<KubeClientWithStats> {
-  const k8s = await loadClientNode();
-  const kc = buildKubeConfig(k8s, opts);
-  const timeoutMs = opts.requestTimeoutMs ?? 10_000;
-  const config = k8s.createConfiguration({
-    baseServer: new k8s.ServerConfiguration(kc.getCurrentCluster()!.server, {}),
-    authMethods: { default: kc },
-    // Abort each request past the deadline (node-fetch honours the signal).
-    promiseMiddleware: [
-      {
-        pre: async (ctx: RequestContext) => {
-          ctx.setSignal(AbortSignal.timeout(timeoutMs));
-          return ctx;
-        },
-        post: async (res) => res,
-      },
-    ],
-  });
-  const core: CoreV1Api = new k8s.CoreV1Api(config);
-  const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
-  const strategicPatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);
+  return kubeClientOver(await apiFor(opts, opts.requestTimeoutMs ?? 10_000), opts);
+}
+
+/** The client's logic over any transport (tests pass their own KubeApi). */
+export function kubeClientOver(
+  api: KubeApi,
+  opts: Omit<KubeClientOptions, 'kubeconfig' | 'server' | 'token' | 'inCluster'>,
+): KubeClientWithStats {
   const limiter = new TokenBucket({ ratePerSec: opts.qps ?? 20, burst: opts.burst ?? 30 });
   const clock = opts.clock ?? systemWallClock;
   const correlator = new EventCorrelator(clock, { windowMs: opts.eventDedupeWindowMs });
@@ -97,7 +78,7 @@ export async function createKubeClient(opts: KubeClientOptions): Promise<KubeCli
 
   async function getPod(namespace: string, name: string): Promise<PodInfo | undefined> {
     try {
-      return toPodInfo(await call(`get pod ${namespace}/${name}`, () => core.readNamespacedPod({ namespace, name })));
+      return toPodInfo(await call(`get pod ${namespace}/${name}`, () => api.readPod(namespace, name)));
     } catch (err) {
       if (err instanceof KubeError && err.status === 404) return undefined;
       throw err;
@@ -108,15 +89,9 @@ export async function createKubeClient(opts: KubeClientOptions): Promise<KubeCli
     const out: PodInfo[] = [];
     let cont: string | undefined;
     do {
-      const page = await call(`list pods on ${nodeName}`, () =>
-        core.listPodForAllNamespaces({
-          fieldSelector: `spec.nodeName=${nodeName}`,
-          limit: LIST_PAGE,
-          ...(cont ? { _continue: cont } : {}),
-        }),
-      );
+      const page = await call(`list pods on ${nodeName}`, () => api.listPods(`spec.nodeName=${nodeName}`, LIST_PAGE, cont));
       for (const p of page.items) out.push(toPodInfo(p));
-      cont = page.metadata?._continue || undefined;
+      cont = page.continue;
     } while (cont);
     return out;
   }
@@ -131,9 +106,7 @@ export async function createKubeClient(opts: KubeClientOptions): Promise<KubeCli
       let uid = ev.uid;
       if (ev.target === 'Pod' && !uid) uid = (await getPod(ev.namespace!, ev.name))?.uid;
       const body = buildEventBody(ev, { now, count: d.count, firstTimestamp: d.firstTimestamp, nodeName: opts.nodeName, uid });
-      await call(`create event ${ev.reason} for ${ev.target} ${ev.name}`, () =>
-        core.createNamespacedEvent({ namespace: body.metadata.namespace, body }),
-      );
+      await call(`create event ${ev.reason} for ${ev.target} ${ev.name}`, () => api.createEvent(body.metadata.namespace, body));
     } catch (err) {
       correlator.forget(d.key);
       throw toKubeError(err, `record event ${ev.reason}`);
@@ -142,17 +115,17 @@ export async function createKubeClient(opts: KubeClientOptions): Promise<KubeCli
 
   async function setNodeExtendedResource(nodeName: string, resource: string, quantity: number): Promise<void> {
     const body = extendedResourcePatch(resource, quantity);
-    await call(`patch node ${nodeName} status (${resource})`, () => core.patchNodeStatus({ name: nodeName, body }, mergePatch));
+    await call(`patch node ${nodeName} status (${resource})`, () => api.patchNodeStatus(nodeName, body, 'merge'));
   }
 
   // Read-modify-write of one condition: serialised so two updates cannot interleave.
   let conditionChain: Promise<unknown> = Promise.resolve();
   function setNodeCondition(nodeName: string, cond: NodeCondition): Promise<void> {
     const run = async (): Promise<void> => {
-      const node: V1Node = await call(`get node ${nodeName}`, () => core.readNode({ name: nodeName }));
+      const node = await call(`get node ${nodeName}`, () => api.readNode(nodeName));
       const body = conditionPatch(node.status?.conditions, cond, clock.now(), CONDITION_HEARTBEAT_MS);
       if (!body) return;
-      await call(`patch node ${nodeName} condition ${cond.type}`, () => core.patchNodeStatus({ name: nodeName, body }, strategicPatch));
+      await call(`patch node ${nodeName} condition ${cond.type}`, () => api.patchNodeStatus(nodeName, body, 'strategic'));
     };
     const p = conditionChain.then(run, run);
     conditionChain = p.catch(() => undefined);
@@ -161,7 +134,7 @@ export async function createKubeClient(opts: KubeClientOptions): Promise<KubeCli
 
   async function getNode(nodeName: string): Promise<NodeInfo | undefined> {
     try {
-      const n: V1Node = await call(`get node ${nodeName}`, () => core.readNode({ name: nodeName }));
+      const n = await call(`get node ${nodeName}`, () => api.readNode(nodeName));
       return { name: nodeName, labels: { ...(n.metadata?.labels ?? {}) }, annotations: { ...(n.metadata?.annotations ?? {}) } };
     } catch (err) {
       if (err instanceof KubeError && err.status === 404) return undefined;
@@ -171,12 +144,12 @@ export async function createKubeClient(opts: KubeClientOptions): Promise<KubeCli
 
   async function annotateNode(nodeName: string, annotations: Record<string, string | null>): Promise<void> {
     const body = { metadata: { annotations } };
-    await call(`annotate node ${nodeName}`, () => core.patchNode({ name: nodeName, body }, mergePatch));
+    await call(`annotate node ${nodeName}`, () => api.patchNode(nodeName, body, 'merge'));
   }
 
   async function getConfigMapData(namespace: string, name: string): Promise<Record<string, string> | undefined> {
     try {
-      const cm = await call(`get configmap ${namespace}/${name}`, () => core.readNamespacedConfigMap({ namespace, name }));
+      const cm = await call(`get configmap ${namespace}/${name}`, () => api.readConfigMap(namespace, name));
       return { ...(cm.data ?? {}) };
     } catch (err) {
       if (err instanceof KubeError && err.status === 404) return undefined;

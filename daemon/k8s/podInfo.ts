@@ -1,11 +1,13 @@
-// V1Pod → PodInfo. Type-only import: erased at run time, so this file does not load client-node.
+// V1Pod → PodInfo, from client-node's objects (timestamps as Date) or the API's JSON (timestamps as strings).
+// Type-only import: erased at run time, so this file does not load client-node.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { PodInfo } from './types.js';
 
+/** One form for both: ISO 8601 with milliseconds (what Date#toISOString gives). */
 function iso(d: Date | string | undefined): string | undefined {
   if (d === undefined || d === null) return undefined;
-  if (typeof d === 'string') return d;
-  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+  const ms = typeof d === 'string' ? Date.parse(d) : d.getTime();
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
 
 export function toPodInfo(pod: V1Pod): PodInfo {

@@ -4,6 +4,16 @@
 import { chmod } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import {
+  boundText,
+  containerIdProblem,
+  ifNameProblem,
+  namespaceProblem,
+  netnsProblem,
+  networkNameProblem,
+  podNameProblem,
+  quote,
+} from '../../proto/identity.js';
 import { API_VERSION } from '../../proto/version.js';
 import type { PodRef } from '../../pool/types.js';
 import type { DaemonMetrics } from '../metrics.js';
@@ -52,8 +62,13 @@ export function checkApiVersion(v: number): void {
   }
 }
 
-const CONTAINER_ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const invalid = (field: string, value: string, problem: string): RpcStatusError =>
+  new RpcStatusError(grpc.status.INVALID_ARGUMENT, `${field} ${quote(value)} ${problem}`);
 
+/**
+ * The pod interface of a request, checked as the plugin checks it (proto/identity.ts): other clients reach this
+ * socket, and what passes here is stored in the pod DB, logged, put in file names and served by /v1/pods.
+ */
 export function podRefOf(msg: M.PodRefMsg | null | undefined, opts: { needNetns?: boolean; needNetworkName?: boolean } = {}): PodRef {
   if (!msg) throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, 'pod is required');
   if (!msg.k8s_pod_infra_container_id)
@@ -63,24 +78,15 @@ export function podRefOf(msg: M.PodRefMsg | null | undefined, opts: { needNetns?
   // Part of the pod key: an allocation without it could never be matched by CNI GC (which is per network).
   if (opts.needNetworkName && !msg.network_name)
     throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, 'pod.network_name (the network config name) is required');
-  if (msg.k8s_pod_infra_container_id.includes('/') || msg.if_name.includes('/')) {
-    throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, 'container id and interface name must not contain "/"');
-  }
-  // The CNI spec's rules: the plugin checks them too, but other clients reach this socket, and a
-  // name the kernel refuses would only fail in the driver after an address was taken.
-  if (!CONTAINER_ID_RE.test(msg.k8s_pod_infra_container_id)) {
-    throw new RpcStatusError(
-      grpc.status.INVALID_ARGUMENT,
-      `pod.k8s_pod_infra_container_id (container id) ${JSON.stringify(msg.k8s_pod_infra_container_id)} must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`,
-    );
-  }
-  const ifn = msg.if_name;
-  if (ifn === '.' || ifn === '..' || Buffer.byteLength(ifn) > 15 || /[:\s]/.test(ifn)) {
-    throw new RpcStatusError(
-      grpc.status.INVALID_ARGUMENT,
-      `pod.if_name (interface name) ${JSON.stringify(ifn)} must be 1-15 bytes, not "." or "..", without ":" or whitespace`,
-    );
-  }
+  const checks: [string, string, string | undefined][] = [
+    ['pod.k8s_pod_infra_container_id (container id)', msg.k8s_pod_infra_container_id, containerIdProblem(msg.k8s_pod_infra_container_id)],
+    ['pod.if_name (interface name)', msg.if_name, ifNameProblem(msg.if_name)],
+    ['pod.network_name', msg.network_name, msg.network_name === '' ? undefined : networkNameProblem(msg.network_name)],
+    ['pod.netns', msg.netns, netnsProblem(msg.netns, false)],
+    ['pod.k8s_pod_name', msg.k8s_pod_name, podNameProblem(msg.k8s_pod_name)],
+    ['pod.k8s_pod_namespace', msg.k8s_pod_namespace, namespaceProblem(msg.k8s_pod_namespace)],
+  ];
+  for (const [field, value, problem] of checks) if (problem) throw invalid(field, value, problem);
   return {
     namespace: msg.k8s_pod_namespace,
     name: msg.k8s_pod_name,
@@ -305,7 +311,7 @@ export class DaemonServer {
     const pod = podRefOf(req.pod);
     if (this.draining) return { success: false, failure_reason: SHUTTING_DOWN.reason, message: SHUTTING_DOWN.message, released_ip: '' };
     try {
-      const r = await this.service.releaseIp(pod, req.reason);
+      const r = await this.service.releaseIp(pod, boundText(req.reason, 256));
       return { success: true, failure_reason: 'FAILURE_NONE', message: '', released_ip: r.releasedIp };
     } catch (e) {
       const f = mapFailure(e);
@@ -361,6 +367,10 @@ export class DaemonServer {
 
   private async recordEvent(req: M.EventRequestMsg): Promise<M.EventReplyMsg> {
     if (!req.reason) throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, 'reason is required');
+    // Kubernetes' own bounds: an Event reason is a short CamelCase word, its note at most 1 KiB.
+    if (!/^[A-Za-z0-9]{1,128}$/.test(req.reason)) throw invalid('reason', req.reason, 'must be 1-128 letters or digits');
+    const nameProblem = podNameProblem(req.k8s_pod_name) ?? namespaceProblem(req.k8s_pod_namespace);
+    if (nameProblem) throw invalid('pod', `${req.k8s_pod_namespace}/${req.k8s_pod_name}`, nameProblem);
     const type = req.type === 'EVENT_TYPE_WARNING' ? 'Warning' : 'Normal';
     this.metrics?.events.inc({ reason: req.reason, type });
     if (!this.events) return { succeed: false, error: 'no event recorder configured' };
@@ -371,7 +381,7 @@ export class DaemonServer {
         name: req.k8s_pod_name,
         type,
         reason: req.reason,
-        message: req.message,
+        message: boundText(req.message, 1024),
       });
       return { succeed: true, error: '' };
     } catch (e) {
@@ -396,10 +406,14 @@ export class DaemonServer {
   private async gc(req: M.GCRequestMsg): Promise<M.GCReplyMsg> {
     checkApiVersion(req.api_version);
     if (!req.network_name) throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, 'network_name is required');
+    const netProblem = networkNameProblem(req.network_name);
+    if (netProblem) throw invalid('network_name', req.network_name, netProblem);
     const valid = req.valid_attachments.map((a, i) => {
       if (!a.container_id || !a.if_name) {
         throw new RpcStatusError(grpc.status.INVALID_ARGUMENT, `valid_attachments[${i}]: container_id and if_name are required`);
       }
+      const p = containerIdProblem(a.container_id) ?? ifNameProblem(a.if_name);
+      if (p) throw invalid(`valid_attachments[${i}]`, `${a.container_id}/${a.if_name}`, p);
       return { containerId: a.container_id, ifName: a.if_name };
     });
     if (this.draining) return { success: false, message: SHUTTING_DOWN.message, released: [] };

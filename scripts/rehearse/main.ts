@@ -139,14 +139,17 @@ async function installOnNode(
 }
 
 /**
- * The runtime's view of the node's /etc/cni/net.d: the installed conflist, with the daemon socket's host path
- * mapped into the simulated node's root (the one place where a node being a folder shows: both nodes share this
- * machine's /var/run).
+ * The runtime's view of the node's /etc/cni/net.d: the installed conflist, with the daemon socket's and the
+ * pending-DEL records' host paths mapped into the simulated node's root (the one place where a node being a
+ * folder shows: both nodes share this machine's /var/run and /var/lib).
  */
 function writeRuntimeConflist(n: RehearsalNode): void {
   mkdirSync(n.confDir, { recursive: true });
   const installed = JSON.parse(readFileSync(join(n.root, 'etc/cni/net.d/10-terway.conflist'), 'utf8')) as Obj;
-  const plugins = (installed.plugins as Obj[]).map((p) => (p.type === 'terway' ? { ...p, socket: join(n.root, String(p.socket)) } : p));
+  const inRoot = (p: Obj, key: string): Obj => (typeof p[key] === 'string' ? { [key]: join(n.root, String(p[key])) } : {});
+  const plugins = (installed.plugins as Obj[]).map((p) =>
+    p.type === 'terway' ? { ...p, ...inRoot(p, 'socket'), ...inRoot(p, 'pending_del_dir') } : p,
+  );
   writeFileSync(join(n.confDir, '10-terway.conflist'), JSON.stringify({ ...installed, plugins }, null, 2));
 }
 

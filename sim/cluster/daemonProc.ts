@@ -184,8 +184,17 @@ export class NodeDaemon {
 
   /** GET /metrics over the unix metrics socket (Prometheus text). */
   metrics(): Promise<string> {
+    return this.get('/metrics');
+  }
+
+  /** GET an introspection document (`/v1/pool`, `/v1/mapping`, ...) over the metrics socket, parsed. */
+  async introspect<T>(path: string): Promise<T> {
+    return JSON.parse(await this.get(path)) as T;
+  }
+
+  private get(path: string): Promise<string> {
     return new Promise((res, rej) => {
-      const req = request({ socketPath: this.metricsSocket, path: '/metrics', method: 'GET' }, (r) => {
+      const req = request({ socketPath: this.metricsSocket, path, method: 'GET' }, (r) => {
         const chunks: Buffer[] = [];
         r.on('data', (c: Buffer) => chunks.push(c));
         r.on('end', () => res(Buffer.concat(chunks).toString('utf8')));

@@ -1,5 +1,6 @@
 // Pods for the end-to-end suites: a netns per pod, ADD / DEL through the real plugin binary as a CNI runtime
 // runs it (separate process, clean environment: PATH + CNI_* only, network config on stdin).
+import { dirname, join } from 'node:path';
 import { buildPlugin } from '../../cni/build.js';
 import { createNetns, deleteNetns, netnsPath } from '../vpcsim/netns.js';
 import type { NodeDaemon } from './daemonProc.js';
@@ -64,7 +65,14 @@ export function podEnv(pod: Pod, command: string): Record<string, string> {
 }
 
 export function netConf(socketPath: string): Record<string, unknown> {
-  return { cniVersion: '1.0.0', name: NETWORK_NAME, type: 'terway', socket: socketPath };
+  // The daemon's default records directory is beside its pod DB, in the same folder as its socket.
+  return {
+    cniVersion: '1.0.0',
+    name: NETWORK_NAME,
+    type: 'terway',
+    socket: socketPath,
+    pending_del_dir: join(dirname(socketPath), 'pending-del'),
+  };
 }
 
 /** The pod key the daemon files the allocation under (GetIPInfo / CHECK). */

@@ -2,9 +2,12 @@
 // something: the mock's request handling (signatures, JSON) then runs on its own event loop, not on theirs.
 // Counters come over the admin endpoint.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { FaultSpec, WorldSpec } from './types.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -31,9 +34,27 @@ interface Banner {
   admin: string;
 }
 
-export async function spawnMockCloud(opts: { attachDelayMs?: number } = {}): Promise<MockCloudProcess> {
+export interface SpawnOptions {
+  attachDelayMs?: number;
+  /** A world other than the default one (partial: filled from the default field by field). */
+  world?: Partial<WorldSpec>;
+  /** Faults from the start (the admin endpoint changes them later). */
+  faults?: FaultSpec;
+}
+
+export async function spawnMockCloud(opts: SpawnOptions = {}): Promise<MockCloudProcess> {
   const args = ['--import', 'tsx', join(ROOT, 'sim', 'mockcloud', 'main.ts'), '--port', '0'];
   if (opts.attachDelayMs !== undefined) args.push('--attach-delay', String(opts.attachDelayMs));
+  // World and faults go over files the child reads at start; removed once it listens.
+  const specDir = opts.world || opts.faults ? mkdtempSync(join(tmpdir(), 'mockcloud-spec-')) : undefined;
+  if (specDir && opts.world) {
+    writeFileSync(join(specDir, 'world.json'), JSON.stringify(opts.world));
+    args.push('--world', join(specDir, 'world.json'));
+  }
+  if (specDir && opts.faults) {
+    writeFileSync(join(specDir, 'faults.json'), JSON.stringify(opts.faults));
+    args.push('--faults', join(specDir, 'faults.json'));
+  }
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
@@ -57,6 +78,8 @@ export async function spawnMockCloud(opts: { attachDelayMs?: number } = {}): Pro
       }
     });
     child.once('exit', (code, signal) => rej(new Error(`mock cloud exited (${code ?? signal}) before listening: ${stderr}`)));
+  }).finally(() => {
+    if (specDir) rmSync(specDir, { recursive: true, force: true });
   });
   const admin = async (method: 'GET' | 'POST', path: string): Promise<unknown> => {
     const r = await fetch(`${banner.admin}${path}`, { method, ...(method === 'POST' ? { body: '{}' } : {}) });

@@ -15,15 +15,19 @@ export class Faults implements FaultController {
   private readonly calls = new Map<string, number>();
   /** When each ENI was last mutated (Operation.Conflict window). */
   private readonly lastMutation = new Map<string, number>();
+  private readonly injectedByKind = new Map<string, number>();
+
+  private readonly random: () => number;
 
   constructor(
     initial: FaultSpec,
     private readonly defaults: { attachDelayMs: number; detachDelayMs?: number; deleteDelayMs?: number },
     private readonly now: () => number = () => performance.now(),
-    private readonly random: () => number = Math.random,
+    random?: () => number,
     /** Told whenever the stale-listing lag changes (the world keeps the history it needs). */
     private readonly onStaleListings: (ms: number) => void = () => {},
   ) {
+    this.random = random ?? Math.random;
     this.s = this.fresh();
     this.applySpec(initial);
   }
@@ -127,6 +131,10 @@ export class Faults implements FaultController {
     return JSON.parse(JSON.stringify(this.s)) as FaultState;
   }
 
+  injected(): Record<string, number> {
+    return Object.fromEntries([...this.injectedByKind.entries()].sort(([a], [b]) => a.localeCompare(b)));
+  }
+
   // ---- used by the server ------------------------------------------------------------------
 
   get attachDelayMs(): number {
@@ -193,8 +201,17 @@ export class Faults implements FaultController {
     return false;
   }
 
-  /** Decides whether this call of `action` fails by injection. */
+  /** Decides whether this call of `action` fails by injection (counted by kind, `injected()`). */
   pickError(action: string): InjectedError | undefined {
+    const e = this.drawError(action);
+    if (e) {
+      const k = e.afterEffect ? `${e.kind} after effect` : e.kind;
+      this.injectedByKind.set(k, (this.injectedByKind.get(k) ?? 0) + 1);
+    }
+    return e;
+  }
+
+  private drawError(action: string): InjectedError | undefined {
     const i = this.s.failNext.findIndex((f) => f.action === action || f.action === '*');
     if (i >= 0) {
       const f = this.s.failNext[i];

@@ -40,6 +40,8 @@ export interface StartOptions {
   deleteDelayMs?: number;
   /** One line per API call on stderr. */
   log?: boolean;
+  /** Draws fault dice and latencies (default Math.random): pass a seeded PRNG to repeat a run's faults. */
+  random?: () => number;
 }
 
 export interface MockCloudHandle {
@@ -83,6 +85,7 @@ export async function startMockCloud(opts: StartOptions = {}): Promise<MockCloud
     detachDelayMs: opts.detachDelayMs,
     deleteDelayMs: opts.deleteDelayMs,
     log: opts.log,
+    random: opts.random,
   });
   const host = opts.host ?? '127.0.0.1';
   const addr = await server.listen(opts.port ?? 0, host);

@@ -45,6 +45,8 @@ export interface ServerOptions {
   deleteDelayMs?: number;
   /** Logs one line per API call to stderr (never stdout, never secrets). */
   log?: boolean;
+  /** Draws the fault dice and latencies (default Math.random): a seeded one repeats a chaos run's faults. */
+  random?: () => number;
 }
 
 export class MockCloudServer {
@@ -65,7 +67,7 @@ export class MockCloudServer {
       opts.faults ?? {},
       { attachDelayMs: opts.attachDelayMs ?? 100, detachDelayMs: opts.detachDelayMs, deleteDelayMs: opts.deleteDelayMs },
       undefined,
-      undefined,
+      opts.random,
       (ms) => this.world.setListingLag(ms),
     );
     this.life = new EniLifecycle(this.world, this.faults, this.events);

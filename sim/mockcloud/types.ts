@@ -102,6 +102,8 @@ export interface FaultController {
   /** Back to no faults (attach/detach delays return to the start-up values). */
   clear(): void;
   state(): FaultState;
+  /** Errors injected so far, by kind ("5xx", "timeout after effect", ...); throttling by the token bucket not included. */
+  injected(): Record<string, number>;
 }
 
 export interface EniAttachedEvent {

@@ -44,7 +44,8 @@ export interface PluginOutcome {
 }
 
 export function netConf(socket: string, name = 'terway'): string {
-  return JSON.stringify({ cniVersion: '1.0.0', name, type: 'terway', socket });
+  // The daemon's default records directory is beside its pod DB, in the same folder as its socket.
+  return JSON.stringify({ cniVersion: '1.0.0', name, type: 'terway', socket, pending_del_dir: join(dirname(socket), 'pending-del') });
 }
 
 export async function execPlugin(

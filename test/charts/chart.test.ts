@@ -266,6 +266,7 @@ describe('rendered eni_conf and conflist against the daemon and the plugin', () 
       'db_path',
       'log_level',
       'metrics_listen',
+      'pending_del_dir',
       'proc_sys_path',
       'socket_path',
     ]);
@@ -281,6 +282,8 @@ describe('rendered eni_conf and conflist against the daemon and the plugin', () 
     expect(paths.socketPath).toBe(DEFAULT_SOCKET);
     expect(posix.dirname(paths.socketPath)).toBe(paths.socketDir);
     expect(posix.dirname(paths.dbPath)).toBe(paths.stateDir);
+    // The plugin on the host writes pending-DEL records where the daemon reads them: on the state hostPath.
+    expect(posix.dirname(paths.pendingDelDir)).toBe(paths.stateDir);
     expect(paths.pluginImagePath.startsWith(`${paths.appDir}/`)).toBe(true);
     // The scripts' defaults are the chart's paths.
     expect(readChartFile('files/healthcheck.cjs')).toContain(`'${paths.socketPath}'`);
@@ -294,6 +297,7 @@ describe('rendered eni_conf and conflist against the daemon and the plugin', () 
     expect(config.daemonMode).toBe('ENIMultiIP');
     expect(config.socketPath).toBe(paths.socketPath);
     expect(config.dbPath).toBe(paths.dbPath);
+    expect(config.pendingDelDir).toBe(paths.pendingDelDir);
     expect(config.maxPoolSize).toBe(5);
     expect(config.idleIpReclaimIntervalMs).toBe(600_000);
     expect(config.mtu).toBe(1500);
@@ -344,7 +348,7 @@ describe('rendered eni_conf and conflist against the daemon and the plugin', () 
     expect(list.cniVersions).toEqual(['0.4.0', '1.0.0', '1.1.0']);
     const plugins = list.plugins as JsonObject[];
     expect(plugins).toHaveLength(1);
-    expect(plugins[0]).toEqual({ type: 'terway', socket: paths.socketPath, mtu: 1500 });
+    expect(plugins[0]).toEqual({ type: 'terway', socket: paths.socketPath, pending_del_dir: paths.pendingDelDir, mtu: 1500 });
     // libcni hands each plugin its entry plus the list's name and the cniVersion it picked.
     for (const cniVersion of list.cniVersions as string[]) {
       const stdin = JSON.stringify({ ...plugins[0], name: list.name, cniVersion });
@@ -355,9 +359,14 @@ describe('rendered eni_conf and conflist against the daemon and the plugin', () 
         expect(conf.socket).toBe(paths.socketPath);
       }
     }
-    const tuned = emulateConflist(mergeValues(values, { cni: { timeoutSeconds: 30, logFile: '/var/log/eni-ipam-cni.log' } }), paths);
+    const tuned = emulateConflist(
+      mergeValues(values, { cni: { timeoutSeconds: 30, delWaitSeconds: 3, logFile: '/var/log/eni-ipam-cni.log' } }),
+      paths,
+    );
     const conf = parseNetConf(JSON.stringify({ ...(tuned.plugins as JsonObject[])[0], name: 'terway', cniVersion: '1.1.0' }), 'ADD');
     expect(conf.timeoutSeconds).toBe(30);
+    expect(conf.delWaitSeconds).toBe(3);
+    expect(conf.pendingDelDir).toBe(paths.pendingDelDir);
     expect(conf.logFile).toBe('/var/log/eni-ipam-cni.log');
   });
 });

@@ -123,6 +123,7 @@ export interface ChartPaths {
   socketPath: string;
   socketDir: string;
   dbPath: string;
+  pendingDelDir: string;
   stateDir: string;
   appDir: string;
   pluginImagePath: string;
@@ -136,6 +137,7 @@ export function chartPaths(helpers: string = readChartFile('templates/_helpers.t
     socketPath: c('socketPath'),
     socketDir: c('socketDir'),
     dbPath: c('dbPath'),
+    pendingDelDir: c('pendingDelDir'),
     stateDir: c('stateDir'),
     appDir: c('appDir'),
     pluginImagePath: c('pluginImagePath'),
@@ -159,6 +161,7 @@ export function emulateEniConf(values: JsonObject, paths: ChartPaths): JsonObjec
   out.log_level = values.logLevel!;
   out.socket_path = paths.socketPath;
   out.db_path = paths.dbPath;
+  out.pending_del_dir = paths.pendingDelDir;
   out.proc_sys_path = paths.procSysPath;
   if (metrics.enabled) {
     let addr = String(metrics.bindAddress ?? '');
@@ -173,7 +176,13 @@ export function emulateEniConf(values: JsonObject, paths: ChartPaths): JsonObjec
 export function emulateConflist(values: JsonObject, paths: ChartPaths): JsonObject {
   const cni = values.cni as JsonObject;
   const eniConf = values.eniConf as JsonObject;
-  const plugin: JsonObject = { type: 'terway', socket: paths.socketPath, mtu: Math.trunc(Number(eniConf.mtu || 1500)) };
+  const plugin: JsonObject = {
+    type: 'terway',
+    socket: paths.socketPath,
+    pending_del_dir: paths.pendingDelDir,
+    mtu: Math.trunc(Number(eniConf.mtu || 1500)),
+  };
+  if (cni.delWaitSeconds) plugin.del_wait_seconds = cni.delWaitSeconds;
   if (cni.timeoutSeconds) plugin.timeout_seconds = cni.timeoutSeconds;
   if (cni.logFile) plugin.log_file = cni.logFile;
   const chained = Array.isArray(cni.chainedPlugins) ? cni.chainedPlugins : [];

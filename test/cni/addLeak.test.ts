@@ -37,7 +37,13 @@ function backend(allocError: unknown): { b: EniBackend; released: ReleaseIPReque
   return { b, released };
 }
 
-const io = { print: () => {}, log: { info: () => {}, warn: () => {}, error: () => {} } };
+const io = {
+  print: () => {},
+  log: { info: () => {}, warn: () => {}, error: () => {} },
+  recordPendingDel: (): never => {
+    throw new Error('no DEL here');
+  },
+};
 
 async function addError(allocError: unknown): Promise<{ err: CniError; released: ReleaseIPRequest[] }> {
   const { b, released } = backend(allocError);

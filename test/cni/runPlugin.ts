@@ -2,6 +2,7 @@
 // environment (PATH and CNI_* only), the network config on stdin, stdout and the exit code read.
 // Reusable by end-to-end suites against the real daemon.
 import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { buildPlugin, DEFAULT_PLUGIN_PATH } from '../../cni/build.js';
 
 export { DEFAULT_PLUGIN_PATH };
@@ -95,5 +96,13 @@ export function podEnv(over: Record<string, string | undefined> = {}): Record<st
 
 /** A network config for the plugin as a runtime passes it (after conflist expansion). */
 export function netConf(socketPath: string, over: Record<string, unknown> = {}): Record<string, unknown> {
-  return { cniVersion: '1.1.0', name: 'terway', type: 'terway', socket: socketPath, ...over };
+  // Records of DELs the daemon could not take go beside the test's socket, never to the node-wide default.
+  return {
+    cniVersion: '1.1.0',
+    name: 'terway',
+    type: 'terway',
+    socket: socketPath,
+    pending_del_dir: join(dirname(socketPath), 'pending-del'),
+    ...over,
+  };
 }

@@ -39,7 +39,12 @@ describe('spec helpers', () => {
   });
 
   it('parses CNI_ARGS, keeping unknown keys and "=" inside values', () => {
-    expect(parseCniArgs('IgnoreUnknown=1;K8S_POD_NAME=a=b;;X=')).toEqual({ IgnoreUnknown: '1', K8S_POD_NAME: 'a=b', X: '' });
+    expect(parseCniArgs('IgnoreUnknown=1;K8S_POD_NAME=web-0;FOO=a=b;;X=')).toEqual({
+      IgnoreUnknown: '1',
+      K8S_POD_NAME: 'web-0',
+      FOO: 'a=b',
+      X: '',
+    });
     expect(parseCniArgs('')).toEqual({});
     expect(codeOf(() => parseCniArgs('=v'))).toBe(4);
   });

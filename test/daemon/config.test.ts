@@ -226,13 +226,17 @@ describe("parseDaemonConfig: credentials as Terway's chart renders them", () => 
 
 describe('parseDaemonConfig: bad values name the key', () => {
   it.each<[string, Record<string, unknown>, RegExp]>([
-    ['max_pool_size', { max_pool_size: 'abc' }, /eni_conf\.max_pool_size: must be an integer >= min_pool_size \(0\) \(got "abc"\)/],
+    [
+      'max_pool_size',
+      { max_pool_size: 'abc' },
+      /eni_conf\.max_pool_size: must be an integer >= min_pool_size \(0\), at most 10000 \(got "abc"\)/,
+    ],
     [
       'max_pool_size',
       { min_pool_size: 5, max_pool_size: 3 },
-      /eni_conf\.max_pool_size: must be an integer >= min_pool_size \(5\) \(got 3\)/,
+      /eni_conf\.max_pool_size: must be an integer >= min_pool_size \(5\), at most 10000 \(got 3\)/,
     ],
-    ['min_pool_size', { min_pool_size: -1 }, /eni_conf\.min_pool_size: must be an integer >= 0 \(got -1\)/],
+    ['min_pool_size', { min_pool_size: -1 }, /eni_conf\.min_pool_size: must be an integer in 0\.\.10000 \(got -1\)/],
     ['min_pool_size', { min_pool_size: 1.5 }, /eni_conf\.min_pool_size: must be an integer/],
     ['version', { version: 2 }, /eni_conf\.version: must be a string \(got 2\)/],
     ['access_key', { access_key: 'AK' }, /eni_conf\.access_secret: access_key and access_secret must be set together/],
@@ -261,20 +265,20 @@ describe('parseDaemonConfig: bad values name the key', () => {
     [
       'idle_ip_reclaim_after',
       { idle_ip_reclaim_after: '10' },
-      /eni_conf\.idle_ip_reclaim_after: must be a positive duration like "30s", "10m" or "1h30m" \(got "10"\)/,
+      /eni_conf\.idle_ip_reclaim_after: must be a positive duration like "30s", "10m" or "1h30m", from 1s up to 168h \(got "10"\)/,
     ],
     ['idle_ip_reclaim_interval', { idle_ip_reclaim_interval: 600 }, /eni_conf\.idle_ip_reclaim_interval: must be a positive duration/],
     [
       'idle_ip_reclaim_batch_size',
       { idle_ip_reclaim_batch_size: 0 },
-      /eni_conf\.idle_ip_reclaim_batch_size: must be an integer >= 1 \(got 0\)/,
+      /eni_conf\.idle_ip_reclaim_batch_size: must be an integer in 1\.\.1000 \(got 0\)/,
     ],
     [
       'idle_ip_reclaim_jitter_factor',
       { idle_ip_reclaim_jitter_factor: 2 },
       /eni_conf\.idle_ip_reclaim_jitter_factor: must be a number in 0\.\.1/,
     ],
-    ['min_eni', { min_eni: 'one' }, /eni_conf\.min_eni: must be an integer >= 0/],
+    ['min_eni', { min_eni: 'one' }, /eni_conf\.min_eni: must be an integer in 0\.\.128/],
     ['max_eni', { min_eni: 3, max_eni: 2 }, /eni_conf\.max_eni: must be 0 \(the instance limit\) or >= min_eni \(3\) \(got 2\)/],
     ['eni_selection_policy', { eni_selection_policy: 'most' }, /eni_conf\.eni_selection_policy: must be one of most_ips\|least_ips/],
     ['eni_tags', { eni_tags: 'a=b' }, /eni_conf\.eni_tags: must be an object of string values/],
@@ -294,7 +298,7 @@ describe('parseDaemonConfig: bad values name the key', () => {
     [
       'backoff_override.<k>.steps',
       { backoff_override: { eni_ops: { steps: 0 } } },
-      /eni_conf\.backoff_override\.eni_ops\.steps: must be an integer >= 1/,
+      /eni_conf\.backoff_override\.eni_ops\.steps: must be an integer in 1\.\.1000/,
     ],
     ['ip_stack dual', { ip_stack: 'dual' }, /eni_conf\.ip_stack: "dual" is not supported yet \(only ipv4\)/],
     ['ip_stack ipv6', { ip_stack: 'ipv6' }, /eni_conf\.ip_stack: "ipv6" is not supported yet/],

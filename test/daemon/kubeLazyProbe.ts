@@ -1,7 +1,8 @@
-// Run in a child process by kubeLazy.test.ts: starts a daemon without Kubernetes, then one with it, and
-// reports whether @kubernetes/client-node (seen through its CommonJS dependency node-fetch) got loaded.
+// Run in a child process by kubeLazy.test.ts: starts a daemon without Kubernetes, then one with an API server (the
+// REST transport the service account uses too), then one with a kubeconfig file, and reports after each whether
+// @kubernetes/client-node (seen through its CommonJS dependency node-fetch) got loaded.
 import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -42,5 +43,36 @@ const h2 = await startDaemon(withKube, {
 });
 const loadedWithKube = clientNodeLoaded();
 await h2.stop();
+// A kubeconfig file (any auth method it may name): client-node reads it.
+const kubeconfig = join(dir, 'kubeconfig');
+writeFileSync(
+  kubeconfig,
+  'apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:1\nusers:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: x\n  context:\n    cluster: c\n    user: u\ncurrent-context: x\n',
+);
+const withKubeconfig = parseDaemonConfig({
+  socket_path: join(dir, 's3'),
+  db_path: ':memory:',
+  driver: 'none',
+  instance_id: 'i-test',
+  kubeconfig,
+}).config;
+const h3 = await startDaemon(withKubeconfig, {
+  allocator: new FakeAllocator(),
+  driver: new FakeDriver(),
+  metadata: FAKE_METADATA,
+  logger: createLogger({ destination: sink }),
+  env: {},
+});
+const loadedWithKubeconfig = clientNodeLoaded();
+await h3.stop();
 rmSync(dir, { recursive: true, force: true });
-process.stdout.write(JSON.stringify({ loaded, kube: handle.kube !== undefined, loadedWithKube, kube2: h2.kube !== undefined }) + '\n');
+process.stdout.write(
+  JSON.stringify({
+    loaded,
+    kube: handle.kube !== undefined,
+    loadedWithKube,
+    kube2: h2.kube !== undefined,
+    loadedWithKubeconfig,
+    kube3: h3.kube !== undefined,
+  }) + '\n',
+);

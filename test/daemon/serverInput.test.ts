@@ -96,14 +96,52 @@ describe('daemon gRPC input checks', () => {
     ['the interface name ".."', { if_name: '..' }, /if_name/],
     ['a container id with a newline', { k8s_pod_infra_container_id: 'c1\nc2' }, /container id/],
     ['a container id starting with "-"', { k8s_pod_infra_container_id: '-c1' }, /container id/],
+    ['a container id over 255 bytes', { k8s_pod_infra_container_id: 'c'.repeat(256) }, /container id.*at most 255 bytes/],
+    ['an interface name with "/"', { if_name: 'a/b' }, /if_name/],
+    ['an interface name with NUL', { if_name: 'eth\u00000' }, /if_name/],
+    ['a relative netns', { netns: 'netns/x' }, /pod\.netns.*absolute path/],
+    ['a netns over 4095 bytes', { netns: `/${'n'.repeat(4095)}` }, /pod\.netns.*at most 4095 bytes/],
+    ['a network name with "/"', { network_name: 'a/b' }, /pod\.network_name/],
+    ['a network name over 255 bytes', { network_name: 'n'.repeat(256) }, /pod\.network_name.*at most 255 bytes/],
+    ['a pod name over 253 characters', { k8s_pod_name: 'p'.repeat(254) }, /pod\.k8s_pod_name.*at most 253/],
+    ['a pod name with a space', { k8s_pod_name: 'web 0' }, /pod\.k8s_pod_name.*container name/],
+    ['a namespace over 253 characters', { k8s_pod_namespace: 'n'.repeat(254) }, /pod\.k8s_pod_namespace.*at most 253/],
+    ['a namespace with "/"', { k8s_pod_namespace: 'kube/system' }, /pod\.k8s_pod_namespace.*container name/],
   ])('rejects %s with INVALID_ARGUMENT before allocating', async (_what, over, want) => {
     const { client, allocator } = await setup();
     for (const method of ['AllocIP', 'ReleaseIP']) {
       const err = await grpcError(client.call(method, { pod: podMsg('c1', over), api_version: API_VERSION, reason: 't' }));
       expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
       expect(err.details).toMatch(want);
+      // The refusal quotes the value cut short: no input reaches a message (or the log) unbounded.
+      expect(err.details.length).toBeLessThan(300);
     }
     expect(allocator.allocateCalls).toBe(0);
+  });
+
+  it('bounds what RecordEvent and GC accept: reason, pod names, network name, attachments', async () => {
+    const { client } = await setup();
+    const event = (over: Record<string, unknown>) =>
+      client.call('RecordEvent', {
+        target: 'EVENT_TARGET_POD',
+        k8s_pod_name: 'web-0',
+        k8s_pod_namespace: 'default',
+        type: 'EVENT_TYPE_WARNING',
+        reason: 'AllocIPFailed',
+        message: 'm',
+        ...over,
+      });
+    for (const over of [{ reason: 'x'.repeat(129) }, { reason: 'Bad Reason' }, { k8s_pod_name: 'a b' }, { k8s_pod_namespace: 'a/b' }]) {
+      expect((await grpcError(event(over))).code).toBe(grpc.status.INVALID_ARGUMENT);
+    }
+    const gc = (network_name: string, valid: { container_id: string; if_name: string }[]) =>
+      client.call('GC', { network_name, valid_attachments: valid, api_version: API_VERSION });
+    expect((await grpcError(gc('bad/name', []))).details).toMatch(/network_name/);
+    expect((await grpcError(gc('eni-net', [{ container_id: 'c'.repeat(300), if_name: 'eth0' }]))).details).toMatch(
+      /valid_attachments\[0\]/,
+    );
+    expect((await grpcError(gc('eni-net', [{ container_id: 'c1', if_name: 'eth0/1' }]))).details).toMatch(/valid_attachments\[0\]/);
+    expect(await gc('eni-net', [{ container_id: 'c1', if_name: 'eth0' }])).toMatchObject({ success: true });
   });
 
   it('rejects a GC attachment with an empty field with INVALID_ARGUMENT', async () => {

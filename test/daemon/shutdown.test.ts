@@ -90,7 +90,7 @@ describe('daemon process', () => {
     const child = spawnTs('daemon/main.ts', ['--config', cfg]);
     expect(await child.exited).toBe(2);
     const err = child.stderr.join('');
-    expect(err).toContain('config error: eni_conf.max_pool_size: must be an integer >= min_pool_size (0) (got "abc")');
+    expect(err).toContain('config error: eni_conf.max_pool_size: must be an integer >= min_pool_size (0), at most 10000 (got "abc")');
     expect(JSON.stringify(child.lines)).not.toContain('hidden-value');
     expect(child.lines[0]).toMatchObject({ level: 'fatal', msg: 'invalid configuration' });
   });

@@ -1,4 +1,4 @@
-// Importing daemon/k8s must not load @kubernetes/client-node; createKubeClient / loadClientNode does.
+// Importing daemon/k8s must not load @kubernetes/client-node; loadClientNode (what a kubeconfig client uses) does.
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -57,6 +57,8 @@ socket; the pod DB must outlive the pod, so it lives on a hostPath.
 {{- define "eni-ipam.socketPath" -}}/var/run/eni/eni.socket{{- end -}}
 {{- define "eni-ipam.stateDir" -}}/var/lib/eni-ipam{{- end -}}
 {{- define "eni-ipam.dbPath" -}}/var/lib/eni-ipam/pods.db{{- end -}}
+{{/* DELs the plugin (on the host) records while the daemon cannot take them; the daemon drains them. On the state hostPath. */}}
+{{- define "eni-ipam.pendingDelDir" -}}/var/lib/eni-ipam/pending-del{{- end -}}
 {{/* The host's /proc/sys/net is mounted here (under <this>/net): /proc/sys is read-only without privileges. */}}
 {{- define "eni-ipam.procSysPath" -}}/host/proc/sys{{- end -}}
 {{/* Where the image keeps the app (package.json, dist/, node_modules/) and the one-file plugin. */}}
@@ -80,7 +82,7 @@ chart's mounts and other values are set here and may not be given in eniConf.
 {{- fail (printf "daemonMode must be one of %s (got %v)" (join ", " $modes) .Values.daemonMode) -}}
 {{- end -}}
 {{- $eniConf := .Values.eniConf | default dict -}}
-{{- range $key := list "daemon_mode" "log_level" "socket_path" "db_path" "metrics_listen" "credential_path" "proc_sys_path" -}}
+{{- range $key := list "daemon_mode" "log_level" "socket_path" "db_path" "pending_del_dir" "metrics_listen" "credential_path" "proc_sys_path" -}}
 {{- if hasKey $eniConf $key -}}
 {{- fail (printf "eniConf.%s is set by the chart; use the chart's own value instead (see values.yaml)" $key) -}}
 {{- end -}}
@@ -99,6 +101,7 @@ chart's mounts and other values are set here and may not be given in eniConf.
 {{- $_ := set $conf "log_level" .Values.logLevel -}}
 {{- $_ := set $conf "socket_path" (include "eni-ipam.socketPath" .) -}}
 {{- $_ := set $conf "db_path" (include "eni-ipam.dbPath" .) -}}
+{{- $_ := set $conf "pending_del_dir" (include "eni-ipam.pendingDelDir" .) -}}
 {{- $_ := set $conf "proc_sys_path" (include "eni-ipam.procSysPath" .) -}}
 {{- if .Values.metrics.enabled -}}
 {{- $_ := set $conf "metrics_listen" (include "eni-ipam.metricsListen" .) -}}
@@ -116,7 +119,10 @@ every pod fails and the cleanup DEL stops at the first chained plugin. Newer run
 highest of cniVersions they support (1.1.0 adds STATUS and GC).
 */}}
 {{- define "eni-ipam.cniConflist" -}}
-{{- $plugin := dict "type" "terway" "socket" (include "eni-ipam.socketPath" .) "mtu" (int (.Values.eniConf.mtu | default 1500)) -}}
+{{- $plugin := dict "type" "terway" "socket" (include "eni-ipam.socketPath" .) "pending_del_dir" (include "eni-ipam.pendingDelDir" .) "mtu" (int (.Values.eniConf.mtu | default 1500)) -}}
+{{- with .Values.cni.delWaitSeconds -}}
+{{- $_ := set $plugin "del_wait_seconds" . -}}
+{{- end -}}
 {{- with .Values.cni.timeoutSeconds -}}
 {{- $_ := set $plugin "timeout_seconds" . -}}
 {{- end -}}

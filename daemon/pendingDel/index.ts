@@ -1,0 +1,2 @@
+export { PendingDels, recordAction, type DrainReport, type DrainStep, type PendingDelsOptions } from './service.js';
+export { RecordsDir } from './records.js';
