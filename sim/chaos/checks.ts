@@ -17,8 +17,8 @@ export function cloudDuplicates(dump: WorldDump): string[] {
 const n = (x: number | undefined): number => x ?? 0;
 
 /**
- * The pool against the cloud, for one node: every secondary IP the cloud shows on the node's ENIs is in the pool
- * (none leaked), every pool IP is on that ENI in the cloud (none invented), every ENI of the pool is attached to
+ * The pool against the cloud, for one node: every address the cloud shows on the node's secondary ENIs (each
+ * one's primary included: pods use it too) and every secondary IP on eth0 is in the pool (none leaked), every pool IP is on that ENI in the cloud (none invented), every ENI of the pool is attached to
  * the node, and no ENI the daemon created (creator + node tags) sits detached or attached without the pool
  * knowing it (an unowned ENI).
  */
@@ -29,7 +29,8 @@ export function poolCloudMismatches(dump: WorldDump, instanceId: string, pool: P
   for (const [eniId, e] of cloudEnis) {
     const p = poolEnis.get(eniId);
     const poolIps = new Set(p ? Object.values(p.ips).flat() : []);
-    for (const ip of e.secondaryIps) if (!poolIps.has(ip)) out.push(`${ip} on ${eniId} in the cloud, not in the pool (leaked)`);
+    const addresses = e.type === 'Secondary' ? [e.primaryIp, ...e.secondaryIps] : e.secondaryIps;
+    for (const ip of addresses) if (!poolIps.has(ip)) out.push(`${ip} on ${eniId} in the cloud, not in the pool (leaked)`);
   }
   for (const [eniId, p] of poolEnis) {
     const e = cloudEnis.get(eniId);
@@ -37,7 +38,7 @@ export function poolCloudMismatches(dump: WorldDump, instanceId: string, pool: P
       out.push(`${eniId} in the pool, not attached to ${instanceId} in the cloud`);
       continue;
     }
-    const cloudIps = new Set(e.secondaryIps);
+    const cloudIps = new Set([e.primaryIp, ...e.secondaryIps]);
     for (const ip of Object.values(p.ips).flat()) if (!cloudIps.has(ip)) out.push(`${ip} in the pool on ${eniId}, not in the cloud`);
   }
   for (const e of dump.enis) {
