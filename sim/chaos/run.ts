@@ -101,6 +101,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     leaks_after_settle: 0,
   };
   const live = new Map<string, Pod>(); // ADDed (or ADD attempted) and not DELeted yet
+  const addFailures = new Map<string, number>(); // why ADDs failed (CNI code and message start), for the log
   const busy = new Set<string>();
   const holder = new Map<string, string>(); // ip -> pod id, from the runtime's view
   let seq = 0;
@@ -155,6 +156,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         return;
       }
       r.add_failed++;
+      const why = `code ${String(res.json?.code ?? res.code)}: ${String(res.json?.msg ?? 'no error JSON').slice(0, 60)}`;
+      addFailures.set(why, (addFailures.get(why) ?? 0) + 1);
       // The spec: a DEL follows a failed ADD. Then the runtime backs off before it tries the pod again.
       await del(p);
       await new Promise((res) => setTimeout(res, 100 + Math.floor(rand() * 400)));
@@ -208,6 +211,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     o.log(
       `ops done; ${r.faults} faults injected in ${calls} cloud calls: ${JSON.stringify(mc.faults.injected())}; deleting ${live.size} pods`,
     );
+    if (addFailures.size > 0)
+      o.log(`failed ADDs by reason: ${JSON.stringify(Object.fromEntries([...addFailures].sort((a, b) => b[1] - a[1])))}`);
     mc.faults.clear();
     for (let round = 0; round < 3 && live.size > 0; round++) {
       const left = [...live.values()];
