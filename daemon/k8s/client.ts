@@ -22,7 +22,7 @@ const LIST_PAGE = 500;
 /** A condition already saying the same thing is re-written (heartbeat only) at most this often. */
 const CONDITION_HEARTBEAT_MS = 5 * 60_000;
 
-function buildKubeConfig(k8s: ClientNode, opts: KubeClientOptions): KubeConfig {
+export function buildKubeConfig(k8s: ClientNode, opts: KubeClientOptions): KubeConfig {
   const kc = new k8s.KubeConfig();
   try {
     if (opts.server) {
@@ -53,11 +53,9 @@ export interface KubeClientWithStats extends KubeClient {
   eventStats(): CorrelatorStats;
 }
 
-export async function createKubeClient(opts: KubeClientOptions): Promise<KubeClientWithStats> {
-  const k8s = await loadClientNode();
-  const kc = buildKubeConfig(k8s, opts);
-  const timeoutMs = opts.requestTimeoutMs ?? 10_000;
-  const config = k8s.createConfiguration({
+/** The generated clients' configuration: the cluster's server, its auth, and a deadline on every request. */
+export function apiConfiguration(k8s: ClientNode, kc: KubeConfig, timeoutMs: number): ReturnType<ClientNode['createConfiguration']> {
+  return k8s.createConfiguration({
     baseServer: new k8s.ServerConfiguration(kc.getCurrentCluster()!.server, {}),
     authMethods: { default: kc },
     // Abort each request past the deadline (node-fetch honours the signal).
@@ -71,6 +69,12 @@ export async function createKubeClient(opts: KubeClientOptions): Promise<KubeCli
       },
     ],
   });
+}
+
+export async function createKubeClient(opts: KubeClientOptions): Promise<KubeClientWithStats> {
+  const k8s = await loadClientNode();
+  const kc = buildKubeConfig(k8s, opts);
+  const config = apiConfiguration(k8s, kc, opts.requestTimeoutMs ?? 10_000);
   const core: CoreV1Api = new k8s.CoreV1Api(config);
   const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
   const strategicPatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);
