@@ -22,6 +22,7 @@ import { modeBuilder, type BackgroundPart } from './build/index.js';
 import { createCloud, readMetadata } from './build/cloud.js';
 import { connectKube, eventSinks, podOwnerCheck, withKubernetes } from './build/kube.js';
 import { DaemonServer } from './server/server.js';
+import type { NodeCrApi } from './modes/crd/nodeCrSource.js';
 import { prepareSocketPath } from './server/socket.js';
 
 /** Parts a caller may supply instead of the real ones (tests, benchmarks, demo). */
@@ -45,6 +46,8 @@ export interface DaemonDeps {
   kube?: KubeClient | null;
   /** Environment read for NODE_NAME and KUBERNETES_SERVICE_HOST (default process.env). */
   env?: Readonly<Record<string, string | undefined>>;
+  /** ipam_type crd: the node resource client (tests, the scale bench); default: built from the Kubernetes settings. */
+  nodeCrs?: NodeCrApi;
 }
 
 export interface DaemonHandle {
@@ -116,7 +119,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
     let allocator = deps.allocator;
     let podDb: PoolStore | undefined; // read by introspection (/v1/mapping cross-checks it)
     if (!allocator) {
-      if (!cloud) {
+      // Centralized IPAM (ipam_type crd) makes no cloud call: no client, no credentials.
+      if (!cloud && builder.usesCloud) {
         const own = createCloud(config, md, logger, observer);
         cleanups.push(() => own.close());
         cloud = own;
@@ -140,6 +144,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
         nodeWarning,
         kube: k8s?.kube,
         nodeName: k8s?.nodeName,
+        kubeOptions: k8s?.clientOptions,
+        nodeCrs: deps.nodeCrs,
       });
       allocator = parts.allocator;
       background.push(...(parts.background ?? []));

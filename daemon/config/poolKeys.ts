@@ -24,6 +24,7 @@ export type PoolKeys = Pick<
   | 'statefulIpReserveMs'
   | 'gcIntervalMs'
   | 'gcGraceMs'
+  | 'ipamType'
 >;
 
 function readVSwitches(r: Reader): Record<string, string[]> {
@@ -104,5 +105,6 @@ export function readPoolKeys(r: Reader): PoolKeys {
     statefulIpReserveMs: r.duration('stateful_ip_reserve', { allowZero: true }) ?? DEFAULTS.statefulIpReserveMs,
     gcIntervalMs: r.duration('gc_interval') ?? DEFAULTS.gcIntervalMs,
     gcGraceMs: r.duration('gc_grace', { allowZero: true }) ?? DEFAULTS.gcGraceMs,
+    ipamType: r.oneOf('ipam_type', ['', 'crd'] as const, DEFAULTS.ipamType),
   };
 }

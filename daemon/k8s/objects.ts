@@ -86,3 +86,12 @@ export function selectedName(fieldSelector: string | undefined): string | undefi
   const m = /^metadata\.name==?(.+)$/.exec(fieldSelector.trim());
   return m?.[1];
 }
+
+/** JSON with object keys sorted: equal for equal objects whatever order the server kept the keys in. */
+export function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : x,
+  );
+}
