@@ -86,7 +86,7 @@ export interface CrNic {
 /** A CreateNetworkInterface or AssignPrivateIpAddresses in flight, recorded before the call under its ClientToken. */
 export interface CrCloudOperation {
   api: 'CreateNetworkInterface' | 'AssignPrivateIpAddresses';
-  /** Assign: the ENI. */
+  /** Assign: the ENI. Create: the ENI it made, once made (the record stays until that ENI is InUse). */
   eniID?: string;
   /** Create: the vSwitch. */
   vSwitchID?: string;
