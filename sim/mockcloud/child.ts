@@ -2,9 +2,12 @@
 // something: the mock's request handling (signatures, JSON) then runs on its own event loop, not on theirs.
 // Counters come over the admin endpoint.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { WorldDump, WorldSpec } from './types.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -19,6 +22,9 @@ export interface MockCloudProcess {
   /** Calls per action name since start or the last reset (GET /admin/counters). */
   counters(): Promise<Record<string, number>>;
   resetCounters(): Promise<void>;
+  /** The account-wide throttle (POST /admin/faults/throttle); null turns it off. */
+  setThrottle(qps: number | null, burst?: number): Promise<void>;
+  dump(): Promise<WorldDump>;
   /** SIGTERM, SIGKILL after 5 s; resolves once it exited. */
   close(): Promise<void>;
 }
@@ -31,15 +37,25 @@ interface Banner {
   admin: string;
 }
 
-export async function spawnMockCloud(opts: { attachDelayMs?: number } = {}): Promise<MockCloudProcess> {
+export async function spawnMockCloud(opts: { attachDelayMs?: number; world?: Partial<WorldSpec> } = {}): Promise<MockCloudProcess> {
   const args = ['--import', 'tsx', join(ROOT, 'sim', 'mockcloud', 'main.ts'), '--port', '0'];
   if (opts.attachDelayMs !== undefined) args.push('--attach-delay', String(opts.attachDelayMs));
+  let worldDir: string | undefined;
+  if (opts.world) {
+    worldDir = mkdtempSync(join(tmpdir(), 'mockcloud-world-'));
+    writeFileSync(join(worldDir, 'world.json'), JSON.stringify(opts.world));
+    args.push('--world', join(worldDir, 'world.json'));
+  }
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  if (worldDir) {
+    const dir = worldDir;
+    void exited.then(() => rmSync(dir, { recursive: true, force: true }));
+  }
   // Never orphaned: if the caller exits without close() (a failed bench), the mock goes with it.
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
@@ -58,8 +74,8 @@ export async function spawnMockCloud(opts: { attachDelayMs?: number } = {}): Pro
     });
     child.once('exit', (code, signal) => rej(new Error(`mock cloud exited (${code ?? signal}) before listening: ${stderr}`)));
   });
-  const admin = async (method: 'GET' | 'POST', path: string): Promise<unknown> => {
-    const r = await fetch(`${banner.admin}${path}`, { method, ...(method === 'POST' ? { body: '{}' } : {}) });
+  const admin = async (method: 'GET' | 'POST', path: string, body: unknown = {}): Promise<unknown> => {
+    const r = await fetch(`${banner.admin}${path}`, { method, ...(method === 'POST' ? { body: JSON.stringify(body) } : {}) });
     if (!r.ok) throw new Error(`mock cloud admin ${method} ${path}: HTTP ${r.status}`);
     return r.json();
   };
@@ -73,6 +89,8 @@ export async function spawnMockCloud(opts: { attachDelayMs?: number } = {}): Pro
     metadataUrl: (id) => `${banner.url}/metadata/${id}`,
     counters: async () => (await admin('GET', '/counters')) as Record<string, number>,
     resetCounters: async () => void (await admin('POST', '/counters/reset')),
+    setThrottle: async (qps, burst) => void (await admin('POST', '/faults/throttle', { qps, ...(burst !== undefined ? { burst } : {}) })),
+    dump: async () => (await admin('GET', '/dump')) as WorldDump,
     async close() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
