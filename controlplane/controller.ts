@@ -78,6 +78,8 @@ export class Controller {
   private readonly cleanup: LeakedEni[] = [];
   private readonly cleaning = new Set<string>();
   private readonly firstSeenDetached = new Map<string, number>();
+  /** Instances of nodes one resync found gone (the next one that agrees deletes the node's resource). */
+  private readonly goneOnce = new Set<string>();
   private readonly steps = new Set<Promise<void>>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly wakeTimers = new Map<string, NodeJS.Timeout>();
@@ -315,17 +317,22 @@ export class Controller {
     }
   }
 
-  /** Our detached ENIs whose instance is gone, or detached past the grace period: queued for deletion (lowest priority). */
+  /**
+   * Our detached ENIs whose instance is gone, or detached past the grace period: queued for deletion (lowest
+   * priority). A Node resource whose instance two resyncs in a row found gone is deleted (its node is gone).
+   */
   private async hygiene(listing: Listing): Promise<void> {
     const { instanceIds } = detachedOurs(listing.all);
+    const asked = [...new Set([...instanceIds, ...this.byInstance.keys()])];
     let existing: Set<string> | undefined;
-    if (instanceIds.length > 0) {
+    if (asked.length > 0) {
       try {
-        existing = await this.o.cloud.existingInstances(instanceIds);
+        existing = await this.o.cloud.existingInstances(asked);
       } catch (err) {
         this.o.log.warn({ err: (err as Error).message }, 'DescribeInstances failed; only the grace rule applies this round');
       }
     }
+    if (existing) await this.dropGoneNodes(existing);
     const leaked = leakedEnis({
       now: this.now(),
       listing: listing.all,
@@ -344,6 +351,29 @@ export class Controller {
     });
     for (const l of leaked) if (!this.cleaning.has(l.eniId) && !this.cleanup.some((c) => c.eniId === l.eniId)) this.cleanup.push(l);
     if (leaked.length > 0) this.dispatcher.wake();
+  }
+
+  private async dropGoneNodes(existing: ReadonlySet<string>): Promise<void> {
+    for (const [instanceId, s] of [...this.byInstance]) {
+      if (existing.has(instanceId)) {
+        this.goneOnce.delete(instanceId);
+        continue;
+      }
+      if (!this.goneOnce.has(instanceId)) {
+        this.goneOnce.add(instanceId);
+        continue;
+      }
+      this.o.log.warn(
+        { node: s.name, instanceId },
+        'the instance of this node is gone: deleting its node resource (its detached ENIs go with the hygiene)',
+      );
+      try {
+        await this.o.nodes.delete(s.name);
+        this.goneOnce.delete(instanceId);
+      } catch (err) {
+        this.o.log.warn({ err: (err as Error).message, node: s.name }, 'deleting the resource of a gone node failed');
+      }
+    }
   }
 
   private deleteLeaked(l: LeakedEni): void {

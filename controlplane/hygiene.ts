@@ -1,8 +1,8 @@
 // Cluster-wide hygiene, pure: which ENIs of ours are leaked and go. An ENI carrying our creator tag that
 // sits detached (Available) is deleted when the instance its node tag names no longer exists (released
 // instances leave their secondary ENIs behind: aws-vpc-cni #69), or when it has stayed detached for the
-// grace period (a create whose attach never came). Never one a node still knows, nor while that node has a
-// create under way (its record may be about to claim it).
+// grace period (a create whose attach never came). Otherwise never one a node still knows, nor while that
+// node has a create under way (its record may be about to claim it).
 import type { Eni } from '../pool/cloud.js';
 import { CREATOR_TAG_KEY, CREATOR_TAG_VALUE, NODE_TAG_KEY } from '../pool/ownership.js';
 
@@ -45,12 +45,13 @@ export function leakedEnis(input: HygieneInput): LeakedEni[] {
     seen.add(e.eniId);
     if (!input.firstSeen.has(e.eniId)) input.firstSeen.set(e.eniId, input.now);
     const instanceId = e.tags[NODE_TAG_KEY] ?? '';
-    const node = input.nodesByInstance.get(instanceId);
-    if (node && (node.knows(e.eniId) || node.creating)) continue;
+    // Detached and its instance released: no pod can use it, whatever a stale resource still says.
     if (input.existing && instanceId && !input.existing.has(instanceId)) {
       out.push({ eniId: e.eniId, instanceId, reason: 'instance gone' });
       continue;
     }
+    const node = input.nodesByInstance.get(instanceId);
+    if (node && (node.knows(e.eniId) || node.creating)) continue;
     if (input.now - input.firstSeen.get(e.eniId)! >= input.graceMs)
       out.push({ eniId: e.eniId, instanceId, reason: 'detached past the grace period' });
   }

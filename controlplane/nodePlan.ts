@@ -184,7 +184,8 @@ export function planNode(v: NodeView): NodePlan {
   }
 
   for (const nic of Object.values(v.model.networkInterfaces)) {
-    if (nic.status === 'Attaching' && !v.inFlight.attaching.has(nic.id)) steps.push({ kind: 'attach', eniId: nic.id });
+    if (nic.status === 'Attaching' && !v.inFlight.attaching.has(nic.id) && !isActive(v.backoffs.enis[nic.id], v.now))
+      steps.push({ kind: 'attach', eniId: nic.id });
   }
 
   const { creating, incoming } = onTheirWay(v.model);

@@ -10,7 +10,7 @@ import type { KubeObject, ObjectApi } from '../daemon/k8s/objects.js';
 import type { ApiStats } from '../daemon/cloud/types.js';
 import type { PoolCloud } from '../pool/cloud.js';
 
-export type NodeCrStore = Pick<ObjectApi<NodeCr>, 'list' | 'watch' | 'get' | 'replace' | 'replaceStatus'>;
+export type NodeCrStore = Pick<ObjectApi<NodeCr>, 'list' | 'watch' | 'get' | 'replace' | 'replaceStatus' | 'delete'>;
 
 /** coordination.k8s.io/v1 Lease (times are RFC 3339 MicroTime). */
 export interface Lease extends KubeObject {
