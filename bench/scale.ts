@@ -9,7 +9,8 @@
 //               Node-resource source over the in-memory API server (sim/kube), pod DB in memory.
 // A pod is one allocation with a deadline (--deadline-s); a failed one is retried after --retry-s (kubelet's
 // pod worker backs off 10 s after a failed sandbox set-up) until it gets its IP. Set-up (pools started, node
-// resources created and reconciled) runs unthrottled and untimed; counters are reset before the burst.
+// resources created and reconciled) runs unthrottled and untimed; counters are reset before the burst. A run
+// still short of pods at --max-s is cut there: its time then shows as ">cap" in the table (the cap in the JSON).
 //   *_s             time from the burst until the last pod has its IP
 //   *_calls         mutating calls (Create/Attach/Assign/Unassign/Detach/Delete) the mock received, throttled ones included
 //   *_throttled     attempts the clients saw answered with throttling
@@ -46,6 +47,7 @@ const { values } = parseArgs({
     'retry-s': { type: 'string', default: '10' },
     'attach-delay-ms': { type: 'string', default: '100' },
     'attach-poll-ms': { type: 'string', default: '1000' },
+    'max-s': { type: 'string' },
     only: { type: 'string' },
   },
   strict: true,
@@ -60,6 +62,8 @@ const lowerBoundS = fewest / Q;
 // (at least the plugin's own 120 s): at this QPS no design can start every pod sooner than the bound.
 const deadlineS = values['deadline-s'] !== undefined ? Number(values['deadline-s']) : Math.max(120, Math.ceil(2 * lowerBoundS));
 const retryS = Number(values['retry-s']);
+// A run that has not placed every pod by then stops there: its time is reported as this cap (a floor of the real figure).
+const maxS = values['max-s'] !== undefined ? Number(values['max-s']) : Math.max(900, Math.ceil(6 * lowerBoundS));
 const attachDelayMs = Number(values['attach-delay-ms']);
 for (const [k, v] of Object.entries({ N, P, Q, deadlineS, retryS, attachDelayMs }))
   if (!(Number.isFinite(v) && v > 0) && !(k === 'attachDelayMs' && v === 0)) throw new Error(`bad ${k}: ${v}`);
@@ -68,9 +72,18 @@ interface Allocator {
   allocate(pod: PodRef, opts: { deadlineMs?: number }): Promise<IpAllocation>;
 }
 
-interface RunResult {
+interface BurstResult {
   seconds: number;
+  /** Failed ADDs (each one a FailedCreatePodSandBox the user sees), by reason. */
   failures: number;
+  failureReasons: Record<string, number>;
+  /** Pods that failed at least once. */
+  podsFailed: number;
+  /** Pods still without an IP when the run was cut at maxS. */
+  unserved: number;
+}
+
+interface RunResult extends BurstResult {
   throttled: number;
   calls: number;
   counters: Record<string, number>;
@@ -79,20 +92,23 @@ interface RunResult {
 
 const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
 
-/** Every node starts P pods at once; a pod whose ADD fails is retried after retryS until it has its IP. */
-async function burst(nodes: Allocator[]): Promise<{ seconds: number; failures: number }> {
+/** Every node starts P pods at once; a pod whose ADD fails is retried after retryS until it has its IP (or maxS passes). */
+async function burst(nodes: Allocator[]): Promise<BurstResult> {
   const t0 = performance.now();
   let last = t0;
   let failures = 0;
   let done = 0;
+  let cut = false;
+  const reasons: Record<string, number> = {};
+  const failedPods = new Set<string>();
   const total = nodes.length * P;
   const progress = setInterval(
     () => log(`  ${done}/${total} pods have an IP after ${((performance.now() - t0) / 1000).toFixed(0)} s (${failures} failed ADDs)`),
     30_000,
   );
   progress.unref();
-  const pod = async (a: Allocator, i: number): Promise<void> => {
-    for (let attempt = 0; ; attempt++) {
+  const pod = async (a: Allocator, n: number, i: number): Promise<void> => {
+    for (let attempt = 0; !cut; attempt++) {
       const ref: PodRef = {
         namespace: 'default',
         name: `pod-${i}`,
@@ -105,15 +121,29 @@ async function burst(nodes: Allocator[]): Promise<{ seconds: number; failures: n
         last = Math.max(last, performance.now());
         done++;
         return;
-      } catch {
+      } catch (err) {
+        if (cut) return;
         failures++;
+        failedPods.add(`${n}/${i}`);
+        const e = err as { reason?: string; cloudCode?: string };
+        const why = `${e.reason ?? 'Error'}${e.cloudCode ? `:${e.cloudCode}` : ''}`;
+        reasons[why] = (reasons[why] ?? 0) + 1;
         await new Promise((r) => setTimeout(r, retryS * 1000));
       }
     }
   };
-  await Promise.all(nodes.flatMap((a) => Array.from({ length: P }, (_, i) => pod(a, i))));
+  const all = Promise.all(nodes.flatMap((a, n) => Array.from({ length: P }, (_, i) => pod(a, n, i))));
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([all, new Promise<void>((r) => (timer = setTimeout(r, maxS * 1000)))]);
+  clearTimeout(timer);
   clearInterval(progress);
-  return { seconds: (last - t0) / 1000, failures };
+  const unserved = total - done;
+  if (unserved > 0) {
+    cut = true;
+    last = t0 + maxS * 1000;
+    log(`  cut at ${maxS} s with ${unserved} pods still without an IP`);
+  }
+  return { seconds: (last - t0) / 1000, failures, failureReasons: reasons, podsFailed: failedPods.size, unserved };
 }
 
 const sumThrottled = (clients: AliyunCloud[]): number =>
@@ -223,19 +253,24 @@ async function runCentral(): Promise<RunResult> {
 
 async function main(): Promise<void> {
   log(
-    `scale bench: ${N} nodes × ${P} pods, account limit ${Q} qps; fewest calls ${fewest} (${fewestPerNode}/node), lower bound ${lowerBoundS.toFixed(1)} s; ADD deadline ${deadlineS} s, retry after ${retryS} s`,
+    `scale bench: ${N} nodes × ${P} pods, account limit ${Q} qps; fewest calls ${fewest} (${fewestPerNode}/node), lower bound ${lowerBoundS.toFixed(1)} s; ADD deadline ${deadlineS} s, retry after ${retryS} s, cut at ${maxS} s`,
   );
   const local = values.only === 'central' ? undefined : await runNodeLocal();
   const central = values.only === 'node-local' ? undefined : await runCentral();
   const row = (name: string, r?: RunResult): string =>
     r
-      ? `${name.padEnd(11)} ${r.seconds.toFixed(1).padStart(9)} ${(r.seconds / lowerBoundS).toFixed(2).padStart(8)} ${String(r.failures).padStart(9)} ${String(r.throttled).padStart(10)} ${String(r.calls).padStart(8)} ${(r.calls / fewest).toFixed(2).padStart(8)}  ${JSON.stringify(r.counters)}`
+      ? `${name.padEnd(11)} ${`${r.unserved > 0 ? '>' : ''}${r.seconds.toFixed(1)}`.padStart(9)} ${(r.seconds / lowerBoundS).toFixed(2).padStart(8)} ${String(r.failures).padStart(9)} ${String(r.podsFailed).padStart(8)} ${String(r.unserved).padStart(9)} ${String(r.throttled).padStart(10)} ${String(r.calls).padStart(8)} ${(r.calls / fewest).toFixed(2).padStart(8)}  ${JSON.stringify(r.counters)}`
       : `${name.padEnd(11)} (not run)`;
   console.log(
-    `${'mode'.padEnd(11)} ${'time s'.padStart(9)} ${'× bound'.padStart(8)} ${'failures'.padStart(9)} ${'throttled'.padStart(10)} ${'calls'.padStart(8)} ${'× fewest'.padStart(8)}  cloud requests`,
+    `${'mode'.padEnd(11)} ${'time s'.padStart(9)} ${'× bound'.padStart(8)} ${'failures'.padStart(9)} ${'pods'.padStart(8)} ${'unserved'.padStart(9)} ${'throttled'.padStart(10)} ${'calls'.padStart(8)} ${'× fewest'.padStart(8)}  cloud requests`,
   );
   console.log(row('node-local', local));
   console.log(row('central', central));
+  for (const [name, r] of [
+    ['node-local', local],
+    ['central', central],
+  ] as const)
+    if (r && r.failures > 0) console.log(`${name} failed ADDs by reason: ${JSON.stringify(r.failureReasons)}`);
   if (central) console.log(`central API server: ${JSON.stringify(central.extra)}`);
   console.log(
     JSON.stringify({
