@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 
 export const REDACTED = '<redacted>';
 
-const SECRET_KEY = /access[._]?key|secret|token|password/i;
+// `keyring`: the key of ACK's encrypted addon token (credential_path).
+const SECRET_KEY = /access[._]?key|secret|token|password|keyring/i;
 
 /** String values under secret-looking keys, at any depth; `eni_conf` may be a JSON string inside the file (Terway's ConfigMap form). */
 function secretValues(v: unknown, key = '', out: string[] = []): string[] {

@@ -14,6 +14,7 @@ import { deferEni, errorCode, recordFailure, type BackoffConfig } from '../pool/
 import { CloudError, CloudErrorCodes } from '../pool/cloud.js';
 import type { PoolEvent } from '../pool/events.js';
 import { newEniTags } from '../pool/ownership.js';
+import { afterFailedUnassign } from '../pool/transitions.js';
 import type { EniPoller } from './eniPoller.js';
 import { stepApi, type Step } from './nodePlan.js';
 import type { NodeState } from './nodeState.js';
@@ -34,9 +35,6 @@ export interface ExecutorDeps {
   backoff: BackoffConfig;
   onEvent?(node: NodeState, e: PoolEvent): void;
 }
-
-/** Answers that mean an unassign has nothing left to do. */
-const ALREADY_UNASSIGNED = new Set(['InvalidIp.IpUnassigned', CloudErrorCodes.IpNotFound]);
 
 /** Starts the step: marks what planning must see at once, and returns the promise of the rest. */
 export function runStep(node: NodeState, step: Step, d: ExecutorDeps): Promise<void> {
@@ -263,7 +261,7 @@ async function unassign(node: NodeState, eniId: string, ips: string[], d: Execut
       pay();
       await d.cloud.unassignPrivateIpAddresses(eniId, mine);
     } catch (err) {
-      if (!ALREADY_UNASSIGNED.has(errorCode(err))) throw err;
+      if (afterFailedUnassign(errorCode(err)) !== 'finished') throw err; // "already gone" is done (pool/transitions.ts)
     }
     for (const ip of mine) delete nic.ipv4[ip];
     node.touch();

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { AliyunCloud } from '../daemon/cloud/client.js';
+import { REAL_METADATA_BASE_URL } from '../daemon/cloud/metadata.js';
 import { RateLimiter } from '../daemon/cloud/ratelimit.js';
 import { NODE_CR, type NodeCr } from '../daemon/k8s/nodeCr.js';
 import { createObjectClients } from '../daemon/k8s/objectClient.js';
@@ -62,11 +63,13 @@ async function main(): Promise<void> {
     accessKeyId: config.accessKey,
     accessKeySecret: config.accessSecret,
     credentialPath: config.credentialPath,
-    // The controller runs on no particular instance: it never reads instance metadata.
-    metadataBaseUrl: 'http://100.100.100.200',
+    // Only for the last source of Terway's credential chain: the RAM role of the node the controller runs on.
+    metadataBaseUrl: REAL_METADATA_BASE_URL,
     limiter,
     logger: log.child({ component: 'cloud' }),
   });
+  // Key, credential file, or the node's RAM role (Terway's chain): chosen and logged now, none fails the start.
+  await cloud.credentialSource();
   const newController = (isLeader: () => boolean): Controller =>
     new Controller({
       nodes,

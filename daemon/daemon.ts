@@ -121,7 +121,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
     if (!allocator) {
       // Centralized IPAM (ipam_type crd) makes no cloud call: no client, no credentials.
       if (!cloud && builder.usesCloud) {
-        const own = createCloud(config, md, logger, observer);
+        const own = await createCloud(config, md, logger, observer);
         cleanups.push(() => own.close());
         cloud = own;
       }

@@ -79,6 +79,7 @@ export interface EniMetadata {
 /** The cloud calls the pools make. Every method may reject with a CloudError. */
 export interface PoolCloud {
   createNetworkInterface(req: CreateEniRequest): Promise<Eni>;
+  /** Resolves once the ENI is gone (an ENI already gone counts as deleted). */
   deleteNetworkInterface(eniId: string): Promise<void>;
   /** Resolves once the ENI is InUse. */
   attachNetworkInterface(eniId: string, instanceId: string): Promise<void>;
@@ -86,6 +87,7 @@ export interface PoolCloud {
   detachNetworkInterface(eniId: string, instanceId: string): Promise<void>;
   /** Assigns `count` new secondary IPs (at most 10 per call, the cloud's limit) or the given ones; returns them. */
   assignPrivateIpAddresses(eniId: string, count: number, opts?: { ips?: string[]; clientToken?: string }): Promise<string[]>;
+  /** Rejects with `InvalidIp.IpUnassigned` when the ENI does not hold one of them (nothing is unassigned then). */
   unassignPrivateIpAddresses(eniId: string, ips: string[]): Promise<void>;
   /** Every page, merged. */
   describeNetworkInterfaces(filter: DescribeEniFilter): Promise<Eni[]>;
@@ -138,7 +140,10 @@ export const CloudErrorCodes = {
   VSwitchNotFound: 'InvalidVSwitchId.NotFound',
   SecurityGroupNotFound: 'InvalidSecurityGroupId.NotFound',
   EniStateInvalid: 'InvalidOperation.InvalidEniState',
-  IpNotFound: 'InvalidIp.NotFound',
+  /** UnassignPrivateIpAddresses of an address the ENI does not hold (ECS 403): already released. */
+  IpUnassigned: 'InvalidIp.IpUnassigned',
+  /** Another mutation of the same ENI was in progress (retryable). */
+  OperationConflict: 'Operation.Conflict',
   InternalError: 'InternalError',
   ServiceUnavailable: 'ServiceUnavailable',
   Timeout: 'Timeout',

@@ -89,7 +89,14 @@ export class EniMultiIpPool implements IpAllocator {
     commit: (ops) => this.books.commit(ops),
     wait: (key, r) => {
       const deadline = r.deadlineMs ?? this.config.allocDeadlineMs;
-      return this.waiters.enqueue(key, r.pod, deadline, () => new PoolError('Timeout', `no IP within ${deadline} ms`, { retryable: true }));
+      return this.waiters.enqueue(key, r.pod, deadline, () => {
+        // Why no IP came: the cloud's answer to the last attempt to grow, when it failed (e.g. expired credentials).
+        const code = this.ops.lastGrowFailure;
+        return new PoolError('Timeout', `no IP within ${deadline} ms${code ? ` (the last cloud call failed: ${code})` : ''}`, {
+          retryable: true,
+          ...(code ? { cloudCode: code } : {}),
+        });
+      });
     },
     flushed: () => this.kick(), // refill toward minPoolSize in the background, or grow for the waiters
   });

@@ -11,7 +11,7 @@ import { deferEni, errorCode, noBackoffs, recordFailure, type Backoffs } from '.
 import { EniWorkers } from './eniWorkers.js';
 import type { MultiIpBooks } from './multiIpBooks.js';
 import { CREATE_RATE_WINDOW_MS, type PlanAction } from './planner.js';
-import { RecentlyRemoved } from './recentlyRemoved.js';
+import { RecentlyAdded, RecentlyRemoved } from './recentlyRemoved.js';
 import type { EniRecord, IpRecord, StoreOp } from './store.js';
 import {
   acceptsNewIp,
@@ -56,7 +56,11 @@ export class MultiIpCloudOps {
   readonly workers: EniWorkers;
   /** IPs unassigned / ENIs deleted by the pool: reconcile must not adopt them again within the cooldown. */
   readonly recentlyRemoved = new RecentlyRemoved();
+  /** IPs assigned / ENIs created or attached by the pool: a listing lacking them within the cooldown is stale. */
+  readonly recentlyAdded = new RecentlyAdded();
   backoffs: Backoffs = noBackoffs();
+  /** The cloud's code when the last assign / create / attach failed; cleared by the next that works. */
+  lastGrowFailure?: string;
   /** IPs asked for per ENI (queued or running assigns; for an attaching ENI, what it is expected to bring). */
   private readonly incoming = new Map<string, number>();
   /** Creates under way that have no ENI id yet → the IPs each is expected to bring. */
@@ -182,9 +186,11 @@ export class MultiIpCloudOps {
       if (!eni || eni.state !== 'inuse') return;
       const got = await this.d.cloud.assignPrivateIpAddresses(eniId, count);
       this.recentlyRemoved.forget(got); // ours again, for sure
+      this.noteAdded(got);
       const now = this.d.clock.now();
       const recs: IpRecord[] = got.filter((ip) => acceptsNewIp(books.ips.get(ip))).map((ip) => ({ ip, eniId, state: 'free', since: now }));
       if (books.enis.has(eniId)) books.write(recs.map((ip) => ({ op: 'putIp', ip })));
+      this.lastGrowFailure = undefined;
       this.d.log.debug({ eniId, count: got.length }, 'assigned secondary IPs');
     } catch (err) {
       this.onGrowFailure(err, { eniId, vSwitchId: eni?.vSwitchId, api: 'AssignPrivateIpAddresses' });
@@ -234,6 +240,7 @@ export class MultiIpCloudOps {
       // Recorded `attaching` before the attach: after a crash, reconcile finds it (adopts or deletes it).
       books.write([{ op: 'putEni', eni: rec }, ...ipRecs.map((ip): StoreOp => ({ op: 'putIp', ip }))]);
       this.recentlyRemoved.forget(eni.secondaryIps);
+      this.noteAdded([eni.eniId, ...eni.secondaryIps]);
       // The ENI's expected IPs now count as incoming on it (not on the anonymous create).
       this.creating.delete(token);
       this.incoming.set(rec.eniId, this.incomingOn(rec.eniId) + expectIps);
@@ -264,6 +271,8 @@ export class MultiIpCloudOps {
       const cur = books.enis.get(eniId);
       if (!cur) return;
       books.write([{ op: 'putEni', eni: { ...cur, state: 'inuse' } }]);
+      this.noteAdded([eniId]);
+      this.lastGrowFailure = undefined;
       this.d.onEvent({ type: 'Normal', reason: 'AttachENISucceed', message: `attached ${eniId}`, eniId });
     } catch (err) {
       this.d.onEvent({ type: 'Warning', reason: 'AttachENIFailed', message: `attach ${eniId}: ${(err as Error).message}`, eniId });
@@ -321,7 +330,14 @@ export class MultiIpCloudOps {
 
   /** Reconcile must not adopt these again within the cooldown (DescribeNetworkInterfaces may lag). */
   private noteRemoved(ids: Iterable<string>): void {
-    this.recentlyRemoved.note(ids, this.d.clock.now() + this.d.config.reconcileCooldownMs);
+    const list = [...ids];
+    this.recentlyAdded.forget(list);
+    this.recentlyRemoved.note(list, this.d.clock.now() + this.d.config.reconcileCooldownMs);
+  }
+
+  /** Reconcile must not drop these within the cooldown for a listing that lacks them (it may predate them). */
+  private noteAdded(ids: Iterable<string>): void {
+    this.recentlyAdded.note(ids, this.d.clock.now() + this.d.config.reconcileCooldownMs);
   }
 
   private async deleteEni(eniId: string): Promise<void> {
@@ -370,6 +386,7 @@ export class MultiIpCloudOps {
 
   private onGrowFailure(err: unknown, ctx: { eniId?: string; vSwitchId?: string; api: string }): void {
     const code = errorCode(err);
+    this.lastGrowFailure = code;
     this.backoffs = recordFailure(this.backoffs, code, ctx, this.d.clock.now(), this.d.config.backoff);
     this.d.log.warn({ err, code, ...ctx }, 'cloud call failed');
     this.d.onEvent({ type: 'Warning', reason: 'AllocIPFailed', message: `${ctx.api}: ${(err as Error).message}`, eniId: ctx.eniId });

@@ -113,6 +113,7 @@ export class MultiIpSync {
     books.notePrimaryIps(attached);
     const now = this.d.clock.now();
     ops.recentlyRemoved.prune(now);
+    ops.recentlyAdded.prune(now);
     const classOf = (e: (typeof attached)[number]) => classifyEni(e, instanceId, filter);
     const { ops: storeOps, findings } = reconcileWithCloud({
       now,
@@ -124,6 +125,7 @@ export class MultiIpSync {
       isOurs: (e) => classOf(e) === 'ours',
       createsInFlight: creatingBefore > 0 || ops.creatingNow().length > 0,
       recentlyRemoved: (id) => ops.recentlyRemoved.has(id),
+      recentlyAdded: (id) => ops.recentlyAdded.has(id),
     });
     const here = attached.filter((e) => e.instanceId === instanceId);
     books.filteredOut.clear();
@@ -206,10 +208,11 @@ export class MultiIpSync {
           break;
         case 'skippedRecent': {
           // An IP we just released that the cloud lists (stale answer, or handed back to us by a lost-reply
-          // assign): look again once the cooldown is over, so a real one is adopted then.
-          const until = this.d.ops.recentlyRemoved.endOf(f.id);
+          // assign), or one we just got that it does not list yet: look again once the cooldown is over,
+          // so a real change is taken then.
+          const until = this.d.ops.recentlyRemoved.endOf(f.id) ?? this.d.ops.recentlyAdded.endOf(f.id);
           if (until !== undefined) this.recheckNoLaterThan(until);
-          log.debug({ id: f.id }, 'not adopting what was removed a moment ago');
+          log.debug({ id: f.id }, 'a listing disagrees with what changed a moment ago; looked at again after the cooldown');
           break;
         }
       }

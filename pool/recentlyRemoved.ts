@@ -27,3 +27,9 @@ export class RecentlyRemoved {
     for (const [id, until] of this.until) if (until <= now) this.until.delete(id);
   }
 }
+
+/**
+ * What a pool got from the cloud a moment ago (IPs assigned, ENIs created and attached), with until
+ * when a listing that lacks it is taken as stale: the same eventual consistency, the other way round.
+ */
+export class RecentlyAdded extends RecentlyRemoved {}

@@ -8,6 +8,8 @@
 //     an unassign of a killed daemon still on the wire, or one whose reply was lost): dropped once the cloud lacks it;
 //   - an IP or ENI the pool removed a moment ago is not adopted again (`recentlyRemoved`: the describe may be
 //     stale; AWS's reconcile cooldown guards against the same);
+//   - an IP or ENI the pool got a moment ago that the describe lacks is kept as it is (`recentlyAdded`: the
+//     describe may predate the assign, create or attach), neither dropped nor flagged;
 //   - an attached ENI the pool does not know is adopted if it is the primary or carries our tags;
 //   - an ENI the pool knows that is no longer attached here is dropped (once no pod holds its IPs).
 // ENIs with cloud work in flight (`busy`) are left for the next round: the describe may predate that work.
@@ -31,6 +33,8 @@ export interface ReconcileInput {
   createsInFlight: boolean;
   /** IPs / ENIs the pool unassigned / deleted within the reconcile cooldown: never adopted this round. */
   recentlyRemoved?(id: string): boolean;
+  /** IPs / ENIs the pool got (assigned, created, attached) within the reconcile cooldown: never dropped this round. */
+  recentlyAdded?(id: string): boolean;
 }
 
 export type ReconcileFinding =
@@ -41,7 +45,7 @@ export type ReconcileFinding =
   | { kind: 'ipMissing'; eniId: string; ip: string; podKey: string }
   | { kind: 'ipMoved'; from: string; to: string; ip: string }
   | { kind: 'dropEni'; eniId: string }
-  /** Listed by the cloud but removed by the pool within the cooldown: not adopted now, looked at again later. */
+  /** Listed by the cloud but removed by the pool within the cooldown (or the other way round): left as is now, looked at again later. */
   | { kind: 'skippedRecent'; id: string };
 
 export interface ReconcileResult {
@@ -78,6 +82,7 @@ export function reconcileWithCloud(input: ReconcileInput): ReconcileResult {
   const managed = new Set<string>();
 
   const recent = input.recentlyRemoved ?? (() => false);
+  const fresh = input.recentlyAdded ?? (() => false);
   for (const ce of inUse.values()) {
     if (input.busy(ce.eniId)) continue;
     const rec = input.enis.get(ce.eniId);
@@ -124,7 +129,8 @@ export function reconcileWithCloud(input: ReconcileInput): ReconcileResult {
     if (!managed.has(r.eniId)) continue;
     const where = cloudEniOf.get(r.ip);
     if (where === undefined) {
-      if (r.state === 'assigned') flag(r);
+      if (fresh(r.ip)) findings.push({ kind: 'skippedRecent', id: r.ip });
+      else if (r.state === 'assigned') flag(r);
       else dropIp(r);
     } else if (where !== r.eniId) {
       if (input.busy(where)) continue;
@@ -158,6 +164,10 @@ export function reconcileWithCloud(input: ReconcileInput): ReconcileResult {
   for (const rec of input.enis.values()) {
     if (listed.has(rec.eniId) || input.busy(rec.eniId)) continue;
     if (rec.state === 'attaching' && input.createsInFlight) continue;
+    if (fresh(rec.eniId)) {
+      findings.push({ kind: 'skippedRecent', id: rec.eniId });
+      continue;
+    }
     let held = false;
     for (const r of input.ips.values()) {
       if (r.eniId !== rec.eniId) continue;

@@ -79,14 +79,17 @@ export function backInPool(eni: EniRecord, ips: Iterable<string>, now: number): 
 
 /**
  * What a failed UnassignPrivateIpAddresses means:
- *   InvalidIp.NotFound → finished: the IPs are gone already (an earlier call, ours or a killed daemon's);
- *                        any the cloud still has is adopted back by a reconcile after the cooldown
- *   anything else      → retry later: the IPs stay `releasing` (the call may have taken effect — a lost
- *                        reply, a timeout — so handing them out again could give a pod an IP the cloud
- *                        no longer has) and the unassign is retried after the ENI's back-off
+ *   InvalidIp.IpUnassigned → finished: the ENI no longer holds (one of) them — an earlier call, ours or a
+ *                            killed daemon's, took effect; the cloud refuses the whole call, so any it still
+ *                            has is adopted back by a reconcile once the cooldown is over (Terway counts this
+ *                            answer as success too)
+ *   InvalidEniId.NotFound  → finished: the ENI is gone, and its addresses with it
+ *   anything else          → retry later: the IPs stay `releasing` (the call may have taken effect — a lost
+ *                            reply, a timeout — so handing them out again could give a pod an IP the cloud
+ *                            no longer has) and the unassign is retried after the ENI's back-off
  */
 export function afterFailedUnassign(code: string): 'finished' | 'retryLater' {
-  return code === CloudErrorCodes.IpNotFound ? 'finished' : 'retryLater';
+  return code === CloudErrorCodes.IpUnassigned || code === CloudErrorCodes.EniNotFound ? 'finished' : 'retryLater';
 }
 
 /** Where an ENI is now, from DescribeNetworkInterfaces({eniIds:[id]}); `undefined` answer: the describe failed. */

@@ -1,5 +1,6 @@
 // The node's identity and the cloud client, from eni_conf: instance metadata (from the metadata service,
-// or from a supplied cloud), and the SDK-backed client with Terway's rate_limit / backoff_override.
+// or from a supplied cloud), and the SDK-backed client with Terway's rate_limit / backoff_override and
+// credential chain (access_key → credential_path → the instance RAM role).
 import type { Logger } from 'pino';
 import { AliyunCloud, MetadataClient, type TerwayBackoff } from '../cloud/index.js';
 import type { Cloud, CloudObserver, InstanceMetadata } from '../cloud/types.js';
@@ -31,14 +32,17 @@ function toTerwayBackoff(config: DaemonConfig): Record<string, TerwayBackoff> {
   return out;
 }
 
-/** The SDK-backed cloud client for this node's region. Its owner closes it (keep-alive sockets). */
-export function createCloud(
+/**
+ * The SDK-backed cloud client for this node's region, its credential source chosen (one log line names
+ * it; no source at all fails the start). Its owner closes it (keep-alive sockets).
+ */
+export async function createCloud(
   config: DaemonConfig,
   md: Pick<InstanceMetadata, 'regionId'>,
   logger: Logger,
   observer?: CloudObserver,
-): AliyunCloud {
-  return new AliyunCloud({
+): Promise<AliyunCloud> {
+  const cloud = new AliyunCloud({
     regionId: config.regionId ?? md.regionId,
     endpoint: config.cloudEndpoint,
     vpcEndpoint: config.vpcEndpoint,
@@ -52,4 +56,11 @@ export function createCloud(
     logger: logger.child({ component: 'cloud' }),
     observer,
   });
+  try {
+    await cloud.credentialSource();
+  } catch (err) {
+    cloud.close();
+    throw err;
+  }
+  return cloud;
 }

@@ -30,7 +30,16 @@ export interface ApiCallerOptions {
   logger?: CloudLogger;
   /** Metrics hooks per attempt and rate-limiter wait. */
   observer?: CloudObserver;
+  /** The cloud refused the credentials (an expired or foreign STS token): the credential source refetches. */
+  onCredentialsRefused?: (code: string) => void;
 }
+
+/** Answers that mean "these credentials are no good any more", not "this request is wrong". */
+const REFUSED_CREDENTIALS = new Set([
+  'InvalidSecurityToken.Expired',
+  'InvalidSecurityToken.MismatchWithAccessKey',
+  'InvalidSecurityToken.Malformed',
+]);
 
 function emptyStats(): ApiStats {
   return { calls: 0, errors: 0, throttled: 0, retries: 0, totalLatencyMs: 0, maxLatencyMs: 0 };
@@ -44,10 +53,12 @@ export class ApiCaller {
   private readonly random: () => number;
   private readonly logger?: CloudLogger;
   private readonly observer?: CloudObserver;
+  private readonly onCredentialsRefused?: (code: string) => void;
   private readonly apiStats = new Map<string, ApiStats>();
 
   constructor(opts: ApiCallerOptions) {
     this.clock = opts.clock;
+    this.onCredentialsRefused = opts.onCredentialsRefused;
     this.random = opts.random;
     this.logger = opts.logger;
     this.observer = opts.observer;
@@ -90,6 +101,7 @@ export class ApiCaller {
           const err = toError(raw);
           s.errors++;
           if (isThrottled(err)) s.throttled++;
+          if (REFUSED_CREDENTIALS.has(err.code)) this.onCredentialsRefused?.(err.code);
           throw err;
         } finally {
           const ms = performance.now() - started;

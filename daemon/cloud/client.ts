@@ -1,13 +1,14 @@
 // The SDK-backed Cloud: official @alicloud/ecs20140526 + @alicloud/vpc20160428 clients, unmodified
 // (sdk.ts), behind the plumbing (caller.ts: rate limiter, our own retries, per-API stats) and the call
 // wrappers (ecsCalls.ts: ENIs, IPs, instance types; vpcCalls.ts: vSwitches, route entries). This file
-// assembles them and adds the metadata client.
+// assembles them and adds the metadata client and the credential chain (credentialChain.ts: access
+// key → credential file → ECS instance RAM role from the metadata).
 //
 // Construction (the mock cloud in tests, the real cloud in production):
 //   const cloud = new AliyunCloud({
 //     regionId: mc.regionId,                    // 'cn-hangzhou'
 //     endpoint: mc.url,                         // 'http://127.0.0.1:PORT' (scheme sets protocol); VPC API uses it too
-//     accessKeyId: mc.accessKeyId, accessKeySecret: mc.accessKeySecret,
+//     accessKeyId: mc.accessKeyId, accessKeySecret: mc.accessKeySecret,   // or none: the instance RAM role
 //     metadataBaseUrl: mc.metadataUrl('i-mock-node-1'),   // real: 'http://100.100.100.200'
 //   });
 // Everything else is optional: qps/burst (shared bucket), rateLimitPerMinute (Terway `rate_limit`),
@@ -30,7 +31,9 @@ import { type Clock, systemClock } from './clock.js';
 import type { RateLimiter, RateLimiterStats } from './ratelimit.js';
 import { BackoffTable, type BackoffPolicy, DEFAULT_BACKOFF, type TerwayBackoff } from './retry.js';
 import { MetadataClient, type MetadataClientOptions, type MetadataStats } from './metadata.js';
-import { credentialFromFile, type SdkCredential } from './credentials.js';
+import { sdkCredential, type CloudCredentialsProvider, type CredentialSourceName } from './credentials.js';
+import { CredentialChain, defaultCredentialChain } from './credentialChain.js';
+import type { RefreshingOptions } from './refreshing.js';
 import { ApiCaller, type CloudLogger } from './caller.js';
 import { createSdkClients } from './sdk.js';
 import { EcsCalls } from './ecsCalls.js';
@@ -46,13 +49,18 @@ export interface AliyunCloudOptions {
   vpcEndpoint?: string;
   /** Default 'https', or the scheme of `endpoint`. */
   protocol?: 'http' | 'https';
+  /** Terway's chain, in order: this key pair (empty = unset), the credential file, the instance RAM role. */
   accessKeyId?: string;
   accessKeySecret?: string;
   securityToken?: string;
-  /** JSON credential file re-read on change (see credentials.ts). */
+  /** Credential file, plain JSON or ACK's encrypted addon token, re-read on change (default ADDON_TOKEN_PATH). */
   credentialPath?: string;
-  /** A ready @alicloud/credentials Credential (wins over the fields above). */
-  credential?: SdkCredential;
+  /** The RAM role to read from the metadata (default: the one it lists). */
+  ramRoleName?: string;
+  /** Refresh of expiring (RAM role) credentials: margin, retry back-off, wall clock. */
+  credentialRefresh?: Omit<RefreshingOptions, 'logger'>;
+  /** A provider of our own instead of the chain (tests). */
+  credentials?: CloudCredentialsProvider;
   /** Metadata service base, e.g. `http://100.100.100.200` or `${mockUrl}/metadata/${instanceId}`. */
   metadataBaseUrl: string;
   metadata?: Omit<MetadataClientOptions, 'baseUrl' | 'clock'>;
@@ -72,7 +80,7 @@ export interface AliyunCloudOptions {
   retryByKey?: Record<string, Partial<BackoffPolicy>>;
   /** Terway `backoff_override` (k8s wait.Backoff JSON per key). */
   backoffOverride?: Record<string, TerwayBackoff>;
-  /** Extra 4xx codes to treat as transient (e.g. 'OperationConflict'). Default none. */
+  /** Extra 4xx codes to treat as transient. Default none. */
   retryableCodes?: string[];
   /** Deadline for an ENI to reach InUse / Available after attach / detach (ms). Default 60000. */
   attachTimeoutMs?: number;
@@ -97,6 +105,7 @@ export class AliyunCloud implements Cloud {
   private readonly ecsCalls: EcsCalls;
   private readonly vpcCalls: VpcCalls;
   private readonly metadata: MetadataClient;
+  private readonly credentials: CloudCredentialsProvider;
   private readonly instanceTypeCache = new Map<string, InstanceTypeLimits>();
 
   constructor(opts: AliyunCloudOptions) {
@@ -104,15 +113,25 @@ export class AliyunCloud implements Cloud {
     this.regionId = opts.regionId;
     const clock = opts.clock ?? systemClock;
     const requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
+    this.metadata = new MetadataClient({ ...opts.metadata, baseUrl: opts.metadataBaseUrl, clock, observer: opts.observer });
+    this.credentials =
+      opts.credentials ??
+      defaultCredentialChain({
+        accessKeyId: opts.accessKeyId,
+        accessKeySecret: opts.accessKeySecret,
+        securityToken: opts.securityToken,
+        credentialPath: opts.credentialPath,
+        ramRoleName: opts.ramRoleName,
+        metadata: this.metadata,
+        logger: opts.logger,
+        refresh: opts.credentialRefresh,
+      });
     const clients = createSdkClients({
       regionId: opts.regionId,
       endpoint: opts.endpoint,
       vpcEndpoint: opts.vpcEndpoint,
       protocol: opts.protocol,
-      accessKeyId: opts.accessKeyId,
-      accessKeySecret: opts.accessKeySecret,
-      securityToken: opts.securityToken,
-      credential: opts.credential ?? (opts.credentialPath !== undefined ? credentialFromFile(opts.credentialPath) : undefined),
+      credential: sdkCredential(this.credentials),
       requestTimeoutMs,
       connectTimeoutMs: opts.connectTimeoutMs ?? Math.min(5_000, requestTimeoutMs),
     });
@@ -129,6 +148,7 @@ export class AliyunCloud implements Cloud {
       random: opts.random ?? Math.random,
       logger: opts.logger,
       observer: opts.observer,
+      onCredentialsRefused: () => this.credentials.invalidate?.(),
     });
     const sdk = {
       regionId: opts.regionId,
@@ -144,7 +164,16 @@ export class AliyunCloud implements Cloud {
       pageSize: Math.max(1, Math.floor(opts.describePageSize ?? 100)),
     });
     this.vpcCalls = new VpcCalls(sdk);
-    this.metadata = new MetadataClient({ ...opts.metadata, baseUrl: opts.metadataBaseUrl, clock, observer: opts.observer });
+  }
+
+  /**
+   * Chooses the credential source now (the chain logs which one) and names it; rejects when there is
+   * none (no key, no credential file, no RAM role). Call at start-up to fail early.
+   */
+  async credentialSource(): Promise<CredentialSourceName | 'custom'> {
+    if (this.credentials instanceof CredentialChain) return (await this.credentials.select()).name;
+    await this.credentials.getCredentials();
+    return 'custom';
   }
 
   // ---- ENIs and their IPs (ECS) ---------------------------------------------------------------

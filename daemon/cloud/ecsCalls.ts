@@ -56,17 +56,23 @@ export class EcsCalls {
     return eni;
   }
 
+  /** Resolves once the ENI is gone: ECS deletes asynchronously (Deleting first), as Terway polls for it. */
   async deleteNetworkInterface(eniId: string): Promise<void> {
     const api = 'DeleteNetworkInterface';
     const request = new $Ecs.DeleteNetworkInterfaceRequest({ regionId: this.sdk.regionId, networkInterfaceId: eniId });
-    const ctx: CallContext = { attempts: 0 };
     try {
-      await this.sdk.call(api, () => this.sdk.ecs.deleteNetworkInterfaceWithOptions(request, this.sdk.runtime), ctx);
+      await this.sdk.call(api, () => this.sdk.ecs.deleteNetworkInterfaceWithOptions(request, this.sdk.runtime));
     } catch (err) {
-      // A retry after a lost reply finds the ENI already gone: that is the success we asked for.
-      if (err instanceof CloudError && err.code === CloudErrorCodes.EniNotFound && ctx.attempts > 1) return;
-      throw err;
+      if (!(err instanceof CloudError)) throw err;
+      // Gone already (a retry after a lost reply, or an earlier delete): the success we asked for.
+      if (err.code === CloudErrorCodes.EniNotFound) return;
+      // Already Deleting (ours, retried): wait for it like a fresh one.
+      if (err.code !== CloudErrorCodes.EniStateInvalid) throw err;
+      const eni = await this.describeOne(eniId);
+      if (!eni) return;
+      if (eni.status !== 'Deleting') throw err;
     }
+    await this.waitEniStatus(api, eniId, 'gone');
   }
 
   /** Resolves once the ENI is InUse, or (wait: false) once the cloud accepted the attach (the caller polls). */
@@ -130,8 +136,8 @@ export class EcsCalls {
     return list.find((e) => e.eniId === eniId);
   }
 
-  /** Polls the ENI with growing delays until it reaches `want` or the deadline passes (CloudError Timeout). */
-  private async waitEniStatus(api: string, eniId: string, want: 'InUse' | 'Available', instanceId?: string): Promise<void> {
+  /** Polls the ENI with growing delays until it reaches `want` (or is no longer listed) or the deadline passes (CloudError Timeout). */
+  private async waitEniStatus(api: string, eniId: string, want: 'InUse' | 'Available' | 'gone', instanceId?: string): Promise<void> {
     const { clock, attachTimeoutMs, attachPollMs } = this.opts;
     const deadline = clock.now() + attachTimeoutMs;
     const maxDelay = Math.max(2_000, attachPollMs);
@@ -150,6 +156,11 @@ export class EcsCalls {
       await clock.sleep(Math.min(delay, left));
       delay = Math.min(maxDelay, delay * 1.5);
       const eni = await this.describeOne(eniId);
+      if (want === 'gone') {
+        if (!eni) return;
+        last = eni.status;
+        continue;
+      }
       if (!eni)
         throw new CloudError({
           api,
@@ -218,8 +229,8 @@ export class EcsCalls {
       try {
         await this.sdk.call(api, () => this.sdk.ecs.unassignPrivateIpAddressesWithOptions(request, this.sdk.runtime), ctx);
       } catch (err) {
-        // After a lost reply the retry finds the addresses already gone.
-        const gone = err instanceof CloudError && (err.code === 'InvalidIp.IpUnassigned' || err.code === CloudErrorCodes.IpNotFound);
+        // After a lost reply the retry finds the addresses already gone (the caller sees this answer on a first try).
+        const gone = err instanceof CloudError && err.code === CloudErrorCodes.IpUnassigned;
         if (gone && ctx.attempts > 1) continue;
         throw err;
       }

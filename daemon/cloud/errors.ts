@@ -16,8 +16,11 @@ const TRANSIENT_ERRNO = new Set([
   'ESOCKETTIMEDOUT',
 ]);
 
-/** Server-side codes that are transient whatever HTTP status carries them. */
-const TRANSIENT_CODES = new Set(['InternalError', 'ServiceUnavailable', 'UnknownError', 'ServiceUnavailableTemp']);
+/**
+ * Codes that are transient whatever HTTP status carries them. `Operation.Conflict`: another mutation of
+ * the same resource was in progress (Terway retries it too, with IsURLError, Throttling, InternalError).
+ */
+const TRANSIENT_CODES = new Set(['InternalError', 'ServiceUnavailable', 'UnknownError', 'ServiceUnavailableTemp', 'Operation.Conflict']);
 
 export function isThrottlingCode(code: string | undefined, httpStatus?: number): boolean {
   return (code !== undefined && code.includes('Throttling')) || httpStatus === 429;
@@ -31,7 +34,7 @@ export interface Classification {
 /**
  * The retry decision, pure: throttling, 5xx, transient server codes, timeouts and connection resets
  * are retryable; every other 4xx (quota, exhaustion, not-found, bad state) is final.
- * `extraRetryable` lets an operator add codes (e.g. `OperationConflict`) without touching code.
+ * `extraRetryable` lets an operator add codes without touching code.
  */
 export function classify(code: string, httpStatus: number | undefined, extraRetryable?: ReadonlySet<string>): Classification {
   if (isThrottlingCode(code, httpStatus)) return { retryable: true, throttled: true };

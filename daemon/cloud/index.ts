@@ -36,9 +36,19 @@ export {
   type MetadataStats,
 } from './metadata.js';
 export {
+  ADDON_TOKEN_PATH,
+  CredentialError,
+  NotEnabledError,
+  StaticCredentialsProvider,
   FileCredentialsProvider,
   parseCredentialFile,
-  credentialFromFile,
-  credentialFromAccessKey,
+  decryptAddonField,
+  sdkCredential,
+  type CloudCredentials,
+  type CloudCredentialsProvider,
+  type CredentialSourceName,
   type SdkCredential,
 } from './credentials.js';
+export { CredentialChain, defaultCredentialChain, maskKeyId, type ChainSource, type DefaultChainOptions } from './credentialChain.js';
+export { RefreshingCredentials, type RefreshingOptions } from './refreshing.js';
+export { EcsRamRole, parseRoleCredentials } from './ramRole.js';

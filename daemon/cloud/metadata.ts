@@ -1,5 +1,9 @@
 // ECS instance metadata over plain HTTP (100.100.100.200 in the real cloud, a per-instance prefix on
 // the mock). Keep-alive agent, short per-request timeout, a few quick retries on 5xx / socket errors.
+// Security hardening mode, as Terway reads metadata: a token from `PUT /latest/api/token` (TTL in
+// `X-aliyun-ecs-metadata-token-ttl-seconds`) goes with every read in `X-aliyun-ecs-metadata-token`, so
+// an instance in hardened-only mode works; a 401 drops the token and the read is tried once more with a
+// new one. A service that has no token endpoint (404 / 405 / 403 to the PUT) is read without one.
 import http from 'node:http';
 import { CloudError, CloudErrorCodes, type CloudObserver, type EniMetadata, type InstanceMetadata } from './types.js';
 import { type Clock, systemClock } from './clock.js';
@@ -35,7 +39,14 @@ export interface MetadataClientOptions {
   clock?: Clock;
   /** Metrics hook, called once per HTTP request (retries included). */
   observer?: Pick<CloudObserver, 'metadataRequest'>;
+  /** The token lifetime asked for, seconds (1 to 21600; default 21600, Terway's). */
+  tokenTtlSeconds?: number;
 }
+
+const TOKEN_TTL_HEADER = 'X-aliyun-ecs-metadata-token-ttl-seconds';
+const TOKEN_HEADER = 'X-aliyun-ecs-metadata-token';
+/** How long a service without a token endpoint is read without one before the PUT is tried again. */
+const NO_TOKEN_RECHECK_MS = 5 * 60_000;
 
 export interface MetadataStats {
   requests: number;
@@ -80,10 +91,17 @@ export class MetadataClient {
   private readonly clock: Clock;
   private readonly observer?: Pick<CloudObserver, 'metadataRequest'>;
   private readonly stat: MetadataStats = { requests: 0, errors: 0, retries: 0, totalLatencyMs: 0, maxLatencyMs: 0 };
+  private readonly tokenUrl: URL;
+  private readonly tokenTtlSeconds: number;
+  /** The token and until when it is used (`null`: the service has no token endpoint). */
+  private token?: { value: string | null; until: number };
+  private tokenFlight?: Promise<string | null>;
 
   constructor(opts: MetadataClientOptions) {
     const base = opts.baseUrl.replace(/\/+$/, '');
     this.base = new URL(`${base}/latest/meta-data/`);
+    this.tokenUrl = new URL(`${base}/latest/api/token`);
+    this.tokenTtlSeconds = Math.min(21_600, Math.max(1, Math.floor(opts.tokenTtlSeconds ?? 21_600)));
     if (this.base.protocol !== 'http:') throw new Error(`metadata base URL must be http: ${opts.baseUrl}`);
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
     this.timeoutMs = opts.timeoutMs ?? 2000;
@@ -96,23 +114,54 @@ export class MetadataClient {
   /** Reads one meta-data path (relative, e.g. `instance-id` or `network/interfaces/macs/`), trimmed. */
   async get(path: string): Promise<string> {
     let lastErr: MetadataError | undefined;
+    let renewedToken = false;
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
       if (attempt > 1) {
         this.stat.retries++;
         await this.clock.sleep(this.backoffMs * Math.pow(2, attempt - 2));
       }
       try {
-        return (await this.once(path)).trim();
+        const token = await this.currentToken();
+        const url = new URL(path.replace(/^\/+/, ''), this.base);
+        return (await this.once('GET', url, path, token ? { [TOKEN_HEADER]: token } : {})).trim();
       } catch (err) {
         lastErr = err as MetadataError;
+        if (lastErr.httpStatus === 401 && !renewedToken) {
+          // The token expired or the service forgot it: one more try at once with a new one (as Terway does).
+          renewedToken = true;
+          this.token = undefined;
+          attempt--;
+          continue;
+        }
         if (!lastErr.retryable) throw lastErr;
       }
     }
     throw lastErr!;
   }
 
-  private once(path: string): Promise<string> {
-    const url = new URL(path.replace(/^\/+/, ''), this.base);
+  /** The token to send (undefined: read without one). One PUT at a time; reused for 80% of its TTL less a minute. */
+  private async currentToken(): Promise<string | undefined> {
+    const now = this.clock.now();
+    if (this.token && now < this.token.until) return this.token.value ?? undefined;
+    this.tokenFlight ??= this.fetchToken(this.tokenUrl).finally(() => (this.tokenFlight = undefined));
+    return (await this.tokenFlight) ?? undefined;
+  }
+
+  private async fetchToken(url: URL): Promise<string | null> {
+    const ttlMs = this.tokenTtlSeconds * 1000;
+    try {
+      const value = (await this.once('PUT', url, 'api/token', { [TOKEN_TTL_HEADER]: String(this.tokenTtlSeconds) })).trim();
+      this.token = { value, until: this.clock.now() + Math.max(ttlMs / 2, ttlMs * 0.8 - 60_000) };
+      return value;
+    } catch (err) {
+      const status = (err as MetadataError).httpStatus;
+      if (status !== 404 && status !== 405 && status !== 403) throw err;
+      this.token = { value: null, until: this.clock.now() + NO_TOKEN_RECHECK_MS };
+      return null;
+    }
+  }
+
+  private once(method: 'GET' | 'PUT', url: URL, path: string, headers: Record<string, string>): Promise<string> {
     const started = performance.now();
     this.stat.requests++;
     const done = (failed: boolean): void => {
@@ -127,7 +176,7 @@ export class MetadataClient {
         done(true);
         reject(e);
       };
-      const req = http.get(url, { agent: this.agent, timeout: this.timeoutMs }, (res) => {
+      const req = http.request(url, { method, headers, agent: this.agent, timeout: this.timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', (e) => fail(new MetadataError({ path, code: 'ECONNRESET', message: e.message, retryable: true, cause: e })));
@@ -161,6 +210,7 @@ export class MetadataClient {
         if (e instanceof MetadataError) fail(e);
         else fail(new MetadataError({ path, code: e.code ?? 'NetworkError', message: e.message, retryable: true, cause: e }));
       });
+      req.end();
     });
   }
 

@@ -43,11 +43,8 @@ export interface SdkClientOptions {
   /** VPC endpoint. Default: `endpoint` with a leading `ecs` host label turned into `vpc`; else the SDK's. */
   vpcEndpoint?: string;
   protocol?: 'http' | 'https';
-  accessKeyId?: string;
-  accessKeySecret?: string;
-  securityToken?: string;
-  /** Wins over the access key fields. */
-  credential?: SdkCredential;
+  /** Asked before every request (the credential chain: credentialChain.ts). */
+  credential: SdkCredential;
   requestTimeoutMs: number;
   connectTimeoutMs: number;
 }
@@ -72,13 +69,7 @@ export function createSdkClients(opts: SdkClientOptions): Pick<SdkContext, 'ecs'
       regionId: opts.regionId,
       ...(ep.host !== undefined ? { endpoint: ep.host } : {}),
       protocol: opts.protocol ?? ep.protocol ?? 'https',
-      ...(opts.credential !== undefined
-        ? { credential: opts.credential }
-        : {
-            accessKeyId: opts.accessKeyId,
-            accessKeySecret: opts.accessKeySecret,
-            ...(opts.securityToken ? { securityToken: opts.securityToken } : {}),
-          }),
+      credential: opts.credential,
       readTimeout: opts.requestTimeoutMs,
       connectTimeout: opts.connectTimeoutMs,
     });

@@ -109,13 +109,20 @@ function readEndpoint(r: Reader, key: string): { host?: string; scheme?: 'http' 
   return { host: s };
 }
 
+/** A string key where "" means unset (Terway's chart renders `access_key: ""` when no key is given). */
+function optionalStr(r: Reader, key: string): string | undefined {
+  const v = r.str(key, { nonEmpty: false });
+  return v === undefined || v.trim() === '' ? undefined : v;
+}
+
 export function readCloudKeys(r: Reader): CloudKeys {
-  const accessKey = r.str('access_key');
-  const accessSecret = r.str('access_secret');
-  if (r.has('access_key') !== r.has('access_secret')) {
+  // Credentials, in Terway's chain order: this key pair, else credential_path, else the instance RAM role.
+  const accessKey = optionalStr(r, 'access_key');
+  const accessSecret = optionalStr(r, 'access_secret');
+  if ((accessKey === undefined) !== (accessSecret === undefined)) {
     r.fail(accessKey === undefined ? 'access_key' : 'access_secret', 'access_key and access_secret must be set together');
   }
-  const credentialPath = r.str('credential_path');
+  const credentialPath = optionalStr(r, 'credential_path');
   const regionId = r.str('region_id');
   const instanceId = r.str('instance_id');
   const rateLimit = readRateLimit(r);

@@ -17,7 +17,7 @@ import {
   type Backoffs,
 } from '../backoff.js';
 import { EniWorkers } from '../eniWorkers.js';
-import { RecentlyRemoved } from '../recentlyRemoved.js';
+import { RecentlyAdded, RecentlyRemoved } from '../recentlyRemoved.js';
 import { PoolError } from '../types.js';
 import type { EniBooks } from './books.js';
 import type { EniPoolConfig } from './config.js';
@@ -50,6 +50,8 @@ export class EniCloudOps {
   readonly workers: EniWorkers;
   /** ENIs released / deleted by us: a listing of one within the reconcile cooldown is taken as stale. */
   readonly recentlyRemoved = new RecentlyRemoved();
+  /** ENIs attached by us: a listing that does not show one InUse within the reconcile cooldown is taken as stale. */
+  readonly recentlyAdded = new RecentlyAdded();
   backoffs: Backoffs = noBackoffs();
   /** The last create / attach failed with this (cleared by the next attach that works). */
   lastFailure?: { code: string; message: string };
@@ -191,6 +193,7 @@ export class EniCloudOps {
       { op: 'putIp', ip: ipRecord(info, slot) },
     ]);
     books.slots.set(eniId, slot);
+    this.recentlyAdded.note([eniId], this.d.clock.now() + this.d.config.reconcileCooldownMs);
     this.lastFailure = undefined;
     this.d.log.info({ eniId, mac: info.mac, ip: info.primaryIp, vSwitchId: info.vSwitchId }, 'ENI attached: warm');
     this.d.drain();
@@ -261,6 +264,7 @@ export class EniCloudOps {
   }
 
   private markRemoved(eniId: string): void {
+    this.recentlyAdded.forget([eniId]);
     this.recentlyRemoved.note([eniId], this.d.clock.now() + this.d.config.reconcileCooldownMs);
   }
 }

@@ -24,6 +24,8 @@ export interface EniReconcileInput {
   isOurs: (e: Eni) => boolean;
   /** Released / deleted by us within the reconcile cooldown: a listing of it is taken as stale. */
   recentlyRemoved: (eniId: string) => boolean;
+  /** Attached by us within the reconcile cooldown: a listing that does not show it InUse is taken as stale. */
+  recentlyAdded?: (eniId: string) => boolean;
   /** vSwitch facts are known for this vSwitch (an ENI is adopted only then). */
   vSwitchKnown: (vSwitchId: string) => boolean;
   /** No create was under way before or during the describe (a new ENI may be listed Available legitimately). */
@@ -72,6 +74,11 @@ export function planEniReconcile(input: EniReconcileInput): EniReconcilePlan {
     }
     const e = byId.get(k.eniId);
     if (e && e.status === 'InUse') continue;
+    if (input.recentlyAdded?.(k.eniId)) {
+      // attached a moment ago: the listing may predate it
+      skipped.push(k.eniId);
+      continue;
+    }
     drop.push({
       eniId: k.eniId,
       ...(input.holders.has(k.eniId) ? { podKey: input.holders.get(k.eniId) } : {}),

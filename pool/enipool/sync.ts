@@ -117,6 +117,7 @@ export class EniSync {
     // From here on nothing awaits: no allocation or worker interleaves with applying the verdict.
     const now = this.d.clock.now();
     ops.recentlyRemoved.prune(now);
+    ops.recentlyAdded.prune(now);
     const plan = planEniReconcile({
       instanceId,
       known: [...books.slots.values()].map((s) => ({
@@ -129,6 +130,7 @@ export class EniSync {
       available,
       isOurs: (e) => classifyEni(e, instanceId) === 'ours',
       recentlyRemoved: (id) => ops.recentlyRemoved.has(id),
+      recentlyAdded: (id) => ops.recentlyAdded.has(id),
       vSwitchKnown: (id) => books.vSwitches.has(id),
       createsQuiet: creatingBefore === 0 && ops.creating === 0 && ops.createSeq === createSeqBefore,
     });

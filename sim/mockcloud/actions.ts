@@ -12,6 +12,7 @@ export const VPC_VERSION = '2016-04-28';
 export interface Lifecycle {
   attachStarted(eni: EniState): void;
   detachStarted(eni: EniState): void;
+  deleteStarted(eni: EniState): void;
   emit(event: string, payload: unknown): void;
 }
 
@@ -28,6 +29,8 @@ export interface ActionDef {
   fn: ActionFn;
   /** Mutating actions that honour ClientToken. */
   idempotent?: boolean;
+  /** Mutates the ENI named by NetworkInterfaceId (may answer Operation.Conflict while another is in progress). */
+  mutatesEni?: boolean;
 }
 
 // ---- shared helpers -----------------------------------------------------------------------
@@ -153,8 +156,9 @@ const createNetworkInterface: ActionFn = (ctx, p) => {
 
 const deleteNetworkInterface: ActionFn = (ctx, p) => {
   checkRegion(ctx, p);
-  const e = ctx.world.deleteEni(required(p, 'NetworkInterfaceId'));
-  ctx.life.emit('eniDeleted', { eniId: e.id });
+  // Asynchronous, as in ECS: the ENI is Deleting until the lifecycle removes it.
+  const e = ctx.world.beginDelete(required(p, 'NetworkInterfaceId'));
+  ctx.life.deleteStarted(e);
   return {};
 };
 
@@ -447,11 +451,11 @@ const describeRouteTableList: ActionFn = (ctx, p) => {
 
 const ECS_ACTIONS: Record<string, ActionDef> = {
   CreateNetworkInterface: { product: 'ecs', fn: createNetworkInterface, idempotent: true },
-  DeleteNetworkInterface: { product: 'ecs', fn: deleteNetworkInterface },
-  AttachNetworkInterface: { product: 'ecs', fn: attachNetworkInterface },
-  DetachNetworkInterface: { product: 'ecs', fn: detachNetworkInterface },
-  AssignPrivateIpAddresses: { product: 'ecs', fn: assignPrivateIpAddresses, idempotent: true },
-  UnassignPrivateIpAddresses: { product: 'ecs', fn: unassignPrivateIpAddresses },
+  DeleteNetworkInterface: { product: 'ecs', fn: deleteNetworkInterface, mutatesEni: true },
+  AttachNetworkInterface: { product: 'ecs', fn: attachNetworkInterface, mutatesEni: true },
+  DetachNetworkInterface: { product: 'ecs', fn: detachNetworkInterface, mutatesEni: true },
+  AssignPrivateIpAddresses: { product: 'ecs', fn: assignPrivateIpAddresses, idempotent: true, mutatesEni: true },
+  UnassignPrivateIpAddresses: { product: 'ecs', fn: unassignPrivateIpAddresses, mutatesEni: true },
   DescribeNetworkInterfaces: { product: 'ecs', fn: describeNetworkInterfaces },
   DescribeInstanceTypes: { product: 'ecs', fn: describeInstanceTypes },
   DescribeInstances: { product: 'ecs', fn: describeInstances },

@@ -75,6 +75,23 @@ export function handleAdmin(cloud: MockCloudServer, method: string, path: string
       case 'POST /admin/faults/metadata-lag':
         f.setMetadataLag(num(b.ms, 'ms'));
         return { status: 200, body: f.state() };
+      case 'POST /admin/faults/delete-delay':
+        f.setDeleteDelay(num(b.ms, 'ms'));
+        return { status: 200, body: f.state() };
+      case 'POST /admin/faults/stale-listings':
+        f.setStaleListings(num(b.ms, 'ms'));
+        return { status: 200, body: f.state() };
+      case 'POST /admin/faults/operation-conflict':
+        f.setOperationConflict(num(b.ms, 'ms'));
+        return { status: 200, body: f.state() };
+      case 'POST /admin/faults/ram-credentials-frozen':
+        if (typeof b.frozen !== 'boolean') throw new Error('frozen must be a boolean');
+        f.freezeRamCredentials(b.frozen);
+        return { status: 200, body: f.state() };
+      case 'POST /admin/metadata-http-tokens':
+        if (b.httpTokens !== 'optional' && b.httpTokens !== 'required') throw new Error('httpTokens must be optional or required');
+        cloud.world.metadataHttpTokens = b.httpTokens;
+        return { status: 200, body: { httpTokens: b.httpTokens } };
       default:
         return { status: 404, body: { error: `no admin route ${route}` } };
     }

@@ -19,6 +19,11 @@ export const MockErrorCodes = {
   ServiceUnavailable: 'ServiceUnavailable',
   IdempotentParameterMismatch: 'IdempotentParameterMismatch',
   InvalidRegionIdNotFound: 'InvalidRegionId.NotFound',
+  // STS credentials (a key from an instance RAM role)
+  SecurityTokenExpired: 'InvalidSecurityToken.Expired',
+  SecurityTokenMismatch: 'InvalidSecurityToken.MismatchWithAccessKey',
+  SecurityTokenMalformed: 'InvalidSecurityToken.Malformed',
+  MissingSecurityToken: 'MissingSecurityToken',
   // ECS ENI
   EniNotFound: 'InvalidEniId.NotFound',
   InstanceNotFound: 'InvalidEcsId.NotFound',
@@ -38,6 +43,7 @@ export const MockErrorCodes = {
   IpRepeated: 'InvalidIp.IpRepeated',
   PrivateIpAddressCount: 'InvalidParam.PrivateIpAddressCount',
   InvalidInstanceType: 'InvalidInstanceType.ValueNotSupported',
+  OperationConflict: 'Operation.Conflict',
   // VPC routes
   RouteTableNotFound: 'InvalidRouteTableId.NotFound',
   RouteEntryNotFound: 'InvalidRouteEntry.NotFound',
@@ -71,6 +77,11 @@ export const errors = {
   idempotentMismatch: () =>
     new ApiError(400, C.IdempotentParameterMismatch, 'The request uses the same client token as a previous, but non-identical request.'),
   regionNotFound: () => new ApiError(404, C.InvalidRegionIdNotFound, 'The specified RegionId does not exist.'),
+  securityTokenExpired: () => new ApiError(400, C.SecurityTokenExpired, 'Specified SecurityToken is expired.'),
+  securityTokenMismatch: () => new ApiError(400, C.SecurityTokenMismatch, 'Specified SecurityToken mismatch with the AccessKey.'),
+  securityTokenMalformed: () => new ApiError(400, C.SecurityTokenMalformed, 'Specified SecurityToken is malformed.'),
+  missingSecurityToken: () => new ApiError(400, C.MissingSecurityToken, 'SecurityToken is mandatory for an STS AccessKey.'),
+  operationConflict: () => new ApiError(403, C.OperationConflict, 'The operation may conflicts with others.'),
   eniNotFound: (id: string) => new ApiError(404, C.EniNotFound, `The specified NetworkInterfaceId does not exist: ${id}.`),
   instanceNotFound: (id: string) => new ApiError(404, C.InstanceNotFound, `The specified instance does not exist: ${id}.`),
   vSwitchNotFound: (id: string) => new ApiError(404, C.VSwitchNotFound, `The specified VSwitchId does not exist: ${id}.`),

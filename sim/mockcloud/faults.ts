@@ -1,5 +1,6 @@
 // Fault injection and call accounting: latency, account-wide throttling (token bucket),
-// per-action error rates / fail-next, attach/detach delays, metadata lag, call counters.
+// per-action error rates / fail-next, attach/detach/delete delays, metadata lag, stale listings,
+// conflicting mutations of one ENI, frozen RAM credentials, call counters.
 import type { ErrorKind, FaultController, FaultSpec, FaultState } from './types.js';
 
 export interface InjectedError {
@@ -12,12 +13,16 @@ export class Faults implements FaultController {
   private tokens = 0;
   private lastRefill = 0;
   private readonly calls = new Map<string, number>();
+  /** When each ENI was last mutated (Operation.Conflict window). */
+  private readonly lastMutation = new Map<string, number>();
 
   constructor(
     initial: FaultSpec,
-    private readonly defaults: { attachDelayMs: number; detachDelayMs?: number },
+    private readonly defaults: { attachDelayMs: number; detachDelayMs?: number; deleteDelayMs?: number },
     private readonly now: () => number = () => performance.now(),
     private readonly random: () => number = Math.random,
+    /** Told whenever the stale-listing lag changes (the world keeps the history it needs). */
+    private readonly onStaleListings: (ms: number) => void = () => {},
   ) {
     this.s = this.fresh();
     this.applySpec(initial);
@@ -33,6 +38,10 @@ export class Faults implements FaultController {
       errorRates: [],
       failNext: [],
       metadataLagMs: 0,
+      deleteDelayMs: this.defaults.deleteDelayMs ?? this.defaults.detachDelayMs ?? this.defaults.attachDelayMs,
+      staleListingsMs: 0,
+      operationConflictMs: 0,
+      ramCredentialsFrozen: false,
     };
   }
 
@@ -43,6 +52,10 @@ export class Faults implements FaultController {
     if (spec.throttleQps !== undefined) this.setThrottle(spec.throttleQps, spec.throttleBurst);
     for (const e of spec.errorRates ?? []) this.setErrorRate(e.action, e.rate, e.kind, { afterEffect: e.afterEffect });
     if (spec.metadataLagMs !== undefined) this.setMetadataLag(spec.metadataLagMs);
+    if (spec.deleteDelayMs !== undefined) this.setDeleteDelay(spec.deleteDelayMs);
+    if (spec.staleListingsMs !== undefined) this.setStaleListings(spec.staleListingsMs);
+    if (spec.operationConflictMs !== undefined) this.setOperationConflict(spec.operationConflictMs);
+    if (spec.ramCredentialsFrozen !== undefined) this.freezeRamCredentials(spec.ramCredentialsFrozen);
   }
 
   // ---- FaultController ---------------------------------------------------------------------
@@ -84,9 +97,30 @@ export class Faults implements FaultController {
     this.s.metadataLagMs = Math.max(0, ms);
   }
 
+  setDeleteDelay(ms: number): void {
+    this.s.deleteDelayMs = Math.max(0, ms);
+  }
+
+  setStaleListings(ms: number): void {
+    this.s.staleListingsMs = Math.max(0, ms);
+    this.onStaleListings(this.s.staleListingsMs);
+  }
+
+  setOperationConflict(ms: number): void {
+    this.s.operationConflictMs = Math.max(0, ms);
+    this.lastMutation.clear();
+  }
+
+  freezeRamCredentials(frozen: boolean): void {
+    this.s.ramCredentialsFrozen = frozen;
+  }
+
   clear(): void {
+    const stale = this.s.staleListingsMs;
     this.s = this.fresh();
     this.tokens = 0;
+    this.lastMutation.clear();
+    if (stale !== 0) this.onStaleListings(0);
   }
 
   state(): FaultState {
@@ -103,6 +137,26 @@ export class Faults implements FaultController {
   }
   get metadataLagMs(): number {
     return this.s.metadataLagMs;
+  }
+  get deleteDelayMs(): number {
+    return this.s.deleteDelayMs;
+  }
+  get ramCredentialsFrozen(): boolean {
+    return this.s.ramCredentialsFrozen;
+  }
+
+  /**
+   * A mutation of `eniId` starts now: true when it overlaps the previous one (within the conflict
+   * window), which then answers Operation.Conflict and does not count as a mutation itself.
+   */
+  conflicts(eniId: string): boolean {
+    const window = this.s.operationConflictMs;
+    if (window <= 0) return false;
+    const t = this.now();
+    const last = this.lastMutation.get(eniId);
+    if (last !== undefined && t - last < window) return true;
+    this.lastMutation.set(eniId, t);
+    return false;
   }
 
   count(action: string): void {

@@ -8,7 +8,7 @@ import { resolveWorldSpec, type World } from './world.js';
 
 export type { AttachHook, DetachHook } from './lifecycle.js';
 export { MockErrorCodes } from './errors.js';
-export { defaultWorldSpec, resolveWorldSpec } from './world.js';
+export { defaultWorldSpec, resolveWorldSpec, DEFAULT_RAM_ROLE } from './world.js';
 export type { World, EniState, InstanceState, VSwitchState } from './world.js';
 export type {
   EniAttachedEvent,
@@ -36,6 +36,8 @@ export interface StartOptions {
   /** Attaching → InUse delay (default 100 ms). Detach uses the same unless detachDelayMs is set. */
   attachDelayMs?: number;
   detachDelayMs?: number;
+  /** Deleting → gone (default: the detach delay). */
+  deleteDelayMs?: number;
   /** One line per API call on stderr. */
   log?: boolean;
 }
@@ -64,7 +66,7 @@ export interface MockCloudHandle {
   setAttachHook(hook: AttachHook | undefined): void;
   /** Awaited before a detaching ENI becomes Available. */
   setDetachHook(hook: DetachHook | undefined): void;
-  /** Resolves once every attach/detach in flight has completed. */
+  /** Resolves once every attach/detach/delete in flight has completed. */
   settle(): Promise<void>;
   /** The live world (advanced: direct state access for tests; prefer the SDK). */
   world: World;
@@ -79,6 +81,7 @@ export async function startMockCloud(opts: StartOptions = {}): Promise<MockCloud
     faults: opts.faults,
     attachDelayMs: opts.attachDelayMs,
     detachDelayMs: opts.detachDelayMs,
+    deleteDelayMs: opts.deleteDelayMs,
     log: opts.log,
   });
   const host = opts.host ?? '127.0.0.1';

@@ -1,5 +1,6 @@
-// The asynchronous half of attach/detach: after the configured delay (and the optional hooks a
-// kernel backend installs) the ENI moves Attaching → InUse or Detaching → Available, and events fire.
+// The asynchronous half of attach/detach/delete: after the configured delay (and the optional hooks a
+// kernel backend installs) the ENI moves Attaching → InUse, Detaching → Available or Deleting → gone,
+// and events fire.
 import type { EventEmitter } from 'node:events';
 import type { Lifecycle } from './actions.js';
 import type { Faults } from './faults.js';
@@ -91,7 +92,16 @@ export class EniLifecycle implements Lifecycle {
     });
   }
 
-  /** Resolves when every attach/detach in flight has completed. */
+  deleteStarted(eni: EniState): void {
+    const id = eni.id;
+    this.track(async () => {
+      await this.sleep(this.faults.deleteDelayMs);
+      if (this.closed) return;
+      if (this.world.completeDelete(id)) this.emit('eniDeleted', { eniId: id });
+    });
+  }
+
+  /** Resolves when every attach/detach/delete in flight has completed. */
   async settle(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }

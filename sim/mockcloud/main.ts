@@ -1,4 +1,5 @@
-// CLI: `npm run mockcloud -- --port PORT [--host H] [--world FILE] [--faults FILE] [--attach-delay MS] [--log]`.
+// CLI: `npm run mockcloud -- --port PORT [--host H] [--world FILE] [--faults FILE] [--attach-delay MS]
+// [--detach-delay MS] [--delete-delay MS] [--metadata-tokens optional|required] [--log]`.
 // Prints exactly one JSON line on stdout once listening; everything else goes to stderr.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -17,13 +18,20 @@ async function main(): Promise<void> {
       faults: { type: 'string' },
       'attach-delay': { type: 'string' },
       'detach-delay': { type: 'string' },
+      'delete-delay': { type: 'string' },
+      'metadata-tokens': { type: 'string' },
       log: { type: 'boolean', default: false },
     },
     strict: true,
   });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad --port ${values.port}`);
-  const world = values.world ? readJson<Partial<WorldSpec>>(values.world) : undefined;
+  let world = values.world ? readJson<Partial<WorldSpec>>(values.world) : undefined;
+  const tokens = values['metadata-tokens'];
+  if (tokens !== undefined) {
+    if (tokens !== 'optional' && tokens !== 'required') throw new Error(`bad --metadata-tokens ${tokens} (optional|required)`);
+    world = { ...(world ?? {}), metadataHttpTokens: tokens };
+  }
   const faults = values.faults ? readJson<FaultSpec>(values.faults) : undefined;
   const ms = (v: string | undefined, name: string): number | undefined => {
     if (v === undefined) return undefined;
@@ -38,6 +46,7 @@ async function main(): Promise<void> {
     faults,
     attachDelayMs: ms(values['attach-delay'], 'attach-delay'),
     detachDelayMs: ms(values['detach-delay'], 'detach-delay'),
+    deleteDelayMs: ms(values['delete-delay'], 'delete-delay'),
     log: values.log,
   });
   process.stdout.write(

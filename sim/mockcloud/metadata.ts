@@ -1,5 +1,8 @@
 // The ECS instance metadata service (100.100.100.200 in the real cloud) for one chosen instance:
 // `/latest/meta-data/<path>` as plain text, listings one entry per line, directories ending in '/'.
+// `ram/security-credentials/` lists the instance RAM role; `ram/security-credentials/<role>` is its
+// STS credentials as JSON (AccessKeyId, AccessKeySecret, SecurityToken, Expiration, LastUpdated, Code).
+import { stsMetadataBody } from './ram.js';
 import type { EniState, World } from './world.js';
 
 export interface MetadataAnswer {
@@ -20,6 +23,7 @@ const ROOT_LISTING = [
   'mac',
   'private-ipv4',
   'network/',
+  'ram/',
 ];
 
 const ENI_KEYS = [
@@ -46,8 +50,17 @@ export function visibleEnis(world: World, instanceId: string, now: number, lagMs
     .sort((a, b) => (a.deviceIndex ?? 0) - (b.deviceIndex ?? 0));
 }
 
+export interface LookupOptions {
+  now: number;
+  /** A secondary ENI shows up this long after it became InUse. */
+  lagMs: number;
+  /** Serve the current STS credentials even once expired (no rotation). */
+  ramFrozen?: boolean;
+}
+
 /** `path` is what follows `/latest/meta-data/` (may be empty). */
-export function metadataLookup(world: World, instanceId: string, path: string, now: number, lagMs: number): MetadataAnswer {
+export function metadataLookup(world: World, instanceId: string, path: string, opts: LookupOptions): MetadataAnswer {
+  const { now, lagMs } = opts;
   const inst = world.instances.get(instanceId);
   if (!inst) return notFound;
   const primary = world.enis.get(inst.primaryEniId);
@@ -88,6 +101,12 @@ export function metadataLookup(world: World, instanceId: string, path: string, n
     case 'network/interfaces':
     case 'network/interfaces/':
       return ok('macs/');
+    case 'ram':
+    case 'ram/':
+      return ok('security-credentials/');
+    case 'ram/security-credentials':
+    case 'ram/security-credentials/':
+      return inst.ramRole ? ok(inst.ramRole) : notFound;
     case 'network/interfaces/macs':
     case 'network/interfaces/macs/':
       return ok(
@@ -95,6 +114,11 @@ export function metadataLookup(world: World, instanceId: string, path: string, n
           .map((e) => `${e.mac}/`)
           .join('\n'),
       );
+  }
+  const role = /^ram\/security-credentials\/([^/]+)$/.exec(p);
+  if (role) {
+    if (!inst.ramRole || role[1] !== inst.ramRole) return notFound;
+    return ok(stsMetadataBody(world.ram.forInstance(inst.id, inst.ramRole, now, opts.ramFrozen)));
   }
   const m = /^network\/interfaces\/macs\/([0-9a-fA-F:]{17})(?:\/(.*))?$/.exec(p);
   if (!m) return notFound;

@@ -10,6 +10,7 @@ import { errors } from './errors.js';
 import { Faults } from './faults.js';
 import { EniLifecycle } from './lifecycle.js';
 import { metadataLookup } from './metadata.js';
+import { MetadataTokens } from './metadataTokens.js';
 import { authenticate, NonceCache } from './signature.js';
 import { ApiError, type FaultSpec, type WorldSpec } from './types.js';
 import { World } from './world.js';
@@ -41,6 +42,7 @@ export interface ServerOptions {
   faults?: FaultSpec;
   attachDelayMs?: number;
   detachDelayMs?: number;
+  deleteDelayMs?: number;
   /** Logs one line per API call to stderr (never stdout, never secrets). */
   log?: boolean;
 }
@@ -51,6 +53,7 @@ export class MockCloudServer {
   readonly events = new EventEmitter();
   readonly life: EniLifecycle;
   private readonly nonces = new NonceCache();
+  private readonly metadataTokens = new MetadataTokens();
   private readonly idempotency = new Map<string, StoredResult>();
   private readonly held = new Set<http.ServerResponse>();
   private readonly server: http.Server;
@@ -58,7 +61,13 @@ export class MockCloudServer {
 
   constructor(opts: ServerOptions) {
     this.world = new World(opts.world);
-    this.faults = new Faults(opts.faults ?? {}, { attachDelayMs: opts.attachDelayMs ?? 100, detachDelayMs: opts.detachDelayMs });
+    this.faults = new Faults(
+      opts.faults ?? {},
+      { attachDelayMs: opts.attachDelayMs ?? 100, detachDelayMs: opts.detachDelayMs, deleteDelayMs: opts.deleteDelayMs },
+      undefined,
+      undefined,
+      (ms) => this.world.setListingLag(ms),
+    );
     this.life = new EniLifecycle(this.world, this.faults, this.events);
     this.log = opts.log ?? false;
     this.server = http.createServer((req, res) => {
@@ -108,18 +117,22 @@ export class MockCloudServer {
 
   private handleMetadata(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
     const m = /^\/metadata\/([^/]+)\/latest\/(meta-data|api\/token)(\/.*)?$/.exec(url.pathname);
-    if (m && m[2] === 'api/token' && req.method === 'PUT') {
-      // hardened-mode token; the mock accepts requests with or without it
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end(`mock-token-${randomUUID()}`);
-      return;
+    const instanceId = m ? decodeURIComponent(m[1]!) : '';
+    const now = Date.now();
+    let out;
+    if (m && m[2] === 'api/token' && !m[3] && req.method === 'PUT') {
+      out = this.metadataTokens.issue(instanceId, req.headers, now);
+    } else if (!m || m[2] !== 'meta-data' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      out = { status: 404, body: 'Not Found' };
+    } else {
+      out =
+        this.metadataTokens.check(instanceId, req.headers, now, this.world.metadataHttpTokens === 'required') ??
+        metadataLookup(this.world, instanceId, m[3] ?? '', {
+          now,
+          lagMs: this.faults.metadataLagMs,
+          ramFrozen: this.faults.ramCredentialsFrozen,
+        });
     }
-    if (!m || m[2] !== 'meta-data' || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('Not Found');
-      return;
-    }
-    const out = metadataLookup(this.world, decodeURIComponent(m[1]!), m[3] ?? '', Date.now(), this.faults.metadataLagMs);
     res.writeHead(out.status, { 'content-type': 'text/plain' });
     res.end(out.body);
   }
@@ -143,7 +156,8 @@ export class MockCloudServer {
       def = lookupAction(version, action);
       product = def.product;
       const auth = authenticate({ method: req.method ?? 'GET', pathname: url.pathname, query, headers: req.headers, body }, params, {
-        lookupSecret: (id) => this.world.accessKeys.get(id),
+        lookupKey: (id) => this.world.lookupKey(id),
+        isIssuedToken: (token) => this.world.ram.isIssuedToken(token),
         now: Date.now,
         nonces: this.nonces,
       });
@@ -188,6 +202,9 @@ export class MockCloudServer {
         return structuredClone(prev.body);
       }
     }
+    // Another mutation of this ENI still in progress (the operationConflictMs fault).
+    const eniId = def.mutatesEni ? params.NetworkInterfaceId : undefined;
+    if (eniId && this.faults.conflicts(eniId)) throw errors.operationConflict();
     const body = def.fn({ world: this.world, life: this.life }, params);
     if (key) this.idempotency.set(key, { fingerprint, body: structuredClone(body) });
     return body;

@@ -1,6 +1,8 @@
 // Request authentication as the OpenAPI gateway does it: ACS3-HMAC-SHA256 in the Authorization header
 // (what @alicloud/openapi-core signs by default), and the older RPC HMAC-SHA1 `Signature` parameter.
-// The canonical request is rebuilt exactly as openapi-core's getAuthorization() builds it.
+// The canonical request is rebuilt exactly as openapi-core's getAuthorization() builds it. A key of
+// an instance RAM role (STS) is accepted only with the security token issued with it, until it expires
+// (openapi-core sends the token as `x-acs-security-token` in ACS3, `SecurityToken` in RPC).
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { errors } from './errors.js';
 
@@ -17,10 +19,20 @@ export interface SignedRequest {
 export interface AuthResult {
   accessKeyId: string;
   scheme: 'ACS3-HMAC-SHA256' | 'HMAC-SHA1';
+  /** Signed with STS credentials (an instance RAM role). */
+  sts: boolean;
+}
+
+/** What the gateway knows of a key: its secret, and for an STS key the token issued with it. */
+export interface KeyRecord {
+  secret: string;
+  sts?: { securityToken: string; expiresAt: number };
 }
 
 export interface AuthOptions {
-  lookupSecret: (accessKeyId: string) => string | undefined;
+  lookupKey: (accessKeyId: string) => KeyRecord | undefined;
+  /** Is this a token the gateway issued (to some other key)? Tells a mismatch from garbage. */
+  isIssuedToken?: (token: string) => boolean;
   now: () => number;
   /** Remembers nonces to refuse replays; entries older than the skew window are forgotten. */
   nonces: NonceCache;
@@ -56,6 +68,17 @@ function safeEqualHex(a: string, b: string): boolean {
   const ba = Buffer.from(a);
   const bb = Buffer.from(b);
   return ba.length === bb.length && timingSafeEqual(ba, bb);
+}
+
+/** The security token rules: an STS key needs its own token, unexpired; a permanent key takes none. */
+function checkSecurityToken(key: KeyRecord, token: string | undefined, opts: AuthOptions): void {
+  if (!key.sts) {
+    if (token) throw opts.isIssuedToken?.(token) ? errors.securityTokenMismatch() : errors.securityTokenMalformed();
+    return;
+  }
+  if (!token) throw errors.missingSecurityToken();
+  if (token !== key.sts.securityToken) throw opts.isIssuedToken?.(token) ? errors.securityTokenMismatch() : errors.securityTokenMalformed();
+  if (opts.now() >= key.sts.expiresAt) throw errors.securityTokenExpired();
 }
 
 function checkTime(value: string | undefined, opts: AuthOptions): void {
@@ -102,8 +125,10 @@ function verifyAcs3(req: SignedRequest, authorization: string, opts: AuthOptions
   for (const name of Object.keys(req.headers)) {
     if (name.startsWith('x-acs-') && !signedHeaders.includes(name)) throw errors.incompleteSignature(`Header ${name} is not signed.`);
   }
-  const secret = opts.lookupSecret(accessKeyId);
-  if (secret === undefined) throw errors.accessKeyNotFound();
+  const key = opts.lookupKey(accessKeyId);
+  if (key === undefined) throw errors.accessKeyNotFound();
+  checkSecurityToken(key, header(req.headers, 'x-acs-security-token'), opts);
+  const secret = key.secret;
   const payloadHash = createHash('sha256').update(req.body).digest('hex');
   const claimed = header(req.headers, 'x-acs-content-sha256') ?? '';
   if (claimed !== payloadHash) throw errors.incompleteSignature('x-acs-content-sha256 does not match the body.');
@@ -115,7 +140,7 @@ function verifyAcs3(req: SignedRequest, authorization: string, opts: AuthOptions
   const nonce = header(req.headers, 'x-acs-signature-nonce');
   if (!nonce) throw errors.missing('x-acs-signature-nonce');
   if (!opts.nonces.use(nonce, opts.now())) throw errors.nonceUsed();
-  return { accessKeyId, scheme: 'ACS3-HMAC-SHA256' };
+  return { accessKeyId, scheme: 'ACS3-HMAC-SHA256', sts: key.sts !== undefined };
 }
 
 /** RPC signature v1 (openapi-core getRPCSignature): HMAC-SHA1 over METHOD&%2F&encode(sorted params). */
@@ -135,14 +160,16 @@ function verifyRpc(method: string, params: Record<string, string>, opts: AuthOpt
   }
   if (!accessKeyId || !nonce) throw errors.missing(!accessKeyId ? 'AccessKeyId' : 'SignatureNonce');
   if (params.SignatureMethod !== 'HMAC-SHA1') throw errors.incompleteSignature(`Unsupported SignatureMethod ${params.SignatureMethod}.`);
-  const secret = opts.lookupSecret(accessKeyId);
-  if (secret === undefined) throw errors.accessKeyNotFound();
+  const key = opts.lookupKey(accessKeyId);
+  if (key === undefined) throw errors.accessKeyNotFound();
+  checkSecurityToken(key, params.SecurityToken, opts);
+  const secret = key.secret;
   const stringToSign = rpcStringToSign(method, params);
   const expected = createHmac('sha1', `${secret}&`).update(stringToSign).digest('base64');
   if (!safeEqualHex(expected, signature)) throw errors.signatureMismatch(stringToSign);
   checkTime(params.Timestamp, opts);
   if (!opts.nonces.use(nonce, opts.now())) throw errors.nonceUsed();
-  return { accessKeyId, scheme: 'HMAC-SHA1' };
+  return { accessKeyId, scheme: 'HMAC-SHA1', sts: key.sts !== undefined };
 }
 
 /**

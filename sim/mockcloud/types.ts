@@ -8,12 +8,30 @@ export interface WorldSpec {
   vSwitches: { id: string; zoneId: string; cidr: string }[];
   securityGroups: string[];
   instanceTypes: { id: string; eniQuantity: number; ipv4PerEni: number; ipv6PerEni: number }[];
-  instances: { id: string; instanceType: string; zoneId: string; vSwitchId: string; securityGroupId: string }[];
+  /**
+   * `ramRole`: the instance RAM role whose STS credentials the metadata serves (default `eni-ipam-node`;
+   * null or '' for an instance without a role: the credentials path answers 404).
+   */
+  instances: {
+    id: string;
+    instanceType: string;
+    zoneId: string;
+    vSwitchId: string;
+    securityGroupId: string;
+    ramRole?: string | null;
+  }[];
   accessKeys: { id: string; secret: string }[];
   /** Seed for generated ids and MACs (deterministic per seed). */
   seed?: number;
   /** Max secondary IPs an ENI may hold while not attached (the docs say 49). */
   maxIpsUnattached?: number;
+  /** Lifetime of the STS credentials the metadata serves for an instance RAM role (ms, default 15 min). */
+  stsTtlMs?: number;
+  /**
+   * ECS `HttpTokens`: `required` is the hardened-only metadata mode (every read needs a token from
+   * `PUT /latest/api/token`); `optional` (default) accepts reads with or without one.
+   */
+  metadataHttpTokens?: 'optional' | 'required';
 }
 
 export type ErrorKind = '5xx' | 'unavailable' | 'timeout' | 'throttle';
@@ -39,6 +57,14 @@ export interface FaultSpec {
   errorRates?: ErrorRateSpec[];
   /** A newly attached ENI shows up in the instance metadata only this long after it became InUse. */
   metadataLagMs?: number;
+  /** Deleting → gone (default: the detach delay). */
+  deleteDelayMs?: number;
+  /** DescribeNetworkInterfaces answers with the ENIs as they were this long ago (eventual consistency). */
+  staleListingsMs?: number;
+  /** A mutation of an ENI within this long of the previous one answers `Operation.Conflict` (0 = off). */
+  operationConflictMs?: number;
+  /** The metadata keeps serving an instance's current STS credentials, even once expired (no rotation). */
+  ramCredentialsFrozen?: boolean;
 }
 
 export interface FaultState {
@@ -50,6 +76,10 @@ export interface FaultState {
   errorRates: ErrorRateSpec[];
   failNext: { action: string; count: number; kind: ErrorKind; afterEffect: boolean }[];
   metadataLagMs: number;
+  deleteDelayMs: number;
+  staleListingsMs: number;
+  operationConflictMs: number;
+  ramCredentialsFrozen: boolean;
 }
 
 export interface FaultController {
@@ -62,6 +92,13 @@ export interface FaultController {
   /** Deterministic variant: the next `count` calls of `action` fail with `kind`. */
   failNext(action: string, count: number, kind: ErrorKind, opts?: { afterEffect?: boolean }): void;
   setMetadataLag(ms: number): void;
+  setDeleteDelay(ms: number): void;
+  /** Listings answer the state of `ms` ago (0 = current). */
+  setStaleListings(ms: number): void;
+  /** Overlapping mutations of one ENI (within `ms`) answer Operation.Conflict (0 = off). */
+  setOperationConflict(ms: number): void;
+  /** The metadata stops rotating STS credentials (they expire in the client's hands). */
+  freezeRamCredentials(frozen: boolean): void;
   /** Back to no faults (attach/detach delays return to the start-up values). */
   clear(): void;
   state(): FaultState;
@@ -101,7 +138,7 @@ export interface EniCreatedEvent {
   vSwitchId: string;
 }
 
-export type EniStatus = 'Available' | 'Attaching' | 'InUse' | 'Detaching';
+export type EniStatus = 'Available' | 'Attaching' | 'InUse' | 'Detaching' | 'Deleting';
 
 export interface EniDump {
   eniId: string;

@@ -1,5 +1,6 @@
 // The mock cloud's state and the synchronous operations on it. No I/O, no timers: the HTTP layer
-// and the lifecycle driver (cloud.ts) call in here and turn ApiError into wire errors.
+// and the lifecycle driver (lifecycle.ts) call in here and turn ApiError into wire errors. Time comes
+// from the injected `now` (STS expiry, listing history, creation times).
 import {
   formatIpv4Cidr,
   intToIpv4,
@@ -14,7 +15,12 @@ import {
   type Ipv4Cidr,
 } from '../../lib/ipv4.js';
 import { errors } from './errors.js';
+import { ListingHistory } from './history.js';
+import { RamCredentials, type StsCredentials } from './ram.js';
 import type { EniDump, EniStatus, RouteEntryDump, WorldDump, WorldSpec } from './types.js';
+
+/** The RAM role an instance has unless its world entry says otherwise. */
+export const DEFAULT_RAM_ROLE = 'eni-ipam-node';
 
 export function defaultWorldSpec(): WorldSpec {
   return {
@@ -51,6 +57,8 @@ export function defaultWorldSpec(): WorldSpec {
     accessKeys: [{ id: 'LTAImockAccessKeyId01', secret: 'mockAccessKeySecret0123456789abcd' }],
     seed: 1,
     maxIpsUnattached: 50,
+    stsTtlMs: 15 * 60_000,
+    metadataHttpTokens: 'optional',
   };
 }
 
@@ -102,6 +110,8 @@ export interface InstanceState {
   securityGroupIds: string[];
   primaryEniId: string;
   creationTime: string;
+  /** The instance RAM role (absent: none attached). */
+  ramRole?: string;
 }
 
 export interface RouteTableState {
@@ -143,8 +153,10 @@ export interface EniFilter {
   name?: string;
 }
 
-/** At most this many private IPs per AssignPrivateIpAddresses / CreateNetworkInterface call. */
+/** At most this many private IPs per AssignPrivateIpAddresses call, or explicit ones (PrivateIpAddress.N) per create. */
 export const MAX_IPS_PER_CALL = 10;
+/** CreateNetworkInterface SecondaryPrivateIpAddressCount: 1 to 49 (ECS API reference). */
+export const MAX_SECONDARY_ON_CREATE = 49;
 
 function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -162,6 +174,12 @@ export class World {
   readonly routeTables = new Map<string, RouteTableState>();
   readonly accessKeys = new Map<string, string>();
   readonly maxIpsUnattached: number;
+  /** STS credentials of the instances' RAM roles. */
+  readonly ram: RamCredentials;
+  /** ECS HttpTokens of the metadata service (`required`: hardened-only mode). Settable at run time. */
+  metadataHttpTokens: 'optional' | 'required';
+  /** What a lagged DescribeNetworkInterfaces sees (see history.ts). */
+  private readonly listings = new ListingHistory();
   private readonly macs = new Set<string>();
   private readonly ids = new Set<string>();
   private rngState: number;
@@ -174,6 +192,8 @@ export class World {
     this.regionId = spec.regionId;
     this.zones = [...spec.zones];
     this.maxIpsUnattached = spec.maxIpsUnattached ?? 50;
+    this.ram = new RamCredentials(spec.stsTtlMs ?? 15 * 60_000);
+    this.metadataHttpTokens = spec.metadataHttpTokens ?? 'optional';
     const vpcCidr = parseIpv4Cidr(spec.vpc.cidr);
     this.vpc = { id: spec.vpc.id, cidr: vpcCidr, cidrText: formatIpv4Cidr(vpcCidr) };
     const created = isoSeconds(this.now());
@@ -236,8 +256,29 @@ export class World {
         securityGroupIds: [inst.securityGroupId],
         primaryEniId: eni.id,
         creationTime: created,
+        ...(inst.ramRole === null || inst.ramRole === '' ? {} : { ramRole: inst.ramRole ?? DEFAULT_RAM_ROLE }),
       });
     }
+  }
+
+  // ---- credentials and listings --------------------------------------------------------------
+
+  /** The secret of an access key, permanent or STS (with what was issued alongside it). */
+  lookupKey(accessKeyId: string): { secret: string; sts?: StsCredentials } | undefined {
+    const secret = this.accessKeys.get(accessKeyId);
+    if (secret !== undefined) return { secret };
+    const sts = this.ram.lookup(accessKeyId);
+    return sts ? { secret: sts.accessKeySecret, sts } : undefined;
+  }
+
+  /** DescribeNetworkInterfaces answers with the ENIs as they were `ms` ago from now on (0: current). */
+  setListingLag(ms: number): void {
+    this.listings.setLag(ms, this.now(), this.enis.values());
+  }
+
+  /** Every ENI change ends here (the lagged listing's history). */
+  private changed(): void {
+    this.listings.record(this.now(), this.enis.values());
   }
 
   // ---- ids and addresses -------------------------------------------------------------------
@@ -367,7 +408,11 @@ export class World {
     const explicit = input.secondaryIps ?? [];
     if (secondaryCount > 0 && explicit.length > 0)
       throw errors.invalidParam('SecondaryPrivateIpAddressCount', 'cannot be used together with PrivateIpAddress.N');
-    if (secondaryCount > MAX_IPS_PER_CALL || explicit.length > MAX_IPS_PER_CALL) throw errors.ipCountPerCall();
+    if (secondaryCount > MAX_SECONDARY_ON_CREATE)
+      throw errors.invalidParam('SecondaryPrivateIpAddressCount', `must be at most ${MAX_SECONDARY_ON_CREATE}`);
+    if (explicit.length > MAX_IPS_PER_CALL) throw errors.ipCountPerCall();
+    if (type === 'Secondary' && 1 + secondaryCount + explicit.length > this.maxIpsUnattached)
+      throw errors.ipv4CountExceeded(this.maxIpsUnattached);
     const explicitAll = input.primaryIp ? [input.primaryIp, ...explicit] : explicit;
     const explicitNums = this.checkExplicit(v, explicitAll);
     const autoCount = (input.primaryIp ? 0 : 1) + secondaryCount;
@@ -398,16 +443,35 @@ export class World {
   }
 
   createEni(input: CreateEniInput): EniState {
-    return this.newEni(input, 'Secondary');
+    const e = this.newEni(input, 'Secondary');
+    this.changed();
+    return e;
   }
 
-  deleteEni(id: string): EniState {
+  /** Available → Deleting; the caller completes it later (its addresses stay taken until then). */
+  beginDelete(id: string): EniState {
     const e = this.eni(id);
     if (e.type === 'Primary') throw errors.eniType();
     if (e.status !== 'Available') throw errors.eniState(id, e.status);
+    e.status = 'Deleting';
+    this.changed();
+    return e;
+  }
+
+  /** Deleting → gone, its addresses back to the vSwitch. Undefined when it is not deleting. */
+  completeDelete(id: string): EniState | undefined {
+    const e = this.enis.get(id);
+    if (!e || e.status !== 'Deleting') return undefined;
     this.release(this.vSwitch(e.vSwitchId), [e.primaryIp, ...e.secondaryIps]);
     this.enis.delete(id);
+    this.changed();
     return e;
+  }
+
+  /** Both steps at once. */
+  deleteEni(id: string): EniState {
+    this.beginDelete(id);
+    return this.completeDelete(id)!;
   }
 
   /** Validates and moves the ENI to Attaching; the caller completes it later. */
@@ -427,6 +491,7 @@ export class World {
     e.status = 'Attaching';
     e.instanceId = instanceId;
     e.deviceIndex = idx;
+    this.changed();
     return e;
   }
 
@@ -436,6 +501,7 @@ export class World {
     if (!e || e.status !== 'Attaching') return undefined;
     e.status = 'InUse';
     e.inUseSince = this.now();
+    this.changed();
     return e;
   }
 
@@ -446,6 +512,7 @@ export class World {
     e.status = 'Available';
     e.instanceId = undefined;
     e.deviceIndex = undefined;
+    this.changed();
   }
 
   beginDetach(eniId: string, instanceId: string): EniState {
@@ -455,6 +522,7 @@ export class World {
     if (e.status !== 'InUse' || e.instanceId !== instanceId)
       throw errors.eniState(eniId, e.instanceId === instanceId ? e.status : `${e.status} (not on ${instanceId})`);
     e.status = 'Detaching';
+    this.changed();
     return e;
   }
 
@@ -466,6 +534,7 @@ export class World {
     e.instanceId = undefined;
     e.deviceIndex = undefined;
     e.inUseSince = undefined;
+    this.changed();
     return { eni: e, instanceId };
   }
 
@@ -512,6 +581,7 @@ export class World {
       got = this.allocate(v, count);
     }
     e.secondaryIps.push(...got);
+    this.changed();
     return got;
   }
 
@@ -526,11 +596,14 @@ export class World {
     const drop = new Set(ips);
     e.secondaryIps = e.secondaryIps.filter((ip) => !drop.has(ip));
     this.release(this.vSwitch(e.vSwitchId), [...drop]);
+    this.changed();
     return [...drop];
   }
 
+  /** The ENIs matching the filter, as a listing sees them now (maybe a moment ago: setListingLag). */
   describeEnis(f: EniFilter): EniState[] {
-    return [...this.enis.values()].filter((e) => {
+    const seen = this.listings.asSeenAt(this.now()) ?? [...this.enis.values()];
+    return seen.filter((e) => {
       if (f.instanceId && e.instanceId !== f.instanceId) return false;
       if (f.eniIds && f.eniIds.length > 0 && !f.eniIds.includes(e.id)) return false;
       if (f.status && e.status !== f.status) return false;

@@ -232,11 +232,14 @@ describe('AliyunCloud ⇄ mock cloud: lookups', () => {
 describe('AliyunCloud ⇄ mock cloud: typed errors are not retried', () => {
   it('not found carries the cloud code and RequestId, one call', async () => {
     const { mc, cloud } = await setup();
-    const err = await failure(cloud.deleteNetworkInterface('eni-doesnotexist'));
-    expect(err).toMatchObject({ code: CloudErrorCodes.EniNotFound, api: 'DeleteNetworkInterface', retryable: false });
+    const err = await failure(cloud.unassignPrivateIpAddresses('eni-doesnotexist', ['10.0.0.9']));
+    expect(err).toMatchObject({ code: CloudErrorCodes.EniNotFound, api: 'UnassignPrivateIpAddresses', retryable: false });
     expect(err.requestId).toBeTruthy();
     expect(err.httpStatus).toBe(404);
-    expect(mc.counters().DeleteNetworkInterface).toBe(1);
+    expect(mc.counters().UnassignPrivateIpAddresses).toBe(1);
+    expect(cloud.stats().UnassignPrivateIpAddresses).toMatchObject({ calls: 1, errors: 1, retries: 0 });
+    // Deleting an ENI that is not there is what was asked for (Terway counts it as success too).
+    await cloud.deleteNetworkInterface('eni-doesnotexist');
     expect(cloud.stats().DeleteNetworkInterface).toMatchObject({ calls: 1, errors: 1, retries: 0 });
   });
 
@@ -420,5 +423,19 @@ describe('AliyunCloud ⇄ mock cloud: client-side token bucket (fake clock)', ()
     const rl = cloud.rateLimiterStats();
     expect(rl.delayed).toBe(6);
     expect(rl.maxWaitMs).toBeCloseTo(3000);
+  });
+});
+
+describe('AliyunCloud ⇄ mock cloud: Operation.Conflict', () => {
+  it('overlapping mutations of one ENI: the one refused with Operation.Conflict is retried and lands', async () => {
+    const { mc, cloud } = await setup();
+    const eni = await cloud.createNetworkInterface({ vSwitchId: VSW, securityGroupIds: [SG] });
+    mc.faults.setOperationConflict(30);
+    mc.resetCounters();
+    const got = await Promise.all([cloud.assignPrivateIpAddresses(eni.eniId, 1), cloud.assignPrivateIpAddresses(eni.eniId, 1)]);
+    expect(new Set(got.flat()).size).toBe(2);
+    expect(eniOf(mc, eni.eniId)!.secondaryIps.sort()).toEqual(got.flat().sort());
+    expect(mc.counters().AssignPrivateIpAddresses).toBeGreaterThan(2);
+    expect(cloud.stats().AssignPrivateIpAddresses!.retries).toBeGreaterThan(0);
   });
 });

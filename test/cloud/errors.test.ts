@@ -61,6 +61,13 @@ const table: [string, unknown, { code: string; retryable: boolean; httpStatus?: 
   ],
   ['bad state', reply('client', 403, 'InvalidOperation.InvalidEniState'), { code: 'InvalidOperation.InvalidEniState', retryable: false }],
   ['signature', reply('client', 400, 'SignatureDoesNotMatch'), { code: 'SignatureDoesNotMatch', retryable: false }],
+  // another mutation of the ENI in progress: retried, as Terway does
+  ['Operation.Conflict 403', reply('client', 403, 'Operation.Conflict'), { code: 'Operation.Conflict', retryable: true, httpStatus: 403 }],
+  [
+    'expired STS token',
+    reply('client', 400, 'InvalidSecurityToken.Expired'),
+    { code: 'InvalidSecurityToken.Expired', retryable: false, httpStatus: 400 },
+  ],
   [
     'credentials missing (SDK, no reply)',
     new ClientError({ code: 'InvalidCredentials', message: 'set up credentials' }),

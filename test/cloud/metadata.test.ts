@@ -7,13 +7,20 @@ import { MetadataClient, MetadataError, parseIpList, parseListing } from '../../
 let server: http.Server;
 let base: string;
 let hits: Record<string, number> = {};
-let script: (path: string, n: number, res: http.ServerResponse) => void;
+let script: (path: string, n: number, res: http.ServerResponse, req: http.IncomingMessage) => void;
+/** Answers PUT /latest/api/token (the hardened-mode token); by default a fixed token. */
+let tokenScript: (n: number, res: http.ServerResponse, req: http.IncomingMessage) => void;
+const defaultToken = (_n: number, res: http.ServerResponse): void => void res.writeHead(200).end('tok-1');
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
+    if (req.method === 'PUT' && req.url === '/node-1/latest/api/token') {
+      hits['PUT token'] = (hits['PUT token'] ?? 0) + 1;
+      return tokenScript(hits['PUT token'], res, req);
+    }
     const path = (req.url ?? '').replace(/^\/node-1\/latest\/meta-data\//, '');
     hits[path] = (hits[path] ?? 0) + 1;
-    script(path, hits[path]!, res);
+    script(path, hits[path]!, res, req);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/node-1`;
@@ -24,6 +31,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   hits = {};
+  tokenScript = defaultToken;
 });
 
 const fields: Record<string, string> = {
@@ -83,7 +91,9 @@ describe('MetadataClient', () => {
     const md = new MetadataClient({ baseUrl: base, attempts: 3, backoffMs: 1 });
     await expect(md.get('instance-id')).resolves.toBe('i-1');
     expect(hits['instance-id']).toBe(3);
-    expect(md.stats()).toMatchObject({ requests: 3, errors: 2, retries: 2 });
+    // the token PUT is one request of its own, made once
+    expect(md.stats()).toMatchObject({ requests: 4, errors: 2, retries: 2 });
+    expect(hits['PUT token']).toBe(1);
     md.close();
   });
 
@@ -103,6 +113,65 @@ describe('MetadataClient', () => {
     const err = await md.get('instance-id').catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'Timeout', retryable: true, path: 'instance-id' });
     expect(hits['instance-id']).toBe(2);
+    md.close();
+  });
+});
+
+describe('MetadataClient in security hardening mode', () => {
+  const needsToken = (want: string) => (p: string, _n: number, res: http.ServerResponse, req: http.IncomingMessage) => {
+    const t = req.headers['x-aliyun-ecs-metadata-token'];
+    if (t === undefined) return void res.writeHead(403).end('Forbidden');
+    if (t !== want) return void res.writeHead(401).end('Unauthorized');
+    serve(p, res);
+  };
+
+  it('gets a token with the TTL header once and sends it with every read', async () => {
+    let ttl: unknown;
+    tokenScript = (_n, res, req) => {
+      ttl = req.headers['x-aliyun-ecs-metadata-token-ttl-seconds'];
+      res.writeHead(200).end('tok-1\n');
+    };
+    script = needsToken('tok-1');
+    const md = new MetadataClient({ baseUrl: base });
+    await expect(md.instanceMetadata()).resolves.toMatchObject({ instanceId: 'i-1', regionId: 'cn-hangzhou' });
+    expect(ttl).toBe('21600');
+    expect(hits['PUT token']).toBe(1);
+    md.close();
+  });
+
+  it('a 401 (token expired on the server) gets a new token and the read is tried again once', async () => {
+    tokenScript = (n, res) => void res.writeHead(200).end(`tok-${n}`);
+    let want = 'tok-1';
+    script = (p, n, res, req) => needsToken(want)(p, n, res, req);
+    const md = new MetadataClient({ baseUrl: base, attempts: 1 });
+    await expect(md.get('instance-id')).resolves.toBe('i-1');
+    want = 'tok-2';
+    await expect(md.get('instance-id')).resolves.toBe('i-1');
+    expect(hits['PUT token']).toBe(2);
+    want = 'never';
+    await expect(md.get('instance-id')).rejects.toMatchObject({ httpStatus: 401 });
+    md.close();
+  });
+
+  it('reads without a token where the service has no token endpoint (404 to the PUT)', async () => {
+    tokenScript = (_n, res) => void res.writeHead(404).end('Not Found');
+    script = (p, _n, res, req) => {
+      expect(req.headers['x-aliyun-ecs-metadata-token']).toBeUndefined();
+      serve(p, res);
+    };
+    const md = new MetadataClient({ baseUrl: base });
+    await expect(md.get('instance-id')).resolves.toBe('i-1');
+    await expect(md.get('region-id')).resolves.toBe('cn-hangzhou');
+    expect(hits['PUT token']).toBe(1);
+    md.close();
+  });
+
+  it('a token endpoint failing with 5xx is retried like a read', async () => {
+    tokenScript = (n, res) => (n === 1 ? void res.writeHead(500).end('oops') : void res.writeHead(200).end('tok-1'));
+    script = needsToken('tok-1');
+    const md = new MetadataClient({ baseUrl: base, attempts: 3, backoffMs: 1 });
+    await expect(md.get('instance-id')).resolves.toBe('i-1');
+    expect(hits['PUT token']).toBe(2);
     md.close();
   });
 });

@@ -74,7 +74,7 @@ describe('ENI placement', () => {
     const unset = parseDaemonConfig({}).config;
     expect(await securityGroupsFor({ ...base, config: unset })).toEqual(cloud.primaryEni().securityGroupIds);
 
-    cloud.primaryEni().securityGroupIds = [];
+    cloud.world.eni(cloud.primaryEni().eniId).securityGroupIds = [];
     await expect(securityGroupsFor({ ...base, config: unset })).rejects.toThrow(
       /eni_conf.security_group\(s\) is not set and the primary ENI has no security group to copy/,
     );

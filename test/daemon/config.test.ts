@@ -214,6 +214,16 @@ describe('parseDaemonConfig: every key, good values', () => {
   });
 });
 
+describe("parseDaemonConfig: credentials as Terway's chart renders them", () => {
+  it('empty access_key / access_secret / credential_path mean unset (the chain goes on to the RAM role)', () => {
+    const { config, warnings } = parseDaemonConfig({ access_key: '', access_secret: '', credential_path: '' });
+    expect(warnings).toEqual([]);
+    expect(config.accessKey).toBeUndefined();
+    expect(config.accessSecret).toBeUndefined();
+    expect(config.credentialPath).toBeUndefined();
+  });
+});
+
 describe('parseDaemonConfig: bad values name the key', () => {
   it.each<[string, Record<string, unknown>, RegExp]>([
     ['max_pool_size', { max_pool_size: 'abc' }, /eni_conf\.max_pool_size: must be an integer >= min_pool_size \(0\) \(got "abc"\)/],
@@ -227,7 +237,11 @@ describe('parseDaemonConfig: bad values name the key', () => {
     ['version', { version: 2 }, /eni_conf\.version: must be a string \(got 2\)/],
     ['access_key', { access_key: 'AK' }, /eni_conf\.access_secret: access_key and access_secret must be set together/],
     ['access_secret', { access_key: 'AK', access_secret: 12345 }, /eni_conf\.access_secret: must be a string \(got <redacted>\)/],
-    ['credential_path', { credential_path: '' }, /eni_conf\.credential_path: must not be empty/],
+    [
+      'access_secret',
+      { access_key: 'AK', access_secret: '' },
+      /eni_conf\.access_secret: access_key and access_secret must be set together/,
+    ],
     ['region_id', { region_id: ['x'] }, /eni_conf\.region_id: must be a string/],
     ['vswitches', { vswitches: ['vsw-1'] }, /eni_conf\.vswitches: must be an object of zone id -> \[vSwitch ids\]/],
     ['vswitches.<zone>', { vswitches: { 'cn-h': 'vsw-1' } }, /eni_conf\.vswitches\.cn-h: must be a list of vSwitch ids/],

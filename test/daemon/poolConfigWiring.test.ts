@@ -18,11 +18,11 @@ describe('daemon → pool config', () => {
   it('passes eni_tag_filter and idle_ip_reclaim_jitter_factor on', async () => {
     const cloud = new FakeCloud({ eniQuantity: 4, ipv4PerEni: 4 });
     const tags = { [CREATOR_TAG_KEY]: CREATOR_TAG_VALUE, [NODE_TAG_KEY]: cloud.instanceId };
-    const unmatched = await cloud.createNetworkInterface({ vSwitchId: 'vsw-a', securityGroupIds: [], tags, secondaryIpCount: 1 });
+    const unmatched = await cloud.createNetworkInterface({ vSwitchId: 'vsw-a', securityGroupIds: ['sg-1'], tags, secondaryIpCount: 1 });
     await cloud.attachNetworkInterface(unmatched.eniId, cloud.instanceId);
     const matched = await cloud.createNetworkInterface({
       vSwitchId: 'vsw-a',
-      securityGroupIds: [],
+      securityGroupIds: ['sg-1'],
       tags: { ...tags, team: 'a' },
       secondaryIpCount: 1,
     });

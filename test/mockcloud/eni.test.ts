@@ -92,10 +92,17 @@ describe('CreateNetworkInterface', () => {
     );
   });
 
-  it('refuses unknown vSwitch / security group and more than 10 IPs per call', async () => {
+  it('refuses unknown vSwitch / security group, more than 49 secondary IPs, more than 10 explicit ones', async () => {
     await expectCloudError(createEni({ vSwitchId: 'vsw-nope' }), 'InvalidVSwitchId.NotFound', 404);
     await expectCloudError(createEni({ securityGroupIds: ['sg-nope'] }), 'InvalidSecurityGroupId.NotFound', 404);
-    await expectCloudError(createEni({ secondaryPrivateIpAddressCount: 11 }), 'InvalidParam.PrivateIpAddressCount', 400);
+    await expectCloudError(createEni({ secondaryPrivateIpAddressCount: 50 }), 'InvalidParameter', 400);
+    const eleven = Array.from({ length: 11 }, (_, i) => `10.0.2.${200 + i}`);
+    await expectCloudError(createEni({ vSwitchId: 'vsw-mock-b', privateIpAddress: eleven }), 'InvalidParam.PrivateIpAddressCount', 400);
+  });
+
+  it('creates an ENI with as many secondary IPs as the API reference allows (49)', async () => {
+    const eni = await createEni({ secondaryPrivateIpAddressCount: 49 });
+    expect(eni.privateIpSets!.privateIpSet!.filter((p) => !p.primary)).toHaveLength(49);
   });
 });
 
@@ -236,9 +243,24 @@ describe('attach / detach', () => {
     expect(h.dump().vSwitches[0]!.availableIpAddressCount).toBe(before - 5);
     const deleted: unknown[] = [];
     h.events.on('eniDeleted', (ev) => deleted.push(ev));
+    h.faults.setDeleteDelay(500); // long enough to look at it while Deleting, on a loaded machine too
     await ecs.deleteNetworkInterface(
       new $ecs.DeleteNetworkInterfaceRequest({ regionId: h.regionId, networkInterfaceId: eni.networkInterfaceId }),
     );
+    // asynchronous, as in ECS: Deleting first (addresses still taken, no other operation allowed), then gone
+    expect((await describeEni(eni.networkInterfaceId!))!.status).toBe('Deleting');
+    expect(h.dump().vSwitches[0]!.availableIpAddressCount).toBe(before - 5);
+    await expectCloudError(attach(eni.networkInterfaceId!), 'InvalidOperation.InvalidEniState', 403);
+    await expectCloudError(
+      ecs.deleteNetworkInterface(
+        new $ecs.DeleteNetworkInterfaceRequest({ regionId: h.regionId, networkInterfaceId: eni.networkInterfaceId }),
+      ),
+      'InvalidOperation.InvalidEniState',
+      403,
+    );
+    expect(deleted).toEqual([]);
+    await h.settle();
+    h.faults.setDeleteDelay(20);
     expect(h.dump().vSwitches[0]!.availableIpAddressCount).toBe(before);
     expect(deleted).toEqual([{ eniId: eni.networkInterfaceId }]);
     await expectCloudError(

@@ -117,7 +117,10 @@ describe('instance metadata', () => {
   });
 
   it('hands out a hardened-mode token', async () => {
-    const res = await fetch(`${h.metadataUrl('i-mock-node-1')}/latest/api/token`, { method: 'PUT' });
+    const res = await fetch(`${h.metadataUrl('i-mock-node-1')}/latest/api/token`, {
+      method: 'PUT',
+      headers: { 'X-aliyun-ecs-metadata-token-ttl-seconds': '21600' },
+    });
     expect(res.status).toBe(200);
     expect((await res.text()).length).toBeGreaterThan(10);
   });

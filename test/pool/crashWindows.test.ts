@@ -117,7 +117,7 @@ describe('multi-IP pool: crash windows around UnassignPrivateIpAddresses', () =>
     // still releasing, except an address the cloud handed back to us anew (create / assign): that one is free again
     for (const r of pool.ipRecords()) if (r.state === 'releasing') expect(cloud.attachedSecondaryIps()).not.toContain(r.ip);
     expect(pool.stats().releasing).toBeGreaterThan(0);
-    // after the ENI's back-off the release is retried (InvalidIp.NotFound = already done) and the rows go
+    // after the ENI's back-off the release is retried (InvalidIp.IpUnassigned = already done) and the rows go
     clock.advance(5_000);
     await pool.tick();
     await pool.whenIdle();
@@ -144,15 +144,17 @@ describe('multi-IP pool: crash windows around UnassignPrivateIpAddresses', () =>
 
 describe('multi-IP pool: reconcile against a stale DescribeNetworkInterfaces', () => {
   it('does not re-adopt IPs it unassigned a moment ago (reconcile cooldown, as AWS ipReconcileCooldown)', async () => {
-    const cloud = new FakeCloud({ ipv4PerEni: 11 });
-    const store = new MemoryPoolStore();
     const clock = new FakeClock();
+    const cloud = new FakeCloud({ ipv4PerEni: 11, clock });
+    const store = new MemoryPoolStore();
     const { pool, idle } = await withIdleIps(cloud, store, clock);
-    const before = await cloud.describeNetworkInterfaces({ instanceId: cloud.instanceId });
+    cloud.staleListings(1_000); // listings lag the changes that follow
     await pool.tick();
     await pool.whenIdle();
     for (const ip of idle) expect(cloud.attachedSecondaryIps()).not.toContain(ip);
-    cloud.staleDescribe = before; // the describe still lists the unassigned IPs
+    // the describe still lists the unassigned IPs
+    const listed = await cloud.describeNetworkInterfaces({ instanceId: cloud.instanceId });
+    for (const ip of idle) expect(listed.flatMap((e) => e.secondaryIps)).toContain(ip);
     await pool.reconcile();
     for (const ip of idle) expect(pool.ipRecords().map((r) => r.ip)).not.toContain(ip);
     const a = await pool.allocate(pod(9));
@@ -177,23 +179,23 @@ describe('multi-IP pool: reconcile against a stale DescribeNetworkInterfaces', (
   });
 
   it('does not re-adopt an ENI it just deleted that a stale describe still lists as attached', async () => {
-    const cloud = new FakeCloud({ eniQuantity: 3, ipv4PerEni: 3 });
-    const store = new MemoryPoolStore();
     const clock = new FakeClock();
+    const cloud = new FakeCloud({ eniQuantity: 3, ipv4PerEni: 3, clock });
+    const store = new MemoryPoolStore();
     const pool = await startPool(cloud, store, clock, { maxPoolSize: 0, idleIpReclaimAfterMs: 60_000, idleIpReclaimBatchSize: 10 });
     const allocs = await Promise.all([1, 2, 3, 4].map((i) => pool.allocate(pod(i))));
     await pool.whenIdle();
     const ours = pool.eniRecords().filter((e) => e.createdByUs);
     expect(ours).toHaveLength(1);
-    const before = await cloud.describeNetworkInterfaces({ instanceId: cloud.instanceId });
     for (const a of allocs) await pool.release(a.podKey);
     clock.advance(61_000);
+    cloud.staleListings(1_000); // listings lag the deletion that follows
     for (let i = 0; i < 3 && cloud.enis.has(ours[0]!.eniId); i++) {
       await pool.tick();
       await pool.whenIdle();
     }
     expect(cloud.enis.has(ours[0]!.eniId)).toBe(false);
-    cloud.staleDescribe = before;
+    expect((await cloud.describeNetworkInterfaces({ instanceId: cloud.instanceId })).map((e) => e.eniId)).toContain(ours[0]!.eniId);
     await pool.reconcile();
     expect(pool.eniRecords().map((e) => e.eniId)).not.toContain(ours[0]!.eniId);
   });
@@ -209,8 +211,10 @@ describe('multi-IP pool: the in-memory view never hands out an IP a pod holds', 
     const a2 = await pool.allocate(pod(2));
     await pool.allocate(pod(5)); // the primary ENI is full
     await pool.whenIdle();
-    // both IPs vanish from the primary ENI behind our back: reconcile keeps them for their pods, flagged
+    // both IPs vanish from the primary ENI behind our back: reconcile (past the cooldown of their assign)
+    // keeps them for their pods, flagged
     cloud.unassignBehindBack(cloud.primaryEni().eniId, [a1.ip, a2.ip]);
+    clock.advance(60_000);
     await pool.reconcile();
     expect(pool.ipRecords().filter((r) => r.missingInCloud)).toHaveLength(2);
     // the next ENI is created with those very addresses (primary + one secondary)
@@ -230,7 +234,7 @@ describe('multi-IP pool: an ENI left mid-attach by a crash', () => {
     const clock = new FakeClock();
     const eni = await cloud.createNetworkInterface({
       vSwitchId: 'vsw-b',
-      securityGroupIds: [],
+      securityGroupIds: ['sg-1'],
       tags: { creator: 'eni-ipam', node: cloud.instanceId },
       secondaryIpCount: 2,
     });
@@ -251,12 +255,10 @@ describe('multi-IP pool: an ENI left mid-attach by a crash', () => {
       },
       ...eni.secondaryIps.map((ip) => ({ op: 'putIp' as const, ip: { ip, eniId: eni.eniId, state: 'free' as const, since: clock.t } })),
     ]);
-    const live = cloud.enis.get(eni.eniId)!;
-    live.status = 'Attaching';
-    live.instanceId = cloud.instanceId;
+    cloud.world.beginAttach(eni.eniId, cloud.instanceId); // the attach the dead daemon started, still in progress
     const pool = await startPool(cloud, store, clock, { maxPoolSize: 5 });
     expect(pool.eniRecords().find((e) => e.eniId === eni.eniId)?.state).toBe('attaching');
-    live.status = 'InUse';
+    cloud.world.completeAttach(eni.eniId);
     clock.advance(5_000);
     await pool.tick();
     expect(pool.eniRecords().find((e) => e.eniId === eni.eniId)?.state).toBe('inuse');
@@ -328,7 +330,7 @@ describe('multi-IP pool: DetachNetworkInterface whose reply is lost', () => {
 describe('multi-IP pool: ENIs attached by someone else count against the instance quota', () => {
   it('does not create an ENI that cannot be attached (quota held by a foreign ENI): Exhausted at once, no create/delete churn', async () => {
     const cloud = new FakeCloud({ eniQuantity: 2, ipv4PerEni: 2 });
-    const foreign = await cloud.createNetworkInterface({ vSwitchId: 'vsw-a', securityGroupIds: [], tags: { owner: 'someone-else' } });
+    const foreign = await cloud.createNetworkInterface({ vSwitchId: 'vsw-a', securityGroupIds: ['sg-1'], tags: { owner: 'someone-else' } });
     await cloud.attachNetworkInterface(foreign.eniId, cloud.instanceId);
     const createsBefore = cloud.calls['CreateNetworkInterface'] ?? 0;
     const pool = await startPool(cloud, new MemoryPoolStore(), new FakeClock());

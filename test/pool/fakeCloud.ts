@@ -1,6 +1,11 @@
-// In-memory Cloud for pool unit tests: instance quotas, finite vSwitches, tags, call counters and
-// injectable failures/latency. State changes are immediate (attach/detach resolve at once).
+// The mock cloud's World in-process, behind the pool's cloud port: the pool tests get the very rules
+// and error codes the mock cloud answers over HTTP (an ENI full → InvalidOperation.Ipv4CountExceeded,
+// an unassign of an address the ENI does not hold → InvalidIp.IpUnassigned, ...), without HTTP, with
+// control over timing: attach / detach / delete complete at once (or when the test says, through
+// `world`), the World reads the test's clock (stale listings), and the fault helpers the crash tests
+// need live here: a failing call, a lost reply, a call held on the wire.
 
+import { classify } from '../../daemon/cloud/errors.js';
 import {
   CloudError,
   type ApiStats,
@@ -14,29 +19,84 @@ import {
   type RouteEntry,
   type VSwitch,
 } from '../../daemon/cloud/types.js';
-import { intToIpv4, ipv4ToInt, parseIpv4Cidr, vSwitchGateway } from '../../lib/ipv4.js';
-
-interface FakeVSwitch {
-  vSwitchId: string;
-  cidr: string;
-  /** Usable host numbers (network+1 .. broadcast-4, Alibaba keeps the last three). */
-  used: Set<number>;
-  limit?: number; // cap on addresses handed out, to simulate exhaustion
-}
+import { intToIpv4, vSwitchUsableRange } from '../../lib/ipv4.js';
+import { ApiError, type WorldSpec } from '../../sim/mockcloud/types.js';
+import { World, type EniState } from '../../sim/mockcloud/world.js';
 
 export interface FakeCloudOptions {
   instanceId?: string;
   eniQuantity?: number;
   ipv4PerEni?: number;
+  /** `limit`: addresses the vSwitch has at all (the rest are taken), to exhaust it. */
   vSwitches?: { id: string; cidr: string; limit?: number }[];
   latencyMs?: number;
+  /** The World's clock (listing lag, creation times); default Date.now. */
+  clock?: { now(): number };
+}
+
+const ZONE = 'zone-a';
+const SECURITY_GROUP = 'sg-1';
+const INSTANCE_TYPE = 'ecs.fake';
+
+function worldSpec(o: FakeCloudOptions, instanceId: string): WorldSpec {
+  const vSwitches = o.vSwitches ?? [
+    { id: 'vsw-a', cidr: '10.0.0.0/24' },
+    { id: 'vsw-b', cidr: '10.0.1.0/24' },
+  ];
+  return {
+    regionId: 'cn-fake',
+    zones: [ZONE],
+    vpc: { id: 'vpc-fake', cidr: '10.0.0.0/8', routeTableId: 'vtb-fake', vRouterId: 'vrt-fake' },
+    vSwitches: vSwitches.map((v) => ({ id: v.id, zoneId: ZONE, cidr: v.cidr })),
+    securityGroups: [SECURITY_GROUP],
+    instanceTypes: [{ id: INSTANCE_TYPE, eniQuantity: o.eniQuantity ?? 4, ipv4PerEni: o.ipv4PerEni ?? 6, ipv6PerEni: 0 }],
+    instances: [
+      {
+        id: instanceId,
+        instanceType: INSTANCE_TYPE,
+        zoneId: ZONE,
+        vSwitchId: vSwitches[0]!.id,
+        securityGroupId: SECURITY_GROUP,
+        ramRole: null,
+      },
+    ],
+    accessKeys: [{ id: 'unused', secret: 'unused' }],
+    seed: 1,
+    maxIpsUnattached: 50,
+  };
+}
+
+function toEni(e: EniState): Eni {
+  return {
+    eniId: e.id,
+    mac: e.mac,
+    type: e.type,
+    status: e.status,
+    ...(e.instanceId !== undefined ? { instanceId: e.instanceId } : {}),
+    vSwitchId: e.vSwitchId,
+    zoneId: e.zoneId,
+    vpcId: e.vpcId,
+    securityGroupIds: [...e.securityGroupIds],
+    primaryIp: e.primaryIp,
+    secondaryIps: [...e.secondaryIps],
+    ipv6s: [...e.ipv6s],
+    tags: { ...e.tags },
+    creationTime: e.creationTime,
+  };
+}
+
+/** What the SDK-backed client makes of the mock's answer: the code and status, retryable as it classifies them. */
+function cloudError(api: string, err: unknown): unknown {
+  if (!(err instanceof ApiError)) return err;
+  const { retryable } = classify(err.code, err.httpStatus);
+  return new CloudError({ api, code: err.code, message: err.message, httpStatus: err.httpStatus, retryable });
 }
 
 export class FakeCloud implements Cloud {
   readonly instanceId: string;
   readonly limits: InstanceTypeLimits;
-  readonly enis = new Map<string, Eni>();
-  readonly vsw = new Map<string, FakeVSwitch>();
+  /** The live state: tests may look (`enis`) and act behind the pool's back (`world`). */
+  readonly world: World;
   readonly calls: Record<string, number> = {};
   latencyMs: number;
   /** Next call of `api` fails with this code (once per entry). */
@@ -45,29 +105,34 @@ export class FakeCloud implements Cloud {
   private lostReplies: { api: string; code: string }[] = [];
   /** Calls of these APIs wait here until the gate opens (a request still on the wire). */
   private readonly gates = new Map<string, Promise<void>>();
-  /** Next describe of attached ENIs answers with this earlier view (eventual consistency). */
-  staleDescribe: Eni[] | undefined;
-  private seq = 0;
 
   constructor(opts: FakeCloudOptions = {}) {
     this.instanceId = opts.instanceId ?? 'i-fake-1';
-    this.limits = { instanceTypeId: 'ecs.fake', eniQuantity: opts.eniQuantity ?? 4, ipv4PerEni: opts.ipv4PerEni ?? 6, ipv6PerEni: 0 };
+    const spec = worldSpec(opts, this.instanceId);
+    this.world = new World(spec, opts.clock ? () => opts.clock!.now() : Date.now);
+    this.limits = {
+      instanceTypeId: INSTANCE_TYPE,
+      eniQuantity: spec.instanceTypes[0]!.eniQuantity,
+      ipv4PerEni: spec.instanceTypes[0]!.ipv4PerEni,
+      ipv6PerEni: 0,
+    };
     this.latencyMs = opts.latencyMs ?? 0;
-    for (const v of opts.vSwitches ?? [
-      { id: 'vsw-a', cidr: '10.0.0.0/24' },
-      { id: 'vsw-b', cidr: '10.0.1.0/24' },
-    ]) {
-      this.vsw.set(v.id, { vSwitchId: v.id, cidr: v.cidr, used: new Set(), limit: v.limit });
+    for (const v of opts.vSwitches ?? []) {
+      if (v.limit === undefined) continue;
+      // A vSwitch with only `limit` addresses: the ones above them are taken.
+      const vs = this.world.vSwitch(v.id);
+      const r = vSwitchUsableRange(vs.cidr);
+      for (let n = r.first + v.limit; n <= r.last; n++) vs.used.add(n);
     }
-    const first = [...this.vsw.values()][0]!;
-    const primary: Eni = this.makeEni(first.vSwitchId, 'Primary', {}, 0);
-    primary.status = 'InUse';
-    primary.instanceId = this.instanceId;
-    this.enis.set(primary.eniId, primary);
+  }
+
+  /** The ENIs of the cloud by id (the World's own records). */
+  get enis(): ReadonlyMap<string, EniState> {
+    return this.world.enis;
   }
 
   primaryEni(): Eni {
-    return [...this.enis.values()].find((e) => e.type === 'Primary')!;
+    return toEni(this.world.eni(this.world.instance(this.instanceId).primaryEniId));
   }
 
   failNext(api: string, code: string): void {
@@ -88,21 +153,14 @@ export class FakeCloud implements Cloud {
     };
   }
 
-  /** Throws the lost-reply error for `api` if one is queued (after the call took effect). */
-  private lostReply(api: string): void {
-    const i = this.lostReplies.findIndex((f) => f.api === api);
-    if (i < 0) return;
-    const f = this.lostReplies.splice(i, 1)[0]!;
-    throw new CloudError({ api, code: f.code, message: 'reply lost (injected)', retryable: true });
-  }
-
-  setVSwitchLimit(id: string, limit: number): void {
-    this.vsw.get(id)!.limit = limit;
+  /** DescribeNetworkInterfaces answers with the state of `ms` ago (by the World's clock) from now on. */
+  staleListings(ms: number): void {
+    this.world.setListingLag(ms);
   }
 
   /** Every secondary IP the cloud has on ENIs attached to the instance. */
   attachedSecondaryIps(): string[] {
-    return [...this.enis.values()].filter((e) => e.instanceId === this.instanceId).flatMap((e) => e.secondaryIps);
+    return this.world.enisOf(this.instanceId).flatMap((e) => e.secondaryIps);
   }
 
   /** Highest number of overlapping calls seen on any single ENI, and across different ENIs. */
@@ -123,7 +181,8 @@ export class FakeCloud implements Cloud {
     }
   }
 
-  private async enter(api: string): Promise<void> {
+  /** One API call: counted, delayed, held at a gate, failed by injection; then `act` on the World; then maybe the reply is lost. */
+  private async run<T>(api: string, act: () => T): Promise<T> {
     this.calls[api] = (this.calls[api] ?? 0) + 1;
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
     const gate = this.gates.get(api);
@@ -131,232 +190,165 @@ export class FakeCloud implements Cloud {
     const i = this.failures.findIndex((f) => f.api === api);
     if (i >= 0) {
       const f = this.failures.splice(i, 1)[0]!;
-      throw new CloudError({ api, code: f.code, message: 'injected', retryable: false });
+      throw new CloudError({ api, code: f.code, message: 'injected', retryable: classify(f.code, undefined).retryable });
     }
-  }
-
-  private takeIp(vSwitchId: string): string {
-    const v = this.vsw.get(vSwitchId)!;
-    const { network, size } = parseIpv4Cidr(v.cidr);
-    if (v.limit !== undefined && v.used.size >= v.limit)
-      throw new CloudError({
-        api: 'AssignPrivateIpAddresses',
-        code: 'InvalidVSwitchId.IpNotEnough',
-        message: 'vSwitch full',
-        retryable: false,
-      });
-    for (let h = 1; h < size - 3; h++) {
-      if (!v.used.has(h)) {
-        v.used.add(h);
-        return intToIpv4(network + h);
-      }
+    let out: T;
+    try {
+      out = act();
+    } catch (err) {
+      throw cloudError(api, err);
     }
-    throw new CloudError({
-      api: 'AssignPrivateIpAddresses',
-      code: 'InvalidVSwitchId.IpNotEnough',
-      message: 'vSwitch full',
-      retryable: false,
-    });
-  }
-
-  private giveBack(vSwitchId: string, ip: string): void {
-    const v = this.vsw.get(vSwitchId)!;
-    v.used.delete(ipv4ToInt(ip) - parseIpv4Cidr(v.cidr).network);
-  }
-
-  private makeEni(vSwitchId: string, type: 'Primary' | 'Secondary', tags: Record<string, string>, secondary: number): Eni {
-    const n = ++this.seq;
-    const eni: Eni = {
-      eniId: `eni-fake-${n}`,
-      mac: `02:00:00:00:00:${n.toString(16).padStart(2, '0')}`,
-      type,
-      status: 'Available',
-      vSwitchId,
-      zoneId: 'zone-a',
-      vpcId: 'vpc-fake',
-      securityGroupIds: ['sg-1'],
-      primaryIp: this.takeIp(vSwitchId),
-      secondaryIps: [],
-      ipv6s: [],
-      tags: { ...tags },
-    };
-    for (let i = 0; i < secondary; i++) eni.secondaryIps.push(this.takeIp(vSwitchId));
-    return eni;
-  }
-
-  private eni(api: string, id: string): Eni {
-    const e = this.enis.get(id);
-    if (!e) throw new CloudError({ api, code: 'InvalidEniId.NotFound', message: id, retryable: false });
-    return e;
+    const lost = this.lostReplies.findIndex((f) => f.api === api);
+    if (lost >= 0) {
+      const f = this.lostReplies.splice(lost, 1)[0]!;
+      throw new CloudError({ api, code: f.code, message: 'reply lost (injected)', retryable: true });
+    }
+    return out;
   }
 
   async createNetworkInterface(req: CreateEniRequest): Promise<Eni> {
-    await this.enter('CreateNetworkInterface');
-    const count = req.secondaryIpCount ?? 0;
-    if (count > this.limits.ipv4PerEni - 1)
-      throw new CloudError({ api: 'CreateNetworkInterface', code: 'InvalidParameter', message: 'too many IPs', retryable: false });
-    const e = this.makeEni(req.vSwitchId, 'Secondary', req.tags ?? {}, count);
-    this.enis.set(e.eniId, e);
-    return structuredClone(e);
+    return this.run('CreateNetworkInterface', () =>
+      toEni(
+        this.world.createEni({
+          vSwitchId: req.vSwitchId,
+          securityGroupIds: req.securityGroupIds,
+          secondaryIpCount: req.secondaryIpCount,
+          tags: req.tags,
+          description: req.description,
+        }),
+      ),
+    );
   }
 
+  /** As the SDK-backed client: resolves once the ENI is gone; one already gone counts as deleted. */
   async deleteNetworkInterface(eniId: string): Promise<void> {
-    return this.onEni(eniId, async () => {
-      await this.enter('DeleteNetworkInterface');
-      const e = this.eni('DeleteNetworkInterface', eniId);
-      if (e.status !== 'Available')
-        throw new CloudError({
-          api: 'DeleteNetworkInterface',
-          code: 'InvalidOperation.InvalidEniState',
-          message: e.status,
-          retryable: false,
-        });
-      for (const ip of [e.primaryIp, ...e.secondaryIps]) this.giveBack(e.vSwitchId, ip);
-      this.enis.delete(eniId);
-    });
+    return this.onEni(eniId, () =>
+      this.run('DeleteNetworkInterface', () => {
+        if (!this.world.enis.has(eniId)) return;
+        this.world.beginDelete(eniId);
+        this.world.completeDelete(eniId);
+      }),
+    );
   }
 
+  /** Resolves once InUse (the attach completes at once; a test wanting it in flight calls world.beginAttach itself). */
   async attachNetworkInterface(eniId: string, instanceId: string): Promise<void> {
-    return this.onEni(eniId, async () => {
-      await this.enter('AttachNetworkInterface');
-      const e = this.eni('AttachNetworkInterface', eniId);
-      const count = [...this.enis.values()].filter((x) => x.instanceId === instanceId).length;
-      if (count >= this.limits.eniQuantity)
-        throw new CloudError({
-          api: 'AttachNetworkInterface',
-          code: 'EniPerInstanceLimitExceeded',
-          message: 'too many ENIs',
-          retryable: false,
-        });
-      if (e.status !== 'Available')
-        throw new CloudError({
-          api: 'AttachNetworkInterface',
-          code: 'InvalidOperation.InvalidEniState',
-          message: e.status,
-          retryable: false,
-        });
-      e.status = 'InUse';
-      e.instanceId = instanceId;
-    });
+    return this.onEni(eniId, () =>
+      this.run('AttachNetworkInterface', () => {
+        this.world.beginAttach(eniId, instanceId);
+        this.world.completeAttach(eniId);
+      }),
+    );
   }
 
   async detachNetworkInterface(eniId: string, instanceId: string): Promise<void> {
-    return this.onEni(eniId, async () => {
-      await this.enter('DetachNetworkInterface');
-      const e = this.eni('DetachNetworkInterface', eniId);
-      if (e.instanceId !== instanceId)
-        throw new CloudError({
-          api: 'DetachNetworkInterface',
-          code: 'InvalidOperation.InvalidEniState',
-          message: 'not attached',
-          retryable: false,
-        });
-      e.status = 'Available';
-      delete e.instanceId;
-      this.lostReply('DetachNetworkInterface');
-    });
+    return this.onEni(eniId, () =>
+      this.run('DetachNetworkInterface', () => {
+        this.world.beginDetach(eniId, instanceId);
+        this.world.completeDetach(eniId);
+      }),
+    );
   }
 
-  async assignPrivateIpAddresses(eniId: string, count: number): Promise<string[]> {
-    return this.onEni(eniId, async () => {
-      await this.enter('AssignPrivateIpAddresses');
-      const e = this.eni('AssignPrivateIpAddresses', eniId);
-      if (count > 10)
-        throw new CloudError({ api: 'AssignPrivateIpAddresses', code: 'InvalidParameter', message: 'count > 10', retryable: false });
-      if (e.secondaryIps.length + count > this.limits.ipv4PerEni - 1)
-        throw new CloudError({
-          api: 'AssignPrivateIpAddresses',
-          code: 'QuotaExceeded.PrivateIpAddress',
-          message: 'ENI full',
-          retryable: false,
-        });
-      const got: string[] = [];
-      for (let i = 0; i < count; i++) got.push(this.takeIp(e.vSwitchId));
-      e.secondaryIps.push(...got);
-      return got;
-    });
+  async assignPrivateIpAddresses(eniId: string, count: number, opts: { ips?: string[] } = {}): Promise<string[]> {
+    return this.onEni(eniId, () =>
+      this.run('AssignPrivateIpAddresses', () => this.world.assignIps(eniId, opts.ips !== undefined ? { ips: opts.ips } : { count })),
+    );
   }
 
   async unassignPrivateIpAddresses(eniId: string, ips: string[]): Promise<void> {
-    return this.onEni(eniId, async () => {
-      await this.enter('UnassignPrivateIpAddresses');
-      const e = this.eni('UnassignPrivateIpAddresses', eniId);
-      for (const ip of ips) {
-        if (!e.secondaryIps.includes(ip))
-          throw new CloudError({ api: 'UnassignPrivateIpAddresses', code: 'InvalidIp.NotFound', message: ip, retryable: false });
-      }
-      e.secondaryIps = e.secondaryIps.filter((ip) => !ips.includes(ip));
-      for (const ip of ips) this.giveBack(e.vSwitchId, ip);
-      this.lostReply('UnassignPrivateIpAddresses');
-    });
+    return this.onEni(eniId, () => this.run('UnassignPrivateIpAddresses', () => void this.world.unassignIps(eniId, ips)));
   }
 
   async describeNetworkInterfaces(filter: DescribeEniFilter): Promise<Eni[]> {
-    await this.enter('DescribeNetworkInterfaces');
-    if (this.staleDescribe && filter.instanceId) {
-      const stale = this.staleDescribe;
-      this.staleDescribe = undefined;
-      return structuredClone(stale);
-    }
-    return [...this.enis.values()]
-      .filter((e) => !filter.instanceId || e.instanceId === filter.instanceId)
-      .filter((e) => !filter.status || e.status === filter.status)
-      .filter((e) => !filter.vSwitchId || e.vSwitchId === filter.vSwitchId)
-      .filter((e) => !filter.eniIds || filter.eniIds.includes(e.eniId))
-      .filter((e) => !filter.tags || Object.entries(filter.tags).every(([k, v]) => e.tags[k] === v))
-      .map((e) => structuredClone(e));
+    return this.run('DescribeNetworkInterfaces', () => {
+      if (filter.eniIds !== undefined && filter.eniIds.length === 0) return [];
+      return this.world
+        .describeEnis({
+          instanceId: filter.instanceId,
+          eniIds: filter.eniIds,
+          status: filter.status,
+          vSwitchId: filter.vSwitchId,
+          tags: Object.entries(filter.tags ?? {}).map(([key, value]) => ({ key, value })),
+        })
+        .map(toEni);
+    });
   }
 
   async describeInstanceTypeLimits(): Promise<InstanceTypeLimits> {
-    await this.enter('DescribeInstanceTypes');
-    return { ...this.limits };
+    return this.run('DescribeInstanceTypes', () => ({ ...this.limits }));
   }
 
   async describeVSwitches(ids: string[]): Promise<VSwitch[]> {
-    await this.enter('DescribeVSwitches');
-    return ids
-      .map((id) => this.vsw.get(id))
-      .filter((v): v is FakeVSwitch => v !== undefined)
-      .map((v) => ({
-        vSwitchId: v.vSwitchId,
-        vpcId: 'vpc-fake',
-        zoneId: 'zone-a',
-        cidrBlock: v.cidr,
-        availableIpAddressCount: parseIpv4Cidr(v.cidr).size - 4 - v.used.size,
-      }));
+    return this.run('DescribeVSwitches', () =>
+      ids
+        .map((id) => this.world.vSwitches.get(id))
+        .filter((v) => v !== undefined)
+        .map((v) => ({
+          vSwitchId: v.id,
+          vpcId: v.vpcId,
+          zoneId: v.zoneId,
+          cidrBlock: v.cidrText,
+          availableIpAddressCount: this.world.availableIpCount(v),
+        })),
+    );
   }
 
-  async ensureRouteEntry(): Promise<void> {}
-  async deleteRouteEntry(): Promise<void> {}
-  async describeRouteEntries(): Promise<RouteEntry[]> {
-    return [];
+  async ensureRouteEntry(routeTableId: string, destinationCidrBlock: string, nextHopInstanceId: string): Promise<void> {
+    const rt = this.world.routeTable(routeTableId);
+    if (rt.entries.some((r) => r.destinationCidrBlock === destinationCidrBlock && r.nextHopId === nextHopInstanceId)) return;
+    this.world.createRouteEntry({ routeTableId, destinationCidrBlock, nextHopType: 'Instance', nextHopId: nextHopInstanceId });
+  }
+
+  async deleteRouteEntry(routeTableId: string, destinationCidrBlock: string, nextHopInstanceId: string): Promise<void> {
+    try {
+      this.world.deleteRouteEntry({ routeTableId, destinationCidrBlock, nextHopId: nextHopInstanceId });
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === 'InvalidRouteEntry.NotFound')) throw cloudError('DeleteRouteEntry', err);
+    }
+  }
+
+  async describeRouteEntries(routeTableId: string): Promise<RouteEntry[]> {
+    return this.world.routeTable(routeTableId).entries.map((r) => ({
+      routeTableId: r.routeTableId,
+      destinationCidrBlock: r.destinationCidrBlock,
+      nextHopType: r.nextHopType,
+      nextHopId: r.nextHopId,
+      status: r.status,
+    }));
   }
 
   async getInstanceMetadata(): Promise<InstanceMetadata> {
-    const p = this.primaryEni();
+    const inst = this.world.instance(this.instanceId);
+    const p = this.world.eni(inst.primaryEniId);
     return {
       instanceId: this.instanceId,
-      regionId: 'cn-fake',
-      zoneId: 'zone-a',
-      instanceType: 'ecs.fake',
-      vpcId: 'vpc-fake',
-      vSwitchId: p.vSwitchId,
+      regionId: this.world.regionId,
+      zoneId: inst.zoneId,
+      instanceType: inst.instanceType,
+      vpcId: this.world.vpc.id,
+      vSwitchId: inst.vSwitchId,
       primaryMac: p.mac,
-      eniMacs: [...this.enis.values()].filter((e) => e.instanceId === this.instanceId).map((e) => e.mac),
+      eniMacs: this.world
+        .enisOf(this.instanceId)
+        .filter((e) => e.status === 'InUse')
+        .map((e) => e.mac),
     };
   }
 
   async getEniMetadata(mac: string): Promise<EniMetadata> {
-    const e = [...this.enis.values()].find((x) => x.mac === mac)!;
-    const cidr = this.vsw.get(e.vSwitchId)!.cidr;
+    const e = this.world.enisOf(this.instanceId).find((x) => x.mac === mac && x.status === 'InUse');
+    if (!e)
+      throw new CloudError({ api: 'Metadata', code: 'MetadataNotFound', message: `no ENI ${mac}`, httpStatus: 404, retryable: false });
+    const v = this.world.vSwitch(e.vSwitchId);
     return {
       mac,
-      eniId: e.eniId,
+      eniId: e.id,
       primaryIp: e.primaryIp,
       privateIps: [e.primaryIp, ...e.secondaryIps],
       vSwitchId: e.vSwitchId,
-      vSwitchCidr: cidr,
-      gateway: vSwitchGateway(cidr),
+      vSwitchCidr: v.cidrText,
+      gateway: intToIpv4(vSwitchUsableRange(v.cidr).gateway),
     };
   }
 
@@ -371,16 +363,10 @@ export class FakeCloud implements Cloud {
 
   // ---- behind-the-daemon's-back helpers for reconcile tests
   assignBehindBack(eniId: string, count: number): string[] {
-    const e = this.enis.get(eniId)!;
-    const got: string[] = [];
-    for (let i = 0; i < count; i++) got.push(this.takeIp(e.vSwitchId));
-    e.secondaryIps.push(...got);
-    return got;
+    return this.world.assignIps(eniId, { count });
   }
 
   unassignBehindBack(eniId: string, ips: string[]): void {
-    const e = this.enis.get(eniId)!;
-    e.secondaryIps = e.secondaryIps.filter((ip) => !ips.includes(ip));
-    for (const ip of ips) this.giveBack(e.vSwitchId, ip);
+    this.world.unassignIps(eniId, ips);
   }
 }

@@ -151,8 +151,9 @@ describe('ENI primary IP and onEniRemoved', () => {
     const sec = allocs.find((a) => !a.primaryEni)!;
     for (const a of allocs) await r.pool.release(a.podKey);
     const eni = cloud.enis.get(sec.eniId)!;
-    eni.status = 'Available';
-    delete eni.instanceId;
+    cloud.world.beginDetach(sec.eniId, cloud.instanceId);
+    cloud.world.completeDetach(sec.eniId);
+    r.clock.advance(60_000); // past the cooldown of its attach (a listing lacking a new ENI is taken as stale until then)
     await r.pool.reconcile();
     await r.pool.whenIdle();
     expect(r.pool.eniRecords().some((e) => e.eniId === sec.eniId)).toBe(false);

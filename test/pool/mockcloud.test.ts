@@ -125,7 +125,8 @@ describe('ENI multi-IP pool on the mock cloud (real SDK client, SQLite)', () => 
   });
 
   it('reconcile adopts IPs assigned behind the daemon’s back and drops ones unassigned behind its back', async () => {
-    const { mc, pool, store, events } = await setup({ cfg: { minPoolSize: 4, maxPoolSize: 10 } });
+    const clock = new FakeClock(Date.now());
+    const { mc, pool, store, events } = await setup({ cfg: { minPoolSize: 4, maxPoolSize: 10 }, clock });
     await pool.whenIdle();
     const held = await pool.allocate(pod(1));
     const eniId = primaryEniId(mc);
@@ -133,6 +134,7 @@ describe('ENI multi-IP pool on the mock cloud (real SDK client, SQLite)', () => 
     const extra = await other.assignPrivateIpAddresses(eniId, 2);
     const freeIp = pool.ipRecords().find((r) => r.state === 'free' && r.eniId === eniId)!.ip;
     await other.unassignPrivateIpAddresses(eniId, [freeIp, held.ip]);
+    clock.advance(60_000); // a listing lacking what the pool assigned a moment ago is taken as stale until then
     await pool.reconcile();
     const recs = new Map(pool.ipRecords().map((r) => [r.ip, r]));
     for (const ip of extra) expect(recs.get(ip)?.state).toBe('free');

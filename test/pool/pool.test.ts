@@ -217,7 +217,12 @@ describe('ENI multi-IP pool against the in-memory cloud', () => {
     const { pool, cloud } = await rig({ cfg: { backoff: { otherErrorMs: 60_000 } } });
     cloud.failNext('AssignPrivateIpAddresses', 'ServiceUnavailable');
     cloud.failNext('CreateNetworkInterface', 'ServiceUnavailable');
-    await expect(pool.allocate(pod(1), { deadlineMs: 50 })).rejects.toMatchObject({ reason: 'Timeout', retryable: true });
+    // the timeout names the cloud's answer to the last attempt (what the CNI error shows)
+    await expect(pool.allocate(pod(1), { deadlineMs: 50 })).rejects.toMatchObject({
+      reason: 'Timeout',
+      retryable: true,
+      cloudCode: 'ServiceUnavailable',
+    });
   });
 
   it('idle ticker: refills below min, releases above max after idle, then deletes an emptied ENI of ours', async () => {
@@ -251,7 +256,8 @@ describe('ENI multi-IP pool against the in-memory cloud', () => {
   });
 
   it('reconcile adopts IPs assigned behind its back and drops ones unassigned behind its back', async () => {
-    const { pool, cloud, events } = await rig({ cfg: { minPoolSize: 3 } });
+    // room on the primary ENI for the one assigned behind the pool's back (the cloud enforces the quota)
+    const { pool, cloud, clock, events } = await rig({ cloud: { ipv4PerEni: 10 }, cfg: { minPoolSize: 3 } });
     await pool.whenIdle();
     const a = await pool.allocate(pod(1));
     const primary = cloud.primaryEni();
@@ -261,6 +267,7 @@ describe('ENI multi-IP pool against the in-memory cloud', () => {
       .map((r) => r.ip);
     const extra = cloud.assignBehindBack(primary.eniId, 1);
     cloud.unassignBehindBack(primary.eniId, [free[0]!, a.ip]);
+    clock.advance(60_000); // a listing lacking what the pool assigned a moment ago is taken as stale until then
     await pool.reconcile();
     const recs = new Map(pool.ipRecords().map((r) => [r.ip, r]));
     expect(recs.get(extra[0]!)?.state).toBe('free');
@@ -276,14 +283,14 @@ describe('ENI multi-IP pool against the in-memory cloud', () => {
     const cloud = new FakeCloud();
     const ours = await cloud.createNetworkInterface({
       vSwitchId: 'vsw-b',
-      securityGroupIds: [],
+      securityGroupIds: ['sg-1'],
       tags: { [CREATOR_TAG_KEY]: CREATOR_TAG_VALUE, [NODE_TAG_KEY]: cloud.instanceId },
       secondaryIpCount: 2,
     });
-    const foreign = await cloud.createNetworkInterface({ vSwitchId: 'vsw-b', securityGroupIds: [], tags: { owner: 'someone' } });
+    const foreign = await cloud.createNetworkInterface({ vSwitchId: 'vsw-b', securityGroupIds: ['sg-1'], tags: { owner: 'someone' } });
     const otherNode = await cloud.createNetworkInterface({
       vSwitchId: 'vsw-b',
-      securityGroupIds: [],
+      securityGroupIds: ['sg-1'],
       tags: { [CREATOR_TAG_KEY]: CREATOR_TAG_VALUE, [NODE_TAG_KEY]: 'i-other' },
     });
     await rig({ cloudInstance: cloud });
@@ -296,7 +303,7 @@ describe('ENI multi-IP pool against the in-memory cloud', () => {
     const cloud = new FakeCloud();
     const ours = await cloud.createNetworkInterface({
       vSwitchId: 'vsw-b',
-      securityGroupIds: [],
+      securityGroupIds: ['sg-1'],
       tags: { [CREATOR_TAG_KEY]: CREATOR_TAG_VALUE, [NODE_TAG_KEY]: cloud.instanceId },
       secondaryIpCount: 3,
     });

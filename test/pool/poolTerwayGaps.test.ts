@@ -57,12 +57,12 @@ describe('eni_tag_filter', () => {
     const cloud = new FakeCloud({ eniQuantity: 3, ipv4PerEni: 3 });
     const unmatched = await cloud.createNetworkInterface({
       vSwitchId: 'vsw-a',
-      securityGroupIds: [],
+      securityGroupIds: ['sg-1'],
       tags: ourTags(cloud),
       secondaryIpCount: 2,
     });
     await cloud.attachNetworkInterface(unmatched.eniId, cloud.instanceId);
-    const leaked = await cloud.createNetworkInterface({ vSwitchId: 'vsw-a', securityGroupIds: [], tags: ourTags(cloud) }); // Available, ours, unmatched
+    const leaked = await cloud.createNetworkInterface({ vSwitchId: 'vsw-a', securityGroupIds: ['sg-1'], tags: ourTags(cloud) }); // Available, ours, unmatched
     const { pool } = await rig(cloud, { cfg: { eniTagFilter: { team: 'a' } } });
 
     expect(pool.eniRecords().map((e) => e.eniId)).not.toContain(unmatched.eniId);

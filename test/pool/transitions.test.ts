@@ -125,7 +125,10 @@ describe('startRelease / startEniDeletion: recorded before the cloud call', () =
 
 describe('what a failed unassign / detach means', () => {
   it.each([
-    ['InvalidIp.NotFound', 'finished'],
+    ['InvalidIp.IpUnassigned', 'finished'], // what ECS answers for an address the ENI does not hold
+    ['InvalidEniId.NotFound', 'finished'],
+    ['InvalidIp.NotFound', 'retryLater'], // not an ECS code
+    ['Operation.Conflict', 'retryLater'],
     ['Throttling', 'retryLater'],
     ['ServiceUnavailable', 'retryLater'],
     ['Internal', 'retryLater'],
@@ -155,7 +158,7 @@ describe('what a failed unassign / detach means', () => {
       vSwitchId: 'vsw-a',
       zoneId: 'z',
       vpcId: 'vpc',
-      securityGroupIds: [],
+      securityGroupIds: ['sg-1'],
       primaryIp: '10.0.0.9',
       secondaryIps: [],
       ipv6s: [],

@@ -90,7 +90,10 @@ async function detachBehindOurBack(mc: MockCloudHandle, eniId: string, del = fal
     new $ecs.DetachNetworkInterfaceRequest({ regionId: mc.regionId, networkInterfaceId: eniId, instanceId: NODE }),
   );
   await mc.settle();
-  if (del) await ecs.deleteNetworkInterface(new $ecs.DeleteNetworkInterfaceRequest({ regionId: mc.regionId, networkInterfaceId: eniId }));
+  if (del) {
+    await ecs.deleteNetworkInterface(new $ecs.DeleteNetworkInterfaceRequest({ regionId: mc.regionId, networkInterfaceId: eniId }));
+    await mc.settle();
+  }
 }
 
 async function attachBehindOurBack(mc: MockCloudHandle, eniId: string): Promise<void> {
@@ -111,6 +114,7 @@ async function cleanNode(mc: MockCloudHandle): Promise<void> {
     await mc.settle();
     await ecs.deleteNetworkInterface(new $ecs.DeleteNetworkInterfaceRequest({ regionId: mc.regionId, networkInterfaceId: e.eniId }));
   }
+  await mc.settle(); // deletion is asynchronous (Deleting → gone)
 }
 
 /**
@@ -215,6 +219,7 @@ describe('ENI pool periodic cloud reconcile', () => {
     await rig.pool.release(a.podKey);
     expect(rig.pool.stats()).toMatchObject({ free: 1 });
     await detachBehindOurBack(mc, a.eniId);
+    clock.advance(60_000); // past the reconcile cooldown of its attach: the listing is believed
     await rig.pool.reconcile();
     expect(rig.pool.stats()).toMatchObject({ enis: 0, free: 0 });
     expect(rig.store.load().enis.some((e) => e.eniId === a.eniId)).toBe(false);
@@ -228,6 +233,7 @@ describe('ENI pool periodic cloud reconcile', () => {
   it("a live pod's ENI detached behind our back: record kept and flagged, Warning on the pod, ENI never handed out; restored when re-attached", async () => {
     const a = await rig.pool.allocate(pod('a'));
     await detachBehindOurBack(mc, a.eniId);
+    clock.advance(60_000); // past the reconcile cooldown of its attach: the listing is believed
     await rig.pool.reconcile();
     await rig.pool.idle();
     expect(rig.pool.get(a.podKey)).toEqual(a);
@@ -255,6 +261,7 @@ describe('ENI pool periodic cloud reconcile', () => {
   it("a live pod's ENI deleted behind our back: flagged; its DEL still succeeds", async () => {
     const a = await rig.pool.allocate(pod('a'));
     await detachBehindOurBack(mc, a.eniId, true);
+    clock.advance(60_000); // past the reconcile cooldown of its attach: the listing is believed
     await rig.pool.reconcile();
     expect(rig.pool.lostAllocations().map((x) => x.podKey)).toEqual([a.podKey]);
     expect(rig.events.find((e) => e.reason === 'EniMissing')!.message).toContain('no longer attached');
@@ -319,6 +326,7 @@ describe('ENI pool periodic cloud reconcile', () => {
     const a = await rig.pool.allocate(pod('a'));
     await rig.pool.release(a.podKey);
     await detachBehindOurBack(mc, a.eniId);
+    clock.advance(60_000); // past the reconcile cooldown of its attach: the listing is believed
     expect(await rig.pool.gc()).toEqual([]);
     expect(rig.pool.stats()).toMatchObject({ enis: 0 });
     mc.faults.failNext('DescribeNetworkInterfaces', 20, '5xx');

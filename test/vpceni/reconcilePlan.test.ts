@@ -111,6 +111,19 @@ describe('planEniReconcile', () => {
     expect(p.skipped).toEqual(['eni-01']);
   });
 
+  it('cooldown: an ENI we attached a moment ago that a stale listing does not show InUse is kept, not dropped', () => {
+    const p = planEniReconcile(
+      input({
+        known: [k('eni-01', 'free'), k('eni-02', 'assigned')],
+        holders: new Map([['eni-02', 'c2/eth0/n']]),
+        attached: [eni('eni-01', { status: 'Attaching' })],
+        recentlyAdded: (id) => id === 'eni-01' || id === 'eni-02',
+      }),
+    );
+    expect(p.drop).toEqual([]);
+    expect(p.skipped).toEqual(['eni-01', 'eni-02']);
+  });
+
   it('vSwitch facts unknown: the ENI waits for the next round', () => {
     const p = planEniReconcile(input({ attached: [eni('eni-01')], vSwitchKnown: () => false }));
     expect(p.adopt).toEqual([]);
