@@ -81,7 +81,10 @@ export class StatusWriter {
       }
       const version = node.version;
       const model = node.model;
-      if (!model) return;
+      if (!model) {
+        this.settle(node.name, Infinity, new Error(`node ${node.name} has no model to write`));
+        return;
+      }
       let attempts = 0;
       try {
         const out = await updateObject(this.o.api, {

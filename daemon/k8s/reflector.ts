@@ -94,6 +94,7 @@ export class Reflector<T extends KubeObject> {
       return;
     }
     if (this.stopped) return;
+    this.failures = 0;
     this.lists++;
     const seen = new Set<string>();
     for (const o of res.items) {

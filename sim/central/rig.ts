@@ -155,4 +155,3 @@ export function newController(
   return new Controller({ vpcId: SCALE_VPC, isLeader: () => true, log: quiet, ...o });
 }
 
-export { RateLimiter };
