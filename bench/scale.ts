@@ -15,8 +15,9 @@
 //   *_calls         mutating calls (Create/Attach/Assign/Unassign/Detach/Delete) the mock received, throttled ones included
 //   *_throttled     attempts the clients saw answered with throttling
 //   lower_bound_s   (fewest mutating calls that can place every pod) / Q; the fewest calls per node come from the
-//                   pool's capacity rules (sim/central/lowerBound.ts): with 8 ENIs × 20 IPv4, 30 pods = 2 assigns
-//                   on the primary ENI (19) + one ENI created with 10 and attached + 1 assign = 5
+//                   pool's capacity rules (sim/central/lowerBound.ts: pods on secondary ENIs only, each ENI's
+//                   primary address a pod's too): with 8 ENIs × 20 IPv4, 30 pods = one ENI created with 10
+//                   secondary IPs and attached + 1 assign (20) + one created with 9 and attached (10) = 5
 // Prints a table, then one JSON object as the last line. Figures are only meaningful on a quiet machine.
 import { parseArgs } from 'node:util';
 import { AliyunCloud } from '../daemon/cloud/client.js';

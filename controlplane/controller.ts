@@ -260,7 +260,7 @@ export class Controller {
     try {
       if (!s.limits) {
         const l = await this.facts.limitsOf(s.cr.spec.nodeMetadata.instanceType);
-        s.limits = { eniQuantity: l.eniQuantity, ipv4PerEni: l.ipv4PerEni };
+        s.limits = { eniQuantity: l.eniQuantity, ipv4PerEni: l.ipv4PerEni, instanceTypeId: s.cr.spec.nodeMetadata.instanceType };
         void this.writeNodeCap(s);
       }
       const attached = listing.byInstance.get(s.instanceId) ?? [];
@@ -421,10 +421,6 @@ export class Controller {
     };
     for (const ip of p.reclaim) setStatus(ip, 'Valid', 'Reclaiming');
     for (const ip of p.cancel) setStatus(ip, 'Reclaiming', 'Valid');
-    if (p.reclaimed && p.reclaim.length > 0) {
-      s.lastReclaimAt = now;
-      s.reclaimIntervalMs = undefined;
-    }
     const blocked = p.blocked
       ? { blocked: true, ...(p.blocked.code ? { code: p.blocked.code } : {}), message: p.blocked.message }
       : undefined;

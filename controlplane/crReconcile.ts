@@ -1,8 +1,10 @@
 // Pure: one node's resource against the cloud's listing of its instance, with the pool's own verdict
 // (pool/reconcile.ts reconcileWithCloud: adopt what the cloud has on managed ENIs, drop what it lost unless
 // a pod holds it, leave alone what is busy or was removed a moment ago). The resource's ENIs and IPs are
-// turned into the pool's records, the verdict's store ops are turned back into resource changes.
-import { crTime, type CrIp, type CrNic } from '../daemon/k8s/nodeCr.js';
+// turned into the pool's records, the verdict's store ops are turned back into resource changes. As in the
+// pool, every address of a secondary ENI is a pod address (its own primary included), and the instance's
+// primary ENI is never adopted: one left in the resource by an older version keeps only what pods hold.
+import { crTime, podAddresses, type CrIp, type CrNic } from '../daemon/k8s/nodeCr.js';
 import { vSwitchGateway } from '../lib/ipv4.js';
 import type { Eni } from '../pool/cloud.js';
 import { classifyEni } from '../pool/ownership.js';
@@ -59,8 +61,7 @@ export function reconcileNode(input: CrReconcileInput): CrReconcileResult {
       createdAt: Date.parse(nic.creationTime ?? '') || now,
       primaryIp: nic.primaryIPAddress,
     });
-    for (const ip of Object.values(nic.ipv4)) {
-      if (ip.primary) continue;
+    for (const ip of podAddresses(nic)) {
       const f = input.node.get(ip.ip);
       const state = ipState(ip, f);
       ips.set(ip.ip, {
@@ -129,7 +130,7 @@ export function reconcileNode(input: CrReconcileInput): CrReconcileResult {
         const from = nicOf(o.ip.ip);
         const to = model.networkInterfaces[o.ip.eniId];
         if (!to) break;
-        const entry: CrIp = from?.ipv4[o.ip.ip] ?? { ip: o.ip.ip, primary: false, status: 'Valid' };
+        const entry: CrIp = from?.ipv4[o.ip.ip] ?? { ip: o.ip.ip, primary: o.ip.ip === to.primaryIPAddress, status: 'Valid' };
         if (from && from !== to) delete from.ipv4[o.ip.ip];
         if (o.ip.missingInCloud) entry.status = 'Invalid';
         else if (entry.status === 'Invalid') entry.status = 'Valid';

@@ -202,6 +202,8 @@ async function attach(node: NodeState, eniId: string, d: ExecutorDeps, pay: () =
       node.busy.delete(eniId);
     }
     const outcome = await d.poller.wait(eniId, 'InUse', node.instanceId);
+    // Settled: the ENI takes work again from the plan that sees it InUse (not only after the write below).
+    node.attaching.delete(eniId);
     const nic = m.networkInterfaces[eniId];
     if (!nic) return;
     if (outcome === 'done') {

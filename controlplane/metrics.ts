@@ -66,12 +66,12 @@ export class ControlplaneMetrics {
     });
     new Gauge({
       name: 'eniipam_controlplane_node_enis',
-      help: 'ENIs on each node the controller manages (the primary included).',
+      help: 'Secondary ENIs (the ones pods use) on each node the controller manages.',
       labelNames: ['node'],
       registers,
       collect() {
         this.reset();
-        for (const v of views()) this.set({ node: v.name }, v.enis.length);
+        for (const v of views()) this.set({ node: v.name }, v.enis.filter((e) => e.type !== 'Primary').length);
       },
     });
     new Gauge({

@@ -3,9 +3,12 @@
 // resource instead of a local DB: the controller's ENIs and IPs, the node's holders and waiting pods, and
 // what is in flight. What the planner wants released is only *asked* of the node here (Reclaiming); the
 // cloud call comes once the node gave the IP up (`released`), so an IP a pod holds is never unassigned.
+// Pods use secondary ENIs only, every address of each (ADR 0007): a secondary ENI's own primary address is
+// placed like its secondary IPs, is never unassigned, and is asked back only with its whole ENI.
 import { parseGoDuration } from '../daemon/config/duration.js';
-import { crTimeMs, type CrCloudOperation, type NodeCr } from '../daemon/k8s/nodeCr.js';
+import { crTimeMs, podAddresses, type CrCloudOperation, type CrNic, type NodeCr } from '../daemon/k8s/nodeCr.js';
 import { earliestEnd, isActive, type Backoffs } from '../pool/backoff.js';
+import { withEffectivePoolSizes, type CapacityLimits } from '../pool/capacity.js';
 import { resolvePoolConfig, type PoolConfig } from '../pool/config.js';
 import { plan, type PlannerEni, type PlannerIp } from '../pool/planner.js';
 import type { IpState } from '../pool/store.js';
@@ -75,7 +78,7 @@ export function onTheirWay(model: ControllerStatus): { creating: number[]; incom
   }
   for (const nic of Object.values(model.networkInterfaces)) {
     if (nic.status !== 'Attaching' || incoming.has(nic.id)) continue;
-    add(nic.id, Object.values(nic.ipv4).filter((ip) => !ip.primary).length);
+    add(nic.id, podAddresses(nic).length);
   }
   return { creating, incoming };
 }
@@ -86,13 +89,16 @@ export interface NodeView {
   model: ControllerStatus;
   node: ReadonlyMap<string, NodeIpFields>;
   waitingPods: number;
-  limits: { eniQuantity: number; ipv4PerEni: number };
+  limits: CapacityLimits;
   /** Secondary ENIs on the instance that are not ours: they hold quota slots. */
   foreign: number;
   inFlight: NodeInFlight;
   backoffs: Backoffs;
   recentCreates: readonly number[];
-  lastReclaimAt: number;
+  /** Idle reclaim as the node-local pool runs it (pool/planner.ts idleReclaim): when the node last allocated or released. */
+  lastModifiedAt: number;
+  /** Idle reclaim: when the next batch is due (undefined: not armed). */
+  nextReclaimAt?: number;
   reclaimIntervalMs?: number;
   /** When the controller first saw each IP free (idle time for reclaim). */
   freeSince: ReadonlyMap<string, number>;
@@ -106,29 +112,43 @@ export interface NodePlan {
   cancel: string[];
   /** The node cannot be grown now and waiting will not help. */
   blocked?: { code?: string; message: string };
-  reclaimed: boolean;
-  /** Plan again at this time (a back-off or the create rate window ends). */
+  /** Idle reclaim's timer after this plan, and whether this round's interval was used (draw the next). */
+  nextReclaimAt?: number;
+  reclaimIntervalUsed: boolean;
+  /** Plan again at this time (a back-off, the create rate window or an idle reclaim batch is due). */
   wakeAt?: number;
   priority: PriorityClass;
 }
 
-/** The pool settings of the node's spec (Terway names) as the planner's config; throws RangeError on nonsense. */
-export function poolConfigOf(spec: NodeCr['spec']): PoolConfig {
+/** A decimal string of the spec (Terway keeps floats out of its CRDs) as a number; undefined when absent or not a number. */
+function decimal(v: string | undefined): number | undefined {
+  const n = v !== undefined ? Number(v) : undefined;
+  return n !== undefined && Number.isFinite(n) ? n : undefined;
+}
+
+/**
+ * The pool settings of the node's spec (Terway names) as the planner's config, with the pool sizes the
+ * node-local pool derives from them and the instance type (capped by the capacity, min_eni → min_pool_size);
+ * throws RangeError on nonsense.
+ */
+export function poolConfigOf(spec: NodeCr['spec'], limits: CapacityLimits): PoolConfig {
   const r = spec.pool.reclaim ?? {};
-  const jitter = r.jitterFactor !== undefined ? Number(r.jitterFactor) : undefined;
-  return resolvePoolConfig({
+  const cfg = resolvePoolConfig({
     minPoolSize: spec.pool.minPoolSize,
     maxPoolSize: spec.pool.maxPoolSize,
     idleIpReclaimAfterMs: r.after !== undefined ? parseGoDuration(r.after) : undefined,
     idleIpReclaimIntervalMs: r.interval !== undefined ? parseGoDuration(r.interval) : undefined,
     idleIpReclaimBatchSize: r.batchSize,
-    idleIpReclaimJitterFactor: jitter !== undefined && Number.isFinite(jitter) ? jitter : undefined,
+    idleIpReclaimJitterFactor: decimal(r.jitterFactor),
     maxEni: spec.eni.maxENI,
     minEni: spec.eni.minENI,
+    eniCapRatio: decimal(spec.eni.eniCapRatio),
+    eniCapShift: spec.eni.eniCapShift,
     eniSelectionPolicy: spec.eni.eniSelectionPolicy,
     vSwitchSelectionPolicy: spec.eni.vSwitchSelectPolicy === 'random' ? 'random' : 'ordered',
     eniTagFilter: spec.eni.tagFilter ?? {},
   });
+  return withEffectivePoolSizes(cfg, limits);
 }
 
 /** A recorded call waits out the back-off its failure set (pool/backoff.ts) before it is re-issued. */
@@ -150,8 +170,7 @@ export function plannerEnis(v: NodeView, incoming: ReadonlyMap<string, number>):
   const out: PlannerEni[] = [];
   for (const nic of Object.values(v.model.networkInterfaces)) {
     const ips: PlannerIp[] = [];
-    for (const ip of Object.values(nic.ipv4)) {
-      if (ip.primary) continue; // an ENI's own address serves no pod (pool/planner.ts secondaryPerEni)
+    for (const ip of podAddresses(nic)) {
       const state = ipState(ip.status, v.node.get(ip.ip));
       if (state) ips.push({ ip: ip.ip, state, since: v.freeSince.get(ip.ip) ?? v.now });
     }
@@ -162,6 +181,7 @@ export function plannerEnis(v: NodeView, incoming: ReadonlyMap<string, number>):
       createdByUs: nic.networkInterfaceType !== 'Primary',
       state: nic.status === 'InUse' ? 'inuse' : nic.status === 'Attaching' ? 'attaching' : 'deleting',
       createdAt: crTimeMs(nic.creationTime) ?? 0,
+      ...(nic.networkInterfaceType !== 'Primary' && nic.primaryIPAddress ? { primaryIp: nic.primaryIPAddress } : {}),
       ips,
       incoming: incoming.get(nic.id) ?? 0,
       busy: v.inFlight.busy.has(nic.id),
@@ -172,7 +192,7 @@ export function plannerEnis(v: NodeView, incoming: ReadonlyMap<string, number>):
 
 /** The steps already decided (resume, attach, release what the node gave up) and the planner's growth and reclaim. */
 export function planNode(v: NodeView): NodePlan {
-  const cfg = poolConfigOf(v.spec);
+  const cfg = poolConfigOf(v.spec, v.limits);
   const steps: Step[] = [];
   const reclaim: string[] = [];
   const cancel: string[] = [];
@@ -193,13 +213,15 @@ export function planNode(v: NodeView): NodePlan {
   const p = plan({
     now: v.now,
     config: cfg,
-    limits: { ...v.limits, eniQuantity: Math.max(1, v.limits.eniQuantity - v.foreign) },
+    limits: v.limits,
+    foreignEnis: v.foreign,
     vSwitchIds: v.spec.eni.vSwitchOptions,
     enis,
     creating,
     pending: v.waitingPods,
     backoffs: v.backoffs,
-    lastReclaimAt: v.lastReclaimAt,
+    lastModifiedAt: v.lastModifiedAt,
+    nextReclaimAt: v.nextReclaimAt,
     reclaimIntervalMs: v.reclaimIntervalMs,
     recentCreates: v.recentCreates,
     random: v.random,
@@ -211,8 +233,9 @@ export function planNode(v: NodeView): NodePlan {
     else if (a.kind === 'assign') grow.push({ kind: 'assign', eniId: a.eniId, count: a.count });
     else if (a.kind === 'unassign') reclaim.push(...a.ips);
     else if (a.kind === 'deleteEni') {
+      // The whole ENI, its own primary address included (it cannot be unassigned: it goes with the ENI).
       const nic = v.model.networkInterfaces[a.eniId];
-      for (const ip of Object.values(nic?.ipv4 ?? {})) if (!ip.primary && ip.status === 'Valid') reclaim.push(ip.ip);
+      if (nic) for (const ip of podAddresses(nic)) if (ip.status === 'Valid') reclaim.push(ip.ip);
     }
   }
   steps.push(...grow);
@@ -220,27 +243,21 @@ export function planNode(v: NodeView): NodePlan {
   // What the node answered: give up what it released, withdraw the ask where it uses the IP.
   for (const nic of Object.values(v.model.networkInterfaces)) {
     if (isActive(v.backoffs.enis[nic.id], v.now) || v.inFlight.busy.has(nic.id)) continue;
-    const secondary = Object.values(nic.ipv4).filter((ip) => !ip.primary);
-    const released: string[] = [];
-    for (const ip of secondary) {
-      const f = v.node.get(ip.ip);
-      if (ip.status === 'Deleting' || f?.use === 'released') released.push(ip.ip);
-      else if (ip.status === 'Reclaiming' && f?.use) cancel.push(ip.ip);
-    }
-    const ours = nic.networkInterfaceType !== 'Primary';
-    const allGone = released.length === secondary.length;
+    const a = answers(nic, v.node);
+    cancel.push(...a.inUse);
     const oldEnough = v.now - (crTimeMs(nic.creationTime) ?? 0) >= cfg.minEniLifetimeMs;
-    if (nic.status === 'Deleting' || (ours && allGone && secondary.length > 0 && oldEnough && grow.length === 0))
+    if (nic.status === 'Deleting' || (a.whole && oldEnough && grow.length === 0)) {
       steps.push({ kind: 'deleteEni', eniId: nic.id });
-    else if (released.length > 0) {
-      const sorted = released.sort();
-      for (let i = 0; i < sorted.length; i += cfg.batchSize)
-        steps.push({ kind: 'unassign', eniId: nic.id, ips: sorted.slice(i, i + cfg.batchSize) });
+      continue;
     }
+    // The ENI stays: its primary address, given up for a deletion that is not happening, is placed again.
+    if (a.ownReleased && !a.unanswered) cancel.push(nic.primaryIPAddress);
+    for (let i = 0; i < a.released.length; i += cfg.batchSize)
+      steps.push({ kind: 'unassign', eniId: nic.id, ips: a.released.slice(i, i + cfg.batchSize) });
   }
 
   const blocked = p.shortfall > 0 && p.blocker?.exhausted ? { code: p.blocker.code, message: p.blocker.message } : undefined;
-  const ends = [earliestEnd(v.backoffs), p.createsDeferredUntil].filter((t): t is number => t !== undefined && t > v.now);
+  const ends = [earliestEnd(v.backoffs), p.createsDeferredUntil, p.nextReclaimAt].filter((t): t is number => t !== undefined && t > v.now);
   const priority: PriorityClass =
     steps.some((s) => s.kind === 'resumeOp' || s.kind === 'attach') || (v.waitingPods > 0 && grow.length > 0) ? 0 : grow.length > 0 ? 1 : 2;
   return {
@@ -248,8 +265,43 @@ export function planNode(v: NodeView): NodePlan {
     reclaim,
     cancel,
     ...(blocked ? { blocked } : {}),
-    reclaimed: p.reclaimed,
+    ...(p.nextReclaimAt !== undefined ? { nextReclaimAt: p.nextReclaimAt } : {}),
+    reclaimIntervalUsed: p.reclaimIntervalUsed,
     ...(ends.length > 0 ? { wakeAt: Math.min(...ends) } : {}),
     priority,
   };
+}
+
+/**
+ * The node's answers on one ENI's addresses: secondary IPs it released (to unassign; sorted), asks it refused
+ * because it uses the address (to withdraw), whether every address is released (an ENI of ours may then go
+ * whole), whether the ENI's own primary address is released (it is never unassigned) and whether an ask still
+ * waits for an answer. A primary address put back to Valid that the node still reports released is on its
+ * way back to the node, not released.
+ */
+function answers(
+  nic: CrNic,
+  node: NodeView['node'],
+): { released: string[]; inUse: string[]; whole: boolean; ownReleased: boolean; unanswered: boolean } {
+  const ours = nic.networkInterfaceType !== 'Primary';
+  const addresses = podAddresses(nic);
+  const released: string[] = [];
+  const inUse: string[] = [];
+  let ownReleased = false;
+  let gone = 0;
+  let unanswered = false;
+  for (const ip of addresses) {
+    const use = node.get(ip.ip)?.use;
+    const own = ours && ip.ip === nic.primaryIPAddress;
+    if (ip.status === 'Deleting' || (use === 'released' && !(own && ip.status === 'Valid'))) {
+      gone++;
+      if (own) ownReleased = true;
+      else released.push(ip.ip);
+    } else if (ip.status === 'Reclaiming') {
+      if (use) inUse.push(ip.ip);
+      else unanswered = true;
+    }
+  }
+  const whole = ours && addresses.length > 0 && gone === addresses.length;
+  return { released: released.sort(), inUse, whole, ownReleased, unanswered };
 }

@@ -4,15 +4,17 @@
 // else a new leader needs is in the resource and the cloud.
 import { crTimeMs, type NodeCr } from '../daemon/k8s/nodeCr.js';
 import { noBackoffs, type Backoffs } from '../pool/backoff.js';
+import type { CapacityLimits } from '../pool/capacity.js';
 import { jitteredInterval } from '../pool/planner.js';
-import { nodeFieldsOf, type ControllerStatus } from './crModel.js';
+import { nodeFieldsOf, type ControllerStatus, type NodeIpFields } from './crModel.js';
 import { planNode, poolConfigOf, type NodeInFlight, type NodePlan } from './nodePlan.js';
+import type { PoolConfig } from '../pool/config.js';
 
 export class NodeState {
   cr: NodeCr;
   /** The controller's fields; undefined until the node is reconciled with the cloud under this leadership. */
   model: ControllerStatus | undefined;
-  limits: { eniQuantity: number; ipv4PerEni: number } | undefined;
+  limits: CapacityLimits | undefined;
   /** Secondary ENIs on the instance that are not ours (quota slots). */
   foreign = 0;
   /** Security groups of the primary ENI, for a spec that names none. */
@@ -22,8 +24,15 @@ export class NodeState {
   readonly attaching = new Set<string>();
   backoffs: Backoffs = noBackoffs();
   recentCreates: number[] = [];
-  lastReclaimAt = 0;
+  /**
+   * Idle reclaim, fed as the node-local pool feeds it: when the node last allocated or released an IP (seen as
+   * a change in who holds what; from the first plan of this term on, as a pool starts counting at its start),
+   * when the next batch is due, and this round's jittered interval.
+   */
+  lastModifiedAt: number | undefined;
+  nextReclaimAt: number | undefined;
   reclaimIntervalMs: number | undefined;
+  private holders: string | undefined;
   /** When each IP was first seen free (idle time before reclaim). */
   readonly freeSince = new Map<string, number>();
   /** Model changes; the status writer writes up to the latest. */
@@ -78,13 +87,21 @@ export class NodeState {
         if (free && !this.freeSince.has(ip.ip)) this.freeSince.set(ip.ip, now);
         else if (!free) this.freeSince.delete(ip.ip);
       }
+    const holders = holdersOf(node);
+    if (holders !== this.holders || this.lastModifiedAt === undefined) {
+      // An allocation or a release on the node: idle reclaim starts over (the pool's modified()).
+      this.holders = holders;
+      this.lastModifiedAt = now;
+      this.nextReclaimAt = undefined;
+    }
+    let cfg: PoolConfig;
     try {
-      const cfg = poolConfigOf(this.cr.spec);
-      this.reclaimIntervalMs ??= jitteredInterval(cfg.idleIpReclaimIntervalMs, cfg.idleIpReclaimJitterFactor, random);
+      cfg = poolConfigOf(this.cr.spec, this.limits);
     } catch (err) {
       this.specError = (err as Error).message;
       return undefined;
     }
+    this.reclaimIntervalMs ??= jitteredInterval(cfg.idleIpReclaimIntervalMs, cfg.idleIpReclaimJitterFactor, random);
     this.plan = planNode({
       now,
       spec: this.cr.spec,
@@ -96,11 +113,14 @@ export class NodeState {
       inFlight: this.inFlight(),
       backoffs: this.backoffs,
       recentCreates: this.recentCreates.filter((t) => now - t < 60_000),
-      lastReclaimAt: this.lastReclaimAt,
+      lastModifiedAt: this.lastModifiedAt,
+      nextReclaimAt: this.nextReclaimAt,
       reclaimIntervalMs: this.reclaimIntervalMs,
       freeSince: this.freeSince,
       random,
     });
+    this.nextReclaimAt = this.plan.nextReclaimAt;
+    if (this.plan.reclaimIntervalUsed) this.reclaimIntervalMs = undefined;
     this.dirty = false;
     return this.plan;
   }
@@ -127,4 +147,11 @@ export class NodeState {
   waitingSince(): number {
     return crTimeMs(this.cr.status?.demand?.waitingSince) ?? Number.MAX_SAFE_INTEGER;
   }
+}
+
+/** Who holds which IP on the node (its allocations), as one comparable string. */
+function holdersOf(node: ReadonlyMap<string, NodeIpFields>): string {
+  const held: string[] = [];
+  for (const [ip, f] of node) if (f.use === 'assigned') held.push(`${ip}=${f.podID ?? ''}`);
+  return held.sort().join(',');
 }

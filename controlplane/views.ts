@@ -2,6 +2,7 @@
 // state (the controller's status of each IP with the node's use of it), what waits, what is in flight, what
 // blocks it.
 import { allocationPause } from '../pool/backoff.js';
+import { podAddresses } from '../daemon/k8s/nodeCr.js';
 import type { ControllerStatus, NodeIpFields } from './crModel.js';
 import { nodeFieldsOf } from './crModel.js';
 import type { NodeState } from './nodeState.js';
@@ -49,8 +50,7 @@ export function countIps(model: ControllerStatus, node: ReadonlyMap<string, Node
   const enis: EniView[] = [];
   for (const nic of Object.values(model.networkInterfaces)) {
     const c = zero();
-    for (const ip of Object.values(nic.ipv4)) {
-      if (ip.primary) continue;
+    for (const ip of podAddresses(nic)) {
       const k = ipCategory(ip.status, node.get(ip.ip));
       c[k]++;
       total[k]++;

@@ -34,6 +34,8 @@ export function nodeCrSpec(config: DaemonConfig, md: InstanceMetadata, instanceI
       eniSelectionPolicy: config.eniSelectionPolicy,
       maxENI: config.maxEni,
       minENI: config.minEni,
+      eniCapRatio: String(config.eniCapRatio),
+      eniCapShift: config.eniCapShift,
     },
     pool: { maxPoolSize: config.maxPoolSize, minPoolSize: config.minPoolSize, reclaim },
   };

@@ -39,11 +39,15 @@ export interface NodeCrSpec {
     tag?: Record<string, string>;
     tagFilter?: Record<string, string>;
     enableIPv4: boolean;
-    // Ours (eni_conf keys Terway keeps on the node): which ENI new IPs go to, and ENI count bounds.
+    // Ours (eni_conf keys Terway keeps on the node): which ENI new IPs go to, and the ENI quota as the node counts it.
     eniSelectionPolicy?: 'most_ips' | 'least_ips';
-    /** ENIs on the node, primary included; 0 = the instance type's limit. */
+    /** Secondary ENIs at most (Terway `max_eni`); 0 = the instance type's limit. */
     maxENI?: number;
+    /** Secondary ENIs kept even when idle (Terway `min_eni`; min_pool_size follows from it). */
     minENI?: number;
+    /** Terway `eni_cap_ratio` (a decimal string, as the reclaim jitter factor) and `eni_cap_shift`. */
+    eniCapRatio?: string;
+    eniCapShift?: number;
   };
   pool: {
     maxPoolSize: number;
@@ -60,6 +64,7 @@ export type CrIpUse = 'assigned' | 'cooling' | 'reserved' | 'released';
 
 export interface CrIp {
   ip: string;
+  /** The ENI's own primary address: on a secondary ENI a pod address that leaves only with its ENI; on eth0 the node's. */
   primary: boolean;
   status: CrIpStatus;
   /** `namespace/name` of the pod holding it (use assigned) or reserved for (use reserved). */
@@ -106,6 +111,16 @@ export interface NodeCrStatus {
   allocation?: { blocked: boolean; code?: string; message?: string; until?: string };
   /** Node: pods waiting for an IP, and since when the oldest waits. */
   demand?: { waitingPods: number; waitingSince?: string };
+}
+
+/**
+ * The addresses of an ENI pods may hold (ADR 0007): every address of a secondary ENI, its own primary one
+ * included; of the instance's primary ENI (eth0) none but those an older version gave pods (they keep them
+ * until they go), never the node's own address.
+ */
+export function podAddresses(nic: CrNic): CrIp[] {
+  const all = Object.values(nic.ipv4 ?? {});
+  return nic.networkInterfaceType === 'Primary' ? all.filter((ip) => !ip.primary) : all;
 }
 
 /** A fresh Node CR (no status: the controller fills it). */

@@ -1,9 +1,13 @@
 // Pure: bring the node's own records (its pod DB) in line with the controller's placement, the way
 // reconcile.ts does with a cloud listing. The node's records stay the authority on who holds what:
-//   - a new valid IP on a usable ENI becomes free;
+//   - a new valid IP on a usable ENI becomes free; every address of a secondary ENI is a pod address, its own
+//     primary included (ADR 0007); the instance's primary ENI (eth0) gets none (an older version's pods there
+//     keep theirs until they go);
 //   - an IP the controller wants back (reclaiming) is given up only when free here: it turns `releasing`
 //     (durably, before the node says `released`) and is never handed out again; held, cooling or reserved
-//     ones stay, and the node's usage report tells the controller so;
+//     ones stay, and the node's usage report tells the controller so. The one exception: an ENI's own primary
+//     address, asked back with its whole ENI, that the controller places valid again (the ENI stays) is free
+//     again: it is never unassigned, so no call can have taken it;
 //   - an IP gone from the placement (or invalid: the cloud lost it) is dropped unless a pod holds it: then it
 //     is kept and flagged (missingInCloud) until the pod goes, never taken from a live pod;
 //   - an ENI gone from the placement goes with its free IPs (kernel cleanup follows); one whose IP a pod
@@ -16,6 +20,8 @@ export type PlacementFinding =
   | { kind: 'eniAdded'; eniId: string }
   | { kind: 'eniRemoved'; eniId: string }
   | { kind: 'released'; ip: string }
+  /** An ENI's primary address given up for a deletion that did not happen, placed again. */
+  | { kind: 'returned'; ip: string }
   | { kind: 'ipMissing'; ip: string; podKey: string }
   /** The controller unassigns an IP this node never gave up: a protocol breach, reported loudly. */
   | { kind: 'deletingHeld'; ip: string; podKey: string };
@@ -71,6 +77,7 @@ export function applyPlacement(input: PlacementInput): { ops: StoreOp[]; finding
       placedIps.add(pip.ip);
       const r = input.ips.get(pip.ip);
       if (!r) {
+        if (pe.primary) continue; // eth0's addresses are the node's
         if (pip.status === 'valid') ops.push({ op: 'putIp', ip: { ip: pip.ip, eniId: pe.eniId, state: 'free', since: now } });
         else if (pip.status === 'reclaiming') {
           ops.push({ op: 'putIp', ip: { ip: pip.ip, eniId: pe.eniId, state: 'releasing', since: now } });
@@ -81,7 +88,10 @@ export function applyPlacement(input: PlacementInput): { ops: StoreOp[]; finding
       const here = r.eniId === pe.eniId ? r : { ...r, eniId: pe.eniId };
       switch (pip.status) {
         case 'valid':
-          if (here !== r || r.missingInCloud) ops.push({ op: 'putIp', ip: { ...here, missingInCloud: undefined } });
+          if (r.state === 'releasing' && pip.ip === pe.primaryIp && !pe.primary && pe.state === 'inuse') {
+            ops.push({ op: 'putIp', ip: { ip: r.ip, eniId: pe.eniId, state: 'free', since: now } });
+            findings.push({ kind: 'returned', ip: r.ip });
+          } else if (here !== r || r.missingInCloud) ops.push({ op: 'putIp', ip: { ...here, missingInCloud: undefined } });
           break;
         case 'reclaiming':
           if (r.state === 'free') release(r, pe.eniId);

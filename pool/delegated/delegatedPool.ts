@@ -260,6 +260,9 @@ export class DelegatedPool implements IpAllocator {
       case 'released':
         this.log.debug({ ip: f.ip }, 'IP given back to the controller');
         break;
+      case 'returned':
+        this.log.debug({ ip: f.ip }, "ENI's primary address placed again: its ENI stays");
+        break;
     }
   }
 

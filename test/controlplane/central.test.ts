@@ -53,8 +53,10 @@ describe('centralized IPAM: controller + node sides', () => {
     expect(allocs).toHaveLength(90);
     const problems = checkCentral(mc.dump(), (await api.list()).items as NodeCr[], sides);
     expect(problems).toEqual([]);
-    // Per node: 19 secondary IPs on the primary ENI in two assigns, then one ENI created with 10 and attached, then one assign.
+    // Per node (pods on secondary ENIs only, each ENI's primary address a pod's too): one ENI created with 10
+    // secondary IPs, attached, one assign of 9 (20 addresses), one created with 9 and attached (10).
     expect(mutatingCalls(mc.counters())).toBe(3 * 5);
+    expect(mc.counters()['CreateNetworkInterface']).toBe(3 * 2);
     // The holders reach the resource.
     await waitFor(async () => {
       const items = (await api.list()).items as NodeCr[];
@@ -75,15 +77,13 @@ describe('centralized IPAM: controller + node sides', () => {
     expect(onCr).toMatchObject({ status: 'Valid', use: 'assigned', podID: 'default/pod-0' });
   });
 
-  it('keeps the pool between the watermarks: refills to min_pool_size without pods, and reclaims idle IPs above max_pool_size only through the node', async () => {
-    const { mc, api, sides } = await rig(1, {
-      eniConf: { min_pool_size: 3, max_pool_size: 4, idle_ip_reclaim_interval: '1ms', ip_cooldown: '0s' },
-    });
+  it('keeps the pool between the watermarks: refills to min_pool_size without pods, and takes free IPs above max_pool_size back at once, only through the node', async () => {
+    const { mc, api, sides } = await rig(1, { eniConf: { min_pool_size: 3, max_pool_size: 4, ip_cooldown: '0s' } });
     const side = sides[0]!;
     await waitFor(() => side.pool.stats().free >= 3, 'refilled to min_pool_size with no pod asking');
     const held = await Promise.all(Array.from({ length: 12 }, (_, i) => side.pool.allocate(numberedPod(i))));
     for (const a of held.slice(0, 10)) await side.pool.release(a.podKey);
-    // Released IPs cool first (ip_cooldown), then the controller asks for those above max_pool_size back.
+    // Released IPs cool first (ip_cooldown), then the controller asks for those above max_pool_size back (no idle wait).
     await waitFor(
       async () => {
         const st = side.pool.stats();
@@ -95,6 +95,41 @@ describe('centralized IPAM: controller + node sides', () => {
     expect(side.pool.get(podKeyOf(numberedPod(10)))?.ip).toBe(held[10]!.ip);
     expect(side.pool.get(podKeyOf(numberedPod(11)))?.ip).toBe(held[11]!.ip);
     expect(checkCentral(mc.dump(), (await api.list()).items as NodeCr[], sides)).toEqual([]);
+    expect(mc.counters()['UnassignPrivateIpAddresses'] ?? 0).toBeGreaterThan(0);
+  });
+
+  it("idle reclaim as the node-local pool runs it: once the node is quiet for idle_ip_reclaim_after, a batch per interval down to min_pool_size; the ENIs' primary addresses go only with their ENI", async () => {
+    const { mc, api, sides } = await rig(1, {
+      eniConf: {
+        min_pool_size: 2,
+        max_pool_size: 40,
+        ip_cooldown: '0s',
+        idle_ip_reclaim_after: '1s',
+        idle_ip_reclaim_interval: '10ms',
+        idle_ip_reclaim_batch_size: 3,
+        idle_ip_reclaim_jitter_factor: '0',
+      },
+    });
+    const side = sides[0]!;
+    const held = await Promise.all(Array.from({ length: 25 }, (_, i) => side.pool.allocate(numberedPod(i))));
+    // Pods use secondary ENIs only: the first pod gets the first ENI's own primary address.
+    const enis = mc.dump().enis.filter((e) => e.instanceId === side.instanceId && e.type !== 'Primary');
+    expect(enis.length).toBeGreaterThan(0);
+    expect(held.map((a) => a.ip)).toContain(enis[0]!.primaryIp);
+    for (const a of held.slice(0, 24)) await side.pool.release(a.podKey);
+    await waitFor(
+      async () => {
+        const st = side.pool.stats();
+        return st.free <= 2 && st.releasing === 0;
+      },
+      'idle IPs reclaimed down to min_pool_size',
+      60_000,
+    );
+    expect(side.pool.get(podKeyOf(numberedPod(24)))?.ip).toBe(held[24]!.ip);
+    expect(checkCentral(mc.dump(), (await api.list()).items as NodeCr[], sides)).toEqual([]);
+    // Every ENI left still has its own primary address (never unassigned; whole idle ENIs were deleted instead).
+    for (const e of mc.dump().enis.filter((x) => x.instanceId === side.instanceId && x.type !== 'Primary'))
+      expect(e.primaryIp).toBeTruthy();
     expect(mc.counters()['UnassignPrivateIpAddresses'] ?? 0).toBeGreaterThan(0);
   });
 });

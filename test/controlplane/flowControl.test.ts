@@ -43,12 +43,12 @@ async function rig(nodes: number, qps: number, eniConf: (i: number) => Record<st
 describe('flow control', () => {
   it('with tokens scarce, a node whose pods wait is served before nodes pre-warming to min_pool_size', async () => {
     const { mc, controller, sides, world } = await rig(5, 2, (i) => (i < 4 ? { min_pool_size: 10, max_pool_size: 10 } : {}));
+    // Pods use secondary ENIs only: every node's first addresses come with an ENI created for it (its node tag).
     const order: string[] = [];
-    const nodeOfEni = new Map(mc.dump().enis.map((e) => [e.eniId, e.instanceId ?? '']));
-    mc.events.on('ipsAssigned', (e: { eniId: string }) => order.push(nodeOfEni.get(e.eniId) ?? ''));
+    mc.events.on('eniCreated', (e: { eniId: string }) => order.push(mc.dump().enis.find((x) => x.eniId === e.eniId)?.tags['node'] ?? ''));
     await controller.start();
     stops.push(() => controller.stop());
-    await waitFor(() => order.length >= 1, 'the first pre-warm assign');
+    await waitFor(() => order.length >= 1, 'the first pre-warm create');
     const pods = Promise.all(Array.from({ length: 5 }, (_, i) => sides[4]!.pool.allocate(numberedPod(i))));
     await pods;
     const waiting = world.instanceIds[4]!;

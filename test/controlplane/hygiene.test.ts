@@ -88,14 +88,14 @@ describe('controller hygiene and introspection', () => {
     });
     await controller.start();
     stops.push(() => controller.stop());
-    // Both nodes get an ENI of ours (30 pods need one beyond the primary's 19).
+    // Both nodes get two ENIs of ours (pods use secondary ENIs only: 30 pods = 20 + 10 addresses).
     await Promise.all(sides.flatMap((s) => Array.from({ length: 30 }, (_, i) => s.pool.allocate(numberedPod(i)))));
     const doomed = world.instanceIds[1]!;
     const leftBehind = mc
       .dump()
       .enis.filter((e) => e.tags['node'] === doomed)
       .map((e) => e.eniId);
-    expect(leftBehind).toHaveLength(1);
+    expect(leftBehind).toHaveLength(2);
     // A stray ENI of someone else's, detached: never ours to delete.
     const stray = (
       await cloud.createNetworkInterface({ vSwitchId: world.vSwitchOf(0), securityGroupIds: [SCALE_SG], tags: { owner: 'another-tool' } })
@@ -103,14 +103,14 @@ describe('controller hygiene and introspection', () => {
 
     mc.world.releaseInstance(doomed);
     await controller.resync();
-    await waitFor(() => controller.counts.leakedDeleted === 1, 'the leaked ENI deleted');
+    await waitFor(() => controller.counts.leakedDeleted === 2, 'the leaked ENIs deleted');
     expect(await api.get(world.nodeNames[1]!)).toBeDefined(); // one resync finding the instance gone is not enough for the resource
     await controller.resync();
     await waitFor(async () => (await api.get(world.nodeNames[1]!)) === undefined, "the gone node's resource deleted");
     const dump = mc.dump();
     expect(dump.enis.some((e) => leftBehind.includes(e.eniId))).toBe(false);
     expect(dump.enis.some((e) => e.eniId === stray)).toBe(true);
-    // The live node's ENI is untouched.
+    // The live node's ENIs are untouched.
     expect(dump.enis.filter((e) => e.tags['node'] === world.instanceIds[0]).every((e) => e.status === 'InUse')).toBe(true);
 
     const metrics = new ControlplaneMetrics({
@@ -128,12 +128,13 @@ describe('controller hygiene and introspection', () => {
     expect(nodes.leader).toBe(true);
     const live = nodes.nodes.find((n) => n.name === world.nodeNames[0])!;
     expect(live.ips).toMatchObject({ assigned: 30 });
-    expect(live.enis).toHaveLength(2);
+    expect(live.enis).toHaveLength(2); // its two secondary ENIs (eth0 is the node's, not in the resource)
     const one = await fetch(`http://${server.address}/v1/nodes/${world.nodeNames[0]}`);
     expect(one.status).toBe(200);
     const text = await (await fetch(`http://${server.address}/metrics`)).text();
     expect(text).toContain(`eniipam_controlplane_node_ips{node="${world.nodeNames[0]}",state="assigned"} 30`);
     expect(text).toContain('eniipam_controlplane_leader 1');
-    expect(text).toMatch(/eniipam_controlplane_leaked_enis_deleted 1/);
+    expect(text).toContain(`eniipam_controlplane_node_enis{node="${world.nodeNames[0]}"} 2`);
+    expect(text).toMatch(/eniipam_controlplane_leaked_enis_deleted 2/);
   });
 });

@@ -1,8 +1,8 @@
 // The invariants of centralized IPAM, checked on the mock cloud's own state, the Node resources and the node
-// sides' pod DBs: no IP held twice, no IP lost (every secondary IP the cloud has on a node's managed ENIs is
-// in its resource once, and known to the node), no IP in a resource the cloud does not have, no ENI of ours
-// left detached.
-import type { NodeCr } from '../../daemon/k8s/nodeCr.js';
+// sides' pod DBs: no IP held twice, no IP lost (every address the cloud has on a node's secondary ENIs of
+// ours, each one's own primary included, is in its resource once), no IP in a resource the cloud does not
+// have, no pod on the instance's primary ENI (ADR 0007), no ENI of ours left detached.
+import { podAddresses, type NodeCr } from '../../daemon/k8s/nodeCr.js';
 import { CREATOR_TAG_KEY, CREATOR_TAG_VALUE, NODE_TAG_KEY } from '../../pool/ownership.js';
 import type { WorldDump } from '../../sim/mockcloud/index.js';
 import type { RigNode } from '../../sim/central/rig.js';
@@ -26,8 +26,7 @@ export function checkCentral(dump: WorldDump, crs: NodeCr[], sides: Pick<RigNode
   const inCr = new Map<string, string>();
   for (const cr of crs)
     for (const nic of Object.values(cr.status?.networkInterfaces ?? {}))
-      for (const ip of Object.values(nic.ipv4)) {
-        if (ip.primary) continue;
+      for (const ip of podAddresses(nic)) {
         const other = inCr.get(ip.ip);
         if (other) problems.push(`IP ${ip.ip} in the resources of ${other} and ${cr.metadata.name}`);
         inCr.set(ip.ip, cr.metadata.name);
@@ -45,14 +44,17 @@ export function checkCentral(dump: WorldDump, crs: NodeCr[], sides: Pick<RigNode
       holder.set(p.ip, p.podKey);
     }
     const crIps = new Map<string, string>();
-    for (const nic of Object.values(cr.status?.networkInterfaces ?? {}))
-      for (const ip of Object.values(nic.ipv4)) if (!ip.primary) crIps.set(ip.ip, ip.status);
+    for (const nic of Object.values(cr.status?.networkInterfaces ?? {})) for (const ip of podAddresses(nic)) crIps.set(ip.ip, ip.status);
     const cloudIps = new Set<string>();
+    const onEth0 = new Set<string>();
     for (const e of dump.enis) {
       if (e.instanceId !== side.instanceId || e.status !== 'InUse') continue;
-      const ours = e.type === 'Primary' || e.tags[CREATOR_TAG_KEY] === CREATOR_TAG_VALUE;
-      if (!ours) continue;
-      for (const ip of e.secondaryIps) {
+      if (e.type === 'Primary') {
+        for (const ip of [e.primaryIp, ...e.secondaryIps]) onEth0.add(ip);
+        continue;
+      }
+      if (e.tags[CREATOR_TAG_KEY] !== CREATOR_TAG_VALUE) continue;
+      for (const ip of [e.primaryIp, ...e.secondaryIps]) {
         cloudIps.add(ip);
         if (!crIps.has(ip)) problems.push(`${side.name}: cloud IP ${ip} on ${e.eniId} is not in the resource (lost)`);
       }
@@ -62,7 +64,8 @@ export function checkCentral(dump: WorldDump, crs: NodeCr[], sides: Pick<RigNode
         problems.push(`${side.name}: resource IP ${ip} (${status}) is not on the node in the cloud`);
     const local = new Map(snap.ips.map((r) => [r.ip, r]));
     for (const p of snap.pods) {
-      if (!cloudIps.has(p.ip)) problems.push(`${side.name}: pod ${p.podKey} holds ${p.ip}, not on the node in the cloud`);
+      if (onEth0.has(p.ip)) problems.push(`${side.name}: pod ${p.podKey} holds ${p.ip} of the primary ENI`);
+      else if (!cloudIps.has(p.ip)) problems.push(`${side.name}: pod ${p.podKey} holds ${p.ip}, not on the node in the cloud`);
       if (local.get(p.ip)?.podKey !== p.podKey) problems.push(`${side.name}: pod ${p.podKey} holds ${p.ip} but the IP row disagrees`);
     }
     for (const e of dump.enis)

@@ -93,12 +93,13 @@ describe('controller takeover', () => {
       'every recorded call resolved',
     );
     expect(checkCentral(mc.dump(), (await api.list()).items as NodeCr[], sides)).toEqual([]);
-    // No ENI was created twice: each node has exactly the one the plan asked for, and the resource has it.
+    // No ENI was created twice: each node has exactly the two the plan asked for (30 pods = 20 + 10 addresses
+    // on secondary ENIs), and the resource has them.
     for (const s of sides) {
       const ours = mc.dump().enis.filter((e) => e.tags[CREATOR_TAG_KEY] && e.tags[NODE_TAG_KEY] === s.instanceId);
-      expect(ours).toHaveLength(1);
+      expect(ours).toHaveLength(2);
       const cr = (await api.get(s.name))!;
-      expect(cr.status!.networkInterfaces![ours[0]!.eniId]).toBeDefined();
+      for (const e of ours) expect(cr.status!.networkInterfaces![e.eniId]).toBeDefined();
     }
     // The calls recorded at the kill were sent again and answered with their first result (ClientToken): more
     // requests than effects, and nothing allocated twice (the checks above).

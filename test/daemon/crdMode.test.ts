@@ -106,8 +106,10 @@ describe('daemon with ipam_type crd', () => {
       zoneID: SCALE_ZONE,
     });
     expect(cr.spec.pool).toMatchObject({ minPoolSize: 2, maxPoolSize: 5 });
-    const eni = mc.dump().enis.find((e) => e.secondaryIps.includes(ip))!;
+    // A secondary ENI's address (its own primary one first: ADR 0007), never eth0's.
+    const eni = mc.dump().enis.find((e) => e.primaryIp === ip || e.secondaryIps.includes(ip))!;
     expect(eni.instanceId).toBe(instanceId);
+    expect(eni.type).toBe('Secondary');
     expect(r.eni_id).toBe(eni.eniId);
     await waitFor(async () => {
       const cur = (await nodes().get(NODE))!;

@@ -131,6 +131,40 @@ describe('applyPlacement (pure)', () => {
     expect(findings).toContainEqual({ kind: 'deletingHeld', ip: '10.0.0.1', podKey: 'c1/eth0/terway' });
     expect(findings).toContainEqual({ kind: 'eniRemoved', eniId: 'eni-12' });
   });
+
+  it("an ENI's own primary address is a pod address: free when placed; given back for its ENI's deletion and placed valid again (the ENI stays), free again; eth0 gets none", () => {
+    const own = '10.0.0.11';
+    const placed = apply(
+      { enis: [], ips: [] },
+      {
+        enis: [
+          eni('eni-11', [
+            [own, 'valid'],
+            ['10.0.0.1', 'valid'],
+          ]),
+          eni('eni-00', [['10.0.1.5', 'valid']], { primary: true }),
+        ],
+      },
+    );
+    expect(placed.ops).toContainEqual({ op: 'putIp', ip: { ip: own, eniId: 'eni-11', state: 'free', since: NOW } });
+    expect(placed.ops.some((o) => o.op === 'putIp' && o.ip.ip === '10.0.1.5')).toBe(false);
+
+    const recs = { enis: [eniRec('eni-11')], ips: [ipRec(own, 'eni-11', 'releasing'), ipRec('10.0.0.1', 'eni-11', 'releasing')] };
+    const back = apply(recs, {
+      enis: [
+        eni('eni-11', [
+          [own, 'valid'],
+          ['10.0.0.1', 'valid'],
+        ]),
+      ],
+    });
+    // Never unassigned, so no call can have taken it: free again. A secondary IP given back stays given back.
+    expect(back.ops).toEqual([{ op: 'putIp', ip: { ip: own, eniId: 'eni-11', state: 'free', since: NOW } }]);
+    expect(back.findings).toContainEqual({ kind: 'returned', ip: own });
+    // Not while its ENI is on its way out.
+    const leaving = apply(recs, { enis: [eni('eni-11', [[own, 'valid']], { state: 'deleting' })] });
+    expect(leaving.ops.some((o) => o.op === 'putIp' && o.ip.ip === own)).toBe(false);
+  });
 });
 
 /** A placement source driven by the test: it records the usage reports. */
@@ -180,6 +214,23 @@ describe('DelegatedPool', () => {
     });
     expect((await b).ip).toBe('10.0.0.2');
     expect(source.usage!().waitingPods).toBe(0);
+  });
+
+  it("hands out a secondary ENI's own primary address first (it cannot be reclaimed alone), never an address of eth0", async () => {
+    const { source, pool } = await rig();
+    source.place({
+      enis: [
+        eni('eni-11', [
+          ['10.0.0.1', 'valid'],
+          ['10.0.0.11', 'valid'],
+        ]),
+        eni('eni-00', [['10.0.1.5', 'valid']], { primary: true }),
+      ],
+    });
+    expect((await pool.allocate(numberedPod(1))).ip).toBe('10.0.0.11');
+    expect((await pool.allocate(numberedPod(2))).ip).toBe('10.0.0.1');
+    await expect(pool.allocate(numberedPod(3), { deadlineMs: 50 })).rejects.toMatchObject({ reason: 'Timeout' });
+    expect(pool.stats()).toMatchObject({ assigned: 2, free: 0 });
   });
 
   it('never hands out an IP of an attaching ENI, nor one it gave back', async () => {

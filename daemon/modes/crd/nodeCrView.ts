@@ -2,7 +2,7 @@
 // placed (status, read), and the node's own fields written back (spec from eni_conf, usage in status).
 // Each writer touches only its fields (daemon/k8s/nodeCr.ts lists who owns what).
 import type { CrIp, CrIpStatus, NodeCr, NodeCrSpec } from '../../k8s/nodeCr.js';
-import { crTime } from '../../k8s/nodeCr.js';
+import { crTime, podAddresses } from '../../k8s/nodeCr.js';
 import { canonicalJson } from '../../k8s/objects.js';
 import type { NodeUsage, PlacedEni, PlacedIpStatus, Placement } from '../../../pool/delegated/index.js';
 
@@ -16,8 +16,8 @@ const ENI_STATE = { Attaching: 'attaching', InUse: 'inuse', Deleting: 'deleting'
 
 /**
  * What the controller placed on this node; undefined until it has reconciled the node with the cloud (an
- * empty status then means "nothing known yet", not "nothing left"). An ENI's own address is listed in the
- * resource (primary: true) but serves no pod, as in node-local mode (pool/planner.ts secondaryPerEni).
+ * empty status then means "nothing known yet", not "nothing left"). As in node-local mode (ADR 0007) a
+ * secondary ENI's own primary address is placed like its secondary IPs; eth0's own address is the node's.
  */
 export function placementOf(cr: NodeCr): Placement | undefined {
   const st = cr.status;
@@ -30,9 +30,7 @@ export function placementOf(cr: NodeCr): Placement | undefined {
     vSwitchCidr: n.ipv4CIDR,
     primaryIp: n.primaryIPAddress,
     state: ENI_STATE[n.status],
-    ips: Object.values(n.ipv4 ?? {})
-      .filter((ip) => !ip.primary)
-      .map((ip) => ({ ip: ip.ip, status: IP_STATUS[ip.status] })),
+    ips: podAddresses(n).map((ip) => ({ ip: ip.ip, status: IP_STATUS[ip.status] })),
   }));
   const a = st.allocation;
   return { enis, ...(a?.blocked ? { blocked: { code: a.code, message: a.message ?? 'no IP can be added to this node now' } } : {}) };
