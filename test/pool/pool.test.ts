@@ -188,12 +188,13 @@ describe('ENI multi-IP pool against the in-memory cloud', () => {
       cloud: {
         vSwitches: [
           { id: 'vsw-a', cidr: '10.0.0.0/24', limit: 3 },
-          { id: 'vsw-b', cidr: '10.0.1.0/28' }, // fewer free IPs: 'ordered' takes vsw-a first
+          // Fewer free IPs (AvailableIpAddressCount 1 against vsw-a's 2): 'ordered' takes vsw-a first.
+          { id: 'vsw-b', cidr: '10.0.1.0/28', limit: 1 },
         ],
       },
       cfg: { maxPoolSize: 0 },
     });
-    // eth0 holds the 1st address of vsw-a; a new ENI's primary the 2nd, one secondary IP the 3rd
+    // eth0 holds the 1st address of vsw-a; a new ENI's primary (pod 1) the 2nd, one secondary IP (pod 2) the 3rd
     const a = await pool.allocate(pod(1));
     const b = await pool.allocate(pod(2));
     expect(a.vSwitchId).toBe('vsw-a');
