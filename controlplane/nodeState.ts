@@ -5,10 +5,10 @@
 import { crTimeMs, type NodeCr } from '../daemon/k8s/nodeCr.js';
 import { noBackoffs, type Backoffs } from '../pool/backoff.js';
 import type { CapacityLimits } from '../pool/capacity.js';
+import type { PoolConfig } from '../pool/config.js';
 import { jitteredInterval } from '../pool/planner.js';
 import { nodeFieldsOf, type ControllerStatus, type NodeIpFields } from './crModel.js';
 import { planNode, poolConfigOf, type NodeInFlight, type NodePlan } from './nodePlan.js';
-import type { PoolConfig } from '../pool/config.js';
 
 export class NodeState {
   cr: NodeCr;
