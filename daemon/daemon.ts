@@ -25,6 +25,7 @@ import { connectKube, eventSinks, podOwnerCheck, withKubernetes } from './build/
 import { applyNodeSettings, DEFAULT_DAEMON_NAMESPACE } from './build/nodeConfig.js';
 import { PendingDels } from './pendingDel/index.js';
 import { DaemonServer } from './server/server.js';
+import type { NodeCrApi } from './modes/crd/nodeCrSource.js';
 import { prepareSocketPath } from './server/socket.js';
 
 /** Parts a caller may supply instead of the real ones (tests, benchmarks, demo). */
@@ -53,6 +54,8 @@ export interface DaemonDeps {
    * merged over it. Without it that label is not applied (logged).
    */
   eniConfSource?: Record<string, unknown>;
+  /** ipam_type crd: the node resource client (tests, the scale bench); default: built from the Kubernetes settings. */
+  nodeCrs?: NodeCrApi;
 }
 
 export interface DaemonHandle {
@@ -142,7 +145,8 @@ export async function startDaemon(baseConfig: DaemonConfig, deps: DaemonDeps = {
     let podDb: PoolStore | undefined; // read by introspection (/v1/mapping cross-checks it)
     let capacity: (() => NodeCapacity) | undefined; // the node's max pods, as the mode's allocator counts them
     if (!allocator) {
-      if (!cloud) {
+      // Centralized IPAM (ipam_type crd) makes no cloud call: no client, no credentials.
+      if (!cloud && builder.usesCloud) {
         const own = await createCloud(config, md, logger, observer);
         cleanups.push(() => own.close());
         cloud = own;
@@ -166,6 +170,8 @@ export async function startDaemon(baseConfig: DaemonConfig, deps: DaemonDeps = {
         nodeWarning,
         kube: k8s?.kube,
         nodeName: k8s?.nodeName,
+        kubeOptions: k8s?.clientOptions,
+        nodeCrs: deps.nodeCrs,
       });
       allocator = parts.allocator;
       background.push(...(parts.background ?? []));

@@ -29,6 +29,8 @@ export interface LoggerOptions {
   /** Also keep every line in this ring (served at /v1/logs). */
   ring?: LogRing;
   base?: Record<string, unknown>;
+  /** The logger's name in every line (default eni-daemon; the controller says eni-controlplane). */
+  name?: string;
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
@@ -43,7 +45,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   return pino(
     {
       level: opts.level ?? 'info',
-      name: 'eni-daemon',
+      name: opts.name ?? 'eni-daemon',
       // `component` is left to child loggers (pool, grpc, cloud) so it never appears twice.
       base: { pid: process.pid, ...opts.base },
       redact: { paths: REDACT_PATHS, censor: '<redacted>' },

@@ -89,3 +89,11 @@ export function effectivePoolSizes(
   const min = cfg.minEni > 0 ? cfg.minEni * capacity.perEni : cfg.minPoolSize;
   return { minPoolSize: Math.min(min, maxPoolSize), maxPoolSize };
 }
+
+/** A multi-IP pool's config with the pool sizes Terway derives for a node of these limits (effectivePoolSizes). */
+export function withEffectivePoolSizes<C extends EniQuotaConfig & { minPoolSize: number; maxPoolSize: number; minEni: number }>(
+  cfg: C,
+  limits: CapacityLimits,
+): C {
+  return { ...cfg, ...effectivePoolSizes(cfg, multiIpCapacity(limits, cfg)) };
+}

@@ -57,6 +57,8 @@ export interface CreateEniRequest {
 
 export interface DescribeEniFilter {
   instanceId?: string;
+  /** Every ENI of the VPC (the controller's cluster-wide listing). */
+  vpcId?: string;
   eniIds?: string[];
   status?: EniStatus;
   vSwitchId?: string;

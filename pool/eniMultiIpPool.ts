@@ -11,7 +11,7 @@
 import type { InstanceTypeLimits, PoolCloud } from './cloud.js';
 import { systemClock, type Clock } from './clock.js';
 import { resolvePoolConfig, type PoolConfig, type PoolConfigInput } from './config.js';
-import { effectivePoolSizes, multiIpCapacity, type CapacityLimits, type NodeCapacity } from './capacity.js';
+import { multiIpCapacity, withEffectivePoolSizes, type CapacityLimits, type NodeCapacity } from './capacity.js';
 import { noopLogger, type PoolEvent, type PoolLogger } from './events.js';
 import { AllocBatch } from './allocBatch.js';
 import { allocationPause, earliestEnd, expireBackoffs } from './backoff.js';
@@ -120,7 +120,7 @@ export class EniMultiIpPool implements IpAllocator {
   constructor(opts: EniMultiIpPoolOptions & { limits: CapacityLimits }) {
     const given = resolvePoolConfig(opts.config);
     this.limits = { eniQuantity: opts.limits.eniQuantity, ipv4PerEni: opts.limits.ipv4PerEni, instanceTypeId: opts.limits.instanceTypeId };
-    this.config = { ...given, ...effectivePoolSizes(given, multiIpCapacity(this.limits, given)) };
+    this.config = withEffectivePoolSizes(given, this.limits);
     this.vSwitchIds = [...opts.vSwitchIds];
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger ?? noopLogger;

@@ -41,6 +41,7 @@ export {
   exclusiveEniCapacity,
   secondaryEniQuota,
   effectivePoolSizes,
+  withEffectivePoolSizes,
   type NodeCapacity,
   type CapacityLimits,
   type EniQuotaConfig,

@@ -9,6 +9,7 @@ import type { PoolEvent, PoolLogger } from './events.js';
 import type { MultiIpBooks } from './multiIpBooks.js';
 import type { MultiIpCloudOps } from './multiIpCloudOps.js';
 import { classifyEni, ourTags } from './ownership.js';
+import { releaseGonePods } from './podGc.js';
 import { reconcileWithCloud, type ReconcileFinding } from './reconcile.js';
 import type { IpAllocation, OwnerCheck } from './types.js';
 
@@ -69,41 +70,19 @@ export class MultiIpSync {
 
   /** Releases allocations whose owner is gone (older than the grace period), then reconciles with the cloud. */
   async gc(): Promise<string[]> {
-    const { books } = this.d;
-    const released: string[] = [];
-    if (this.d.ownerCheck) {
+    const { books, ownerCheck } = this.d;
+    let released: string[] = [];
+    if (ownerCheck) {
       const now = this.d.clock.now();
-      const old = [...books.pods.values()].filter((p) => now - p.allocatedAt >= this.d.config.gcGraceMs).map((p) => books.toAlloc(p));
-      const gone = old.length > 0 ? await this.d.ownerCheck.goneOwners(old) : [];
-      for (const a of gone) {
-        if (!this.holds(a)) continue;
-        if (this.d.beforeRelease) {
-          try {
-            await this.d.beforeRelease(a, 'gc');
-          } catch (err) {
-            this.d.log.warn({ err, podKey: a.podKey, ip: a.ip }, 'GC: cleaning up a gone pod failed; its IP is kept until the next GC');
-            this.d.onEvent({
-              type: 'Warning',
-              reason: 'GCReleaseFailed',
-              message: `kept ${a.ip} of gone pod ${a.namespace}/${a.name}: cleanup failed: ${(err as Error).message}`,
-              ip: a.ip,
-              podKey: a.podKey,
-            });
-            continue;
-          }
-          // A DEL may have released it (or a new ADD re-allocated the key) while the hook ran.
-          if (!this.holds(a)) continue;
-        }
-        await this.d.release(a.podKey);
-        released.push(a.podKey);
-        this.d.onEvent({
-          type: 'Normal',
-          reason: 'GCReleasedIP',
-          message: `released ${a.ip} of gone pod ${a.namespace}/${a.name}`,
-          ip: a.ip,
-          podKey: a.podKey,
-        });
-      }
+      released = await releaseGonePods({
+        ownerCheck,
+        candidates: [...books.pods.values()].filter((p) => now - p.allocatedAt >= this.d.config.gcGraceMs).map((p) => books.toAlloc(p)),
+        beforeRelease: this.d.beforeRelease,
+        holds: (a) => this.holds(a),
+        release: (k) => this.d.release(k),
+        log: this.d.log,
+        onEvent: this.d.onEvent,
+      });
     }
     await this.reconcile();
     return released;

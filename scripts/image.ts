@@ -37,10 +37,11 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const APP_DIR = '/opt/eni-ipam';
 export const IMAGE_REPO = 'eni-ipam';
 
-/** What runs in the image; a controller (controlplane/main.ts) joins with one line here. */
+/** What runs in the image: the node daemon, its CLI, and the centralized IPAM controller (the chart's Deployment). */
 const ENTRIES: Record<string, string> = {
   'daemon/main': 'daemon/main.ts',
   'cli/main': 'cli/main.ts',
+  'controlplane/main': 'controlplane/main.ts',
 };
 /** Loaded at run time through require (native addons): shipped as packages, not bundled. */
 const NATIVE = ['better-sqlite3', 'koffi', 'netlink'];

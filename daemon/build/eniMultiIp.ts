@@ -3,11 +3,12 @@
 import { createEniMultiIpPool } from '../../pool/index.js';
 import { createNetworkService } from '../modes/index.js';
 import { logPoolEvent, securityGroupsFor, vSwitchesFor } from './placement.js';
-import type { ModeBuilder } from './types.js';
+import { cloudOf, type ModeBuilder } from './types.js';
 
 export const eniMultiIpBuilder: ModeBuilder = {
   serves: (config) => config.daemonMode === 'ENIMultiIP',
   podGc: true,
+  usesCloud: true,
 
   async build(ctx) {
     const { config } = ctx;
@@ -15,7 +16,7 @@ export const eniMultiIpBuilder: ModeBuilder = {
     const securityGroupIds = await securityGroupsFor(ctx);
     const log = ctx.logger.child({ component: 'pool' });
     const allocator = await createEniMultiIpPool({
-      cloud: ctx.cloud,
+      cloud: cloudOf(ctx),
       store: ctx.store,
       instanceId: ctx.instanceId,
       instanceType: ctx.metadata.instanceType,

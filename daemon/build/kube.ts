@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { podKeyOf, type IpAllocator, type OwnerCheck } from '../../pool/index.js';
 import { nodeNameOf, resolveKubeSettings, type DaemonConfig } from '../config/index.js';
-import { createKubeClient, createOwnerCheck, kubeEventRecorder, type KubeClient } from '../k8s/index.js';
+import { createKubeClient, createOwnerCheck, kubeEventRecorder, type KubeClient, type KubeClientOptions } from '../k8s/index.js';
 import {
   createPodStatefulness,
   FanOutEventRecorder,
@@ -21,6 +21,8 @@ import type { BackgroundPart, NodeWarning } from './types.js';
 export interface KubeWiring {
   kube: KubeClient;
   nodeName?: string;
+  /** How the client was made (with the token read): the crd mode builds its object client from the same. */
+  clientOptions?: KubeClientOptions;
 }
 
 /** SufficientIP is re-checked this often, so it goes back to True without new pods (after Terway's hold). */
@@ -40,6 +42,7 @@ export async function connectKube(
   const settings = resolveKubeSettings(config, env);
   const nodeName = nodeNameOf(config, env);
   let kube = opts.kube;
+  let clientOptions: KubeClientOptions | undefined;
   if (!kube) {
     if (!settings.enabled) {
       log.info(
@@ -57,8 +60,9 @@ export async function connectKube(
       }
     }
     // No request is made here: an API server that is down does not stop the daemon from starting.
+    clientOptions = { ...settings.clientOptions, ...(token ? { token } : {}) };
     try {
-      kube = await createKubeClient({ ...settings.clientOptions, ...(token ? { token } : {}) });
+      kube = await createKubeClient(clientOptions);
     } catch (e) {
       // Configured on purpose: a mistake to report. Merely running in a pod: Kubernetes stays optional.
       if (settings.source !== 'in-cluster') throw e;
@@ -71,7 +75,7 @@ export async function connectKube(
     );
   }
   if (!nodeName) log.warn('node name unknown (set node_name or env NODE_NAME): no GC by pod existence, no node events or conditions');
-  return { kube, nodeName };
+  return { kube, nodeName, ...(clientOptions ? { clientOptions } : {}) };
 }
 
 /**

@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { DaemonConfig } from '../config/types.js';
 import type { InstanceMetadata } from '../cloud/types.js';
-import type { ModeContext, NodeWarning } from './types.js';
+import { cloudOf, type ModeContext, type NodeWarning } from './types.js';
 
 /** The vSwitches for new ENIs: those configured for this zone, else the node's own. */
 export function pickVSwitches(
@@ -29,7 +29,7 @@ export function vSwitchesFor(ctx: Pick<ModeContext, 'config' | 'metadata' | 'log
 /** The configured security groups, else (as Terway) those of the primary ENI: one DescribeNetworkInterfaces. */
 export async function securityGroupsFor(ctx: Pick<ModeContext, 'config' | 'cloud' | 'instanceId' | 'logger'>): Promise<string[]> {
   if (ctx.config.securityGroupIds.length > 0) return ctx.config.securityGroupIds;
-  const enis = await ctx.cloud.describeNetworkInterfaces({ instanceId: ctx.instanceId });
+  const enis = await cloudOf(ctx).describeNetworkInterfaces({ instanceId: ctx.instanceId });
   const ids = enis.find((e) => e.type === 'Primary')?.securityGroupIds ?? [];
   if (ids.length === 0) throw new Error('eni_conf.security_group(s) is not set and the primary ENI has no security group to copy');
   ctx.logger.info({ securityGroupIds: ids }, 'security groups copied from the primary ENI');

@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import type { IpAllocation, IpAllocator, NodeCapacity, OwnerCheck, PoolStore } from '../../pool/index.js';
 import type { Cloud, InstanceMetadata } from '../cloud/types.js';
 import type { DaemonConfig } from '../config/types.js';
-import type { KubeClient } from '../k8s/index.js';
+import type { KubeClient, KubeClientOptions } from '../k8s/index.js';
+import type { NodeCrApi } from '../modes/crd/nodeCrSource.js';
 import type { EniMultiIpDeps } from '../modes/eniMultiIp.js';
 import type { EventRecorder, NetworkService } from '../modes/types.js';
 import type { KernelHygiene } from '../modes/kernelHygiene.js';
@@ -19,7 +20,8 @@ export interface NodeWarning {
 
 export interface ModeContext {
   config: DaemonConfig;
-  cloud: Cloud;
+  /** The cloud client; absent for a builder that makes no cloud call (`usesCloud: false`). */
+  cloud?: Cloud;
   /** The pod DB, opened by the daemon (it closes it). */
   store: PoolStore;
   instanceId: string;
@@ -35,6 +37,16 @@ export interface ModeContext {
   nodeWarning?: (e: NodeWarning) => void;
   kube?: KubeClient;
   nodeName?: string;
+  /** How the Kubernetes client was made, for builders that need more of the API (the crd mode's node resource). */
+  kubeOptions?: KubeClientOptions;
+  /** The node resource client, when the caller supplies one (tests, the scale bench); else built from `kubeOptions`. */
+  nodeCrs?: NodeCrApi;
+}
+
+/** The cloud client of a builder that uses one (`usesCloud: true`): the daemon always makes it for them. */
+export function cloudOf(ctx: Pick<ModeContext, 'cloud' | 'config'>): Cloud {
+  if (!ctx.cloud) throw new Error(`daemon_mode ${ctx.config.daemonMode}: no cloud client`);
+  return ctx.cloud;
 }
 
 /** Mode-specific work started once the service serves; returns its stop, if it has one. */
@@ -57,6 +69,8 @@ export interface ModeBuilder {
   serves(config: DaemonConfig): boolean;
   /** Whether its allocator runs GC by pod existence (the daemon then builds an OwnerCheck with Kubernetes). */
   readonly podGc: boolean;
+  /** Whether it calls the cloud (the daemon then makes the client, with the node's credentials). */
+  readonly usesCloud: boolean;
   /** The allocator and the mode's background parts. Not called when the caller supplies a ready allocator. */
   build(ctx: ModeContext): Promise<ModeParts>;
   /** The service over the allocator (built here or supplied). */

@@ -4,7 +4,7 @@
 import { EniPool } from '../../pool/enipool/index.js';
 import { createNetworkService, ENI_RESOURCE_NAME } from '../modes/index.js';
 import { logPoolEvent, securityGroupsFor, vSwitchesFor } from './placement.js';
-import type { BackgroundPart, ModeBuilder, ModeContext } from './types.js';
+import { cloudOf, type BackgroundPart, type ModeBuilder, type ModeContext } from './types.js';
 
 /** Best effort, not awaited: an API server that is down does not stop the daemon (Terway's device plugin advertises the same). */
 function advertiseCapacity(ctx: ModeContext, pool: EniPool): BackgroundPart[] {
@@ -24,6 +24,7 @@ function advertiseCapacity(ctx: ModeContext, pool: EniPool): BackgroundPart[] {
 export const vpcEniBuilder: ModeBuilder = {
   serves: (config) => config.daemonMode === 'VPCENI',
   podGc: true,
+  usesCloud: true,
 
   async build(ctx) {
     const { config } = ctx;
@@ -31,7 +32,7 @@ export const vpcEniBuilder: ModeBuilder = {
     const securityGroupIds = await securityGroupsFor(ctx);
     const log = ctx.logger.child({ component: 'enipool' });
     const pool = new EniPool({
-      cloud: ctx.cloud,
+      cloud: cloudOf(ctx),
       store: ctx.store,
       instanceId: ctx.instanceId,
       instanceType: ctx.metadata.instanceType,

@@ -3,18 +3,19 @@
 // existence in this mode.
 import { createNetworkService } from '../modes/index.js';
 import { VpcIpAllocator } from '../modes/vpcIp/index.js';
-import type { ModeBuilder } from './types.js';
+import { cloudOf, type ModeBuilder } from './types.js';
 import { podCidrCapacity } from '../maxPods.js';
 
 export const vpcIpBuilder: ModeBuilder = {
   serves: (config) => config.daemonMode === 'VPCIP',
   podGc: false,
+  usesCloud: true,
 
   async build(ctx) {
     const podCidr = ctx.config.podCidr;
     if (!podCidr) throw new Error('eni_conf.pod_cidr is required when daemon_mode is VPCIP');
     const allocator = new VpcIpAllocator({
-      cloud: ctx.cloud,
+      cloud: cloudOf(ctx),
       store: ctx.store,
       instanceId: ctx.instanceId,
       podCidr,

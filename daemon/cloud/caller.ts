@@ -20,7 +20,8 @@ export interface CallContext {
 }
 
 export interface ApiCallerOptions {
-  limiter: Omit<RateLimiterOptions, 'clock'>;
+  /** Its own limiter's settings, or a limiter shared with others. */
+  limiter: Omit<RateLimiterOptions, 'clock'> | RateLimiter;
   backoff: BackoffTable;
   /** Extra 4xx codes to treat as transient. */
   retryableCodes?: readonly string[];
@@ -63,7 +64,7 @@ export class ApiCaller {
     this.observer = opts.observer;
     this.backoff = opts.backoff;
     this.extraRetryable = new Set(opts.retryableCodes ?? []);
-    this.limiter = new RateLimiter({ ...opts.limiter, clock: this.clock });
+    this.limiter = opts.limiter instanceof RateLimiter ? opts.limiter : new RateLimiter({ ...opts.limiter, clock: this.clock });
   }
 
   private statFor(api: string): ApiStats {

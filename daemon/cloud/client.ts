@@ -28,7 +28,7 @@ import type {
   VSwitch,
 } from './types.js';
 import { type Clock, systemClock } from './clock.js';
-import type { RateLimiterStats } from './ratelimit.js';
+import type { RateLimiter, RateLimiterStats } from './ratelimit.js';
 import { BackoffTable, type BackoffPolicy, DEFAULT_BACKOFF, type TerwayBackoff } from './retry.js';
 import { MetadataClient, type MetadataClientOptions, type MetadataStats } from './metadata.js';
 import { sdkCredential, type CloudCredentialsProvider, type CredentialSourceName } from './credentials.js';
@@ -72,6 +72,8 @@ export interface AliyunCloudOptions {
   rateLimitPerMinute?: Record<string, number>;
   /** Apply Terway's per-API defaults (default true). */
   terwayRateLimitDefaults?: boolean;
+  /** A rate limiter shared with others (the controller paces its work queue on it); the four options above are then unused. */
+  limiter?: RateLimiter;
   /** Default retry policy for every API. */
   retry?: Partial<BackoffPolicy>;
   /** Policies per backoff key ('' default, 'eni_create', 'eni_ops', 'eni_ip_ops'). */
@@ -134,7 +136,7 @@ export class AliyunCloud implements Cloud {
       connectTimeoutMs: opts.connectTimeoutMs ?? Math.min(5_000, requestTimeoutMs),
     });
     this.caller = new ApiCaller({
-      limiter: {
+      limiter: opts.limiter ?? {
         qps: opts.qps,
         burst: opts.burst,
         perApiPerMinute: opts.rateLimitPerMinute,
@@ -184,12 +186,16 @@ export class AliyunCloud implements Cloud {
     return this.ecsCalls.deleteNetworkInterface(eniId);
   }
 
-  attachNetworkInterface(eniId: string, instanceId: string): Promise<void> {
-    return this.ecsCalls.attachNetworkInterface(eniId, instanceId);
+  attachNetworkInterface(eniId: string, instanceId: string, opts?: { wait?: boolean }): Promise<void> {
+    return this.ecsCalls.attachNetworkInterface(eniId, instanceId, opts);
   }
 
-  detachNetworkInterface(eniId: string, instanceId: string): Promise<void> {
-    return this.ecsCalls.detachNetworkInterface(eniId, instanceId);
+  detachNetworkInterface(eniId: string, instanceId: string, opts?: { wait?: boolean }): Promise<void> {
+    return this.ecsCalls.detachNetworkInterface(eniId, instanceId, opts);
+  }
+
+  existingInstances(instanceIds: string[]): Promise<Set<string>> {
+    return this.ecsCalls.existingInstances(instanceIds);
   }
 
   assignPrivateIpAddresses(eniId: string, count: number, opts: { ips?: string[]; clientToken?: string } = {}): Promise<string[]> {

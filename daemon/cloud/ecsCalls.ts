@@ -75,7 +75,8 @@ export class EcsCalls {
     await this.waitEniStatus(api, eniId, 'gone');
   }
 
-  async attachNetworkInterface(eniId: string, instanceId: string): Promise<void> {
+  /** Resolves once the ENI is InUse, or (wait: false) once the cloud accepted the attach (the caller polls). */
+  async attachNetworkInterface(eniId: string, instanceId: string, opts: { wait?: boolean } = {}): Promise<void> {
     const api = 'AttachNetworkInterface';
     const request = new $Ecs.AttachNetworkInterfaceRequest({ regionId: this.sdk.regionId, networkInterfaceId: eniId, instanceId });
     try {
@@ -87,10 +88,12 @@ export class EcsCalls {
       const eni = await this.describeOne(eniId);
       if (!eni || eni.instanceId !== instanceId || (eni.status !== 'Attaching' && eni.status !== 'InUse')) throw err;
     }
+    if (opts.wait === false) return;
     await this.waitEniStatus(api, eniId, 'InUse', instanceId);
   }
 
-  async detachNetworkInterface(eniId: string, instanceId: string): Promise<void> {
+  /** Resolves once the ENI is Available, or (wait: false) once the cloud accepted the detach (the caller polls). */
+  async detachNetworkInterface(eniId: string, instanceId: string, opts: { wait?: boolean } = {}): Promise<void> {
     const api = 'DetachNetworkInterface';
     const request = new $Ecs.DetachNetworkInterfaceRequest({ regionId: this.sdk.regionId, networkInterfaceId: eniId, instanceId });
     try {
@@ -102,7 +105,30 @@ export class EcsCalls {
       if (eni.status === 'Available') return;
       if (eni.status !== 'Detaching') throw err;
     }
+    if (opts.wait === false) return;
     await this.waitEniStatus(api, eniId, 'Available');
+  }
+
+  /** Which of these instances exist (DescribeInstances, 100 ids per call). */
+  async existingInstances(instanceIds: string[]): Promise<Set<string>> {
+    const api = 'DescribeInstances';
+    const found = new Set<string>();
+    for (const ids of chunk([...new Set(instanceIds)], 100)) {
+      let nextToken: string | undefined;
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const request = new $Ecs.DescribeInstancesRequest({
+          regionId: this.sdk.regionId,
+          instanceIds: JSON.stringify(ids),
+          maxResults: 100,
+          ...(nextToken !== undefined ? { nextToken } : {}),
+        });
+        const res = await this.sdk.call(api, () => this.sdk.ecs.describeInstancesWithOptions(request, this.sdk.runtime));
+        for (const i of res.body?.instances?.instance ?? []) if (i.instanceId) found.add(i.instanceId);
+        nextToken = res.body?.nextToken || undefined;
+        if (nextToken === undefined) break;
+      }
+    }
+    return found;
   }
 
   private async describeOne(eniId: string): Promise<Eni | undefined> {
@@ -234,6 +260,7 @@ export class EcsCalls {
         ...(nextToken !== undefined ? { nextToken } : {}),
         ...(eniIds !== undefined ? { networkInterfaceId: eniIds } : {}),
         ...(filter.instanceId !== undefined ? { instanceId: filter.instanceId } : {}),
+        ...(filter.vpcId !== undefined ? { vpcId: filter.vpcId } : {}),
         ...(filter.status !== undefined ? { status: filter.status } : {}),
         ...(filter.vSwitchId !== undefined ? { vSwitchId: filter.vSwitchId } : {}),
         ...(filter.tags && Object.keys(filter.tags).length > 0

@@ -1,8 +1,8 @@
 // The ECS and VPC clients the call wrappers use, built on the official openapi-core client (signing,
 // transport, error shapes) and the official SDK's request / response models, loaded one file per model.
 // Why not the generated `@alicloud/ecs20140526` / `@alicloud/vpc20160428` clients themselves: loading either
-// one loads its ~2,000 model files, 0.6 s and ~70 MiB each, for the twelve actions the daemon calls (measured,
-// daemon/README.md "Start-up"). A method here does what the generated one does: every set request field goes
+// one loads its ~2,000 model files, 0.6 s and ~70 MiB each, for the dozen actions the daemon and the
+// controller call (measured, daemon/README.md "Start-up"). A method here does what the generated one does: every set request field goes
 // into the query under its API name (the model's own `names()` table), the action's fixed RPC parameters,
 // `callApi`, and the reply cast into the response model. test/cloud/rpcClient.test.ts checks each action
 // against the generated client, request for request.
@@ -82,7 +82,7 @@ function endpointMap(table: EndpointTable): Record<string, string> {
 
 type Rt = $dara.RuntimeOptions;
 
-/** The ECS actions the daemon calls, named as the generated client names them. */
+/** The ECS actions the daemon (and the controller) call, named as the generated client names them. */
 export interface EcsClient {
   /** The host calls go to (the configured endpoint, else the SDK's for the region). */
   readonly endpoint: string;
@@ -97,6 +97,8 @@ export interface EcsClient {
   ): Promise<$Ecs.UnassignPrivateIpAddressesResponse>;
   describeNetworkInterfacesWithOptions(r: $Ecs.DescribeNetworkInterfacesRequest, rt: Rt): Promise<$Ecs.DescribeNetworkInterfacesResponse>;
   describeInstanceTypesWithOptions(r: $Ecs.DescribeInstanceTypesRequest, rt: Rt): Promise<$Ecs.DescribeInstanceTypesResponse>;
+  /** The controller's hygiene only (which instances still exist). */
+  describeInstancesWithOptions(r: $Ecs.DescribeInstancesRequest, rt: Rt): Promise<$Ecs.DescribeInstancesResponse>;
 }
 
 /** The VPC actions the daemon calls. */
@@ -121,6 +123,7 @@ export function createEcsClient(config: $OpenApiUtil.Config): EcsClient {
     unassignPrivateIpAddressesWithOptions: (r, rt) => c.rpc('UnassignPrivateIpAddresses', r, rt, M.UnassignPrivateIpAddressesResponse),
     describeNetworkInterfacesWithOptions: (r, rt) => c.rpc('DescribeNetworkInterfaces', r, rt, M.DescribeNetworkInterfacesResponse),
     describeInstanceTypesWithOptions: (r, rt) => c.rpc('DescribeInstanceTypes', r, rt, M.DescribeInstanceTypesResponse),
+    describeInstancesWithOptions: (r, rt) => c.rpc('DescribeInstances', r, rt, M.DescribeInstancesResponse),
   };
 }
 

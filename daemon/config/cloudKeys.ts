@@ -22,8 +22,9 @@ export type CloudKeys = Pick<
 >;
 
 /**
- * The OpenAPI actions the daemon calls (daemon/cloud/ecsCalls.ts, vpcCalls.ts; test/daemon/configBounds.test.ts
- * keeps the list whole): a `rate_limit` for any other name limits nothing, so it is warned about.
+ * The OpenAPI actions the cloud client calls (daemon/cloud/ecsCalls.ts, vpcCalls.ts; test/daemon/configBounds.test.ts
+ * keeps the list whole; DescribeInstances only for the controller's hygiene): a `rate_limit` for any other name
+ * limits nothing, so it is warned about.
  */
 export const CLOUD_APIS: readonly string[] = [
   'AssignPrivateIpAddresses',
@@ -33,6 +34,7 @@ export const CLOUD_APIS: readonly string[] = [
   'DeleteNetworkInterface',
   'DeleteRouteEntry',
   'DescribeInstanceTypes',
+  'DescribeInstances',
   'DescribeNetworkInterfaces',
   'DescribeRouteEntryList',
   'DescribeVSwitches',

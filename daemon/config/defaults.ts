@@ -26,6 +26,8 @@ export const DEFAULTS = {
   vSwitchSelectionPolicy: 'random',
   statefulIpReserveMs: 10 * 60_000,
   // mode, driver, cloud
+  /** Node-local IPAM (Terway's default without the controller). */
+  ipamType: '',
   daemonMode: 'ENIMultiIP',
   eniipVirtualType: 'veth',
   ipStack: 'ipv4',

@@ -21,7 +21,6 @@ const IGNORED_TERWAY_KEYS: Record<string, string> = {
   enable_ip_prefix: 'prefix delegation is not supported',
   ipv4_prefix_count: 'prefix delegation is not supported',
   ipv6_prefix_count: 'prefix delegation is not supported',
-  ipam_type: 'centralized (crd) IPAM is not supported; the daemon runs the pool itself',
   ip_pool_sync_period: 'not configurable yet',
   extra_routes: 'not supported yet',
   disable_device_plugin: 'there is no device plugin',
@@ -85,6 +84,12 @@ export function parseDaemonConfig(raw: unknown): ParseResult {
     ...readProcessKeys(r),
     ...readKubeKeys(r),
   };
+  if (config.ipamType === 'crd' && config.daemonMode !== 'ENIMultiIP')
+    r.fail('ipam_type', `crd (centralized IPAM) serves daemon_mode ENIMultiIP only (got ${config.daemonMode})`);
+  if (config.ipamType === 'crd' && (config.accessKey || config.credentialPath))
+    r.warnings.push(
+      `eni_conf.${config.accessKey ? 'access_key' : 'credential_path'}: ignored (ipam_type crd: the daemon makes no cloud call; the controller holds the credentials)`,
+    );
   for (const key of r.unknownKeys()) {
     const why = IGNORED_TERWAY_KEYS[key];
     // Terway's chart renders some of these switched off (`"enable_eni_trunking": false`): nothing to say then.

@@ -26,6 +26,7 @@ export type PoolKeys = Pick<
   | 'statefulIpReserveMs'
   | 'gcIntervalMs'
   | 'gcGraceMs'
+  | 'ipamType'
 >;
 
 function readVSwitches(r: Reader): Record<string, string[]> {
@@ -114,5 +115,6 @@ export function readPoolKeys(r: Reader): PoolKeys {
     statefulIpReserveMs: r.duration('stateful_ip_reserve') ?? DEFAULTS.statefulIpReserveMs,
     gcIntervalMs: r.duration('gc_interval') ?? DEFAULTS.gcIntervalMs,
     gcGraceMs: r.duration('gc_grace') ?? DEFAULTS.gcGraceMs,
+    ipamType: r.oneOf('ipam_type', ['', 'crd'] as const, DEFAULTS.ipamType),
   };
 }

@@ -57,6 +57,11 @@ export interface DaemonConfig {
   rateLimit: Record<string, number>;
   backoffOverride: Record<string, BackoffSpec>;
   ipStack: 'ipv4';
+  /**
+   * Terway `ipam_type`: '' = node-local (this daemon calls the cloud); 'crd' = centralized (the controller in
+   * controlplane/ owns the cloud; the daemon serves from its node's custom resource and needs no credentials).
+   */
+  ipamType: '' | 'crd';
   // ours
   daemonMode: DaemonMode;
   /** VPCIP: the node's pod CIDR (Node.spec.podCIDR in Kubernetes; not read from the API server). */

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { FaultSpec, WorldSpec } from './types.js';
+import type { FaultSpec, WorldDump, WorldSpec } from './types.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -22,6 +22,9 @@ export interface MockCloudProcess {
   /** Calls per action name since start or the last reset (GET /admin/counters). */
   counters(): Promise<Record<string, number>>;
   resetCounters(): Promise<void>;
+  /** The account-wide throttle (POST /admin/faults/throttle); null turns it off. */
+  setThrottle(qps: number | null, burst?: number): Promise<void>;
+  dump(): Promise<WorldDump>;
   /** SIGTERM, SIGKILL after 5 s; resolves once it exited. */
   close(): Promise<void>;
 }
@@ -81,8 +84,8 @@ export async function spawnMockCloud(opts: SpawnOptions = {}): Promise<MockCloud
   }).finally(() => {
     if (specDir) rmSync(specDir, { recursive: true, force: true });
   });
-  const admin = async (method: 'GET' | 'POST', path: string): Promise<unknown> => {
-    const r = await fetch(`${banner.admin}${path}`, { method, ...(method === 'POST' ? { body: '{}' } : {}) });
+  const admin = async (method: 'GET' | 'POST', path: string, body: unknown = {}): Promise<unknown> => {
+    const r = await fetch(`${banner.admin}${path}`, { method, ...(method === 'POST' ? { body: JSON.stringify(body) } : {}) });
     if (!r.ok) throw new Error(`mock cloud admin ${method} ${path}: HTTP ${r.status}`);
     return r.json();
   };
@@ -96,6 +99,8 @@ export async function spawnMockCloud(opts: SpawnOptions = {}): Promise<MockCloud
     metadataUrl: (id) => `${banner.url}/metadata/${id}`,
     counters: async () => (await admin('GET', '/counters')) as Record<string, number>,
     resetCounters: async () => void (await admin('POST', '/counters/reset')),
+    setThrottle: async (qps, burst) => void (await admin('POST', '/faults/throttle', { qps, ...(burst !== undefined ? { burst } : {}) })),
+    dump: async () => (await admin('GET', '/dump')) as WorldDump,
     async close() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');

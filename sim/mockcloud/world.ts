@@ -538,6 +538,26 @@ export class World {
     return { eni: e, instanceId };
   }
 
+  /**
+   * The instance is released (deleted), as ECS does it: its primary ENI goes with it, its secondary ENIs are
+   * detached and kept (Available), which is how ENIs leak when nobody cleans up after a node.
+   */
+  releaseInstance(instanceId: string): void {
+    this.instance(instanceId);
+    for (const e of this.enisOf(instanceId)) {
+      if (e.type === 'Primary') {
+        this.release(this.vSwitch(e.vSwitchId), [e.primaryIp, ...e.secondaryIps]);
+        this.enis.delete(e.id);
+      } else {
+        e.status = 'Available';
+        e.instanceId = undefined;
+        e.deviceIndex = undefined;
+        e.inUseSince = undefined;
+      }
+    }
+    this.instances.delete(instanceId);
+  }
+
   assignIps(eniId: string, opts: { count?: number; ips?: string[] }): string[] {
     const e = this.eni(eniId);
     const count = opts.count ?? 0;

@@ -15,6 +15,7 @@ import { buildPlugin } from '../../cni/build.js';
 import { DEFAULT_SOCKET, parseNetConf } from '../../cni/spec.js';
 import { DEFAULTS, isIgnoredTerwayKey, loadDaemonConfig, parseDaemonConfig } from '../../daemon/config/index.js';
 import { HEALTH_PROTO_PATH, LOADER_OPTIONS } from '../../daemon/server/proto.js';
+import { parseControlplaneConfig } from '../../controlplane/config.js';
 import {
   CHART_DIR,
   REPO_ROOT,
@@ -23,6 +24,7 @@ import {
   chartSetEniConfKeys,
   definedTemplates,
   emulateConflist,
+  emulateControlplaneConfig,
   emulateEniConf,
   filesReferenced,
   hasPath,
@@ -264,6 +266,7 @@ describe('rendered eni_conf and conflist against the daemon and the plugin', () 
       'credential_path',
       'daemon_mode',
       'db_path',
+      'ipam_type',
       'log_level',
       'metrics_listen',
       'pending_del_dir',
@@ -339,6 +342,56 @@ describe('rendered eni_conf and conflist against the daemon and the plugin', () 
     expect(config.idleIpReclaimAfterMs).toBe(300_000);
     expect(config.mtu).toBe(9000);
     expect(config.logLevel).toBe('debug');
+  });
+
+  it('centralizedIPAM: the daemon runs ipam_type crd with no credentials at all; the controller gets its own, and its config loads', () => {
+    const v = mergeValues(values, {
+      centralizedIPAM: true,
+      eniConf: { region_id: 'cn-hangzhou' },
+      credentials: { existingSecret: 'node-ak', credentialPath: '/var/addon/token-config' },
+      controlplane: {
+        vpcID: 'vpc-1',
+        credentials: { accessKey: 'LTAIx', accessSecret: 'secret' },
+        rateLimit: { AssignPrivateIpAddresses: 600 },
+      },
+    });
+    expect(validate(v, schema, schema)).toEqual([]);
+    const { config, warnings } = parseDaemonConfig(emulateEniConf(v, paths));
+    expect(warnings).toEqual([]);
+    expect(config.ipamType).toBe('crd');
+    expect(config.credentialPath).toBeUndefined();
+    expect(config.accessKey).toBeUndefined();
+    // The daemon's Secret and credential file are mounted only through helpers that are empty with centralizedIPAM.
+    const ds = templates.get('templates/daemonset.yaml')!;
+    expect(ds).toContain('include "eni-ipam.daemonSecret"');
+    expect(ds).toContain('include "eni-ipam.daemonCredentialPath"');
+    expect(ds).not.toMatch(/\.Values\.credentials\./);
+    expect(helpers).toMatch(/define "eni-ipam\.daemonSecret"[\s\S]*?if not \.Values\.centralizedIPAM/);
+    expect(helpers).toMatch(/define "eni-ipam\.daemonCredentialPath"[\s\S]*?if not \.Values\.centralizedIPAM/);
+    // The controller: a Deployment of 2 replicas on the host network, its Lease RBAC, its credentials from its own Secret.
+    const cp = templates.get('templates/controlplane.yaml')!;
+    expect(cp).toMatch(/^kind: Deployment$/m);
+    expect(cp).toContain('hostNetwork: true');
+    expect(cp).toContain('ALIBABA_CLOUD_ACCESS_KEY_ID');
+    expect(cp).toMatch(/^kind: Secret$/m);
+    expect((v.controlplane as JsonObject).replicas).toBe(2);
+    const rbac = templates.get('templates/controlplane-rbac.yaml')!;
+    expect(rbac).toContain('coordination.k8s.io');
+    expect(rbac).toContain('nodes/status');
+    expect(readChartFile('crds/nodes.network.alibabacloud.com.yaml')).toContain('status: {}');
+    const cpConfig = parseControlplaneConfig(emulateControlplaneConfig(v, 'kube-system', 'eni-ipam-controlplane'), {
+      ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAIx',
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'secret',
+    });
+    expect(cpConfig).toMatchObject({
+      regionID: 'cn-hangzhou',
+      vpcID: 'vpc-1',
+      openAPIQPS: 20,
+      leaseLockNamespace: 'kube-system',
+      metricsBindAddress: ':9191',
+      accessKey: 'LTAIx',
+    });
+    expect(cpConfig.rateLimit).toEqual({ AssignPrivateIpAddresses: 600 });
   });
 
   it("the conflist says CNI 1.0.0 (newer in cniVersions) and its terway entry passes the plugin's own config check", () => {

@@ -168,7 +168,37 @@ export function emulateEniConf(values: JsonObject, paths: ChartPaths): JsonObjec
     if (addr.includes(':')) addr = `[${addr}]`;
     out.metrics_listen = `${addr}:${Number(metrics.port)}`;
   }
-  if (creds.credentialPath) out.credential_path = creds.credentialPath;
+  if (values.centralizedIPAM) out.ipam_type = 'crd';
+  else if (creds.credentialPath) out.credential_path = creds.credentialPath;
+  return out;
+}
+
+/** Re-statement of "eni-ipam.controlplaneConfig" (the controller's config.json). */
+export function emulateControlplaneConfig(values: JsonObject, releaseNamespace: string, controlplaneName: string): JsonObject {
+  const cp = values.controlplane as JsonObject;
+  const eniConf = values.eniConf as JsonObject;
+  const out: JsonObject = {
+    regionID: (cp.regionID as string) || (eniConf.region_id as string) || '',
+    vpcID: cp.vpcID!,
+    openAPIQPS: cp.openAPIQPS!,
+    openAPIBurst: cp.openAPIBurst!,
+    rateLimit: cp.rateLimit ?? {},
+    leaderElection: true,
+    leaseLockName: controlplaneName,
+    leaseLockNamespace: releaseNamespace,
+    leaseDuration: cp.leaseDuration!,
+    renewDeadline: cp.renewDeadline!,
+    retryPeriod: cp.retryPeriod!,
+    multiIPNodeSyncPeriod: cp.multiIPNodeSyncPeriod!,
+    leakedENIGracePeriod: cp.leakedENIGracePeriod!,
+    attachPollPeriod: cp.attachPollPeriod!,
+    kubeClientQPS: cp.kubeClientQPS!,
+    kubeClientBurst: cp.kubeClientBurst!,
+    metricsBindAddress: `:${Number(cp.metricsPort)}`,
+    logLevel: cp.logLevel!,
+  };
+  if (cp.clusterID) out.clusterID = cp.clusterID;
+  for (const [k, v] of Object.entries((cp.extraConfig as JsonObject) ?? {})) out[k] = v;
   return out;
 }
 

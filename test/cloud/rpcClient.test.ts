@@ -147,6 +147,20 @@ const ecsCalls: Call[] = [
     run: (c) => c.describeInstanceTypesWithOptions(new Models.DescribeInstanceTypesRequest({ instanceTypes: ['ecs.g7.large'] }), runtime),
     reply: { RequestId: 'r', InstanceTypes: { InstanceType: [{ InstanceTypeId: 'ecs.g7.large', EniQuantity: 3 }] } },
   },
+  {
+    name: 'DescribeInstances',
+    run: (c) =>
+      c.describeInstancesWithOptions(
+        new Models.DescribeInstancesRequest({
+          regionId: 'r',
+          instanceIds: JSON.stringify(['i-1', 'i-2']),
+          maxResults: 100,
+          nextToken: 'n',
+        }),
+        runtime,
+      ),
+    reply: { RequestId: 'r', NextToken: '', Instances: { Instance: [{ InstanceId: 'i-1', Status: 'Running' }] } },
+  },
 ];
 
 const vpcCalls: Call[] = [

@@ -430,11 +430,19 @@ describe("parseDaemonConfig: Terway's values with Terway's meaning", () => {
 
 describe('parseDaemonConfig: unknown keys warn, not fail', () => {
   it('warns on unknown and on known-but-ignored Terway keys', () => {
-    const { config, warnings } = parseDaemonConfig({ max_pool_size: 6, enable_eni_trunking: true, ipam_type: 'crd', colour: 'blue' });
+    const { config, warnings } = parseDaemonConfig({ max_pool_size: 6, enable_eni_trunking: true, colour: 'blue' });
     expect(config.maxPoolSize).toBe(6);
     expect(warnings).toContain('eni_conf.colour: unknown key, ignored');
     expect(warnings.find((w) => w.startsWith('eni_conf.enable_eni_trunking: ignored'))).toMatch(/trunk ENIs are not supported/);
-    expect(warnings.find((w) => w.startsWith('eni_conf.ipam_type'))).toMatch(/centralized/);
+  });
+
+  it('ipam_type: node-local by default, crd (centralized, ENIMultiIP only) when asked; credentials then only warn', () => {
+    expect(parseDaemonConfig({}).config.ipamType).toBe('');
+    const crd = parseDaemonConfig({ ipam_type: 'crd', access_key: 'ak', access_secret: 'sk' });
+    expect(crd.config.ipamType).toBe('crd');
+    expect(crd.warnings.find((w) => w.startsWith('eni_conf.access_key'))).toMatch(/no cloud call/);
+    expect(() => parseDaemonConfig({ ipam_type: 'crd', daemon_mode: 'VPCENI' })).toThrow(/ipam_type: crd .* ENIMultiIP only/);
+    expect(() => parseDaemonConfig({ ipam_type: 'preferCRD' })).toThrow(/ipam_type/);
   });
 
   it('warns on unknown backoff fields', () => {

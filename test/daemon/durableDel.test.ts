@@ -135,11 +135,11 @@ describe('durable DEL, real daemon and plugin', () => {
     expect(s.freeIps).toBe(s.totalIps);
     expect(duplicatesInCloud()).toEqual([]);
     // The pool and the cloud agree on this node's addresses.
-    // (The pool's addresses: every address of the node's secondary ENIs, each one's primary included; eth0 is the node's.)
+    // (The pool's addresses: every address of the node's secondary ENIs, each one's own primary included; eth0's are the node's.)
     const cloudCount = () =>
       mc
         .dump()
-        .enis.filter((e) => e.instanceId === MOCK_NODE && e.type === 'Secondary')
+        .enis.filter((e) => e.instanceId === MOCK_NODE && e.type !== 'Primary')
         .reduce((n, e) => n + 1 + e.secondaryIps.length, 0);
     const poolCount = async () => (await daemon.status()).totalIps;
     await waitFor(async () => cloudCount() === (await poolCount()), 'the pool to own what the cloud shows on the node', 10_000);

@@ -2,7 +2,7 @@
 // SQLite pod DB, `none` driver) and the fake API server from test/k8s, reached through a kubeconfig.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
-import { FakeApiServer } from '../k8s/fakeApiServer.js';
+import { FakeApiServer } from '../../sim/kube/server.js';
 import { API_VERSION } from '../../proto/version.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
 import { EniMultiIpPool } from '../../pool/index.js';

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FakeApiServer } from '../k8s/fakeApiServer.js';
+import { FakeApiServer } from '../../sim/kube/server.js';
 import { API_VERSION } from '../../proto/version.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
 import { testConfig } from '../support/daemon.js';

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FakeApiServer } from '../k8s/fakeApiServer.js';
+import { FakeApiServer } from '../../sim/kube/index.js';
 import { startMockCloud, type MockCloudHandle } from '../../sim/mockcloud/index.js';
 import { startDaemon, type DaemonHandle } from '../../daemon/daemon.js';
 import { parseDaemonConfig } from '../../daemon/config/index.js';

@@ -67,7 +67,10 @@ describe('daemon without keys: the instance RAM role, hardened metadata', () => 
       const r = await alloc(`ram-${n + 1}`);
       expect(r.success, `allocation ${n + 1}`).toBe(true);
       const ip = (r.ips[0].address as string).replace('/32', '');
-      expect(mock.dump().enis.find((e) => e.eniId === r.eni_id)!.secondaryIps).toContain(ip);
+      // An address of a secondary ENI, its own primary included (ADR 0007), on the ENI the reply names.
+      const eni = mock.dump().enis.find((e) => e.eniId === r.eni_id)!;
+      expect(eni.type).toBe('Secondary');
+      expect([eni.primaryIp, ...eni.secondaryIps]).toContain(ip);
       await new Promise((res) => setTimeout(res, 200));
     }
     expect(refreshes()).toBeGreaterThanOrEqual(start + 2);

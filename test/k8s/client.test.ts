@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createKubeClient, KubeError, type KubeClientWithStats } from '../../daemon/k8s/index.js';
-import { FakeApiServer } from './fakeApiServer.js';
+import { FakeApiServer } from '../../sim/kube/server.js';
 import { FakeClock } from '../support/clock.js';
 import { tempDir } from '../support/tmp.js';
 

@@ -10,7 +10,7 @@ import {
   type VerdictContext,
 } from '../../daemon/k8s/index.js';
 import type { IpAllocation } from '../../pool/types.js';
-import { FakeApiServer } from './fakeApiServer.js';
+import { FakeApiServer } from '../../sim/kube/server.js';
 import { FakeClock } from '../support/clock.js';
 import { tempDir } from '../support/tmp.js';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeClientOver } from '../../daemon/k8s/client.js';
 import { inClusterTarget, restApi } from '../../daemon/k8s/restApi.js';
-import { FakeApiServer } from './fakeApiServer.js';
+import { FakeApiServer } from '../../sim/kube/index.js';
 import { FakeClock } from '../support/clock.js';
 import { tempDir } from '../support/tmp.js';
 

@@ -47,8 +47,6 @@ describe('multi-IP pool release retried against the mock cloud', () => {
         minPoolSize: 0,
         maxPoolSize: 0,
         ipCooldownMs: 0,
-        idleIpReclaimAfterMs: 60_000,
-        idleIpReclaimIntervalMs: 0,
         backoff: { otherErrorMs: 5_000 },
       },
       clock,
@@ -57,11 +55,13 @@ describe('multi-IP pool release retried against the mock cloud', () => {
     });
     cleanups.push(() => pool.stop());
     await pool.start();
+    // One secondary ENI: its primary address (pod 1) and two secondary IPs (pods 2 and 3).
     const [held, ...rest] = await Promise.all([1, 2, 3].map((i) => pool.allocate(pod(i))));
     await pool.whenIdle();
-    // The unassign lands in the cloud, its reply is lost (500 after the effect). With max_pool_size 0 the
-    // released IPs are above the watermark and go at once.
+
+    // The unassign lands in the cloud, its reply is lost (500 after the effect).
     mc.faults.failNext('UnassignPrivateIpAddresses', 1, '5xx', { afterEffect: true });
+    // Free IPs above max_pool_size (0) are released as soon as they are free.
     for (const a of rest) await pool.release(a.podKey);
     await pool.whenIdle();
     const releasing = pool.ipRecords().filter((r) => r.state === 'releasing');

@@ -71,13 +71,14 @@ describe('multi-IP pool: reconcile against a listing that lags an assign or a ne
 
   it('a new ENI a stale listing does not show yet is kept, with the IP a pod holds on it', async () => {
     const { clock, cloud, pool, events } = await rig({ eniQuantity: 3, ipv4PerEni: 3 });
-    // the first secondary ENI's three addresses (its primary and two secondary IPs)
+    // Pods use secondary ENIs only: three pods fill the first one (its primary address and 2 secondary IPs).
     const first = await Promise.all([1, 2, 3].map((i) => pool.allocate(pod(i))));
     expect(new Set(first.map((a) => a.eniId)).size).toBe(1);
     await pool.whenIdle();
     cloud.staleListings(2_000);
     const b = await pool.allocate(pod(4)); // needs a new ENI
     await pool.whenIdle();
+    expect(b.primaryEni).toBe(false);
     expect(b.eniId).not.toBe(first[0]!.eniId);
     expect((await cloud.describeNetworkInterfaces({ instanceId: cloud.instanceId })).map((e) => e.eniId)).not.toContain(b.eniId);
     await pool.reconcile();
@@ -94,6 +95,7 @@ describe('multi-IP pool: reconcile against a listing that lags an assign or a ne
     const { clock, cloud, pool } = await rig({ ipv4PerEni: 11 });
     await pool.allocate(pod(1));
     await pool.whenIdle();
+    // A free secondary IP of the pod's ENI (its primary address went to the pod, and could not be unassigned).
     const free = pool.ipRecords().find((r) => r.state === 'free')!;
     cloud.unassignBehindBack(free.eniId, [free.ip]);
     await pool.reconcile();

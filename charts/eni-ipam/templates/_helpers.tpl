@@ -81,8 +81,11 @@ chart's mounts and other values are set here and may not be given in eniConf.
 {{- if not (has .Values.daemonMode $modes) -}}
 {{- fail (printf "daemonMode must be one of %s (got %v)" (join ", " $modes) .Values.daemonMode) -}}
 {{- end -}}
+{{- if and .Values.centralizedIPAM (ne .Values.daemonMode "ENIMultiIP") -}}
+{{- fail "centralizedIPAM serves daemonMode ENIMultiIP only" -}}
+{{- end -}}
 {{- $eniConf := .Values.eniConf | default dict -}}
-{{- range $key := list "daemon_mode" "log_level" "socket_path" "db_path" "pending_del_dir" "metrics_listen" "credential_path" "proc_sys_path" -}}
+{{- range $key := list "daemon_mode" "log_level" "socket_path" "db_path" "pending_del_dir" "metrics_listen" "credential_path" "proc_sys_path" "ipam_type" -}}
 {{- if hasKey $eniConf $key -}}
 {{- fail (printf "eniConf.%s is set by the chart; use the chart's own value instead (see values.yaml)" $key) -}}
 {{- end -}}
@@ -106,10 +109,75 @@ chart's mounts and other values are set here and may not be given in eniConf.
 {{- if .Values.metrics.enabled -}}
 {{- $_ := set $conf "metrics_listen" (include "eni-ipam.metricsListen" .) -}}
 {{- end -}}
+{{- if .Values.centralizedIPAM -}}
+{{- /* The controller owns the cloud: the daemon gets no credentials. */ -}}
+{{- $_ := set $conf "ipam_type" "crd" -}}
+{{- else -}}
 {{- with .Values.credentials.credentialPath -}}
 {{- $_ := set $conf "credential_path" . -}}
 {{- end -}}
+{{- end -}}
 {{- toPrettyJson $conf -}}
+{{- end -}}
+
+{{/* The node daemon's cloud credentials: none with centralized IPAM. */}}
+{{- define "eni-ipam.daemonSecret" -}}
+{{- if not .Values.centralizedIPAM -}}{{ .Values.credentials.existingSecret }}{{- end -}}
+{{- end -}}
+{{- define "eni-ipam.daemonCredentialPath" -}}
+{{- if not .Values.centralizedIPAM -}}{{ .Values.credentials.credentialPath }}{{- end -}}
+{{- end -}}
+
+{{/* The controller (centralized IPAM). */}}
+{{- define "eni-ipam.controlplaneName" -}}
+{{- printf "%s-controlplane" (include "eni-ipam.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "eni-ipam.controlplaneSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "eni-ipam.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: controlplane
+{{- end -}}
+
+{{- define "eni-ipam.controlplaneSecret" -}}
+{{- .Values.controlplane.credentials.existingSecret | default (printf "%s-credentials" (include "eni-ipam.controlplaneName" .)) -}}
+{{- end -}}
+
+{{/*
+The controller's config.json (Terway's terway-controlplane key names). Credentials are not in it: they come
+from the controller's Secret as environment variables.
+*/}}
+{{- define "eni-ipam.controlplaneConfig" -}}
+{{- $cp := .Values.controlplane -}}
+{{- $region := $cp.regionID | default (.Values.eniConf.region_id | default "") -}}
+{{- if not $region -}}{{- fail "centralizedIPAM needs controlplane.regionID (or eniConf.region_id)" -}}{{- end -}}
+{{- if not $cp.vpcID -}}{{- fail "centralizedIPAM needs controlplane.vpcID" -}}{{- end -}}
+{{- $cpConf := dict
+  "regionID" $region
+  "vpcID" $cp.vpcID
+  "openAPIQPS" $cp.openAPIQPS
+  "openAPIBurst" $cp.openAPIBurst
+  "rateLimit" ($cp.rateLimit | default dict)
+  "leaderElection" true
+  "leaseLockName" (include "eni-ipam.controlplaneName" .)
+  "leaseLockNamespace" .Release.Namespace
+  "leaseDuration" $cp.leaseDuration
+  "renewDeadline" $cp.renewDeadline
+  "retryPeriod" $cp.retryPeriod
+  "multiIPNodeSyncPeriod" $cp.multiIPNodeSyncPeriod
+  "leakedENIGracePeriod" $cp.leakedENIGracePeriod
+  "attachPollPeriod" $cp.attachPollPeriod
+  "kubeClientQPS" $cp.kubeClientQPS
+  "kubeClientBurst" $cp.kubeClientBurst
+  "metricsBindAddress" (printf ":%d" (int $cp.metricsPort))
+  "logLevel" $cp.logLevel
+-}}
+{{- with $cp.clusterID -}}{{- $_ := set $cpConf "clusterID" . -}}{{- end -}}
+{{- range $k, $v := ($cp.extraConfig | default dict) -}}
+{{- if has $k (list "accessKey" "accessSecret") -}}{{- fail "controlplane.extraConfig: credentials go in controlplane.credentials" -}}{{- end -}}
+{{- $_ := set $cpConf $k $v -}}
+{{- end -}}
+{{- toPrettyJson $cpConf -}}
 {{- end -}}
 
 {{/*

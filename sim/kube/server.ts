@@ -1,5 +1,5 @@
-// A small fake Kubernetes API server (node:http on 127.0.0.1) implementing just what daemon/k8s uses,
-// so the real @kubernetes/client-node talks to it over HTTP:
+// The in-memory Kubernetes API server over HTTP (node:http on 127.0.0.1), so the real
+// @kubernetes/client-node talks to it as to kube-apiserver. Core routes the daemon's client uses:
 //   GET   /api/v1/namespaces/{ns}/pods/{name}
 //   GET   /api/v1/pods?fieldSelector=spec.nodeName=X[&limit&continue]
 //   POST  /api/v1/namespaces/{ns}/events
@@ -7,12 +7,20 @@
 //   PATCH /api/v1/nodes/{name}          (merge-patch+json: labels / annotations)
 //   PATCH /api/v1/nodes/{name}/status   (merge-patch+json or strategic-merge-patch+json)
 //   GET   /api/v1/namespaces/{ns}/configmaps/{name}
-// Every request must carry `Authorization: Bearer <token>`. Faults: failWith(status), hang().
+// and every kind registered in its ApiStore (store.ts: custom resources such as the Node CR, Leases), with
+// the store's semantics (resourceVersion conflicts, status subresource, watches with bookmarks and 410):
+//   GET/POST       /apis/{group}/{version}[/namespaces/{ns}]/{plural}     list (?watch=true streams), create
+//   GET/PUT/DELETE /apis/{group}/{version}[/namespaces/{ns}]/{plural}/{name}
+//   GET/PUT        /apis/{group}/{version}[/namespaces/{ns}]/{plural}/{name}/status
+// Every request must carry `Authorization: Bearer <token>`. Faults: failWith(status), hang(), and the store's.
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { KubeError } from '../../daemon/k8s/errors.js';
+import type { KubeObject, WatchEvent } from '../../daemon/k8s/objects.js';
+import { ApiStore, type StoredResource } from './store.js';
 
 type Json = Record<string, unknown>;
 
@@ -96,11 +104,14 @@ export class FakeApiServer {
   private constructor(
     private readonly server: http.Server,
     readonly token: string,
+    /** The objects behind the /apis routes. */
+    readonly store: ApiStore,
   ) {}
 
-  static async start(opts: { token?: string } = {}): Promise<FakeApiServer> {
+  /** `store`: serve this one (shared with in-process clients); else a new one with `resources` registered. */
+  static async start(opts: { token?: string; store?: ApiStore; resources?: StoredResource[] } = {}): Promise<FakeApiServer> {
     const server = http.createServer();
-    const fake = new FakeApiServer(server, opts.token ?? `tok-${randomUUID()}`);
+    const fake = new FakeApiServer(server, opts.token ?? `tok-${randomUUID()}`, opts.store ?? new ApiStore(opts.resources));
     server.on('request', (req, res) => void fake.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return fake;
@@ -259,6 +270,7 @@ export class FakeApiServer {
 
     const seg = u.pathname.split('/').filter(Boolean);
     const m = req.method;
+    if (seg[0] === 'apis') return this.handleApis(req, res, u, seg, body);
     // /api/v1/namespaces/{ns}/pods/{name}
     if (m === 'GET' && seg.length === 6 && seg[2] === 'namespaces' && seg[4] === 'pods') {
       const pod = this.pods.get(`${seg[3]}/${seg[5]}`);
@@ -306,6 +318,119 @@ export class FakeApiServer {
       }
     }
     return this.send(res, 404, status(404, 'NotFound', `the server could not find the requested resource (${m} ${u.pathname})`));
+  }
+
+  /** /apis/{group}/{version}[/namespaces/{ns}]/{plural}[/{name}[/status]] onto the store. */
+  private handleApis(req: http.IncomingMessage, res: http.ServerResponse, u: URL, seg: string[], body: unknown): void {
+    const [, group = '', , ...rest] = seg;
+    let namespace: string | undefined;
+    if (rest[0] === 'namespaces' && rest.length >= 3) {
+      namespace = rest[1];
+      rest.splice(0, 2);
+    }
+    const [plural = '', name, sub] = rest;
+    const def = this.store.resource(group, plural);
+    if (!def || rest.length > 3 || (sub !== undefined && sub !== 'status') || def.namespaced !== (namespace !== undefined))
+      return this.send(res, 404, status(404, 'NotFound', `the server could not find the requested resource (${req.method} ${u.pathname})`));
+    const q = u.searchParams;
+    const withNs = (o: unknown): KubeObject & Json => {
+      const obj = (isObj(o) ? o : {}) as KubeObject & Json;
+      if (!isObj(obj.metadata)) obj.metadata = { name: '' };
+      if (namespace) obj.metadata.namespace = namespace;
+      return obj;
+    };
+    try {
+      if (name === undefined) {
+        if (req.method === 'GET' && (q.get('watch') === 'true' || q.get('watch') === '1'))
+          return this.streamWatch(req, res, def, q, namespace);
+        if (req.method === 'GET') {
+          const list = this.store.list(def, { namespace, fieldSelector: q.get('fieldSelector') ?? undefined });
+          return this.send(res, 200, {
+            apiVersion: def.group ? `${def.group}/${def.version}` : def.version,
+            kind: `${def.kind}List`,
+            metadata: { resourceVersion: list.resourceVersion },
+            items: list.items,
+          });
+        }
+        if (req.method === 'POST') return this.send(res, 201, this.store.create(def, withNs(body)));
+      } else {
+        if (req.method === 'GET') {
+          const o = this.store.get(def, name, namespace);
+          return o ? this.send(res, 200, o) : this.send(res, 404, status(404, 'NotFound', `${plural}.${group} "${name}" not found`));
+        }
+        if (req.method === 'PUT') {
+          const o = withNs(body);
+          if (o.metadata.name !== name)
+            throw new KubeError(
+              400,
+              'BadRequest',
+              `the name of the object (${String(o.metadata.name)}) does not match the name on the URL (${name})`,
+            );
+          return this.send(res, 200, sub === 'status' ? this.store.updateStatus(def, o) : this.store.update(def, o));
+        }
+        if (req.method === 'DELETE' && sub === undefined) {
+          this.store.delete(def, name, namespace);
+          return this.send(res, 200, status(200, '', 'deleted'));
+        }
+      }
+      return this.send(res, 405, status(405, 'MethodNotAllowed', `${req.method} is not supported here`));
+    } catch (err) {
+      if (err instanceof KubeError && err.status === 0) {
+        res.destroy(); // no HTTP answer at all: the client sees a connection failure
+        return;
+      }
+      const e = err instanceof KubeError ? err : new KubeError(500, 'InternalError', (err as Error).message);
+      return this.send(res, e.status, status(e.status, e.reason, e.message));
+    }
+  }
+
+  /** A watch as kube-apiserver streams it: one JSON event per line, BOOKMARKs, ERROR 410 then the end. */
+  private streamWatch(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    def: StoredResource,
+    q: URLSearchParams,
+    namespace?: string,
+  ): void {
+    const apiVersion = def.group ? `${def.group}/${def.version}` : def.version;
+    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    const line = (e: WatchEvent<KubeObject>): string => {
+      switch (e.type) {
+        case 'BOOKMARK':
+          return JSON.stringify({ type: e.type, object: { kind: def.kind, apiVersion, metadata: { resourceVersion: e.resourceVersion } } });
+        case 'ERROR':
+          return JSON.stringify({ type: e.type, object: status(e.code, e.reason, e.message) });
+        default:
+          return JSON.stringify({ type: e.type, object: e.object });
+      }
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const handle = this.store.watch(
+      def,
+      {
+        resourceVersion: q.get('resourceVersion') ?? '',
+        namespace,
+        fieldSelector: q.get('fieldSelector') ?? undefined,
+        bookmarks: q.get('allowWatchBookmarks') === 'true',
+      },
+      (e) => res.write(`${line(e)}\n`),
+      (err) => {
+        if (timer) clearTimeout(timer);
+        if (err instanceof KubeError && err.status === 0) res.destroy();
+        else res.end();
+      },
+    );
+    const timeout = Number(q.get('timeoutSeconds') ?? '0');
+    if (timeout > 0)
+      timer = setTimeout(() => {
+        handle.stop();
+        res.end();
+      }, timeout * 1000);
+    req.on('close', () => {
+      if (timer) clearTimeout(timer);
+      handle.stop();
+    });
+    this.held.push(res);
   }
 
   private listPods(u: URL, res: http.ServerResponse): void {
