@@ -235,6 +235,8 @@ class Kernel implements VpcKernel {
           vSwitchId: eni.vSwitchId,
           gateway: vsw.gateway,
           cidr: vsw.cidr,
+          ipv6s: eni.ipv6s,
+          ...(vsw.ipv6Cidr !== undefined ? { ipv6Cidr: vsw.ipv6Cidr, ipv6Gateway: vsw.ipv6Gateway } : {}),
         };
         await this.enqueue(`attach ${eniId}`, () => this.wireEni(ev, eni.type === 'Primary'));
       }

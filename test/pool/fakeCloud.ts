@@ -213,6 +213,7 @@ export class FakeCloud implements Cloud {
           vSwitchId: req.vSwitchId,
           securityGroupIds: req.securityGroupIds,
           secondaryIpCount: req.secondaryIpCount,
+          ipv6Count: req.ipv6Count,
           tags: req.tags,
           description: req.description,
         }),
@@ -260,6 +261,16 @@ export class FakeCloud implements Cloud {
     return this.onEni(eniId, () => this.run('UnassignPrivateIpAddresses', () => void this.world.unassignIps(eniId, ips)));
   }
 
+  async assignIpv6Addresses(eniId: string, count: number, opts: { ips?: string[] } = {}): Promise<string[]> {
+    return this.onEni(eniId, () =>
+      this.run('AssignIpv6Addresses', () => this.world.assignIpv6s(eniId, opts.ips !== undefined ? { ips: opts.ips } : { count })),
+    );
+  }
+
+  async unassignIpv6Addresses(eniId: string, ips: string[]): Promise<void> {
+    return this.onEni(eniId, () => this.run('UnassignIpv6Addresses', () => void this.world.unassignIpv6s(eniId, ips)));
+  }
+
   async describeNetworkInterfaces(filter: DescribeEniFilter): Promise<Eni[]> {
     return this.run('DescribeNetworkInterfaces', () => {
       if (filter.eniIds !== undefined && filter.eniIds.length === 0) return [];
@@ -290,6 +301,7 @@ export class FakeCloud implements Cloud {
           zoneId: v.zoneId,
           cidrBlock: v.cidrText,
           availableIpAddressCount: this.world.availableIpCount(v),
+          ...(v.ipv6 ? { ipv6CidrBlock: v.ipv6.cidrText } : {}),
         })),
     );
   }
