@@ -56,7 +56,8 @@ export interface DaemonConfig {
   /** API name -> calls per minute. */
   rateLimit: Record<string, number>;
   backoffOverride: Record<string, BackoffSpec>;
-  ipStack: 'ipv4';
+  /** Terway `ip_stack`: `dual` gives ENIMultiIP pods an IPv6 address of the same ENI too. */
+  ipStack: 'ipv4' | 'dual';
   // ours
   daemonMode: DaemonMode;
   /** VPCIP: the node's pod CIDR (Node.spec.podCIDR in Kubernetes; not read from the API server). */
