@@ -25,6 +25,9 @@ import {
 import { PoolError } from './types.js';
 import type { VSwitchFacts } from './vSwitchFacts.js';
 
+/** CreateNetworkInterface Ipv6AddressCount: 1 to 10 (ECS API reference). */
+const MAX_IPV6_PER_CREATE = 10;
+
 /** An ENI leaving the node (idle deletion, or detached behind the pool's back): the daemon removes its kernel state (table, rules). */
 export interface RemovedEni {
   eniId: string;
@@ -269,8 +272,9 @@ export class MultiIpCloudOps {
         description: `eni-ipam pool ENI for ${this.d.instanceId}`,
         tags: this.d.eniTags,
         secondaryIpCount: secondaryCount > 0 ? secondaryCount : undefined,
-        // Dual stack: a partner for the ENI's primary address and each secondary one, in the same call.
-        ...(this.dual ? { ipv6Count: secondaryCount + 1 } : {}),
+        // Dual stack: a partner for the ENI's primary address and each secondary one, in the same call, within
+        // the call's limit of 10 (the rest are half pairs, paired by the next plan).
+        ...(this.dual ? { ipv6Count: Math.min(secondaryCount + 1, MAX_IPV6_PER_CREATE) } : {}),
       });
       const now = this.d.clock.now();
       const rec: EniRecord = {

@@ -294,7 +294,9 @@ export function plan(input: PlannerInput): Plan {
         // The new ENI's own primary address is a pod address: it brings expectIps with expectIps − 1 secondaries.
         const expectIps = Math.min(perEni, remaining);
         needLeft -= expectIps;
-        const secondaryCount = Math.min(expectIps - 1, cfg.maxIpsPerCreate, cfg.batchSize);
+        // Dual stack: CreateNetworkInterface takes at most 10 IPv6 addresses, one per IPv4 (its primary's included):
+        // 9 secondaries keep the pairs whole, so the rest comes in one assign per family.
+        const secondaryCount = Math.min(expectIps - 1, cfg.maxIpsPerCreate, cfg.batchSize, dual ? 9 : Number.POSITIVE_INFINITY);
         actions.push({ kind: 'createEni', vSwitchId: pick()!, secondaryCount, expectIps });
         remaining -= expectIps;
       }

@@ -74,6 +74,15 @@ describe('dual-stack multi-IP pool', () => {
     expect(snap.enis.filter((e) => !e.primary).every((e) => e.vSwitchIpv6Cidr === 'fd00:0:0:100::/64')).toBe(true);
   });
 
+  it('a new ENI brings at most 10 pairs (CreateNetworkInterface takes 10 IPv6); the rest in one assign per family', async () => {
+    const { cloud, pool } = await rig({ cloud: { ipv4PerEni: 20, ipv6PerEni: 20 }, cfg: { maxPoolSize: 0, maxIpsPerCreate: 10 } });
+    const allocs = await Promise.all(Array.from({ length: 15 }, (_, i) => pool.allocate(pod(i + 1))));
+    expect(new Set(allocs.map((a) => a.ipv6)).size).toBe(15);
+    expect(calls(cloud, 'CreateNetworkInterface')).toBe(1);
+    expect([calls(cloud, 'AssignPrivateIpAddresses'), calls(cloud, 'AssignIpv6Addresses')]).toEqual([1, 1]);
+    for (const a of allocs) expect(cloudV6(cloud, a.eniId)).toContain(a.ipv6);
+  });
+
   it('release, reuse and reclaim move the pair together; reclaimed pairs leave the cloud in both families', async () => {
     const { cloud, pool, clock } = await rig({ cfg: { maxPoolSize: 2 } });
     const allocs = await Promise.all([1, 2, 3, 4, 5].map((i) => pool.allocate(pod(i))));
