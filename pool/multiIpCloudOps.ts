@@ -203,12 +203,13 @@ export class MultiIpCloudOps {
       if (this.dual && recs.length > 0) {
         // One IPv6 assign for the whole batch, then the pairs are written in one transaction. If it fails, the
         // IPv4 addresses are written alone (half pairs: the planner asks for their partners after the back-off).
-        let v6: string[] = [];
+        let v6: string[];
         try {
           v6 = await this.d.cloud.assignIpv6Addresses(eniId, recs.length);
         } catch (err) {
           books.write(recs.map((ip) => ({ op: 'putIp', ip })));
-          throw err;
+          this.onGrowFailure(err, { eniId, vSwitchId: eni.vSwitchId, api: 'AssignIpv6Addresses' });
+          return;
         }
         this.noteAdded(v6);
         books.write(pairUp(recs, v6).map((ip) => ({ op: 'putIp', ip })));
