@@ -422,18 +422,6 @@ export class EniMultiIpPool implements IpAllocator {
 }
 
 /**
- * Builds the pool. It reads the instance's quotas when only `instanceType` is given, and uses the
- * primary ENI's vSwitch (from instance metadata) when `vSwitchIds` is empty. It is not started:
- * call start() to rebuild from the DB, reconcile with the cloud and start the timers.
- *
- *   const store = openPoolStore('/var/lib/eni-ipam/pod.db');
- *   const pool = await createEniMultiIpPool({ cloud, store, instanceId, instanceType, vSwitchIds, securityGroupIds, config });
- *   await pool.start();            // DB → memory, reconcile with DescribeNetworkInterfaces, timers
- *   const a = await pool.allocate(podRef);   // committed to the DB before it resolves
- *   await pool.release(a.podKey);
- *   await pool.stop();
- */
-/**
  * Pod addresses per ENI: its IPv4 quota, or in dual stack the pairs it holds, min(IPv4, IPv6 quota): an ENI
  * full for one family cannot take a dual-stack pod. A type without IPv6 cannot run dual stack at all.
  */
@@ -450,6 +438,18 @@ export function pairsPerEni(
   return Math.min(limits.ipv4PerEni, v6);
 }
 
+/**
+ * Builds the pool. It reads the instance's quotas when only `instanceType` is given, and uses the
+ * primary ENI's vSwitch (from instance metadata) when `vSwitchIds` is empty. It is not started:
+ * call start() to rebuild from the DB, reconcile with the cloud and start the timers.
+ *
+ *   const store = openPoolStore('/var/lib/eni-ipam/pod.db');
+ *   const pool = await createEniMultiIpPool({ cloud, store, instanceId, instanceType, vSwitchIds, securityGroupIds, config });
+ *   await pool.start();            // DB → memory, reconcile with DescribeNetworkInterfaces, timers
+ *   const a = await pool.allocate(podRef);   // committed to the DB before it resolves
+ *   await pool.release(a.podKey);
+ *   await pool.stop();
+ */
 export async function createEniMultiIpPool(opts: EniMultiIpPoolOptions): Promise<EniMultiIpPool> {
   let limits = opts.limits;
   if (!limits) {
