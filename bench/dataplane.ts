@@ -17,8 +17,11 @@
 //   del_settled_ms / ref_del_settled_ms  DEL + the next veth operation, per run: the kernel work of each DEL
 //                                        included, the honest side-by-side
 //   next_veth_op_ms                      the throw-away veth create + delete after ptp's DEL (baseline)
+// Dual stack: a second one-node cluster whose daemon runs ip_stack dual gets an ADD / DEL on a fresh netns in
+// every round, interleaved with ours (before it on even rounds, after it on odd ones): dual_add_ms / dual_del_ms
+// beside the IPv4-only add_ms / del_ms of the same run (target: dual ADD within 1.15 x the IPv4 ADD).
 // Prints a table, and as its LAST line one JSON object {add_ms, del_ms, ref_add_ms, ref_del_ms, node_bare_ms,
-// del_deferred_ms, del_settled_ms, ref_del_settled_ms, next_veth_op_ms}.
+// del_deferred_ms, del_settled_ms, ref_del_settled_ms, next_veth_op_ms, dual_add_ms, dual_del_ms}.
 // Env: BENCH_RUNS (default 30), BENCH_WARMUP (default 3).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -38,6 +41,7 @@ import { cleanupStale, createNetns, deleteNetns, netnsPath } from '../sim/vpcsim
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 30);
 const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 3);
 const PREFIX = 'bdp';
+const DUAL_PREFIX = 'bdq';
 const REF_DIR = '/usr/lib/cni';
 const REF_NET = 'bdpref';
 
@@ -218,6 +222,30 @@ async function round(i: number, runner: NsRunner, plugin: string, daemon: NodeDa
   }
 }
 
+/** One dual-stack ADD + DEL through the plugin on a fresh netns (the result must carry an IPv6 address too). */
+async function dualRound(i: number, runner: NsRunner, plugin: string, daemon: NodeDaemon): Promise<{ add: TimedRun; del: TimedRun }> {
+  const ns = `${DUAL_PREFIX}-p${i}`;
+  await createNetns(ns);
+  try {
+    const pod: Pod = {
+      name: `bench-dual-${i}`,
+      netns: ns,
+      netnsPath: netnsPath(ns),
+      containerId: `bench-dual-${i}`,
+      ifName: 'eth0',
+      node: daemon,
+    };
+    const conf = JSON.stringify(netConf(daemon.socketPath));
+    const add = must(`dual ADD #${i}`, await runner.run({ cmd: plugin, env: podEnv(pod, 'ADD'), stdin: conf }));
+    const ips = (stdoutJson(add)?.['ips'] as { address?: string }[] | undefined) ?? [];
+    if (!ips.some((x) => x.address?.includes(':'))) throw new Error(`dual ADD #${i}: no IPv6 address in the result: ${add.stdout}`);
+    const del = must(`dual DEL #${i}`, await runner.run({ cmd: plugin, env: podEnv(pod, 'DEL'), stdin: conf }));
+    return { add, del };
+  } finally {
+    await deleteNetns(ns);
+  }
+}
+
 /** Status over a fresh connection each time, from this (warm) process: transport + daemon cost without a cold client. */
 async function warmStatusRtt(socketPath: string, runs: number): Promise<number[]> {
   const xs: number[] = [];
@@ -294,20 +322,36 @@ async function main(): Promise<number> {
   }
   ensureReferencePlugins();
   await cleanupStale(PREFIX);
+  await cleanupStale(DUAL_PREFIX);
   const work = mkdtempSync(join(tmpdir(), 'bench-dataplane-'));
   let cluster: Cluster | undefined;
+  let dualCluster: Cluster | undefined;
   let runner: NsRunner | undefined;
   try {
     const plugin = await buildPluginTo(join(work, 'terway'));
     out(`building the cluster: mock cloud, 1 node netns, daemon (veth driver, min_pool_size 10, ip_cooldown 0s) ...`);
     cluster = await startCluster({ prefix: PREFIX, nodes: 1, minPoolSize: 10, maxPoolSize: 20, ipCooldown: '0s' });
     const daemon = cluster.nodes[0]!.daemon;
+    out(`building the dual-stack cluster: the same, its daemon with ip_stack dual ...`);
+    dualCluster = await startCluster({
+      prefix: DUAL_PREFIX,
+      nodes: 1,
+      minPoolSize: 10,
+      maxPoolSize: 20,
+      ipCooldown: '0s',
+      extra: { ip_stack: 'dual' },
+    });
+    const dualDaemon = dualCluster.nodes[0]!.daemon;
     // "The host" for ptp (its veth host ends and /32 routes land here) and where every command is launched.
     const hostNs = `${PREFIX}-host`;
     await createNetns(hostNs);
     runner = await NsRunner.start(hostNs);
 
-    for (let i = 0; i < WARMUP; i++) await round(1000 + i, runner, plugin, daemon, work);
+    for (let i = 0; i < WARMUP; i++) {
+      await round(1000 + i, runner, plugin, daemon, work);
+      await dualRound(1000 + i, runner, plugin, dualDaemon);
+    }
+    const dual: Sample = { add: [], del: [] };
     const m0 = await daemon.metrics();
     const calls0 = cloudCalls(cluster);
     const ours: Sample = { add: [], del: [] };
@@ -325,7 +369,11 @@ async function main(): Promise<number> {
     const version: number[] = [];
     const status: number[] = [];
     for (let i = 0; i < RUNS; i++) {
+      const d0 = i % 2 === 0 ? await dualRound(i, runner, plugin, dualDaemon) : undefined;
       const r = await round(i, runner, plugin, daemon, work);
+      const d = d0 ?? (await dualRound(i, runner, plugin, dualDaemon));
+      dual.add.push(d.add.ms);
+      dual.del.push(d.del.ms);
       oursRuns.push({ i, ...r.ours });
       ours.add.push(r.ours.add.ms);
       ours.del.push(r.ours.del.ms);
@@ -356,6 +404,8 @@ async function main(): Promise<number> {
       del_settled_ms: round1(median(settled.ours)),
       ref_del_settled_ms: round1(median(settled.ref)),
       next_veth_op_ms: round1(median(nextAfter.ref)),
+      dual_add_ms: round1(median(dual.add)),
+      dual_del_ms: round1(median(dual.del)),
     };
 
     out();
@@ -365,7 +415,9 @@ async function main(): Promise<number> {
     const line = (name: string, xs: number[]) => out(row([name, fmt(median(xs)), fmt(percentile(xs, 90)), fmt(Math.min(...xs))], w));
     line('ours ADD (terway plugin -> daemon, veth)', ours.add);
     line('ptp + host-local ADD (reference)', ref.add);
+    line('ours ADD, ip_stack dual (IPv4 + IPv6)', dual.add);
     line('ours DEL', ours.del);
+    line('ours DEL, ip_stack dual', dual.del);
     line('ptp + host-local DEL (reference)', ref.del);
     line('node -e 0 (bare node start)', bare);
     line('next veth op (create+delete) after our DEL', nextAfter.ours);
@@ -385,10 +437,14 @@ async function main(): Promise<number> {
     const delTarget = res.node_bare_ms + 1.5 * res.ref_del_ms;
     const settledTarget = res.node_bare_ms + 1.5 * res.ref_del_settled_ms;
     const addMet = res.add_ms <= addTarget;
+    const dualTarget = 1.15 * res.add_ms;
     const delMet = res.del_ms <= delTarget;
     out();
     out(
       `target ADD: ${fmt(res.add_ms)} <= node_bare ${fmt(res.node_bare_ms)} + 1.5 x ref ${fmt(res.ref_add_ms)} = ${fmt(addTarget)}  -> ${addMet ? 'MET' : 'NOT MET'}`,
+    );
+    out(
+      `target dual ADD: ${fmt(res.dual_add_ms)} <= 1.15 x IPv4 ADD ${fmt(res.add_ms)} = ${fmt(dualTarget)}  -> ${res.dual_add_ms <= dualTarget ? 'MET' : 'NOT MET'}`,
     );
     out(
       `target DEL: ${fmt(res.del_ms)} <= node_bare ${fmt(res.node_bare_ms)} + 1.5 x ref ${fmt(res.ref_del_ms)} = ${fmt(delTarget)}  -> ${delMet ? 'MET' : 'NOT MET'}`,
@@ -474,7 +530,9 @@ async function main(): Promise<number> {
   } finally {
     await runner?.close().catch(() => undefined);
     await cluster?.destroy().catch((e: Error) => process.stderr.write(`cleanup: ${e.message}\n`));
+    await dualCluster?.destroy().catch((e: Error) => process.stderr.write(`cleanup: ${e.message}\n`));
     await cleanupStale(PREFIX).catch(() => undefined);
+    await cleanupStale(DUAL_PREFIX).catch(() => undefined);
     rmSync(work, { recursive: true, force: true });
   }
 }

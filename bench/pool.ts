@@ -14,6 +14,8 @@
 //          out everything a request pays before and after the pool; shown beside the gRPC figure so the
 //          difference shows.
 //   burst: 100 concurrent allocations on an empty node with 100 ms API latency (time, assign calls)
+//   dual stack: the same burst and warm allocation with ip_stack dual (IPv4+IPv6 pairs of one ENI): its time,
+//          its AssignPrivateIpAddresses / AssignIpv6Addresses calls (one per family per batch) and its allocate p99.
 //   churn: a 1,000-event pod create/delete trace through the pool, against a naive one-call-per-pod allocator
 //          and against the real pool with batching only (no IP cooldown, no idle hysteresis: max_pool_size =
 //          min_pool_size, idle IPs reclaimed at once, no minimum ENI lifetime), so the figure shows what
@@ -94,11 +96,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
 const sum = (c: Record<string, number>, keys: string[]) => keys.reduce((a, k) => a + (c[k] ?? 0), 0);
 
-async function warm(dbDir = dir): Promise<{ p50: number; p99: number; samples: number }> {
+async function warm(dbDir = dir, ipStack: 'ipv4' | 'dual' = 'ipv4'): Promise<{ p50: number; p99: number; samples: number }> {
   const mc = await startMockCloud({ attachDelayMs: 20 });
   const { pool, store } = await makePool(
     mc,
-    { minPoolSize: 110, maxPoolSize: 130, ipCooldownMs: 0, idleIpReclaimAfterMs: 3_600_000 },
+    { ipStack, minPoolSize: 110, maxPoolSize: 130, ipCooldownMs: 0, idleIpReclaimAfterMs: 3_600_000 },
     false,
     dbDir,
   );
@@ -250,9 +252,11 @@ async function grpcBurst(rounds = 10): Promise<{ alloc: BurstFigures; status: Bu
   }
 }
 
-async function burst(): Promise<{ ms: number; assign: number; created: number; calls: Record<string, number> }> {
+async function burst(
+  ipStack: 'ipv4' | 'dual' = 'ipv4',
+): Promise<{ ms: number; assign: number; assign6: number; created: number; calls: Record<string, number> }> {
   const mc = await startMockCloud({ attachDelayMs: 100 });
-  const { pool, store } = await makePool(mc, { minPoolSize: 0, maxPoolSize: 5 });
+  const { pool, store } = await makePool(mc, { ipStack, minPoolSize: 0, maxPoolSize: 5 });
   await pool.whenIdle();
   mc.faults.setLatency('*', 100);
   mc.resetCounters();
@@ -260,11 +264,18 @@ async function burst(): Promise<{ ms: number; assign: number; created: number; c
   const allocs = await Promise.all(Array.from({ length: 100 }, (_, i) => pool.allocate(pod(i, 'burst'))));
   const ms = performance.now() - t0;
   if (new Set(allocs.map((a) => a.ip)).size !== 100) throw new Error('burst: duplicate IPs');
+  if (ipStack === 'dual' && new Set(allocs.map((a) => a.ipv6)).size !== 100) throw new Error('burst: a pod without its own IPv6 address');
   const calls = mc.counters();
   await pool.stop();
   store.close();
   await mc.close();
-  return { ms, assign: calls.AssignPrivateIpAddresses ?? 0, created: calls.CreateNetworkInterface ?? 0, calls };
+  return {
+    ms,
+    assign: calls.AssignPrivateIpAddresses ?? 0,
+    assign6: calls.AssignIpv6Addresses ?? 0,
+    created: calls.CreateNetworkInterface ?? 0,
+    calls,
+  };
 }
 
 interface TraceEvent {
@@ -414,6 +425,9 @@ async function main(): Promise<void> {
   if (shm) rmSync(shm, { recursive: true, force: true });
   const g = await grpcBurst();
   const b = await burst();
+  // Dual stack (ip_stack dual): the same burst and warm allocation, pairs of one ENI.
+  const bd = await burst('dual');
+  const wd = await warm(dir, 'dual');
   const trace = churnTrace(7);
   const [cp, cb, cn] = await Promise.all([churnPool(trace, CHURN_OURS), churnPool(trace, CHURN_BATCH_ONLY), churnNaive(trace)]);
   rmSync(dir, { recursive: true, force: true });
@@ -439,6 +453,17 @@ async function main(): Promise<void> {
     ['burst: 100 pods, 100 ms API latency', `${b.ms.toFixed(0)} ms`, ''],
     ['burst: AssignPrivateIpAddresses calls', `${b.assign}`, `target ≤ ${Math.ceil(100 / 10) + b.created} (ceil(100/10) + ENIs created)`],
     ['burst: ENIs created', `${b.created}`, `all calls: ${JSON.stringify(b.calls)}`],
+    ['dual stack burst: 100 pods, 100 ms API latency', `${bd.ms.toFixed(0)} ms`, `IPv4 burst above: ${b.ms.toFixed(0)} ms`],
+    [
+      'dual stack burst: Assign calls IPv4 / IPv6',
+      `${bd.assign} / ${bd.assign6}`,
+      `one per family per batch: target IPv6 = IPv4 calls -> ${bd.assign6 === bd.assign ? 'MET' : 'NOT MET'}; ENIs created ${bd.created}`,
+    ],
+    [
+      'dual stack pool.allocate p99 (100 concurrent)',
+      `${wd.p99.toFixed(3)} ms`,
+      `p50 ${wd.p50.toFixed(3)} ms; IPv4 p99 ${w.p99.toFixed(3)} ms`,
+    ],
     ['churn: events', `${trace.length}`, `max live pods ${cp.maxLive}`],
     ['churn: pool cloud calls (mutating)', `${cp.calls}`, `all incl. describes: ${cp.total}`],
     ['churn: batching-only pool (mutating)', `${cb.calls}`, `all incl. describes: ${cb.total}; no cooldown, no idle hysteresis`],
@@ -462,6 +487,10 @@ async function main(): Promise<void> {
       burst_ms: Math.round(b.ms),
       burst_assign_calls: b.assign,
       burst_enis_created: b.created,
+      dual_burst_ms: Math.round(bd.ms),
+      dual_burst_assign_calls: bd.assign,
+      dual_burst_assign6_calls: bd.assign6,
+      dual_warm_alloc_p99_ms: Number(wd.p99.toFixed(3)),
       churn_events: trace.length,
       churn_cloud_calls: cp.calls,
       batch_only_churn_cloud_calls: cb.calls,

@@ -9,12 +9,12 @@ import type { MockCloudHandle } from '../sim/mockcloud/index.js';
 import { attachKernel, type VpcKernel } from '../sim/vpcsim/kernel.js';
 import { bridgeLoopback } from '../sim/vpcsim/loopback.js';
 import { cleanupStale, createNetns, deleteNetns, listNetns, netnsPath, podNetnsName } from '../sim/vpcsim/netns.js';
-import { ECHO_PORT, startEchoResponder, udpEcho } from '../sim/vpcsim/udpEcho.js';
+import { ECHO_PORT, ECHO_PORT_V6, startEchoResponder, udpEcho } from '../sim/vpcsim/udpEcho.js';
 import type { Cleanup } from './cleanup.js';
 import { DEMO_RUN_ROOT, isOurDaemon, recordedDaemonPids, removeRunDir, startNodeDaemon, type NodeDaemon } from '../sim/vpcsim/daemon.js';
 import { demoWorld, startDemoCloud } from './mock.js';
 import { parseMetrics, sample, scrapeUnix, type Samples } from '../sim/vpcsim/metrics.js';
-import { ensurePlugin, execPlugin, firstIp, netConf, type PodCni } from '../sim/vpcsim/cni.js';
+import { ensurePlugin, execPlugin, firstIp, ipv6Of, netConf, type PodCni } from '../sim/vpcsim/cni.js';
 import { heading, type Log, ms, printTable } from './print.js';
 
 const NODES = [
@@ -42,6 +42,8 @@ const INSTANCE_TYPE = 'ecs.g7.large';
 const PREFIX_RE = /^ed([0-9a-z]+)$/;
 
 interface Pod extends PodCni {
+  /** Dual stack: the pod's IPv6 address. */
+  ipv6?: string;
   wave: number;
   node: NodeDaemon;
   netnsName: string;
@@ -126,8 +128,9 @@ function printCalls(out: Log, mc: MockCloudHandle, daemons: NodeDaemon[], metric
 export async function runCluster(
   out: Log,
   cleanup: Cleanup,
-  opts: { kernel: boolean; keepLogs?: boolean },
+  opts: { kernel: boolean; keepLogs?: boolean; ipStack?: 'ipv4' | 'dual' },
 ): Promise<{ pods: number; echoesOk: number; echoesTotal: number }> {
+  const dual = opts.ipStack === 'dual';
   const prefix = `ed${process.pid.toString(36)}`;
   const runDir = join(DEMO_RUN_ROOT, prefix);
 
@@ -181,6 +184,7 @@ export async function runCluster(
           driver: opts.kernel ? 'veth' : 'none',
           minPoolSize: 2,
           maxPoolSize: 5,
+          ...(dual ? { extraConf: { ip_stack: 'dual' } } : {}),
         },
         cleanup,
       );
@@ -221,6 +225,7 @@ export async function runCluster(
     p.addMs = r.ms;
     if (r.code === 0) {
       p.ip = firstIp(r.out);
+      p.ipv6 = ipv6Of(r.out);
       // Registered per pod: DEL through the plugin even when the demo fails later.
       p.dropDel = cleanup.push(`CNI DEL ${p.name}`, async () => {
         const d = await execPlugin(plugin.path, 'DEL', p, netConf(p.node.socketPath));
@@ -247,12 +252,13 @@ export async function runCluster(
   const nodeIf = (p: Pod): string => (p.eniId ? (kernel?.linkFor(p.eniId)?.nodeIfName ?? '') : '');
   printTable(
     out,
-    ['pod', 'node', 'burst', 'IP', 'ENI', ...(kernel ? ['node link'] : []), 'ADD'],
+    ['pod', 'node', 'burst', 'IP', ...(dual ? ['IPv6'] : []), 'ENI', ...(kernel ? ['node link'] : []), 'ADD'],
     pods.map((p) => [
       `${p.namespace}/${p.name}`,
       p.node.label,
       p.wave,
       p.ip ?? `FAILED: ${p.error}`,
+      ...(dual ? [p.ipv6 ?? 'MISSING'] : []),
       p.eniId ?? '',
       ...(kernel ? [nodeIf(p)] : []),
       p.addMs !== undefined ? ms(p.addMs) : '',
@@ -306,12 +312,36 @@ export async function runCluster(
     };
     printTable(
       out,
-      ['echo from \\ to', ...names],
+      [dual ? 'IPv4 echo from \\ to' : 'echo from \\ to', ...names],
       pods.map((a) => [a.name, ...pods.map((b) => cell(a, b))]),
     );
     echoesTotal = results.length;
     echoesOk = results.filter((r) => r.ok).length;
     out(`  ${echoesOk}/${echoesTotal} UDP echoes answered (cross-node pairs, plus neighbours on the same node)`);
+    if (dual) {
+      // The same pairs over IPv6: each pod's /128 routed by the VPC router to its ENI, fe80::1 as the pod's gateway.
+      for (const p of pods) {
+        const responder = await startEchoResponder(netnsPath(p.netnsName), ECHO_PORT_V6, 6);
+        cleanup.push(`stop the IPv6 echo responder in ${p.name}`, () => responder.close());
+      }
+      const results6 = await Promise.all(
+        pairs.map(async ([a, b]) => ({ a, b, ok: !!b.ipv6 && (await udpEcho(netnsPath(a.netnsName), b.ipv6, { attempts: 3 })) })),
+      );
+      const cell6 = (a: Pod, b: Pod): string => {
+        if (a === b) return '-';
+        const r = results6.find((x) => x.a === a && x.b === b);
+        return r ? (r.ok ? 'ok' : 'FAIL') : '';
+      };
+      printTable(
+        out,
+        ['IPv6 echo from \\ to', ...names],
+        pods.map((a) => [a.name, ...pods.map((b) => cell6(a, b))]),
+      );
+      const ok6 = results6.filter((r) => r.ok).length;
+      out(`  ${ok6}/${results6.length} IPv6 UDP echoes answered (port ${ECHO_PORT_V6}), beside the IPv4 matrix above`);
+      echoesTotal += results6.length;
+      echoesOk += ok6;
+    }
   }
 
   heading(out, "Pool state (daemon metrics over its unix socket, and the cloud's view)");

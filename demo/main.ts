@@ -7,7 +7,8 @@
 //            driver `none` (allocation only). A root run without iproute2 installs it (apt-get) first.
 // Everything the demo creates is undone on exit, on failure and on Ctrl-C.
 // Flags: --cloud-only (stage 1 only), --alloc-only (stage 2 without the kernel even as root), --keep-logs,
-//        --no-install (never apt-get).
+//        --no-install (never apt-get), --ip-stack dual (Terway ip_stack dual: each pod's IPv4 and IPv6 address, and an
+//        IPv6 echo matrix beside the IPv4 one).
 import { Cleanup } from './cleanup.js';
 import { cloudTour } from './cloudTour.js';
 import { leftovers, runCluster } from './cluster.js';
@@ -57,7 +58,11 @@ async function main(): Promise<number> {
         log(`NOTE: the data-plane part needs ${support.missing.join(', ')}; running the allocation-only path instead`);
         log('      (daemons with driver "none": real pool, DB, gRPC and plugin, but no links or traffic). Run as root for the rest.');
       }
-      const r = await runCluster(log, cleanup, { kernel, keepLogs: args.has('--keep-logs') });
+      const argv = process.argv.slice(2);
+      const stackArg = argv.find((a) => a.startsWith('--ip-stack='))?.split('=')[1] ?? argv[argv.indexOf('--ip-stack') + 1];
+      const ipStack = argv.some((a) => a.startsWith('--ip-stack')) ? stackArg : 'ipv4';
+      if (ipStack !== 'ipv4' && ipStack !== 'dual') throw new Error(`--ip-stack must be ipv4 or dual (got ${String(ipStack)})`);
+      const r = await runCluster(log, cleanup, { kernel, keepLogs: args.has('--keep-logs'), ipStack });
       summary = kernel
         ? `${r.pods} pods on 2 nodes, ${r.echoesOk}/${r.echoesTotal} pod-to-pod UDP echoes answered`
         : `${r.pods} pods on 2 nodes (allocation only)`;

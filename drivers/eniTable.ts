@@ -6,7 +6,7 @@
 // the gateway then goes out with the node's address as sender (the kernel picks it from another link), as with
 // Terway's policy-route datapath, which puts the node IP /32 on the ENI link for the same purpose.
 import { DriverError } from './types.js';
-import { CREATE_REPLACE, Nl, RT_TABLE_MAIN, all, cidrPrefixLen, type RuleInfo } from './netlink.js';
+import { AF_INET, AF_INET6, CREATE_REPLACE, Nl, RT_TABLE_MAIN, all, cidrPrefixLen, type Family, type RuleInfo } from './netlink.js';
 import { PROC_SYS, writeSysctl } from './netns.js';
 
 /**
@@ -41,6 +41,8 @@ export interface EniLinkSpec {
    * prefix, no prefix route) and a `from <ip> lookup <table>` rule at 32765: a copy found is removed.
    */
   primaryIp?: string;
+  /** Dual stack: the vSwitch's IPv6 gateway; the table gets `default via <it>` for IPv6 too. */
+  ipv6Gateway?: string;
   mtu?: number;
 }
 
@@ -83,6 +85,9 @@ export async function ensureEniTableOn(
   const tableId = eni.tableId ?? eniTableId(link.index, base);
   const prefixLen = cidrPrefixLen(eni.vSwitchCidr);
   const ops: Promise<unknown>[] = [];
+  // Dual stack: no DAD on the ENI link, so its link-local address (the source of its neighbour solicitations
+  // for the gateway) is usable as soon as the link comes up. Before the link goes up.
+  if (eni.ipv6Gateway && sysctlRoot && !link.up) await writeSysctl(hostNetns, `net/ipv6/conf/${link.name}/accept_dad`, '0', sysctlRoot);
   if (!link.up || (eni.mtu && link.mtu !== eni.mtu)) {
     ops.push(host.setLink(`set ENI link ${link.name} up`, link.index, eni.mtu ? { mtu: eni.mtu } : {}, true));
   }
@@ -106,6 +111,20 @@ export async function ensureEniTableOn(
     ),
   );
   await all(ops);
+  if (eni.ipv6Gateway) {
+    // A global IPv6 gateway must be reachable before a route may use it: its /128 first, then the default.
+    const gw = eni.ipv6Gateway;
+    await host.addRoute(
+      `add ${gw}/128 to table ${tableId}`,
+      { dst: gw, oif: link.index, table: tableId, scope: 'UNIVERSE' },
+      CREATE_REPLACE,
+    );
+    await host.addRoute(
+      `add IPv6 default via ${gw} to table ${tableId}`,
+      { gateway: gw, oif: link.index, table: tableId, scope: 'UNIVERSE' },
+      CREATE_REPLACE,
+    );
+  }
   if (sysctlRoot) await writeSysctl(hostNetns, `net/ipv4/conf/${link.name}/rp_filter`, '2', sysctlRoot);
   return { mac: eni.mac, ifindex: link.index, ifName: link.name, tableId };
 }
@@ -130,10 +149,22 @@ export async function removeEniTableOn(
     )?.table;
   }
   if (tableId === undefined || tableId === RT_TABLE_MAIN) return;
-  const [routes, rules] = await Promise.all([host.routes(tableId), dumped ?? host.rules()]);
+  const [routes4, rules4, routes6, rules6] = await Promise.all([
+    host.routes(tableId),
+    dumped ?? host.rules(),
+    host.routes(tableId, AF_INET6),
+    host.rules(AF_INET6),
+  ]);
+  const routes = [
+    ...routes4.map((r) => ({ ...r, family: AF_INET as Family })),
+    ...routes6.map((r) => ({ ...r, family: AF_INET6 as Family })),
+  ];
+  const rules = [...rules4, ...rules6];
   const ops: Promise<unknown>[] = [];
   for (const r of routes) {
-    ops.push(host.delRoute(`delete route from table ${tableId}`, { dst: r.dst, dstLen: r.dstLen, oif: r.oif, table: tableId }));
+    ops.push(
+      host.delRoute(`delete route from table ${tableId}`, { dst: r.dst, dstLen: r.dstLen, oif: r.oif, table: tableId, family: r.family }),
+    );
   }
   for (const r of rules.filter((x) => x.table === tableId && x.priority !== undefined)) {
     ops.push(host.delRule(`delete rule lookup ${tableId}`, { src: r.src, dst: r.dst, table: tableId, priority: r.priority! }));

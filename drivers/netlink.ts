@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import type * as NL from 'netlink';
 import { intToIpv4, ipv4ToInt, splitIpv4Cidr } from '../lib/ipv4.js';
+import { bigIntToIpv6, ipv6ToBigInt } from '../lib/ipv6.js';
 import { DriverError } from './types.js';
 
 type NetlinkModule = typeof NL;
@@ -24,6 +25,8 @@ export function loadNetlink(): NetlinkModule {
 
 // Kernel constants used here (linux/rtnetlink.h, linux/if.h).
 export const AF_INET = 2;
+export const AF_INET6 = 10;
+export type Family = typeof AF_INET | typeof AF_INET6;
 export const RT_TABLE_MAIN = 254;
 /** rtm_table value when the real id (> 255) travels in RTA_TABLE / FRA_TABLE. */
 export const RT_TABLE_COMPAT = 252;
@@ -45,6 +48,32 @@ export function ip4(s: string): Buffer {
 export function ip4String(b: Buffer | undefined): string | undefined {
   if (!b || b.length !== 4) return undefined;
   return intToIpv4(b.readUInt32BE(0));
+}
+
+/** The family of an address in text: IPv6 when it has a colon. */
+export function familyOf(ip: string): Family {
+  return ip.includes(':') ? AF_INET6 : AF_INET;
+}
+
+/** Host prefix length of the family (/32, /128). */
+export function hostLen(family: Family): number {
+  return family === AF_INET6 ? 128 : 32;
+}
+
+/** An IPv4 or IPv6 address as netlink carries it (4 or 16 bytes, network order). */
+export function ipBuf(s: string): Buffer {
+  if (familyOf(s) === AF_INET) return ip4(s);
+  const n = asDriverError('parse-ip', () => ipv6ToBigInt(s));
+  const b = Buffer.alloc(16);
+  b.writeBigUInt64BE(n >> 64n, 0);
+  b.writeBigUInt64BE(n & 0xffffffffffffffffn, 8);
+  return b;
+}
+
+/** 4 or 16 bytes → text (IPv6 in canonical RFC 5952 form). */
+export function ipString(b: Buffer | undefined): string | undefined {
+  if (b?.length === 16) return bigIntToIpv6((b.readBigUInt64BE(0) << 64n) | b.readBigUInt64BE(8));
+  return ip4String(b);
 }
 
 /** "10.0.1.0/24" → 24 (the address part checked too). */
@@ -351,13 +380,13 @@ export class Nl {
   }
 
   // addresses
-  async addresses(index?: number): Promise<AddrInfo[]> {
-    const ms = await this.run('list addresses', () => this.sock.getAddresses({ family: AF_INET }), true);
+  async addresses(index?: number, family: Family = AF_INET): Promise<AddrInfo[]> {
+    const ms = await this.run('list addresses', () => this.sock.getAddresses({ family }), true);
     return ms
-      .filter((m) => m.data.family === AF_INET && (index === undefined || m.data.index === index))
+      .filter((m) => m.data.family === family && (index === undefined || m.data.index === index))
       .map((m) => ({
         index: m.data.index ?? 0,
-        address: ip4String(m.attrs.local ?? m.attrs.address) ?? '',
+        address: ipString(m.attrs.local ?? m.attrs.address) ?? '',
         prefixLen: m.data.prefixlen ?? 0,
       }));
   }
@@ -369,33 +398,39 @@ export class Nl {
     prefixLen: number,
     opts: { noPrefixRoute?: boolean; flags?: number } = {},
   ): Promise<void> {
-    const a = ip4(ip);
+    const a = ipBuf(ip);
+    const family = familyOf(ip);
+    // IPv6: no duplicate address detection (the address is usable at once; the VPC hands it to one ENI only).
+    const addrFlags = {
+      ...(opts.noPrefixRoute ? { noprefixroute: true as const } : {}),
+      ...(family === AF_INET6 ? { nodad: true as const } : {}),
+    };
     await this.run(op, () =>
       this.sock.newAddress(
-        { family: AF_INET, prefixlen: prefixLen, index },
-        { local: a, address: a, ...(opts.noPrefixRoute ? { flags: { noprefixroute: true } } : {}) },
+        { family, prefixlen: prefixLen, index },
+        { local: a, address: a, ...(Object.keys(addrFlags).length > 0 ? { flags: addrFlags } : {}) },
         { flags: opts.flags ?? CREATE_EXCL },
       ),
     );
   }
 
   async delAddress(op: string, index: number, ip: string, prefixLen: number): Promise<void> {
-    const a = ip4(ip);
+    const a = ipBuf(ip);
     await this.tolerate(op, ['EADDRNOTAVAIL', 'ENODEV'], () =>
-      this.sock.delAddress({ family: AF_INET, prefixlen: prefixLen, index }, { local: a, address: a }),
+      this.sock.delAddress({ family: familyOf(ip), prefixlen: prefixLen, index }, { local: a, address: a }),
     );
   }
 
   // routes
-  async routes(table?: number): Promise<RouteInfo[]> {
-    const ms = await this.run('list routes', () => this.sock.getRoutes({ family: AF_INET }), true);
+  async routes(table?: number, family: Family = AF_INET): Promise<RouteInfo[]> {
+    const ms = await this.run('list routes', () => this.sock.getRoutes({ family }), true);
     return ms
-      .filter((m) => m.data.family === AF_INET)
+      .filter((m) => m.data.family === family)
       .map((m) => ({
         table: m.attrs.table ?? m.data.table ?? 0,
-        dst: ip4String(m.attrs.dst),
+        dst: ipString(m.attrs.dst),
         dstLen: m.data.dstLen ?? 0,
-        gateway: ip4String(m.attrs.gateway),
+        gateway: ipString(m.attrs.gateway),
         oif: m.attrs.oif,
         scope: enumName(m.data.scope) ?? 'UNIVERSE',
         protocol: enumName(m.data.protocol),
@@ -414,19 +449,20 @@ export class Nl {
     flags = CREATE_EXCL,
   ): Promise<void> {
     const table = r.table ?? RT_TABLE_MAIN;
+    const family = familyOf(r.dst ?? r.gateway ?? '');
     await this.run(op, () =>
       this.sock.newRoute(
         {
-          family: AF_INET,
-          dstLen: r.dst ? (r.dstLen ?? 32) : 0,
+          family,
+          dstLen: r.dst ? (r.dstLen ?? hostLen(family)) : 0,
           table: table > 255 ? RT_TABLE_COMPAT : table,
           protocol: 'BOOT',
           scope: r.scope,
           type: 'UNICAST',
         },
         {
-          ...(r.dst ? { dst: ip4(r.dst) } : {}),
-          ...(r.gateway ? { gateway: ip4(r.gateway) } : {}),
+          ...(r.dst ? { dst: ipBuf(r.dst) } : {}),
+          ...(r.gateway ? { gateway: ipBuf(r.gateway) } : {}),
           oif: r.oif,
           table,
         },
@@ -436,15 +472,19 @@ export class Nl {
   }
 
   /** Deletes a route; scope NOWHERE so the kernel matches any scope. Missing route is fine: returns false. */
-  async delRoute(op: string, r: { dst?: string; dstLen?: number; oif?: number; table?: number; gateway?: string }): Promise<boolean> {
+  async delRoute(
+    op: string,
+    r: { dst?: string; dstLen?: number; oif?: number; table?: number; gateway?: string; family?: Family },
+  ): Promise<boolean> {
     const table = r.table ?? RT_TABLE_MAIN;
+    const family = r.family ?? familyOf(r.dst ?? r.gateway ?? '');
     const res = await this.tolerate(op, ['ESRCH', 'ENOENT', 'ENODEV'], async () => {
       await this.sock.delRoute(
-        { family: AF_INET, dstLen: r.dst ? (r.dstLen ?? 32) : 0, table: table > 255 ? RT_TABLE_COMPAT : table, scope: 'NOWHERE' },
+        { family, dstLen: r.dst ? (r.dstLen ?? hostLen(family)) : 0, table: table > 255 ? RT_TABLE_COMPAT : table, scope: 'NOWHERE' },
         {
-          ...(r.dst ? { dst: ip4(r.dst) } : {}),
+          ...(r.dst ? { dst: ipBuf(r.dst) } : {}),
           ...(r.oif !== undefined ? { oif: r.oif } : {}),
-          ...(r.gateway ? { gateway: ip4(r.gateway) } : {}),
+          ...(r.gateway ? { gateway: ipBuf(r.gateway) } : {}),
           table,
         },
       );
@@ -454,14 +494,14 @@ export class Nl {
   }
 
   // rules
-  async rules(): Promise<RuleInfo[]> {
-    const ms = await this.run('list rules', () => this.sock.getRules({ family: AF_INET }), true);
+  async rules(family: Family = AF_INET): Promise<RuleInfo[]> {
+    const ms = await this.run('list rules', () => this.sock.getRules({ family }), true);
     return ms.map((m) => ({
       priority: m.attrs.priority,
       table: m.attrs.table ?? m.data.table ?? 0,
-      src: ip4String(m.attrs.src),
+      src: ipString(m.attrs.src),
       srcLen: m.data.srcLen ?? 0,
-      dst: ip4String(m.attrs.dst),
+      dst: ipString(m.attrs.dst),
       dstLen: m.data.dstLen ?? 0,
       action: enumName(m.data.action),
     }));
@@ -469,16 +509,18 @@ export class Nl {
 
   /** Adds `from/to <ip>/32 lookup <table> pref <priority>`; an identical existing rule is fine (EXCL → EEXIST). */
   async addRule(op: string, r: { src?: string; dst?: string; table: number; priority: number }): Promise<void> {
+    const family = familyOf(r.src ?? r.dst ?? '');
+    const len = hostLen(family);
     await this.tolerate(op, ['EEXIST'], () =>
       this.sock.newRule(
         {
-          family: AF_INET,
-          srcLen: r.src ? 32 : 0,
-          dstLen: r.dst ? 32 : 0,
+          family,
+          srcLen: r.src ? len : 0,
+          dstLen: r.dst ? len : 0,
           action: 'toTbl',
           table: r.table > 255 ? RT_TABLE_COMPAT : r.table,
         },
-        { ...(r.src ? { src: ip4(r.src) } : {}), ...(r.dst ? { dst: ip4(r.dst) } : {}), table: r.table, priority: r.priority },
+        { ...(r.src ? { src: ipBuf(r.src) } : {}), ...(r.dst ? { dst: ipBuf(r.dst) } : {}), table: r.table, priority: r.priority },
         { flags: CREATE_EXCL },
       ),
     );
@@ -486,18 +528,20 @@ export class Nl {
 
   /** Deletes one matching rule; `table` omitted matches any table. Returns false when none matched. */
   async delRule(op: string, r: { src?: string; dst?: string; table?: number; priority: number }): Promise<boolean> {
+    const family = familyOf(r.src ?? r.dst ?? '');
+    const len = hostLen(family);
     const res = await this.tolerate(op, ['ENOENT', 'ESRCH'], async () => {
       await this.sock.delRule(
         {
-          family: AF_INET,
-          srcLen: r.src ? 32 : 0,
-          dstLen: r.dst ? 32 : 0,
+          family,
+          srcLen: r.src ? len : 0,
+          dstLen: r.dst ? len : 0,
           action: 'toTbl',
           table: r.table === undefined ? 0 : r.table > 255 ? RT_TABLE_COMPAT : r.table,
         },
         {
-          ...(r.src ? { src: ip4(r.src) } : {}),
-          ...(r.dst ? { dst: ip4(r.dst) } : {}),
+          ...(r.src ? { src: ipBuf(r.src) } : {}),
+          ...(r.dst ? { dst: ipBuf(r.dst) } : {}),
           ...(r.table !== undefined ? { table: r.table } : {}),
           priority: r.priority,
         },
@@ -513,13 +557,13 @@ export class Nl {
   }
 
   // neighbours
-  async neighbors(ifindex?: number): Promise<NeighInfo[]> {
-    const ms = await this.run('list neighbours', () => this.sock.getNeighbors({ family: AF_INET }), true);
+  async neighbors(ifindex?: number, family: Family = AF_INET): Promise<NeighInfo[]> {
+    const ms = await this.run('list neighbours', () => this.sock.getNeighbors({ family }), true);
     return ms
       .filter((m) => ifindex === undefined || m.data.ifindex === ifindex)
       .map((m) => ({
         ifindex: m.data.ifindex ?? 0,
-        dst: ip4String(m.attrs.dst),
+        dst: ipString(m.attrs.dst),
         mac: macString(m.attrs.lladdr),
         permanent: !!m.data.state?.permanent,
       }));
@@ -528,8 +572,8 @@ export class Nl {
   async addPermanentNeighbor(op: string, ifindex: number, ip: string, mac: string): Promise<void> {
     await this.run(op, () =>
       this.sock.newNeighbor(
-        { family: AF_INET, ifindex, state: { permanent: true } },
-        { dst: ip4(ip), lladdr: macBuf(mac) },
+        { family: familyOf(ip), ifindex, state: { permanent: true } },
+        { dst: ipBuf(ip), lladdr: macBuf(mac) },
         { flags: CREATE_REPLACE },
       ),
     );

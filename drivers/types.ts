@@ -18,6 +18,9 @@ export interface PodNetworkSpec {
   /** vSwitch CIDR and gateway of that ENI. */
   vSwitchCidr: string;
   gateway: string;
+  /** Dual stack: the pod's IPv6 address (no prefix) and the ENI's vSwitch IPv6 gateway (its table's IPv6 default route). */
+  ipv6?: string;
+  ipv6Gateway?: string;
   mtu: number;
 }
 
@@ -29,6 +32,8 @@ export interface PodNetworkResult {
   podIfMac: string;
   /** Gateway the pod uses (link-local for veth, vSwitch gateway for ipvlan / raw ENI). */
   podGateway: string;
+  /** Dual stack: the IPv6 gateway the pod uses (fe80::1 for veth). */
+  podGatewayV6?: string;
 }
 
 export interface TeardownSpec {
@@ -36,6 +41,8 @@ export interface TeardownSpec {
   netnsPath?: string;
   ifName: string;
   ip?: string;
+  /** Dual stack: the pod's IPv6 address (read from the host /128 route when absent). */
+  ipv6?: string;
   eniMac?: string;
   primaryEni?: boolean;
 }
@@ -69,6 +76,7 @@ export interface LivePod {
   containerId: string;
   ifName: string;
   ip: string;
+  ipv6?: string;
 }
 
 export class DriverError extends Error {

@@ -18,6 +18,8 @@ import {
   type EniLinkSpec,
   type EniTable,
 } from './eniTable.js';
+import { POD_GATEWAY_V6, checkIpv6, hostVethIpv6, ipv6RuleIps, removeIpv6Rules, setupIpv6, teardownIpv6 } from './vethIpv6.js';
+import { AF_INET6 } from './netlink.js';
 
 /** Link-local gateway every pod routes through; answered by the PERMANENT neighbour entry. */
 export const POD_GATEWAY = '169.254.1.1';
@@ -35,7 +37,7 @@ export function hostVethName(containerId: string, ifName: string, prefix = DEFAU
   return prefix + hex.slice(0, Math.min(11, n));
 }
 
-const ENI_FIELDS = ['gateway', 'vSwitchCidr', 'tableId', 'primaryIp', 'mtu', 'primaryEni'] as const;
+const ENI_FIELDS = ['gateway', 'vSwitchCidr', 'tableId', 'primaryIp', 'ipv6Gateway', 'mtu', 'primaryEni'] as const;
 
 function sameOrUnset(next: EniLinkSpec, applied: EniLinkSpec): boolean {
   return ENI_FIELDS.every((f) => next[f] === undefined || next[f] === applied[f]);
@@ -67,6 +69,7 @@ export class VethDriver implements Driver {
   private readonly sysctlRoot: string | null;
   private hostSock?: Promise<Nl>;
   private forwardingSet?: Promise<void>;
+  private forwarding6Set?: Promise<void>;
   private readonly eniTables = new Map<string, { spec: EniLinkSpec; table: Promise<EniTable> }>();
   /** Host veth name -> its delete running in the background (teardownHostVeth). */
   private readonly pendingDeletes = new Map<string, Promise<void>>();
@@ -95,6 +98,16 @@ export class VethDriver implements Driver {
     const s = this.hostSock;
     this.hostSock = undefined;
     if (s) (await s.catch(() => undefined))?.close();
+  }
+
+  /** Dual stack: the node forwards IPv6 between its ENIs and its pods (set once, at the first IPv6 pod). */
+  private ensureForwarding6(): Promise<void> {
+    if (!this.sysctlRoot) return Promise.resolve();
+    this.forwarding6Set ??= writeSysctl(this.hostNetnsPath, 'net.ipv6.conf.all.forwarding', '1', this.sysctlRoot).catch((e) => {
+      this.forwarding6Set = undefined;
+      throw e;
+    });
+    return this.forwarding6Set;
   }
 
   private ensureForwarding(): Promise<void> {
@@ -159,8 +172,10 @@ export class VethDriver implements Driver {
             gateway: spec.gateway,
             vSwitchCidr: spec.vSwitchCidr,
             primaryIp: spec.eniPrimaryIp,
+            ...(spec.ipv6 && spec.ipv6Gateway ? { ipv6Gateway: spec.ipv6Gateway } : {}),
           }),
       this.ensureForwarding(),
+      spec.ipv6 ? this.ensureForwarding6() : undefined,
     ]);
     // A teardown of this very name may still be deleting the old pair: creating now would hit EEXIST.
     await this.pendingDeletes.get(hostName)?.catch(() => undefined);
@@ -181,6 +196,9 @@ export class VethDriver implements Driver {
         host.linkByName(hostName),
         pod.linkByName(spec.ifName),
         host.delRuleAll(`delete stale rule from ${spec.ip}`, { src: spec.ip, priority: FROM_POD_RULE_PRIORITY }),
+        spec.ipv6
+          ? host.delRuleAll(`delete stale rule from ${spec.ipv6}`, { src: spec.ipv6, priority: FROM_POD_RULE_PRIORITY })
+          : Promise.resolve(),
       ]);
       if (!hostLink?.mac || !podLink?.mac) {
         throw new DriverError('setup veth', `veth pair ${hostName}/${spec.ifName} vanished after creation`, {
@@ -207,10 +225,28 @@ export class VethDriver implements Driver {
           }),
         );
       }
+      if (spec.ipv6) {
+        const ends = {
+          podIndex: podLink.index,
+          podMac: podLink.mac,
+          hostIndex: hostLink.index,
+          hostMac: hostLink.mac,
+          hostName,
+          ifName: spec.ifName,
+        };
+        ops.push(...setupIpv6(pod, host, ends, spec.ipv6, eni?.tableId));
+      }
       await all(ops);
-      return { hostIfName: hostName, hostIfMac: hostLink.mac, podIfMac: podLink.mac, podGateway: POD_GATEWAY };
+      return {
+        hostIfName: hostName,
+        hostIfMac: hostLink.mac,
+        podIfMac: podLink.mac,
+        podGateway: POD_GATEWAY,
+        ...(spec.ipv6 ? { podGatewayV6: POD_GATEWAY_V6 } : {}),
+      };
     } catch (e) {
       if (created) await this.rollback(host, hostName, spec.ip).catch(() => undefined);
+      if (created && spec.ipv6) await removeIpv6Rules(host, spec.ipv6).catch(() => undefined);
       throw e;
     } finally {
       pod?.close();
@@ -257,7 +293,13 @@ export class VethDriver implements Driver {
    * /32 for that IP now points at another link, the IP was reused and its rules belong to the new pod.
    */
   async teardown(spec: TeardownSpec): Promise<void> {
-    await this.teardownHostVeth(hostVethName(spec.containerId, spec.ifName, this.vethPrefix), spec.ip, spec.netnsPath, spec.ifName);
+    await this.teardownHostVeth(
+      hostVethName(spec.containerId, spec.ifName, this.vethPrefix),
+      spec.ip,
+      spec.netnsPath,
+      spec.ifName,
+      spec.ipv6,
+    );
   }
 
   /**
@@ -268,7 +310,7 @@ export class VethDriver implements Driver {
    * routed here), then the veth. Its delete runs off the event loop (deleteVethInBackground) and only
    * the kernel's trailing wait for an RCU grace period (15-40 ms here) is not awaited.
    */
-  async teardownHostVeth(hostName: string, ip?: string, netnsPath?: string, ifName?: string): Promise<void> {
+  async teardownHostVeth(hostName: string, ip?: string, netnsPath?: string, ifName?: string, ipv6?: string): Promise<void> {
     await warmThreadPool();
     const host = await this.host();
     // A repeated teardown while the first one's delete is still running: let it finish first.
@@ -287,6 +329,9 @@ export class VethDriver implements Driver {
       const reused = !ownRouteRemoved && (await dumpMain()).some((r) => r.dst === ip && r.dstLen === 32 && r.oif !== link?.index);
       if (!reused) await this.removePodRules(ip);
     }
+    // Dual stack: the IPv6 address the same way (read from its /128 through the veth when not given).
+    ipv6 ??= link ? await hostVethIpv6(host, link.index) : undefined;
+    if (ipv6) await teardownIpv6(host, ipv6, link?.index, hostName);
     // Deleting one end deletes the pair and the pod end's addresses, routes and neighbour.
     if (link) await this.unlinkVeth(host, hostName, link.index);
   }
@@ -367,8 +412,9 @@ export class VethDriver implements Driver {
 
   /** Daemon GC: IPs that have a per-pod rule on the host (compare with the pod DB; AWS prunes the same way). */
   async podRuleIps(): Promise<string[]> {
-    const rules = await (await this.host()).rules();
-    const ips = new Set<string>();
+    const host = await this.host();
+    const [rules, rules6] = await all([host.rules(), host.rules(AF_INET6)]);
+    const ips = new Set<string>(ipv6RuleIps(rules6));
     for (const r of rules) {
       if (r.priority === TO_POD_RULE_PRIORITY && r.dst && r.dstLen === 32) ips.add(r.dst);
       if (r.priority === FROM_POD_RULE_PRIORITY && r.src && r.srcLen === 32) ips.add(r.src);
@@ -411,7 +457,7 @@ export class VethDriver implements Driver {
   async reconcile(live: LivePod[]): Promise<{ removed: string[] }> {
     await warmThreadPool();
     const liveNames = new Set(live.map((p) => hostVethName(p.containerId, p.ifName, this.vethPrefix)));
-    const liveIps = new Set(live.map((p) => p.ip));
+    const liveIps = new Set(live.flatMap((p) => (p.ipv6 ? [p.ip, p.ipv6] : [p.ip])));
     const host = await this.host();
     const removed: string[] = [];
     for (const v of await this.listHostVeths()) {
@@ -480,6 +526,13 @@ export class VethDriver implements Driver {
         fail(`host route ${spec.ip}/32 dev ${hostName} missing`);
       if (!rules.some((r) => r.dst === spec.ip && r.priority === TO_POD_RULE_PRIORITY && r.table === RT_TABLE_MAIN))
         fail(`rule to ${spec.ip} lookup main missing`);
+      if (spec.ipv6) {
+        const eniTable = spec.primaryEni ? undefined : await this.eniTableIdFor(spec);
+        const ends = { podIndex: podLink.index, hostIndex: hostLink.index, hostMac: hostLink.mac!, hostName, ifName: spec.ifName };
+        const eni = eniTable !== undefined ? { tableId: eniTable, ipv6Gateway: spec.ipv6Gateway } : undefined;
+        const missing = await checkIpv6(pod, host, ends, spec.ipv6, eni);
+        if (missing.length > 0) fail(missing[0]!, ns);
+      }
       if (!spec.primaryEni) {
         const tableId = await this.eniTableIdFor(spec);
         if (tableId === undefined) return fail(`no link with ENI MAC ${spec.eniMac}`);

@@ -18,7 +18,7 @@ export interface Eni {
   primaryIp: string;
   /** Secondary private IPv4 addresses (the primary address is not repeated here). */
   secondaryIps: string[];
-  /** IPv6 addresses; room for dual stack, empty for IPv4 only. */
+  /** IPv6 addresses (canonical RFC 5952 text); empty for IPv4 only. */
   ipv6s: string[];
   tags: Record<string, string>;
   creationTime?: string;
@@ -42,6 +42,8 @@ export interface VSwitch {
   availableIpAddressCount: number;
   /** Route-table id of the vSwitch's VPC router (for VPCIP route entries). */
   routeTableId?: string;
+  /** The vSwitch's IPv6 block (a /64); absent when IPv6 is not turned on for it. */
+  ipv6CidrBlock?: string;
 }
 
 export interface CreateEniRequest {
@@ -51,6 +53,8 @@ export interface CreateEniRequest {
   tags?: Record<string, string>;
   /** Secondary IPs to assign at creation (saves one AssignPrivateIpAddresses call). */
   secondaryIpCount?: number;
+  /** IPv6 addresses to assign at creation (CreateNetworkInterface Ipv6AddressCount, at most 10). */
+  ipv6Count?: number;
   /** Idempotency token; the client generates one when absent and reuses it across retries. */
   clientToken?: string;
 }
@@ -74,6 +78,10 @@ export interface EniMetadata {
   vSwitchId: string;
   vSwitchCidr: string;
   gateway: string;
+  /** IPv6 facts: absent when the ENI's vSwitch has no IPv6 (the metadata answers 404 for these paths then). */
+  ipv6s?: string[];
+  vSwitchIpv6Cidr?: string;
+  ipv6Gateway?: string;
 }
 
 /** The cloud calls the pools make. Every method may reject with a CloudError. */
@@ -89,6 +97,10 @@ export interface PoolCloud {
   assignPrivateIpAddresses(eniId: string, count: number, opts?: { ips?: string[]; clientToken?: string }): Promise<string[]>;
   /** Rejects with `InvalidIp.IpUnassigned` when the ENI does not hold one of them (nothing is unassigned then). */
   unassignPrivateIpAddresses(eniId: string, ips: string[]): Promise<void>;
+  /** AssignIpv6Addresses: `count` new IPv6 addresses (at most 10 per call) or the given ones; returns them in canonical text. */
+  assignIpv6Addresses(eniId: string, count: number, opts?: { ips?: string[]; clientToken?: string }): Promise<string[]>;
+  /** UnassignIpv6Addresses; `InvalidIp.IpUnassigned` as its IPv4 twin. */
+  unassignIpv6Addresses(eniId: string, ips: string[]): Promise<void>;
   /** Every page, merged. */
   describeNetworkInterfaces(filter: DescribeEniFilter): Promise<Eni[]>;
   describeInstanceTypeLimits(instanceType: string): Promise<InstanceTypeLimits>;
@@ -134,6 +146,12 @@ export const CloudErrorCodes = {
   QuotaExceededPrivateIp: 'QuotaExceeded.PrivateIpAddress',
   /** The ENI already holds as many private IPs as its instance type allows. */
   Ipv4CountExceeded: 'InvalidOperation.Ipv4CountExceeded',
+  /** The ENI already holds as many IPv6 addresses as its instance type allows (EniIpv6AddressQuantity). */
+  Ipv6CountExceeded: 'InvalidOperation.Ipv6CountExceeded',
+  /** The instance type has no IPv6 (EniIpv6AddressQuantity 0). */
+  Ipv6NotSupport: 'InvalidOperation.Ipv6NotSupport',
+  /** IPv6 is not turned on for the ENI's vSwitch. */
+  Ipv6NotTurnOn: 'InvalidVSwitch.Ipv6NotTurnOn',
   EniPerInstanceLimitExceeded: 'EniPerInstanceLimitExceeded',
   EniNotFound: 'InvalidEniId.NotFound',
   InstanceNotFound: 'InvalidEcsId.NotFound',

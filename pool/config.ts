@@ -5,7 +5,14 @@ import { defaultBackoff, type BackoffConfig } from './backoff.js';
 export type EniSelectionPolicy = 'most_ips' | 'least_ips';
 export type VSwitchSelectionPolicy = 'ordered' | 'random';
 
+export type IpStack = 'ipv4' | 'dual';
+
 export interface PoolConfig {
+  /**
+   * Terway `ip_stack`: `dual` hands each pod one IPv4 and one IPv6 address of the same ENI, kept as pairs
+   * (IpRecord.ipv6): one Assign call per family per batch, and an ENI holds min(IPv4, IPv6 quota) pairs.
+   */
+  ipStack: IpStack;
   /** Keep at least this many free IPs. */
   minPoolSize: number;
   /** Free IPs above this are released as soon as nothing grows (Terway: disposed at the next pool sync). */
@@ -67,6 +74,7 @@ export interface PoolConfig {
 }
 
 export const defaultPoolConfig: PoolConfig = {
+  ipStack: 'ipv4',
   minPoolSize: 0,
   maxPoolSize: 5,
   idleIpReclaimAfterMs: 0,

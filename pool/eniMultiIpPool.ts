@@ -37,7 +37,8 @@ export interface EniMultiIpPoolOptions {
   store: PoolStore;
   instanceId: string;
   /** Quotas: give them, or give `instanceType` and they are read with DescribeInstanceTypes. */
-  limits?: Pick<InstanceTypeLimits, 'eniQuantity' | 'ipv4PerEni'> & { instanceTypeId?: string };
+  limits?: Pick<InstanceTypeLimits, 'eniQuantity' | 'ipv4PerEni'> &
+    Partial<Pick<InstanceTypeLimits, 'ipv6PerEni'>> & { instanceTypeId?: string };
   instanceType?: string;
   /** vSwitches for new ENIs (same zone as the instance), in preference order ('ordered') or to pick from ('random'). Empty: the primary ENI's vSwitch. */
   vSwitchIds: string[];
@@ -117,9 +118,13 @@ export class EniMultiIpPool implements IpAllocator {
   private started = false;
   private stopping = false;
 
-  constructor(opts: EniMultiIpPoolOptions & { limits: CapacityLimits }) {
+  constructor(opts: EniMultiIpPoolOptions & { limits: CapacityLimits & { ipv6PerEni?: number } }) {
     const given = resolvePoolConfig(opts.config);
-    this.limits = { eniQuantity: opts.limits.eniQuantity, ipv4PerEni: opts.limits.ipv4PerEni, instanceTypeId: opts.limits.instanceTypeId };
+    this.limits = {
+      eniQuantity: opts.limits.eniQuantity,
+      ipv4PerEni: pairsPerEni(given, opts.limits),
+      instanceTypeId: opts.limits.instanceTypeId,
+    };
     this.config = withEffectivePoolSizes(given, this.limits);
     this.vSwitchIds = [...opts.vSwitchIds];
     this.clock = opts.clock ?? systemClock;
@@ -334,7 +339,7 @@ export class EniMultiIpPool implements IpAllocator {
   /** A free IP for `pod` (or this stateful pod's reserved one), per the ENI selection policy. */
   private pickFor(pod: PodRef): { eniId: string; ip: string } | undefined {
     const reservedFor = pod.stateful ? `${pod.namespace}/${pod.name}` : undefined;
-    return pickFreeIp(this.plannerEnis(), this.config.eniSelectionPolicy, reservedFor);
+    return pickFreeIp(this.plannerEnis(), this.config.eniSelectionPolicy, reservedFor, this.config.ipStack === 'dual');
   }
 
   private serveWaiters(): void {
@@ -414,6 +419,23 @@ export class EniMultiIpPool implements IpAllocator {
   private drawReclaimInterval(): number {
     return jitteredInterval(this.config.idleIpReclaimIntervalMs, this.config.idleIpReclaimJitterFactor, this.random);
   }
+}
+
+/**
+ * Pod addresses per ENI: its IPv4 quota, or in dual stack the pairs it holds, min(IPv4, IPv6 quota): an ENI
+ * full for one family cannot take a dual-stack pod. A type without IPv6 cannot run dual stack at all.
+ */
+export function pairsPerEni(
+  cfg: Pick<PoolConfig, 'ipStack'>,
+  limits: { ipv4PerEni: number; ipv6PerEni?: number; instanceTypeId?: string },
+): number {
+  if (cfg.ipStack !== 'dual') return limits.ipv4PerEni;
+  const v6 = limits.ipv6PerEni ?? 0;
+  if (v6 <= 0)
+    throw new PoolError('Internal', `ip_stack dual: instance type ${limits.instanceTypeId ?? '?'} has no IPv6 (EniIpv6AddressQuantity 0)`, {
+      retryable: false,
+    });
+  return Math.min(limits.ipv4PerEni, v6);
 }
 
 /**

@@ -40,7 +40,13 @@ export class MultiIpBooks {
       this.enis.set(e.eniId, e);
       if (e.primaryIp) this.eniPrimaryIps.set(e.eniId, e.primaryIp);
       this.ipsByEni.set(e.eniId, new Set());
-      if (e.vSwitchCidr) this.vSwitches.set(e.vSwitchId, { cidr: e.vSwitchCidr, gateway: e.gateway });
+      if (e.vSwitchCidr)
+        this.vSwitches.set(e.vSwitchId, {
+          cidr: e.vSwitchCidr,
+          gateway: e.gateway,
+          ...(e.vSwitchIpv6Cidr ? { ipv6Cidr: e.vSwitchIpv6Cidr } : {}),
+          ...(e.ipv6Gateway ? { ipv6Gateway: e.ipv6Gateway } : {}),
+        });
     }
     for (const ip of snap.ips) this.indexIp(ip);
     // The pods table may also hold other modes' pods (VPCENI / VPCIP handlers share the DB).
@@ -140,6 +146,10 @@ export class MultiIpBooks {
   private assignOps(pick: { eniId: string; ip: string }, pod: PodRef, key: string, now: number): { ops: StoreOp[]; podRec: PodRecord } {
     const eni = this.enis.get(pick.eniId)!;
     const vsw = this.vSwitches.get(eni.vSwitchId);
+    // Dual stack: the pair's IPv6 address goes with it (IPv4-only records have none).
+    const ipv6 = this.ips.get(pick.ip)?.ipv6;
+    const ipv6Cidr = vsw?.ipv6Cidr ?? eni.vSwitchIpv6Cidr;
+    const ipv6Gateway = vsw?.ipv6Gateway ?? eni.ipv6Gateway;
     const podRec = podRecordFor(
       key,
       pod,
@@ -152,12 +162,13 @@ export class MultiIpBooks {
         vSwitchId: eni.vSwitchId,
         vSwitchCidr: vsw?.cidr ?? eni.vSwitchCidr,
         gateway: vsw?.gateway ?? eni.gateway,
+        ...(ipv6 ? { ipv6, ...(ipv6Cidr ? { vSwitchIpv6Cidr: ipv6Cidr } : {}), ...(ipv6Gateway ? { ipv6Gateway } : {}) } : {}),
       },
       now,
     );
     return {
       ops: [
-        { op: 'putIp', ip: { ip: pick.ip, eniId: eni.eniId, state: 'assigned', podKey: key, since: now } },
+        { op: 'putIp', ip: { ip: pick.ip, eniId: eni.eniId, state: 'assigned', podKey: key, since: now, ...(ipv6 ? { ipv6 } : {}) } },
         { op: 'putPod', pod: podRec },
       ],
       podRec,

@@ -25,6 +25,9 @@ import {
 import { PoolError } from './types.js';
 import type { VSwitchFacts } from './vSwitchFacts.js';
 
+/** CreateNetworkInterface Ipv6AddressCount: 1 to 10 (ECS API reference). */
+const MAX_IPV6_PER_CREATE = 10;
+
 /** An ENI leaving the node (idle deletion, or detached behind the pool's back): the daemon removes its kernel state (table, rules). */
 export interface RemovedEni {
   eniId: string;
@@ -136,6 +139,10 @@ export class MultiIpCloudOps {
         p = this.workers.run(a.eniId, () => this.unassign(a.eniId, ips));
         break;
       }
+      case 'pairIpv6':
+        this.incoming.set(a.eniId, this.incomingOn(a.eniId) + a.ips.length);
+        p = this.workers.run(a.eniId, () => this.pairIpv6(a.eniId, a.ips));
+        break;
       case 'retryUnassign':
         p = this.workers.run(a.eniId, () => this.unassign(a.eniId, a.ips));
         break;
@@ -192,13 +199,56 @@ export class MultiIpCloudOps {
       this.noteAdded(got);
       const now = this.d.clock.now();
       const recs: IpRecord[] = got.filter((ip) => acceptsNewIp(books.ips.get(ip))).map((ip) => ({ ip, eniId, state: 'free', since: now }));
-      if (books.enis.has(eniId)) books.write(recs.map((ip) => ({ op: 'putIp', ip })));
+      if (!books.enis.has(eniId)) return;
+      if (this.dual && recs.length > 0) {
+        // One IPv6 assign for the whole batch, then the pairs are written in one transaction. If it fails, the
+        // IPv4 addresses are written alone (half pairs: the planner asks for their partners after the back-off).
+        let v6: string[];
+        try {
+          v6 = await this.d.cloud.assignIpv6Addresses(eniId, recs.length);
+        } catch (err) {
+          books.write(recs.map((ip) => ({ op: 'putIp', ip })));
+          this.onGrowFailure(err, { eniId, vSwitchId: eni.vSwitchId, api: 'AssignIpv6Addresses' });
+          return;
+        }
+        this.noteAdded(v6);
+        books.write(pairUp(recs, v6).map((ip) => ({ op: 'putIp', ip })));
+      } else books.write(recs.map((ip) => ({ op: 'putIp', ip })));
       this.lastGrowFailure = undefined;
       this.d.log.debug({ eniId, count: got.length }, 'assigned secondary IPs');
     } catch (err) {
       this.onGrowFailure(err, { eniId, vSwitchId: eni?.vSwitchId, api: 'AssignPrivateIpAddresses' });
     } finally {
       this.decIncoming(eniId, count);
+      this.d.serveWaiters();
+      this.d.kick();
+    }
+  }
+
+  private get dual(): boolean {
+    return this.d.config.ipStack === 'dual';
+  }
+
+  /** Dual stack: IPv6 partners for free IPv4 addresses of this ENI that lack one (one AssignIpv6Addresses). */
+  private async pairIpv6(eniId: string, ips: string[]): Promise<void> {
+    const { books } = this.d;
+    const eni = books.enis.get(eniId);
+    try {
+      const halves = ips.map((ip) => books.ips.get(ip)).filter((r): r is IpRecord => r?.eniId === eniId && r.ipv6 === undefined);
+      if (!eni || eni.state !== 'inuse' || halves.length === 0) return;
+      const v6 = await this.d.cloud.assignIpv6Addresses(eniId, halves.length);
+      this.noteAdded(v6);
+      // Re-read: a half may have gone meanwhile (reclaimed: it is `releasing` and its unassign takes the partner too).
+      const still = halves.map((r) => books.ips.get(r.ip)).filter((r): r is IpRecord => r?.eniId === eniId && r.ipv6 === undefined);
+      const paired = pairUp(still, v6);
+      books.write(paired.map((ip) => ({ op: 'putIp', ip })));
+      const spare = v6.slice(still.length);
+      if (spare.length > 0) await this.d.cloud.unassignIpv6Addresses(eniId, spare).catch(() => undefined); // reconcile pairs leftovers
+      this.lastGrowFailure = undefined;
+    } catch (err) {
+      this.onGrowFailure(err, { eniId, vSwitchId: eni?.vSwitchId, api: 'AssignIpv6Addresses' });
+    } finally {
+      this.decIncoming(eniId, ips.length);
       this.d.serveWaiters();
       this.d.kick();
     }
@@ -223,6 +273,9 @@ export class MultiIpCloudOps {
         description: `eni-ipam pool ENI for ${this.d.instanceId}`,
         tags: this.d.eniTags,
         secondaryIpCount: secondaryCount > 0 ? secondaryCount : undefined,
+        // Dual stack: a partner for the ENI's primary address and each secondary one, in the same call, within
+        // the call's limit of 10 (the rest are half pairs, paired by the next plan).
+        ...(this.dual ? { ipv6Count: Math.min(secondaryCount + 1, MAX_IPV6_PER_CREATE) } : {}),
       });
       const now = this.d.clock.now();
       const rec: EniRecord = {
@@ -236,16 +289,19 @@ export class MultiIpCloudOps {
         state: 'attaching',
         createdAt: now,
         ...(eni.primaryIp ? { primaryIp: eni.primaryIp } : {}),
+        ...(vsw.ipv6Cidr ? { vSwitchIpv6Cidr: vsw.ipv6Cidr } : {}),
+        ...(vsw.ipv6Gateway ? { ipv6Gateway: vsw.ipv6Gateway } : {}),
       };
       // The ENI's own primary address is a pod address like its secondary IPs (it only leaves with the ENI).
       const addresses = eni.primaryIp ? [eni.primaryIp, ...eni.secondaryIps] : eni.secondaryIps;
-      const ipRecs: IpRecord[] = addresses
+      const v4Recs: IpRecord[] = addresses
         .filter((ip) => acceptsNewIp(books.ips.get(ip)))
         .map((ip) => ({ ip, eniId: rec.eniId, state: 'free', since: now }));
+      const ipRecs = this.dual ? pairUp(v4Recs, eni.ipv6s) : v4Recs;
       // Recorded `attaching` before the attach: after a crash, reconcile finds it (adopts or deletes it).
       books.write([{ op: 'putEni', eni: rec }, ...ipRecs.map((ip): StoreOp => ({ op: 'putIp', ip }))]);
       this.recentlyRemoved.forget(addresses);
-      this.noteAdded([eni.eniId, ...addresses]);
+      this.noteAdded([eni.eniId, ...addresses, ...eni.ipv6s]);
       // The ENI's expected IPs now count as incoming on it (not on the anonymous create).
       this.creating.delete(token);
       this.incoming.set(rec.eniId, this.incomingOn(rec.eniId) + expectIps);
@@ -275,7 +331,7 @@ export class MultiIpCloudOps {
       await this.d.cloud.attachNetworkInterface(eniId, this.d.instanceId);
       const cur = books.enis.get(eniId);
       if (!cur) return;
-      books.write([{ op: 'putEni', eni: { ...cur, state: 'inuse' } }]);
+      books.write([{ op: 'putEni', eni: { ...cur, state: 'inuse', ...(await this.ipv6GatewayFor(cur)) } }]);
       this.noteAdded([eniId]);
       this.lastGrowFailure = undefined;
       this.d.onEvent({ type: 'Normal', reason: 'AttachENISucceed', message: `attached ${eniId}`, eniId });
@@ -285,6 +341,32 @@ export class MultiIpCloudOps {
       await this.forgetAndDelete(eniId);
     } finally {
       this.decIncoming(eniId, expectIps);
+    }
+  }
+
+  /**
+   * Dual stack: the vSwitch's IPv6 gateway, which DescribeVSwitches does not give: read once from the new ENI's
+   * metadata (ipv6-gateway) and remembered for the vSwitch. Best effort: the metadata may lag a fresh ENI; the
+   * next ENI of the vSwitch tries again.
+   */
+  private async ipv6GatewayFor(eni: EniRecord): Promise<Pick<EniRecord, 'ipv6Gateway'>> {
+    if (!this.dual) return {};
+    const { vSwitches } = this.d.books;
+    const facts = vSwitches.get(eni.vSwitchId);
+    if (facts?.ipv6Gateway) return { ipv6Gateway: facts.ipv6Gateway };
+    try {
+      const md = await this.d.cloud.getEniMetadata(eni.mac);
+      if (!md.ipv6Gateway) return {};
+      if (facts)
+        vSwitches.set(eni.vSwitchId, {
+          ...facts,
+          ipv6Gateway: md.ipv6Gateway,
+          ...(md.vSwitchIpv6Cidr ? { ipv6Cidr: md.vSwitchIpv6Cidr } : {}),
+        });
+      return { ipv6Gateway: md.ipv6Gateway };
+    } catch (err) {
+      this.d.log.warn({ err, eniId: eni.eniId }, 'reading the IPv6 gateway from the ENI metadata failed');
+      return {};
     }
   }
 
@@ -307,6 +389,16 @@ export class MultiIpCloudOps {
     const mine = ips.filter((ip) => books.ips.get(ip)?.state === 'releasing' && books.ips.get(ip)?.eniId === eniId);
     if (mine.length === 0) return;
     try {
+      // The IPv6 partners first: while they are not confirmed gone the rows stay `releasing` (both retried).
+      const partners = mine.map((ip) => books.ips.get(ip)?.ipv6).filter((x): x is string => x !== undefined);
+      if (partners.length > 0) {
+        try {
+          await this.d.cloud.unassignIpv6Addresses(eniId, partners);
+        } catch (err) {
+          if (afterFailedUnassign(errorCode(err)) !== 'finished') throw err;
+        }
+        this.noteRemoved(partners);
+      }
       await this.d.cloud.unassignPrivateIpAddresses(eniId, mine);
       this.finishRelease(mine);
       this.d.log.debug({ eniId, count: mine.length }, 'released idle IPs');
@@ -369,7 +461,11 @@ export class MultiIpCloudOps {
         this.backoffs = deferEni(this.backoffs, eniId, code, this.d.clock.now(), this.d.config.backoff);
         const eni = books.enis.get(eniId);
         if (eni) {
-          const back = backInPool(eni, books.ipsOf(eniId), this.d.clock.now());
+          const back = backInPool(
+            eni,
+            books.ipsOf(eniId).flatMap((ip) => books.ips.get(ip) ?? []),
+            this.d.clock.now(),
+          );
           books.write([{ op: 'putEni', eni: back.eni }, ...back.ips.map((ip): StoreOp => ({ op: 'putIp', ip }))]);
           this.d.serveWaiters();
         }
@@ -398,4 +494,9 @@ export class MultiIpCloudOps {
     this.d.log.warn({ err, code, ...ctx }, 'cloud call failed');
     this.d.onEvent({ type: 'Warning', reason: 'AllocIPFailed', message: `${ctx.api}: ${(err as Error).message}`, eniId: ctx.eniId });
   }
+}
+
+/** Dual stack: pairs free IPv4 records with IPv6 addresses in order; records beyond the IPv6 list stay halves. */
+export function pairUp(recs: IpRecord[], ipv6s: readonly string[]): IpRecord[] {
+  return recs.map((r, i) => (ipv6s[i] !== undefined ? { ...r, ipv6: ipv6s[i] } : r));
 }

@@ -132,6 +132,7 @@ export class MultiIpSync {
       createsInFlight: creatingBefore > 0 || ops.creatingNow().length > 0,
       recentlyRemoved: (id) => ops.recentlyRemoved.has(id),
       recentlyAdded: (id) => ops.recentlyAdded.has(id),
+      dual: this.d.config.ipStack === 'dual',
     });
     const here = attached.filter((e) => e.instanceId === instanceId);
     books.filteredOut.clear();
@@ -191,6 +192,12 @@ export class MultiIpSync {
           break;
         case 'adoptIp':
           log.info({ ip: f.ip, eniId: f.eniId }, 'adopted IP the cloud assigned behind our back');
+          break;
+        case 'adoptIpv6':
+          log.info({ ip: f.ip, ipv6: f.ipv6, eniId: f.eniId }, 'paired an IPv6 address the cloud lists with a free IPv4 one');
+          break;
+        case 'dropIpv6':
+          log.info({ ip: f.ip, ipv6: f.ipv6, eniId: f.eniId }, 'dropped an IPv6 partner the cloud no longer has');
           break;
         case 'dropIp':
           log.info({ ip: f.ip, eniId: f.eniId, state: f.state }, 'dropped IP the cloud no longer has');

@@ -15,6 +15,13 @@ export interface PlannerIp {
   since: number;
   until?: number;
   reservedFor?: string;
+  /** Dual stack: the paired IPv6 address; a free IPv4 address without one is a half pair (see isHalf). */
+  ipv6?: string;
+}
+
+/** Dual stack: a free IPv4 address still waiting for its IPv6 partner (cannot serve a pod yet). */
+export function isHalf(ip: PlannerIp, dual: boolean): boolean {
+  return dual && ip.state === 'free' && ip.ipv6 === undefined;
 }
 
 export interface PlannerEni {
@@ -62,8 +69,12 @@ export interface PlannerInput {
   random?: () => number;
 }
 
+const isDual = (cfg: Pick<PoolConfig, 'ipStack'>) => cfg.ipStack === 'dual';
+
 export type PlanAction =
   | { kind: 'assign'; eniId: string; count: number }
+  /** Dual stack: IPv6 partners for these free IPv4 addresses (an IPv6 assign that failed, or a pod DB from IPv4 only). */
+  | { kind: 'pairIpv6'; eniId: string; ips: string[] }
   /** `expectIps` addresses in all (the ENI's primary + `secondaryCount` at creation + assigns after the attach). */
   | { kind: 'createEni'; vSwitchId: string; secondaryCount: number; expectIps: number }
   | { kind: 'unassign'; eniId: string; ips: string[] }
@@ -184,14 +195,20 @@ export function plan(input: PlannerInput): Plan {
   const enis = input.enis.filter((e) => !e.primary);
   const inuse = enis.filter((e) => e.state === 'inuse');
 
+  const dual = isDual(cfg);
   let free = 0;
   let cooling = 0;
+  let halves = 0;
   for (const e of inuse) {
-    free += countState(e, 'free');
+    const h = e.ips.filter((i) => isHalf(i, dual)).length;
+    halves += h;
+    free += countState(e, 'free') - h;
     cooling += countState(e, 'cooling');
   }
-  let incoming = input.creating.reduce((a, b) => a + b, 0);
+  // Half pairs are on their way: their IPv6 partners are asked for below.
+  let incoming = input.creating.reduce((a, b) => a + b, 0) + halves;
   for (const e of enis) incoming += e.incoming;
+  if (dual) actions.push(...planPairing(inuse, input.backoffs, now, cfg.batchSize));
 
   const want = calculateNeededIps(free, incoming, input.pending, cfg);
   // The real demand; `want` may round it up to a whole batch, but only existing ENIs absorb the round-up
@@ -277,7 +294,9 @@ export function plan(input: PlannerInput): Plan {
         // The new ENI's own primary address is a pod address: it brings expectIps with expectIps − 1 secondaries.
         const expectIps = Math.min(perEni, remaining);
         needLeft -= expectIps;
-        const secondaryCount = Math.min(expectIps - 1, cfg.maxIpsPerCreate, cfg.batchSize);
+        // Dual stack: CreateNetworkInterface takes at most 10 IPv6 addresses, one per IPv4 (its primary's included):
+        // 9 secondaries keep the pairs whole, so the rest comes in one assign per family.
+        const secondaryCount = Math.min(expectIps - 1, cfg.maxIpsPerCreate, cfg.batchSize, dual ? 9 : Number.POSITIVE_INFINITY);
         actions.push({ kind: 'createEni', vSwitchId: pick()!, secondaryCount, expectIps });
         remaining -= expectIps;
       }
@@ -293,7 +312,7 @@ export function plan(input: PlannerInput): Plan {
 
   // 3. Release above maxPoolSize and idle reclaim toward minPoolSize, only when nothing is growing.
   let reclaim: { nextAt?: number; used: boolean } = { nextAt: input.nextReclaimAt, used: false };
-  if (actions.length === 0) {
+  if (actions.length === 0 && halves === 0) {
     const r = planReclaim(input, enis, free, incoming);
     actions.push(...r.actions);
     reclaim = r;
@@ -306,6 +325,17 @@ export function plan(input: PlannerInput): Plan {
     reclaimIntervalUsed: reclaim.used,
     ...(createsDeferredUntil !== undefined ? { createsDeferredUntil } : {}),
   };
+}
+
+/** Dual stack: one IPv6 assign per ENI for its half pairs (a batch at most), unless the ENI is busy or backing off. */
+function planPairing(inuse: PlannerEni[], backoffs: Backoffs, now: number, batch: number): PlanAction[] {
+  const out: PlanAction[] = [];
+  for (const e of inuse) {
+    if (e.busy || isActive(backoffs.enis[e.eniId], now)) continue;
+    const ips = e.ips.filter((i) => isHalf(i, true)).map((i) => i.ip);
+    if (ips.length > 0) out.push({ kind: 'pairIpv6', eniId: e.eniId, ips: ips.slice(0, batch) });
+  }
+  return out;
 }
 
 function pickBlocker(list: Blocked[]): Blocked {
@@ -438,7 +468,10 @@ export function pickFreeIp(
   enis: PlannerEni[],
   policy: EniSelectionPolicy,
   reservedFor?: string,
+  dual = false,
 ): { eniId: string; ip: string } | undefined {
+  // Dual stack: only whole pairs serve a pod.
+  const usable = (i: PlannerIp) => i.state === 'free' && !isHalf(i, dual);
   if (reservedFor !== undefined) {
     for (const e of enis) {
       if (e.state !== 'inuse' || e.primary) continue;
@@ -446,13 +479,12 @@ export function pickFreeIp(
       if (r) return { eniId: e.eniId, ip: r.ip };
     }
   }
-  const withFree = enis.filter((e) => e.state === 'inuse' && !e.primary && e.ips.some((i) => i.state === 'free'));
+  const withFree = enis.filter((e) => e.state === 'inuse' && !e.primary && e.ips.some(usable));
   const inUse = (e: PlannerEni) => e.ips.length - countState(e, 'free');
   const eni = orderEnis(withFree, inUse, policy)[0];
   if (!eni) return undefined;
-  if (eni.primaryIp && eni.ips.some((i) => i.ip === eni.primaryIp && i.state === 'free')) return { eniId: eni.eniId, ip: eni.primaryIp };
+  if (eni.primaryIp && eni.ips.some((i) => i.ip === eni.primaryIp && usable(i))) return { eniId: eni.eniId, ip: eni.primaryIp };
   let best: PlannerIp | undefined;
-  for (const i of eni.ips)
-    if (i.state === 'free' && (!best || i.since < best.since || (i.since === best.since && i.ip < best.ip))) best = i;
+  for (const i of eni.ips) if (usable(i) && (!best || i.since < best.since || (i.since === best.since && i.ip < best.ip))) best = i;
   return best && { eniId: eni.eniId, ip: best.ip };
 }

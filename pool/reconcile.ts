@@ -20,6 +20,7 @@
 
 import type { Eni } from './cloud.js';
 import type { EniRecord, IpRecord, StoreOp } from './store.js';
+import { reconcileIpv6, type Ipv6Finding } from './reconcileIpv6.js';
 
 export interface ReconcileInput {
   now: number;
@@ -39,6 +40,8 @@ export interface ReconcileInput {
   recentlyRemoved?(id: string): boolean;
   /** IPs / ENIs the pool got (assigned, created, attached) within the reconcile cooldown: never dropped this round. */
   recentlyAdded?(id: string): boolean;
+  /** Dual stack: also reconcile the IPv6 partners (reconcileIpv6.ts). */
+  dual?: boolean;
 }
 
 export type ReconcileFinding =
@@ -54,7 +57,8 @@ export type ReconcileFinding =
   /** The primary ENI's record goes: no pod holds an IP of it any more. */
   | { kind: 'retirePrimaryEni'; eniId: string }
   /** Listed by the cloud but removed by the pool within the cooldown: not adopted now, looked at again later. */
-  | { kind: 'skippedRecent'; id: string };
+  | { kind: 'skippedRecent'; id: string }
+  | Ipv6Finding;
 
 export interface ReconcileResult {
   ops: StoreOp[];
@@ -213,6 +217,17 @@ export function reconcileWithCloud(input: ReconcileInput): ReconcileResult {
     if (!held) gone.push(rec.eniId);
   }
 
+  if (input.dual) {
+    for (const eniId of managed) {
+      const ce = inUse.get(eniId)!;
+      const records: IpRecord[] = [];
+      for (const r of input.ips.values()) if (!next.has(r.ip) && r.eniId === eniId) records.push(r);
+      for (const r of next.values()) if (r && r.eniId === eniId) records.push(r);
+      const v6 = reconcileIpv6(ce, records, fresh, recent);
+      for (const r of v6.put) putIp(r);
+      findings.push(...v6.findings);
+    }
+  }
   for (const [ip, r] of next) {
     if (r) ops.push({ op: 'putIp', ip: r });
     else ops.push({ op: 'deleteIp', ip });

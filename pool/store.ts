@@ -24,6 +24,9 @@ export interface EniRecord {
   createdAt: number;
   /** The ENI's own primary address (from create / reconcile); unknown for rows written before schema v2. */
   primaryIp?: string;
+  /** The vSwitch's IPv6 block and gateway (dual stack; schema v3). */
+  vSwitchIpv6Cidr?: string;
+  ipv6Gateway?: string;
 }
 
 export interface IpRecord {
@@ -40,6 +43,11 @@ export interface IpRecord {
   until?: number;
   /** Set by reconcile when the cloud no longer lists an assigned IP (kept until its pod goes). */
   missingInCloud?: boolean;
+  /**
+   * Dual stack: the IPv6 address paired with this IPv4 one on the same ENI (schema v3). The pair moves
+   * through every state together; a free IPv4 address without one cannot serve a dual-stack pod.
+   */
+  ipv6?: string;
 }
 
 export type PodMode = 'ENIMultiIP' | 'VPCENI' | 'VPCIP';
@@ -50,7 +58,8 @@ export interface PodRecord extends IpAllocation {
 }
 
 /** Where an allocation's address lives: the part of a pod row each allocator fills in its own way. */
-export type AddressPlacement = Pick<IpAllocation, 'ip' | 'eniId' | 'eniMac' | 'primaryEni' | 'vSwitchId' | 'vSwitchCidr' | 'gateway'>;
+export type AddressPlacement = Pick<IpAllocation, 'ip' | 'eniId' | 'eniMac' | 'primaryEni' | 'vSwitchId' | 'vSwitchCidr' | 'gateway'> &
+  Partial<Pick<IpAllocation, 'ipv6' | 'vSwitchIpv6Cidr' | 'ipv6Gateway'>>;
 
 /** The pod row of a new allocation, shared by every mode's allocator. */
 export function podRecordFor(podKey: string, pod: PodRef, mode: PodMode, at: AddressPlacement, allocatedAt: number): PodRecord {
@@ -87,6 +96,9 @@ export function allocationOf(p: PodRecord, eniPrimaryIp?: string): IpAllocation 
     vSwitchId: p.vSwitchId,
     vSwitchCidr: p.vSwitchCidr,
     gateway: p.gateway,
+    ...(p.ipv6 ? { ipv6: p.ipv6 } : {}),
+    ...(p.vSwitchIpv6Cidr ? { vSwitchIpv6Cidr: p.vSwitchIpv6Cidr } : {}),
+    ...(p.ipv6Gateway ? { ipv6Gateway: p.ipv6Gateway } : {}),
     allocatedAt: p.allocatedAt,
   };
 }

@@ -22,7 +22,8 @@ export function releasedIp(
   cfg: Pick<PoolConfig, 'statefulReserveMs' | 'ipCooldownMs'>,
   now: number,
 ): IpRecord | undefined {
-  const base = { ip: rec.ip, eniId: rec.eniId, since: now };
+  // The IPv6 partner (dual stack) moves with its IPv4 address through every state.
+  const base = { ip: rec.ip, eniId: rec.eniId, since: now, ...partner(rec) };
   if (rec.missingInCloud || pod.primaryEni) return undefined;
   if (pod.stateful && cfg.statefulReserveMs > 0)
     return { ...base, state: 'reserved', reservedFor: `${pod.namespace}/${pod.name}`, until: now + cfg.statefulReserveMs };
@@ -41,8 +42,8 @@ export function expiredRecords(ips: Iterable<IpRecord>, now: number, cooldownMs:
   return expireTimers(list, now, cooldownMs).map((c): IpRecord => {
     const old = byIp.get(c.ip)!;
     return c.to === 'free'
-      ? { ip: c.ip, eniId: old.eniId, state: 'free', since: now }
-      : { ip: c.ip, eniId: old.eniId, state: 'cooling', since: old.since, until: c.until };
+      ? { ip: c.ip, eniId: old.eniId, state: 'free', since: now, ...partner(old) }
+      : { ip: c.ip, eniId: old.eniId, state: 'cooling', since: old.since, until: c.until, ...partner(old) };
   });
 }
 
@@ -59,7 +60,7 @@ export function acceptsNewIp(existing: IpRecord | undefined): boolean {
 export function startRelease(eniId: string, ips: readonly (IpRecord | undefined)[], now: number): IpRecord[] {
   return ips
     .filter((r): r is IpRecord => r !== undefined && r.state === 'free' && r.eniId === eniId)
-    .map((r) => ({ ip: r.ip, eniId, state: 'releasing', since: now }));
+    .map((r) => ({ ip: r.ip, eniId, state: 'releasing', since: now, ...partner(r) }));
 }
 
 /**
@@ -70,12 +71,23 @@ export function startRelease(eniId: string, ips: readonly (IpRecord | undefined)
 export function startEniDeletion(eni: EniRecord, ips: readonly IpRecord[], now: number): { eni: EniRecord; ips: IpRecord[] } | undefined {
   if (eni.primary || !eni.createdByUs || eni.state !== 'inuse') return undefined;
   if (ips.some((r) => r.state !== 'free')) return undefined;
-  return { eni: { ...eni, state: 'deleting' }, ips: ips.map((r) => ({ ip: r.ip, eniId: eni.eniId, state: 'releasing', since: now })) };
+  return {
+    eni: { ...eni, state: 'deleting' },
+    ips: ips.map((r) => ({ ip: r.ip, eniId: eni.eniId, state: 'releasing', since: now, ...partner(r) })),
+  };
 }
 
 /** A detach that failed but left the ENI attached: nothing was undone, so the ENI and its IPs are usable again. */
-export function backInPool(eni: EniRecord, ips: Iterable<string>, now: number): { eni: EniRecord; ips: IpRecord[] } {
-  return { eni: { ...eni, state: 'inuse' }, ips: [...ips].map((ip) => ({ ip, eniId: eni.eniId, state: 'free', since: now })) };
+export function backInPool(eni: EniRecord, ips: Iterable<IpRecord>, now: number): { eni: EniRecord; ips: IpRecord[] } {
+  return {
+    eni: { ...eni, state: 'inuse' },
+    ips: [...ips].map((r) => ({ ip: r.ip, eniId: eni.eniId, state: 'free', since: now, ...partner(r) })),
+  };
+}
+
+/** The IPv6 partner of a record, to carry into its next state (dual stack). */
+function partner(r: Pick<IpRecord, 'ipv6'>): Pick<IpRecord, 'ipv6'> {
+  return r.ipv6 !== undefined ? { ipv6: r.ipv6 } : {};
 }
 
 /**

@@ -35,6 +35,10 @@ export interface IpAllocation {
   vSwitchId: string;
   vSwitchCidr: string;
   gateway: string;
+  /** Dual stack: the pod's IPv6 address (on the same ENI), its vSwitch's IPv6 block and gateway. */
+  ipv6?: string;
+  vSwitchIpv6Cidr?: string;
+  ipv6Gateway?: string;
   allocatedAt: number; // ms since epoch
 }
 

@@ -7,6 +7,9 @@ import { vSwitchGateway } from '../lib/ipv4.js';
 export interface VSwitchFacts {
   cidr: string;
   gateway: string;
+  /** Its IPv6 block and gateway, when IPv6 is turned on for it (DescribeVSwitches Ipv6CidrBlock, ENI metadata). */
+  ipv6Cidr?: string;
+  ipv6Gateway?: string;
 }
 
 /** How long a vSwitch's free-IP count is trusted (Terway's vSwitch cache: 10 minutes). */
@@ -51,7 +54,14 @@ export class VSwitchFactsCache {
 
   private async read(cloud: Pick<PoolCloud, 'describeVSwitches'>, ids: string[], now: number): Promise<void> {
     for (const v of await cloud.describeVSwitches(ids)) {
-      this.facts.set(v.vSwitchId, { cidr: v.cidrBlock, gateway: vSwitchGateway(v.cidrBlock) });
+      // The IPv6 gateway is not in DescribeVSwitches: it comes from the ENI metadata (ipv6-gateway) once an ENI is there.
+      const known = this.facts.get(v.vSwitchId);
+      this.facts.set(v.vSwitchId, {
+        cidr: v.cidrBlock,
+        gateway: vSwitchGateway(v.cidrBlock),
+        ...(v.ipv6CidrBlock ? { ipv6Cidr: v.ipv6CidrBlock } : {}),
+        ...(known?.ipv6Gateway ? { ipv6Gateway: known.ipv6Gateway } : {}),
+      });
       this.free.set(v.vSwitchId, { count: v.availableIpAddressCount, at: now });
     }
   }

@@ -27,6 +27,7 @@ export const eniMultiIpBuilder: ModeBuilder = {
       beforeRelease: ctx.hygiene.beforeRelease,
       onEniRemoved: ctx.hygiene.onEniRemoved,
       config: {
+        ipStack: config.ipStack,
         minPoolSize: config.minPoolSize,
         maxPoolSize: config.maxPoolSize,
         idleIpReclaimAfterMs: config.idleIpReclaimAfterMs,

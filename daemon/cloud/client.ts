@@ -206,6 +206,14 @@ export class AliyunCloud implements Cloud {
     return this.ecsCalls.unassignPrivateIpAddresses(eniId, ips);
   }
 
+  assignIpv6Addresses(eniId: string, count: number, opts: { ips?: string[]; clientToken?: string } = {}): Promise<string[]> {
+    return this.ecsCalls.assignIpv6Addresses(eniId, count, opts);
+  }
+
+  unassignIpv6Addresses(eniId: string, ips: string[]): Promise<void> {
+    return this.ecsCalls.unassignIpv6Addresses(eniId, ips);
+  }
+
   describeNetworkInterfaces(filter: DescribeEniFilter): Promise<Eni[]> {
     return this.ecsCalls.describeNetworkInterfaces(filter);
   }

@@ -1,6 +1,7 @@
 // SDK response models → the contract's plain types. Pure functions, no I/O.
 import type * as $Ecs from '@alicloud/ecs20140526';
 import type * as $Vpc from '@alicloud/vpc20160428';
+import { canonicalIpv6, isIpv6 } from '../../lib/ipv6.js';
 import type { CreateEniRequest, Eni, EniStatus, InstanceTypeLimits, RouteEntry, VSwitch } from './types.js';
 
 type EniSet = $Ecs.DescribeNetworkInterfacesResponseBodyNetworkInterfaceSetsNetworkInterfaceSet;
@@ -24,6 +25,11 @@ function tagsOf(list: { tagKey?: string; tagValue?: string }[] | undefined): Rec
   const out: Record<string, string> = {};
   for (const t of list ?? []) if (t.tagKey !== undefined) out[t.tagKey] = t.tagValue ?? '';
   return out;
+}
+
+/** IPv6 addresses in canonical text (one spelling for comparisons and the pod DB); anything else dropped. */
+export function ipv6sOf(list: (string | undefined)[]): string[] {
+  return list.filter((x): x is string => x !== undefined && isIpv6(x)).map(canonicalIpv6);
 }
 
 function ipsOf(list: { primary?: boolean; privateIpAddress?: string }[] | undefined, primaryIp: string): string[] {
@@ -52,7 +58,7 @@ export function toEni(s: EniSet): Eni | undefined {
     securityGroupIds: s.securityGroupIds?.securityGroupId ?? [],
     primaryIp,
     secondaryIps: ipsOf(s.privateIpSets?.privateIpSet, primaryIp),
-    ipv6s: (s.ipv6Sets?.ipv6Set ?? []).map((x) => x.ipv6Address ?? '').filter((x) => x !== ''),
+    ipv6s: ipv6sOf((s.ipv6Sets?.ipv6Set ?? []).map((x) => x.ipv6Address)),
     tags: tagsOf(s.tags?.tag),
     ...(s.creationTime ? { creationTime: s.creationTime } : {}),
   };
@@ -73,7 +79,7 @@ export function toEniFromCreate(b: CreateBody, req: CreateEniRequest): Eni {
     securityGroupIds: b.securityGroupIds?.securityGroupId ?? [...req.securityGroupIds],
     primaryIp,
     secondaryIps: ipsOf(b.privateIpSets?.privateIpSet, primaryIp),
-    ipv6s: (b.ipv6Sets?.ipv6Set ?? []).map((x) => x.ipv6Address ?? '').filter((x) => x !== ''),
+    ipv6s: ipv6sOf((b.ipv6Sets?.ipv6Set ?? []).map((x) => x.ipv6Address)),
     tags: Object.keys(tags).length > 0 ? tags : { ...(req.tags ?? {}) },
   };
 }
@@ -95,6 +101,7 @@ export function toVSwitch(v: VSwitchModel): VSwitch {
     cidrBlock: v.cidrBlock ?? '',
     availableIpAddressCount: v.availableIpAddressCount ?? 0,
     ...(v.routeTable?.routeTableId ? { routeTableId: v.routeTable.routeTableId } : {}),
+    ...(v.ipv6CidrBlock ? { ipv6CidrBlock: v.ipv6CidrBlock } : {}),
   };
 }
 

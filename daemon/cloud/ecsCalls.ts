@@ -7,7 +7,7 @@ import { CloudError, CloudErrorCodes, type CreateEniRequest, type DescribeEniFil
 import type { Clock } from './clock.js';
 import type { CallContext } from './caller.js';
 import { cloudFail, MAX_PAGES, type SdkContext } from './sdk.js';
-import { toEni, toEniFromCreate, toInstanceTypeLimits } from './convert.js';
+import { ipv6sOf, toEni, toEniFromCreate, toInstanceTypeLimits } from './convert.js';
 
 const ENI_IDS_PER_DESCRIBE = 100;
 const IPS_PER_CALL = 10;
@@ -45,6 +45,7 @@ export class EcsCalls {
       clientToken,
       ...(req.description !== undefined ? { description: req.description } : {}),
       ...(req.secondaryIpCount ? { secondaryPrivateIpAddressCount: req.secondaryIpCount } : {}),
+      ...(req.ipv6Count ? { ipv6AddressCount: req.ipv6Count } : {}),
       ...(req.tags && Object.keys(req.tags).length > 0
         ? { tag: Object.entries(req.tags).map(([key, value]) => new $Ecs.CreateNetworkInterfaceRequestTag({ key, value })) }
         : {}),
@@ -230,6 +231,49 @@ export class EcsCalls {
         await this.sdk.call(api, () => this.sdk.ecs.unassignPrivateIpAddressesWithOptions(request, this.sdk.runtime), ctx);
       } catch (err) {
         // After a lost reply the retry finds the addresses already gone (the caller sees this answer on a first try).
+        const gone = err instanceof CloudError && err.code === CloudErrorCodes.IpUnassigned;
+        if (gone && ctx.attempts > 1) continue;
+        throw err;
+      }
+    }
+  }
+
+  /** AssignIpv6Addresses: as its IPv4 twin (ClientToken across retries, exactly the number asked for). */
+  async assignIpv6Addresses(eniId: string, count: number, opts: { ips?: string[]; clientToken?: string } = {}): Promise<string[]> {
+    const api = 'AssignIpv6Addresses';
+    const n = opts.ips !== undefined ? opts.ips.length : count;
+    if (!Number.isInteger(n) || n < 1 || n > IPS_PER_CALL) {
+      throw cloudFail(api, 'InvalidParameter', `between 1 and ${IPS_PER_CALL} IPv6 addresses per call, asked for ${n}`);
+    }
+    const request = new $Ecs.AssignIpv6AddressesRequest({
+      regionId: this.sdk.regionId,
+      networkInterfaceId: eniId,
+      clientToken: opts.clientToken ?? randomUUID(),
+      ...(opts.ips !== undefined ? { ipv6Address: opts.ips } : { ipv6AddressCount: n }),
+    });
+    const res = await this.sdk.call(api, () => this.sdk.ecs.assignIpv6AddressesWithOptions(request, this.sdk.runtime));
+    const ips = ipv6sOf(res.body?.ipv6Sets?.ipv6Address ?? []);
+    if (ips.length !== n) {
+      throw new CloudError({
+        api,
+        code: 'InvalidResponse',
+        message: `asked for ${n} IPv6 addresses, got ${ips.length}`,
+        requestId: res.body?.requestId,
+        retryable: false,
+      });
+    }
+    return ips;
+  }
+
+  /** UnassignIpv6Addresses, 10 per call; a retry that finds them gone counts as done (as for IPv4). */
+  async unassignIpv6Addresses(eniId: string, ips: string[]): Promise<void> {
+    const api = 'UnassignIpv6Addresses';
+    for (const part of chunk(ips, IPS_PER_CALL)) {
+      const request = new $Ecs.UnassignIpv6AddressesRequest({ regionId: this.sdk.regionId, networkInterfaceId: eniId, ipv6Address: part });
+      const ctx: CallContext = { attempts: 0 };
+      try {
+        await this.sdk.call(api, () => this.sdk.ecs.unassignIpv6AddressesWithOptions(request, this.sdk.runtime), ctx);
+      } catch (err) {
         const gone = err instanceof CloudError && err.code === CloudErrorCodes.IpUnassigned;
         if (gone && ctx.attempts > 1) continue;
         throw err;

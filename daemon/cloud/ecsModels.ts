@@ -16,6 +16,10 @@ export { AssignPrivateIpAddressesRequest } from '@alicloud/ecs20140526/dist/mode
 export { AssignPrivateIpAddressesResponse } from '@alicloud/ecs20140526/dist/models/AssignPrivateIpAddressesResponse.js';
 export { UnassignPrivateIpAddressesRequest } from '@alicloud/ecs20140526/dist/models/UnassignPrivateIpAddressesRequest.js';
 export { UnassignPrivateIpAddressesResponse } from '@alicloud/ecs20140526/dist/models/UnassignPrivateIpAddressesResponse.js';
+export { AssignIpv6AddressesRequest } from '@alicloud/ecs20140526/dist/models/AssignIpv6addressesRequest.js';
+export { AssignIpv6AddressesResponse } from '@alicloud/ecs20140526/dist/models/AssignIpv6addressesResponse.js';
+export { UnassignIpv6AddressesRequest } from '@alicloud/ecs20140526/dist/models/UnassignIpv6addressesRequest.js';
+export { UnassignIpv6AddressesResponse } from '@alicloud/ecs20140526/dist/models/UnassignIpv6addressesResponse.js';
 export {
   DescribeNetworkInterfacesRequest,
   DescribeNetworkInterfacesRequestTag,

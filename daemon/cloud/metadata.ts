@@ -7,6 +7,7 @@
 import http from 'node:http';
 import { CloudError, CloudErrorCodes, type CloudObserver, type EniMetadata, type InstanceMetadata } from './types.js';
 import { type Clock, systemClock } from './clock.js';
+import { canonicalIpv6 } from '../../lib/ipv6.js';
 
 export const REAL_METADATA_BASE_URL = 'http://100.100.100.200';
 
@@ -246,13 +247,14 @@ export class MetadataClient {
   async eniMetadata(mac: string): Promise<EniMetadata> {
     const m = normalizeMac(mac);
     const p = `network/interfaces/macs/${m}/`;
-    const [eniId, primaryIp, privateIpsRaw, vSwitchId, vSwitchCidr, gateway] = await Promise.all([
+    const [eniId, primaryIp, privateIpsRaw, vSwitchId, vSwitchCidr, gateway, vSwitchIpv6Cidr] = await Promise.all([
       this.get(`${p}network-interface-id`),
       this.get(`${p}primary-ip-address`),
       this.get(`${p}private-ipv4s`),
       this.get(`${p}vswitch-id`),
       this.get(`${p}vswitch-cidr-block`),
       this.get(`${p}gateway`),
+      this.getOptional(`${p}vswitch-ipv6-cidr-block`),
     ]);
     let privateIps: string[];
     try {
@@ -266,7 +268,27 @@ export class MetadataClient {
         cause: e,
       });
     }
-    return { mac: m, eniId, primaryIp, privateIps, vSwitchId, vSwitchCidr, gateway };
+    const base = { mac: m, eniId, primaryIp, privateIps, vSwitchId, vSwitchCidr, gateway };
+    if (vSwitchIpv6Cidr === undefined) return base;
+    // IPv6 turned on for the vSwitch: its gateway, and the ENI's addresses (ECS answers 404 while it has none).
+    const [ipv6Gateway, ipv6sRaw] = await Promise.all([this.get(`${p}ipv6-gateway`), this.getOptional(`${p}ipv6s`)]);
+    let ipv6s: string[] = [];
+    try {
+      ipv6s = ipv6sRaw === undefined ? [] : parseIpList(ipv6sRaw).map(canonicalIpv6);
+    } catch (e) {
+      throw new MetadataError({ path: `${p}ipv6s`, code: 'InvalidResponse', message: 'cannot parse', retryable: false, cause: e });
+    }
+    return { ...base, vSwitchIpv6Cidr: vSwitchIpv6Cidr.trim(), ipv6Gateway: ipv6Gateway.trim(), ipv6s };
+  }
+
+  /** A path that may not exist: undefined on 404. */
+  private async getOptional(path: string): Promise<string | undefined> {
+    try {
+      return await this.get(path);
+    } catch (e) {
+      if (e instanceof MetadataError && e.code === 'MetadataNotFound') return undefined;
+      throw e;
+    }
   }
 
   stats(): MetadataStats {

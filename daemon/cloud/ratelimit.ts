@@ -69,6 +69,8 @@ export const TERWAY_DEFAULT_RATE_LIMITS: Readonly<Record<string, number>> = Obje
   DetachNetworkInterface: 400,
   AssignPrivateIpAddresses: 400,
   UnassignPrivateIpAddresses: 400,
+  AssignIpv6Addresses: 400,
+  UnassignIpv6Addresses: 400,
   DescribeInstanceTypes: 400,
   DescribeVSwitches: 300,
 });

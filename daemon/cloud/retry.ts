@@ -92,6 +92,8 @@ export const API_BACKOFF_KEY: Readonly<Record<string, string>> = Object.freeze({
   DeleteNetworkInterface: BACKOFF_KEYS.eniOps,
   AssignPrivateIpAddresses: BACKOFF_KEYS.eniIpOps,
   UnassignPrivateIpAddresses: BACKOFF_KEYS.eniIpOps,
+  AssignIpv6Addresses: BACKOFF_KEYS.eniIpOps,
+  UnassignIpv6Addresses: BACKOFF_KEYS.eniIpOps,
 });
 
 /**

@@ -95,6 +95,8 @@ export interface EcsClient {
     r: $Ecs.UnassignPrivateIpAddressesRequest,
     rt: Rt,
   ): Promise<$Ecs.UnassignPrivateIpAddressesResponse>;
+  assignIpv6AddressesWithOptions(r: $Ecs.AssignIpv6AddressesRequest, rt: Rt): Promise<$Ecs.AssignIpv6AddressesResponse>;
+  unassignIpv6AddressesWithOptions(r: $Ecs.UnassignIpv6AddressesRequest, rt: Rt): Promise<$Ecs.UnassignIpv6AddressesResponse>;
   describeNetworkInterfacesWithOptions(r: $Ecs.DescribeNetworkInterfacesRequest, rt: Rt): Promise<$Ecs.DescribeNetworkInterfacesResponse>;
   describeInstanceTypesWithOptions(r: $Ecs.DescribeInstanceTypesRequest, rt: Rt): Promise<$Ecs.DescribeInstanceTypesResponse>;
   /** The controller's hygiene only (which instances still exist). */
@@ -121,6 +123,8 @@ export function createEcsClient(config: $OpenApiUtil.Config): EcsClient {
     detachNetworkInterfaceWithOptions: (r, rt) => c.rpc('DetachNetworkInterface', r, rt, M.DetachNetworkInterfaceResponse),
     assignPrivateIpAddressesWithOptions: (r, rt) => c.rpc('AssignPrivateIpAddresses', r, rt, M.AssignPrivateIpAddressesResponse),
     unassignPrivateIpAddressesWithOptions: (r, rt) => c.rpc('UnassignPrivateIpAddresses', r, rt, M.UnassignPrivateIpAddressesResponse),
+    assignIpv6AddressesWithOptions: (r, rt) => c.rpc('AssignIpv6Addresses', r, rt, M.AssignIpv6AddressesResponse),
+    unassignIpv6AddressesWithOptions: (r, rt) => c.rpc('UnassignIpv6Addresses', r, rt, M.UnassignIpv6AddressesResponse),
     describeNetworkInterfacesWithOptions: (r, rt) => c.rpc('DescribeNetworkInterfaces', r, rt, M.DescribeNetworkInterfacesResponse),
     describeInstanceTypesWithOptions: (r, rt) => c.rpc('DescribeInstanceTypes', r, rt, M.DescribeInstanceTypesResponse),
     describeInstancesWithOptions: (r, rt) => c.rpc('DescribeInstances', r, rt, M.DescribeInstancesResponse),

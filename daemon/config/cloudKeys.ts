@@ -40,6 +40,8 @@ export const CLOUD_APIS: readonly string[] = [
   'DescribeVSwitches',
   'DetachNetworkInterface',
   'UnassignPrivateIpAddresses',
+  'AssignIpv6Addresses',
+  'UnassignIpv6Addresses',
 ];
 
 function readRateLimit(r: Reader): Record<string, number> {

@@ -52,10 +52,22 @@ function defaultDriver(mode: DaemonMode, virtualType: 'veth' | 'ipvlan'): Driver
 
 export function readDriverKeys(r: Reader): DriverKeys {
   const serviceCidrs = readServiceCidr(r);
-  const ipStack = r.oneOf('ip_stack', ['ipv4', 'dual', 'ipv6'] as const, DEFAULTS.ipStack);
-  if (ipStack !== 'ipv4') r.fail('ip_stack', `"${ipStack}" is not supported yet (only ipv4)`);
+  const askedStack = r.oneOf('ip_stack', ['ipv4', 'dual', 'ipv6'] as const, DEFAULTS.ipStack);
+  // Terway's Validate() accepts "", ipv4 and dual only: pods always keep an IPv4 address.
+  if (askedStack === 'ipv6') r.fail('ip_stack', '"ipv6" alone is not supported (as in Terway): use ipv4 or dual');
 
   const daemonMode = r.oneOf('daemon_mode', ['ENIMultiIP', 'VPCENI', 'VPCIP'] as const, DEFAULTS.daemonMode);
+  let ipStack: 'ipv4' | 'dual' = askedStack === 'dual' ? 'dual' : 'ipv4';
+  if (ipStack === 'dual' && daemonMode === 'VPCIP') {
+    // VPCIP routes a node's IPv4 pod CIDR through the VPC route table; there is no IPv6 pod CIDR to route.
+    r.warnings.push('eni_conf.ip_stack: dual is ignored in daemon_mode VPCIP: its pods get IPv4 addresses only');
+    ipStack = 'ipv4';
+  }
+  if (ipStack === 'dual' && daemonMode === 'VPCENI')
+    r.fail(
+      'ip_stack',
+      'dual is not built for daemon_mode VPCENI yet (whole-ENI pods are IPv4 only): use daemon_mode ENIMultiIP or ip_stack ipv4',
+    );
   // Case-insensitive as Terway compares it (strings.ToLower). Terway's `datapathv2` (eBPF on veth) is wired here
   // as plain veth + policy routing: same addresses and routes, without the eBPF fast path.
   const virtualType = r.oneOfIgnoreCase('eniip_virtual_type', ['veth', 'ipvlan', 'datapathv2'] as const, DEFAULTS.eniipVirtualType);
@@ -80,6 +92,8 @@ export function readDriverKeys(r: Reader): DriverKeys {
   if (daemonMode === 'VPCENI' && (driver === 'veth' || driver === 'ipvlan')) {
     r.fail('driver', `daemon_mode VPCENI moves a whole ENI into the pod: use rawEni or none (got ${driver})`);
   }
+  if (ipStack === 'dual' && driver === 'ipvlan')
+    r.fail('ip_stack', 'dual is wired by the veth driver only (eniip_virtual_type / driver is ipvlan, whose IPv6 is not built)');
   const vethPrefix = r.str('veth_prefix');
   if (vethPrefix !== undefined && !/^[a-zA-Z][a-zA-Z0-9_-]{0,6}$/.test(vethPrefix)) {
     r.fail('veth_prefix', `must be 1-7 letters, digits, "_" or "-", starting with a letter (got ${show('veth_prefix', vethPrefix)})`);
@@ -88,7 +102,7 @@ export function readDriverKeys(r: Reader): DriverKeys {
   if (procSysPath !== undefined && !procSysPath.startsWith('/'))
     r.fail('proc_sys_path', `must be an absolute path (got ${show('proc_sys_path', procSysPath)})`);
   return {
-    ipStack: 'ipv4',
+    ipStack,
     serviceCidrs,
     daemonMode,
     podCidr,

@@ -86,6 +86,12 @@ export function parseDaemonConfig(raw: unknown): ParseResult {
   };
   if (config.ipamType === 'crd' && config.daemonMode !== 'ENIMultiIP')
     r.fail('ipam_type', `crd (centralized IPAM) serves daemon_mode ENIMultiIP only (got ${config.daemonMode})`);
+  // The controller places IPv4 addresses only: a dual-stack pool is node-local for now.
+  if (config.ipamType === 'crd' && config.ipStack === 'dual')
+    r.fail(
+      'ip_stack',
+      'dual is not built for ipam_type crd (the controller places IPv4 addresses only): use ip_stack ipv4 or the node-local pool',
+    );
   if (config.ipamType === 'crd' && (config.accessKey || config.credentialPath))
     r.warnings.push(
       `eni_conf.${config.accessKey ? 'access_key' : 'credential_path'}: ignored (ipam_type crd: the daemon makes no cloud call; the controller holds the credentials)`,

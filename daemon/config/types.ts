@@ -56,7 +56,8 @@ export interface DaemonConfig {
   /** API name -> calls per minute. */
   rateLimit: Record<string, number>;
   backoffOverride: Record<string, BackoffSpec>;
-  ipStack: 'ipv4';
+  /** Terway `ip_stack`: `dual` gives ENIMultiIP pods an IPv6 address of the same ENI too. */
+  ipStack: 'ipv4' | 'dual';
   /**
    * Terway `ipam_type`: '' = node-local (this daemon calls the cloud); 'crd' = centralized (the controller in
    * controlplane/ owns the cloud; the daemon serves from its node's custom resource and needs no credentials).

@@ -44,6 +44,8 @@ function specOf(alloc: IpAllocation, netnsPath: string, mtu: number): PodNetwork
     primaryEni: alloc.primaryEni,
     vSwitchCidr: alloc.vSwitchCidr,
     gateway: alloc.gateway,
+    // Dual stack: the pair's IPv6 address and the ENI's vSwitch IPv6 gateway (its table's IPv6 default route).
+    ...(alloc.ipv6 ? { ipv6: alloc.ipv6, ...(alloc.ipv6Gateway ? { ipv6Gateway: alloc.ipv6Gateway } : {}) } : {}),
     mtu,
   };
 }
@@ -54,9 +56,16 @@ function teardownOf(alloc: IpAllocation, netnsPath?: string): TeardownSpec {
     netnsPath: netnsPath || alloc.netns || undefined,
     ifName: alloc.ifName,
     ip: alloc.ip,
+    ...(alloc.ipv6 ? { ipv6: alloc.ipv6 } : {}),
     eniMac: alloc.eniMac,
     primaryEni: alloc.primaryEni,
   };
+}
+
+/** The pod's addresses as the CNI result lists them: IPv4 /32, and in dual stack IPv6 /128. */
+function ipsOf(alloc: IpAllocation, gateway: string, gateway6: string): AllocResult['ips'] {
+  const v4 = { address: `${alloc.ip}/32`, gateway, family: 4 as const };
+  return alloc.ipv6 ? [v4, { address: `${alloc.ipv6}/128`, gateway: gateway6, family: 6 as const }] : [v4];
 }
 
 export class EniMultiIpService implements NetworkService {
@@ -233,7 +242,7 @@ export class EniMultiIpService implements NetworkService {
     return {
       found: true,
       ipType: this.ipType,
-      ips: [{ address: `${alloc.ip}/32`, gateway: alloc.gateway, family: 4 }],
+      ips: ipsOf(alloc, alloc.gateway, alloc.ipv6Gateway ?? ''),
       eniId: alloc.eniId,
       eniMac: alloc.eniMac,
       netns: alloc.netns,
@@ -288,10 +297,11 @@ export class EniMultiIpService implements NetworkService {
 
   private reply(alloc: IpAllocation, wired: PodNetworkResult): AllocResult {
     const gateway = wired.podGateway || alloc.gateway;
+    const gateway6 = wired.podGatewayV6 || alloc.ipv6Gateway || '';
     return {
       ipType: this.ipType,
-      ips: [{ address: `${alloc.ip}/32`, gateway, family: 4 }],
-      routes: [{ dst: '0.0.0.0/0', gw: gateway }],
+      ips: ipsOf(alloc, gateway, gateway6),
+      routes: [{ dst: '0.0.0.0/0', gw: gateway }, ...(alloc.ipv6 ? [{ dst: '::/0', gw: gateway6 }] : [])],
       interface: { name: alloc.ifName, mac: wired.podIfMac, hostIfName: wired.hostIfName ?? '', hostIfMac: wired.hostIfMac ?? '' },
       eniId: alloc.eniId,
       eniMac: alloc.eniMac,

@@ -76,7 +76,9 @@ export class KernelHygiene {
     const driver = this.bound?.driver;
     if (!driver?.reconcile) return [];
     try {
-      const { removed } = await driver.reconcile(live.map((a) => ({ containerId: a.containerId, ifName: a.ifName, ip: a.ip })));
+      const { removed } = await driver.reconcile(
+        live.map((a) => ({ containerId: a.containerId, ifName: a.ifName, ip: a.ip, ...(a.ipv6 ? { ipv6: a.ipv6 } : {}) })),
+      );
       if (removed.length > 0) this.log.warn({ removed }, 'start-up kernel reconcile removed wiring no pod owns');
       else this.log.info({ live: live.length }, 'start-up kernel reconcile: nothing stale');
       return removed;

@@ -64,6 +64,22 @@ export const migrations: Migration[] = [
     version: 2,
     sql: `ALTER TABLE enis ADD COLUMN primary_ip TEXT;`,
   },
+  {
+    // Dual stack: an IPv6 address paired with each IPv4 one, the pod's IPv6 address and its vSwitch's IPv6
+    // block and gateway. Nullable: rows written by v2 (IPv4 only) stay as they are.
+    version: 3,
+    sql: `
+      ALTER TABLE enis ADD COLUMN vswitch_ipv6_cidr TEXT;
+      ALTER TABLE enis ADD COLUMN ipv6_gateway TEXT;
+      ALTER TABLE ips ADD COLUMN ipv6 TEXT;
+      CREATE UNIQUE INDEX ips_ipv6 ON ips(ipv6) WHERE ipv6 IS NOT NULL;
+      ALTER TABLE pods ADD COLUMN ipv6 TEXT;
+      ALTER TABLE pods ADD COLUMN vswitch_ipv6_cidr TEXT;
+      ALTER TABLE pods ADD COLUMN ipv6_gateway TEXT;
+      -- no IPv6 address held by two pods
+      CREATE UNIQUE INDEX pods_ipv6 ON pods(ipv6) WHERE ipv6 IS NOT NULL;
+    `,
+  },
 ];
 
 export const schemaVersion = migrations[migrations.length - 1]!.version;

@@ -42,6 +42,8 @@ interface EniRow {
   state: EniRecord['state'];
   created_at: number;
   primary_ip: string | null;
+  vswitch_ipv6_cidr: string | null;
+  ipv6_gateway: string | null;
 }
 interface IpRow {
   ip: string;
@@ -52,6 +54,7 @@ interface IpRow {
   reserved_for: string | null;
   until: number | null;
   missing_in_cloud: number;
+  ipv6: string | null;
 }
 interface PodRow {
   pod_key: string;
@@ -71,6 +74,9 @@ interface PodRow {
   mode: PodMode;
   stateful: number;
   allocated_at: number;
+  ipv6: string | null;
+  vswitch_ipv6_cidr: string | null;
+  ipv6_gateway: string | null;
   updated_at: number;
 }
 
@@ -118,29 +124,34 @@ export class SqlitePoolStore implements PoolStore {
     const db = this.db;
     this.stmts = {
       putEni: db.prepare(
-        `INSERT INTO enis (eni_id, mac, vswitch_id, vswitch_cidr, gateway, is_primary, created_by_us, state, created_at, primary_ip)
-         VALUES (@eni_id, @mac, @vswitch_id, @vswitch_cidr, @gateway, @is_primary, @created_by_us, @state, @created_at, @primary_ip)
+        `INSERT INTO enis (eni_id, mac, vswitch_id, vswitch_cidr, gateway, is_primary, created_by_us, state, created_at, primary_ip,
+           vswitch_ipv6_cidr, ipv6_gateway)
+         VALUES (@eni_id, @mac, @vswitch_id, @vswitch_cidr, @gateway, @is_primary, @created_by_us, @state, @created_at, @primary_ip,
+           @vswitch_ipv6_cidr, @ipv6_gateway)
          ON CONFLICT(eni_id) DO UPDATE SET mac=excluded.mac, vswitch_id=excluded.vswitch_id, vswitch_cidr=excluded.vswitch_cidr,
            gateway=excluded.gateway, is_primary=excluded.is_primary, created_by_us=excluded.created_by_us, state=excluded.state,
-           primary_ip=COALESCE(excluded.primary_ip, enis.primary_ip)`,
+           primary_ip=COALESCE(excluded.primary_ip, enis.primary_ip),
+           vswitch_ipv6_cidr=COALESCE(excluded.vswitch_ipv6_cidr, enis.vswitch_ipv6_cidr),
+           ipv6_gateway=COALESCE(excluded.ipv6_gateway, enis.ipv6_gateway)`,
       ),
       deleteEniIps: db.prepare('DELETE FROM ips WHERE eni_id = ?'),
       deleteEni: db.prepare('DELETE FROM enis WHERE eni_id = ?'),
       putIp: db.prepare(
-        `INSERT INTO ips (ip, eni_id, state, pod_key, since, reserved_for, until, missing_in_cloud)
-         VALUES (@ip, @eni_id, @state, @pod_key, @since, @reserved_for, @until, @missing_in_cloud)
+        `INSERT INTO ips (ip, eni_id, state, pod_key, since, reserved_for, until, missing_in_cloud, ipv6)
+         VALUES (@ip, @eni_id, @state, @pod_key, @since, @reserved_for, @until, @missing_in_cloud, @ipv6)
          ON CONFLICT(ip) DO UPDATE SET eni_id=excluded.eni_id, state=excluded.state, pod_key=excluded.pod_key, since=excluded.since,
-           reserved_for=excluded.reserved_for, until=excluded.until, missing_in_cloud=excluded.missing_in_cloud`,
+           reserved_for=excluded.reserved_for, until=excluded.until, missing_in_cloud=excluded.missing_in_cloud, ipv6=excluded.ipv6`,
       ),
       deleteIp: db.prepare('DELETE FROM ips WHERE ip = ?'),
       putPod: db.prepare(
         `INSERT INTO pods (pod_key, container_id, if_name, network_name, namespace, name, netns, ip, eni_id, eni_mac, primary_eni,
-           vswitch_id, vswitch_cidr, gateway, mode, stateful, allocated_at, updated_at)
+           vswitch_id, vswitch_cidr, gateway, mode, stateful, allocated_at, updated_at, ipv6, vswitch_ipv6_cidr, ipv6_gateway)
          VALUES (@pod_key, @container_id, @if_name, @network_name, @namespace, @name, @netns, @ip, @eni_id, @eni_mac, @primary_eni,
-           @vswitch_id, @vswitch_cidr, @gateway, @mode, @stateful, @allocated_at, @updated_at)
+           @vswitch_id, @vswitch_cidr, @gateway, @mode, @stateful, @allocated_at, @updated_at, @ipv6, @vswitch_ipv6_cidr, @ipv6_gateway)
          ON CONFLICT(pod_key) DO UPDATE SET netns=excluded.netns, ip=excluded.ip, eni_id=excluded.eni_id, eni_mac=excluded.eni_mac,
            primary_eni=excluded.primary_eni, vswitch_id=excluded.vswitch_id, vswitch_cidr=excluded.vswitch_cidr, gateway=excluded.gateway,
-           mode=excluded.mode, stateful=excluded.stateful, updated_at=excluded.updated_at`,
+           mode=excluded.mode, stateful=excluded.stateful, updated_at=excluded.updated_at, ipv6=excluded.ipv6,
+           vswitch_ipv6_cidr=excluded.vswitch_ipv6_cidr, ipv6_gateway=excluded.ipv6_gateway`,
       ),
       deletePod: db.prepare('DELETE FROM pods WHERE pod_key = ?'),
       allEnis: db.prepare('SELECT * FROM enis ORDER BY eni_id'),
@@ -209,6 +220,8 @@ export class SqlitePoolStore implements PoolStore {
           state: e.state,
           created_at: e.createdAt,
           primary_ip: e.primaryIp ?? null,
+          vswitch_ipv6_cidr: e.vSwitchIpv6Cidr ?? null,
+          ipv6_gateway: e.ipv6Gateway ?? null,
         });
         break;
       }
@@ -227,6 +240,7 @@ export class SqlitePoolStore implements PoolStore {
           reserved_for: r.reservedFor ?? null,
           until: r.until ?? null,
           missing_in_cloud: r.missingInCloud ? 1 : 0,
+          ipv6: r.ipv6 ?? null,
         });
         break;
       }
@@ -254,6 +268,9 @@ export class SqlitePoolStore implements PoolStore {
           stateful: p.stateful ? 1 : 0,
           allocated_at: p.allocatedAt,
           updated_at: Date.now(),
+          ipv6: p.ipv6 ?? null,
+          vswitch_ipv6_cidr: p.vSwitchIpv6Cidr ?? null,
+          ipv6_gateway: p.ipv6Gateway ?? null,
         });
         break;
       }
@@ -276,6 +293,8 @@ function eniFromRow(r: EniRow): EniRecord {
     state: r.state,
     createdAt: r.created_at,
     ...(r.primary_ip !== null ? { primaryIp: r.primary_ip } : {}),
+    ...(r.vswitch_ipv6_cidr !== null ? { vSwitchIpv6Cidr: r.vswitch_ipv6_cidr } : {}),
+    ...(r.ipv6_gateway !== null ? { ipv6Gateway: r.ipv6_gateway } : {}),
   };
 }
 
@@ -285,6 +304,7 @@ function ipFromRow(r: IpRow): IpRecord {
   if (r.reserved_for !== null) rec.reservedFor = r.reserved_for;
   if (r.until !== null) rec.until = r.until;
   if (r.missing_in_cloud) rec.missingInCloud = true;
+  if (r.ipv6 !== null) rec.ipv6 = r.ipv6;
   return rec;
 }
 
@@ -307,6 +327,9 @@ function podFromRow(r: PodRow): PodRecord {
     mode: r.mode,
     stateful: r.stateful === 1,
     allocatedAt: r.allocated_at,
+    ...(r.ipv6 !== null ? { ipv6: r.ipv6 } : {}),
+    ...(r.vswitch_ipv6_cidr !== null ? { vSwitchIpv6Cidr: r.vswitch_ipv6_cidr } : {}),
+    ...(r.ipv6_gateway !== null ? { ipv6Gateway: r.ipv6_gateway } : {}),
   };
 }
 

@@ -23,6 +23,8 @@ export interface Pod {
   node: NodeDaemon;
   /** Set by a successful ADD. */
   ip?: string;
+  /** Dual stack: the pod's IPv6 address from the ADD result. */
+  ipv6?: string;
   hostVeth?: string;
   gateway?: string;
 }
@@ -115,6 +117,8 @@ export async function addPod(pluginPath: string, pod: Pod): Promise<CniOutcome> 
   const ip = res?.ips?.[0];
   if (r.code !== 0 || !ip || !/^\d+\.\d+\.\d+\.\d+\/32$/.test(ip.address)) throw new CniCallError('ADD', pod.name, r, pod.node.logTail(8));
   pod.ip = ip.address.split('/')[0];
+  const ip6 = res?.ips?.find((a) => a.address.includes(':'));
+  if (ip6) pod.ipv6 = ip6.address.split('/')[0];
   pod.gateway = ip.gateway;
   pod.hostVeth = res?.interfaces?.find((i) => !i.sandbox)?.name;
   return r;

@@ -138,6 +138,8 @@ const createNetworkInterface: ActionFn = (ctx, p) => {
     primaryIp: str(p, 'PrimaryIpAddress'),
     secondaryIpCount: int(p, 'SecondaryPrivateIpAddressCount', { min: 0 }),
     secondaryIps: explicit,
+    ipv6Count: int(p, 'Ipv6AddressCount', { min: 0 }),
+    ipv6s: list(p, 'Ipv6Address'),
     tags: tagMap(tags(p)),
     name: str(p, 'NetworkInterfaceName'),
     description: str(p, 'Description'),
@@ -202,6 +204,24 @@ const unassignPrivateIpAddresses: ActionFn = (ctx, p) => {
   return {};
 };
 
+const assignIpv6Addresses: ActionFn = (ctx, p) => {
+  checkRegion(ctx, p);
+  const eniId = required(p, 'NetworkInterfaceId');
+  const got = ctx.world.assignIpv6s(eniId, { count: int(p, 'Ipv6AddressCount', { min: 0 }), ips: list(p, 'Ipv6Address') });
+  const e = ctx.world.eni(eniId);
+  ctx.life.emit('ipv6sAssigned', { eniId, instanceId: e.instanceId, ips: [...got] });
+  return { NetworkInterfaceId: eniId, Ipv6Sets: { Ipv6Address: got }, Ipv6PrefixSets: { Ipv6Prefix: [] } };
+};
+
+const unassignIpv6Addresses: ActionFn = (ctx, p) => {
+  checkRegion(ctx, p);
+  const eniId = required(p, 'NetworkInterfaceId');
+  const gone = ctx.world.unassignIpv6s(eniId, list(p, 'Ipv6Address'));
+  const e = ctx.world.eni(eniId);
+  ctx.life.emit('ipv6sUnassigned', { eniId, instanceId: e.instanceId, ips: gone });
+  return {};
+};
+
 const describeNetworkInterfaces: ActionFn = (ctx, p) => {
   checkRegion(ctx, p);
   const status = str(p, 'Status');
@@ -215,6 +235,7 @@ const describeNetworkInterfaces: ActionFn = (ctx, p) => {
     tags: tags(p),
     primaryIp: str(p, 'PrimaryIpAddress'),
     privateIps: list(p, 'PrivateIpAddress'),
+    ipv6s: list(p, 'Ipv6Address'),
     securityGroupId: str(p, 'SecurityGroupId'),
     name: str(p, 'NetworkInterfaceName'),
   });
@@ -293,7 +314,7 @@ const describeInstances: ActionFn = (ctx, p) => {
                   ...e.secondaryIps.map((ip) => ({ PrivateIpAddress: ip, Primary: false })),
                 ],
               },
-              Ipv6Sets: { Ipv6Set: [] },
+              Ipv6Sets: { Ipv6Set: e.ipv6s.map((ip) => ({ Ipv6Address: ip })) },
             })),
           },
           Tags: { Tag: [] },
@@ -327,6 +348,7 @@ const describeVSwitches: ActionFn = (ctx, p) => {
         VpcId: v.vpcId,
         ZoneId: v.zoneId,
         CidrBlock: v.cidrText,
+        Ipv6CidrBlock: v.ipv6?.cidrText ?? '',
         AvailableIpAddressCount: w.availableIpCount(v),
         Status: 'Available',
         IsDefault: false,
@@ -456,6 +478,8 @@ const ECS_ACTIONS: Record<string, ActionDef> = {
   DetachNetworkInterface: { product: 'ecs', fn: detachNetworkInterface, mutatesEni: true },
   AssignPrivateIpAddresses: { product: 'ecs', fn: assignPrivateIpAddresses, idempotent: true, mutatesEni: true },
   UnassignPrivateIpAddresses: { product: 'ecs', fn: unassignPrivateIpAddresses, mutatesEni: true },
+  AssignIpv6Addresses: { product: 'ecs', fn: assignIpv6Addresses, idempotent: true, mutatesEni: true },
+  UnassignIpv6Addresses: { product: 'ecs', fn: unassignIpv6Addresses, mutatesEni: true },
   DescribeNetworkInterfaces: { product: 'ecs', fn: describeNetworkInterfaces },
   DescribeInstanceTypes: { product: 'ecs', fn: describeInstanceTypes },
   DescribeInstances: { product: 'ecs', fn: describeInstances },

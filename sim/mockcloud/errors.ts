@@ -36,6 +36,10 @@ export const MockErrorCodes = {
   VpcMismatch: 'InvalidOperation.VpcMismatch',
   EniPerInstanceLimitExceeded: 'EniPerInstanceLimitExceeded',
   Ipv4CountExceeded: 'InvalidOperation.Ipv4CountExceeded',
+  Ipv6CountExceeded: 'InvalidOperation.Ipv6CountExceeded',
+  Ipv6NotSupport: 'InvalidOperation.Ipv6NotSupport',
+  Ipv6NotTurnOn: 'InvalidVSwitch.Ipv6NotTurnOn',
+  IpAddressInvalid: 'InvalidIp.Address',
   VSwitchIpNotEnough: 'InvalidVSwitchId.IpNotEnough',
   VSwitchIpInvalid: 'InvalidVSwitchId.IpInvalid',
   IpAssigned: 'InvalidIp.IpAssigned',
@@ -100,6 +104,17 @@ export const errors = {
     ),
   ipv4CountExceeded: (limit: number) =>
     new ApiError(403, C.Ipv4CountExceeded, `The maximum number of IPv4 addresses of the ENI has been reached (${limit}).`),
+  // IPv6: codes, statuses and message templates from the AssignIpv6Addresses error table.
+  ipv6CountExceeded: (eniId: string, limit: number, instanceType: string, assigned: number, want: number) =>
+    new ApiError(
+      403,
+      C.Ipv6CountExceeded,
+      `The number of eni ${eniId} ipv6 address exceeds the limit(${limit}). target instanceType ${instanceType}. Assigned:${assigned}. Expecting assign:${want}.`,
+    ),
+  ipv6NotSupport: (instanceType: string) => new ApiError(403, C.Ipv6NotSupport, `The instanceType of ${instanceType} not support ipv6.`),
+  ipv6NotTurnOn: (vSwitchId: string) =>
+    new ApiError(403, C.Ipv6NotTurnOn, `The specified VSwitch "${vSwitchId}" ipv6 function not turn on.`),
+  ipAddressInvalid: (ip: string) => new ApiError(403, C.IpAddressInvalid, `The specified ipAddress "${ip}" is invalid.`),
   vSwitchIpNotEnough: (id: string) =>
     new ApiError(403, C.VSwitchIpNotEnough, `The specified VSwitch ${id} does not have enough IP addresses.`),
   vSwitchIpInvalid: (ip: string) =>

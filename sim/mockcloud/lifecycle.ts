@@ -43,6 +43,8 @@ export class EniLifecycle implements Lifecycle {
       vSwitchId: e.vSwitchId,
       gateway: this.world.gateway(v),
       cidr: v.cidrText,
+      ipv6s: [...e.ipv6s],
+      ...(v.ipv6 ? { ipv6Cidr: v.ipv6.cidrText, ipv6Gateway: this.world.ipv6Gateway(v) } : {}),
     };
   }
 
@@ -78,6 +80,7 @@ export class EniLifecycle implements Lifecycle {
         mac: e.mac,
         primaryIp: e.primaryIp,
         secondaryIps: [...e.secondaryIps],
+        ipv6s: [...e.ipv6s],
       };
       if (this.detachHook) {
         try {

@@ -37,6 +37,8 @@ const ENI_KEYS = [
   'vpc-id',
   'vpc-cidr-block',
   'ipv6s',
+  'ipv6-gateway',
+  'vswitch-ipv6-cidr-block',
 ];
 
 const notFound: MetadataAnswer = { status: 404, body: 'Not Found' };
@@ -147,8 +149,15 @@ export function metadataLookup(world: World, instanceId: string, path: string, o
       return ok(eni.vpcId);
     case 'vpc-cidr-block':
       return ok(world.vpc.cidrText);
+    // ECS answers 404 while the ENI holds no IPv6 address (Terway's metadata client relies on it).
     case 'ipv6s':
-      return ok(JSON.stringify(eni.ipv6s));
+      return eni.ipv6s.length > 0 ? ok(JSON.stringify(eni.ipv6s)) : notFound;
+    case 'ipv6-gateway': {
+      const gw = world.ipv6Gateway(v);
+      return gw ? ok(gw) : notFound;
+    }
+    case 'vswitch-ipv6-cidr-block':
+      return v.ipv6 ? ok(v.ipv6.cidrText) : notFound;
     default:
       return notFound;
   }

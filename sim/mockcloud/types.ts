@@ -4,8 +4,10 @@
 export interface WorldSpec {
   regionId: string;
   zones: string[];
-  vpc: { id: string; cidr: string; routeTableId?: string; vRouterId?: string };
-  vSwitches: { id: string; zoneId: string; cidr: string }[];
+  /** `ipv6Cidr`: the VPC's IPv6 block (a /56, as ECS hands out); absent: the VPC has no IPv6. */
+  vpc: { id: string; cidr: string; ipv6Cidr?: string; routeTableId?: string; vRouterId?: string };
+  /** `ipv6Cidr`: a /64 out of the VPC's /56 (IPv6 turned on for the vSwitch); absent: IPv4 only. */
+  vSwitches: { id: string; zoneId: string; cidr: string; ipv6Cidr?: string }[];
   securityGroups: string[];
   instanceTypes: { id: string; eniQuantity: number; ipv4PerEni: number; ipv6PerEni: number }[];
   /**
@@ -115,6 +117,10 @@ export interface EniAttachedEvent {
   vSwitchId: string;
   gateway: string;
   cidr: string;
+  /** The ENI's IPv6 addresses and its vSwitch's IPv6 block and gateway (absent: IPv4-only vSwitch). */
+  ipv6s: string[];
+  ipv6Cidr?: string;
+  ipv6Gateway?: string;
 }
 export interface EniDetachedEvent {
   instanceId: string;
@@ -123,6 +129,7 @@ export interface EniDetachedEvent {
   /** The ENI's addresses at detach time (extra to the agreed shape, for a kernel backend's routes). */
   primaryIp: string;
   secondaryIps: string[];
+  ipv6s: string[];
 }
 export interface IpsChangedEvent {
   eniId: string;
@@ -174,8 +181,18 @@ export interface RouteEntryDump {
 export interface WorldDump {
   regionId: string;
   zones: string[];
-  vpc: { id: string; cidr: string; routeTableId: string; vRouterId: string };
-  vSwitches: { vSwitchId: string; zoneId: string; cidr: string; gateway: string; availableIpAddressCount: number; usedIps: string[] }[];
+  vpc: { id: string; cidr: string; ipv6Cidr?: string; routeTableId: string; vRouterId: string };
+  vSwitches: {
+    vSwitchId: string;
+    zoneId: string;
+    cidr: string;
+    gateway: string;
+    availableIpAddressCount: number;
+    usedIps: string[];
+    ipv6Cidr?: string;
+    ipv6Gateway?: string;
+    usedIpv6s: string[];
+  }[];
   securityGroups: string[];
   instanceTypes: WorldSpec['instanceTypes'];
   instances: {

@@ -14,6 +14,18 @@ import {
   vSwitchUsableRange,
   type Ipv4Cidr,
 } from '../../lib/ipv4.js';
+import {
+  bigIntToIpv6,
+  formatIpv6Cidr,
+  ipv6CidrContains,
+  ipv6CidrsOverlap,
+  ipv6CidrWithin,
+  ipv6ToBigInt,
+  isIpv6,
+  parseIpv6Cidr,
+  vSwitchIpv6UsableRange,
+  type Ipv6Cidr,
+} from '../../lib/ipv6.js';
 import { errors } from './errors.js';
 import { ListingHistory } from './history.js';
 import { RamCredentials, type StsCredentials } from './ram.js';
@@ -26,11 +38,17 @@ export function defaultWorldSpec(): WorldSpec {
   return {
     regionId: 'cn-hangzhou',
     zones: ['cn-hangzhou-h', 'cn-hangzhou-i'],
-    vpc: { id: 'vpc-mock-1', cidr: '10.0.0.0/16', routeTableId: 'vtb-mock-1', vRouterId: 'vrt-mock-1' },
+    vpc: {
+      id: 'vpc-mock-1',
+      cidr: '10.0.0.0/16',
+      ipv6Cidr: 'fd00:0:0:100::/56',
+      routeTableId: 'vtb-mock-1',
+      vRouterId: 'vrt-mock-1',
+    },
     vSwitches: [
-      { id: 'vsw-mock-a', zoneId: 'cn-hangzhou-h', cidr: '10.0.0.0/23' },
-      { id: 'vsw-mock-b', zoneId: 'cn-hangzhou-h', cidr: '10.0.2.0/24' },
-      { id: 'vsw-mock-c', zoneId: 'cn-hangzhou-i', cidr: '10.0.3.0/24' },
+      { id: 'vsw-mock-a', zoneId: 'cn-hangzhou-h', cidr: '10.0.0.0/23', ipv6Cidr: 'fd00:0:0:100::/64' },
+      { id: 'vsw-mock-b', zoneId: 'cn-hangzhou-h', cidr: '10.0.2.0/24', ipv6Cidr: 'fd00:0:0:102::/64' },
+      { id: 'vsw-mock-c', zoneId: 'cn-hangzhou-i', cidr: '10.0.3.0/24', ipv6Cidr: 'fd00:0:0:103::/64' },
     ],
     securityGroups: ['sg-mock-1'],
     instanceTypes: [
@@ -76,6 +94,8 @@ export interface VSwitchState {
   cidr: Ipv4Cidr;
   cidrText: string;
   used: Set<number>;
+  /** Its IPv6 block (IPv6 turned on) and the IPv6 addresses in use; absent: IPv4 only. */
+  ipv6?: { cidr: Ipv6Cidr; cidrText: string; used: Set<bigint> };
   creationTime: string;
 }
 
@@ -134,6 +154,9 @@ export interface CreateEniInput {
   primaryIp?: string;
   secondaryIpCount?: number;
   secondaryIps?: string[];
+  /** CreateNetworkInterface Ipv6AddressCount / Ipv6Address.N. */
+  ipv6Count?: number;
+  ipv6s?: string[];
   tags?: Record<string, string>;
   name?: string;
   description?: string;
@@ -149,6 +172,7 @@ export interface EniFilter {
   tags?: { key: string; value?: string }[];
   primaryIp?: string;
   privateIps?: string[];
+  ipv6s?: string[];
   securityGroupId?: string;
   name?: string;
 }
@@ -157,6 +181,9 @@ export interface EniFilter {
 export const MAX_IPS_PER_CALL = 10;
 /** CreateNetworkInterface SecondaryPrivateIpAddressCount: 1 to 49 (ECS API reference). */
 export const MAX_SECONDARY_ON_CREATE = 49;
+/** IPv6 addresses per AssignIpv6Addresses / CreateNetworkInterface call, and on an ENI that is not attached (API reference). */
+export const MAX_IPV6_PER_CALL = 10;
+export const MAX_IPV6_UNATTACHED = 10;
 
 function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -165,7 +192,7 @@ function isoSeconds(ms: number): string {
 export class World {
   readonly regionId: string;
   readonly zones: string[];
-  readonly vpc: { id: string; cidr: Ipv4Cidr; cidrText: string };
+  readonly vpc: { id: string; cidr: Ipv4Cidr; cidrText: string; ipv6?: { cidr: Ipv6Cidr; cidrText: string } };
   readonly vSwitches = new Map<string, VSwitchState>();
   readonly securityGroups = new Set<string>();
   readonly instanceTypes = new Map<string, InstanceTypeState>();
@@ -195,7 +222,14 @@ export class World {
     this.ram = new RamCredentials(spec.stsTtlMs ?? 15 * 60_000);
     this.metadataHttpTokens = spec.metadataHttpTokens ?? 'optional';
     const vpcCidr = parseIpv4Cidr(spec.vpc.cidr);
-    this.vpc = { id: spec.vpc.id, cidr: vpcCidr, cidrText: formatIpv4Cidr(vpcCidr) };
+    const vpcV6 = spec.vpc.ipv6Cidr !== undefined ? parseIpv6Cidr(spec.vpc.ipv6Cidr) : undefined;
+    if (vpcV6 && vpcV6.prefix !== 56) throw new Error(`world: the VPC IPv6 block must be a /56 (${spec.vpc.ipv6Cidr})`);
+    this.vpc = {
+      id: spec.vpc.id,
+      cidr: vpcCidr,
+      cidrText: formatIpv4Cidr(vpcCidr),
+      ...(vpcV6 ? { ipv6: { cidr: vpcV6, cidrText: formatIpv6Cidr(vpcV6) } } : {}),
+    };
     const created = isoSeconds(this.now());
     for (const k of spec.accessKeys) this.accessKeys.set(k.id, k.secret);
     for (const sg of spec.securityGroups) this.securityGroups.add(sg);
@@ -215,6 +249,7 @@ export class World {
         cidr: c,
         cidrText: formatIpv4Cidr(c),
         used: new Set(),
+        ...(v.ipv6Cidr !== undefined ? { ipv6: this.vSwitchIpv6(v.id, v.ipv6Cidr) } : {}),
         creationTime: created,
       });
     }
@@ -259,6 +294,17 @@ export class World {
         ...(inst.ramRole === null || inst.ramRole === '' ? {} : { ramRole: inst.ramRole ?? DEFAULT_RAM_ROLE }),
       });
     }
+  }
+
+  /** A vSwitch's IPv6 block: a /64 inside the VPC's /56, overlapping no other vSwitch's. */
+  private vSwitchIpv6(id: string, cidr: string): NonNullable<VSwitchState['ipv6']> {
+    const c = parseIpv6Cidr(cidr, { strict: true });
+    if (!this.vpc.ipv6) throw new Error(`world: vSwitch ${id} has an IPv6 block but the VPC has none`);
+    if (c.prefix !== 64 || !ipv6CidrWithin(c, this.vpc.ipv6.cidr))
+      throw new Error(`world: vSwitch ${id} IPv6 block ${cidr} must be a /64 of the VPC's ${this.vpc.ipv6.cidrText}`);
+    for (const other of this.vSwitches.values())
+      if (other.ipv6 && ipv6CidrsOverlap(c, other.ipv6.cidr)) throw new Error(`world: vSwitch ${id} IPv6 block overlaps ${other.id}`);
+    return { cidr: c, cidrText: formatIpv6Cidr(c), used: new Set() };
   }
 
   // ---- credentials and listings --------------------------------------------------------------
@@ -369,6 +415,50 @@ export class World {
     for (const ip of ips) v.used.delete(ipv4ToInt(ip));
   }
 
+  // IPv6: a /64 never runs out here, so no IpNotEnough; addresses are handed out lowest free first
+  // (the real cloud picks them at random), stored in canonical RFC 5952 text.
+
+  ipv6Gateway(v: VSwitchState): string | undefined {
+    return v.ipv6 ? bigIntToIpv6(vSwitchIpv6UsableRange(v.ipv6.cidr).gateway) : undefined;
+  }
+
+  /** The vSwitch's IPv6 block, or InvalidVSwitch.Ipv6NotTurnOn. */
+  private ipv6Of(v: VSwitchState): NonNullable<VSwitchState['ipv6']> {
+    if (!v.ipv6) throw errors.ipv6NotTurnOn(v.id);
+    return v.ipv6;
+  }
+
+  /** Checks and takes `count` new or the explicit IPv6 addresses; all or nothing. */
+  private takeIpv6s(v: VSwitchState, count: number, explicit: string[]): string[] {
+    const six = this.ipv6Of(v);
+    const r = vSwitchIpv6UsableRange(six.cidr);
+    const want: bigint[] = [];
+    for (const ip of explicit) {
+      if (!isIpv6(ip)) throw errors.ipAddressInvalid(ip);
+      const n = ipv6ToBigInt(ip);
+      if (!ipv6CidrContains(six.cidr, n) || n < r.first || n > r.last) throw errors.ipAddressInvalid(ip);
+      if (want.includes(n)) throw errors.ipRepeated(ip);
+      if (six.used.has(n)) throw errors.ipAssigned(ip);
+      want.push(n);
+    }
+    for (let n = r.first; want.length < explicit.length + count; n++) if (!six.used.has(n)) want.push(n);
+    for (const n of want) six.used.add(n);
+    return want.map(bigIntToIpv6);
+  }
+
+  private releaseIpv6s(v: VSwitchState, ips: string[]): void {
+    for (const ip of ips) v.ipv6?.used.delete(ipv6ToBigInt(ip));
+  }
+
+  /** Checks an IPv6 count request: one of count / explicit, 1 to 10 (API reference). */
+  private checkIpv6Request(count: number, ips: string[]): number {
+    if (count > 0 && ips.length > 0) throw errors.invalidParam('Ipv6AddressCount', 'cannot be used together with Ipv6Address.N');
+    if (count < 0) throw errors.invalidParam('Ipv6AddressCount');
+    if (count > MAX_IPV6_PER_CALL || ips.length > MAX_IPV6_PER_CALL)
+      throw errors.invalidParam(count > 0 ? 'Ipv6AddressCount' : 'Ipv6Address.N', `must be at most ${MAX_IPV6_PER_CALL}`);
+    return count || ips.length;
+  }
+
   // ---- ENIs ------------------------------------------------------------------------------
 
   eni(id: string): EniState {
@@ -400,6 +490,13 @@ export class World {
     return this.maxIpsUnattached;
   }
 
+  /** Max IPv6 addresses the ENI may hold in its current binding (instance type's EniIpv6AddressQuantity, or 10 unattached). */
+  ipv6Limit(e: EniState): { limit: number; instanceType?: string } {
+    if (!e.instanceId) return { limit: MAX_IPV6_UNATTACHED };
+    const t = this.instanceType(this.instance(e.instanceId).instanceType);
+    return { limit: t.ipv6PerEni, instanceType: t.id };
+  }
+
   private newEni(input: CreateEniInput, type: 'Primary' | 'Secondary'): EniState {
     const v = this.vSwitch(input.vSwitchId);
     if (input.securityGroupIds.length === 0) throw errors.missing('SecurityGroupId');
@@ -417,6 +514,12 @@ export class World {
     const explicitNums = this.checkExplicit(v, explicitAll);
     const autoCount = (input.primaryIp ? 0 : 1) + secondaryCount;
     if (this.availableIpCount(v) < autoCount + explicitNums.length) throw errors.vSwitchIpNotEnough(v.id);
+    const v6Count = input.ipv6Count ?? 0;
+    const v6Explicit = input.ipv6s ?? [];
+    const v6Want = this.checkIpv6Request(v6Count, v6Explicit);
+    if (v6Want > MAX_IPV6_UNATTACHED) throw errors.ipv6CountExceeded('(new)', MAX_IPV6_UNATTACHED, '', 0, v6Want);
+    // IPv6 first: it is the half that can still refuse (vSwitch without IPv6, a bad address) before IPv4 is taken.
+    const ipv6s = v6Want > 0 ? this.takeIpv6s(v, v6Count, v6Explicit) : [];
     for (const n of explicitNums) v.used.add(n);
     const auto = this.allocate(v, autoCount);
     const primaryIp = input.primaryIp ?? auto.shift()!;
@@ -432,7 +535,7 @@ export class World {
       securityGroupIds: [...input.securityGroupIds],
       primaryIp,
       secondaryIps,
-      ipv6s: [],
+      ipv6s,
       tags: { ...(input.tags ?? {}) },
       name: input.name,
       description: input.description,
@@ -462,7 +565,9 @@ export class World {
   completeDelete(id: string): EniState | undefined {
     const e = this.enis.get(id);
     if (!e || e.status !== 'Deleting') return undefined;
-    this.release(this.vSwitch(e.vSwitchId), [e.primaryIp, ...e.secondaryIps]);
+    const v = this.vSwitch(e.vSwitchId);
+    this.release(v, [e.primaryIp, ...e.secondaryIps]);
+    this.releaseIpv6s(v, e.ipv6s);
     this.enis.delete(id);
     this.changed();
     return e;
@@ -485,6 +590,8 @@ export class World {
     const bound = this.enisOf(instanceId);
     if (bound.length >= type.eniQuantity) throw errors.eniPerInstance(type.id, type.eniQuantity);
     if (1 + e.secondaryIps.length > type.ipv4PerEni) throw errors.ipv4CountExceeded(type.ipv4PerEni);
+    if (e.ipv6s.length > 0 && type.ipv6PerEni === 0) throw errors.ipv6NotSupport(type.id);
+    if (e.ipv6s.length > type.ipv6PerEni) throw errors.ipv6CountExceeded(e.id, type.ipv6PerEni, type.id, e.ipv6s.length, 0);
     const usedIdx = new Set(bound.map((b) => b.deviceIndex));
     let idx = 1;
     while (usedIdx.has(idx)) idx++;
@@ -600,6 +707,43 @@ export class World {
     return [...drop];
   }
 
+  /** AssignIpv6Addresses: `count` new ones or the explicit ones, within the ENI's IPv6 quota. */
+  assignIpv6s(eniId: string, opts: { count?: number; ips?: string[] }): string[] {
+    const e = this.eni(eniId);
+    const count = opts.count ?? 0;
+    const ips = opts.ips ?? [];
+    if (count === 0 && ips.length === 0) throw errors.missing('Ipv6AddressCount');
+    const want = this.checkIpv6Request(count, ips);
+    if (e.status !== 'Available' && e.status !== 'InUse') throw errors.eniState(eniId, e.status, true);
+    const v = this.vSwitch(e.vSwitchId);
+    this.ipv6Of(v);
+    const { limit, instanceType } = this.ipv6Limit(e);
+    if (instanceType !== undefined && limit === 0) throw errors.ipv6NotSupport(instanceType);
+    if (e.ipv6s.length + want > limit) throw errors.ipv6CountExceeded(eniId, limit, instanceType ?? '', e.ipv6s.length, want);
+    const got = this.takeIpv6s(v, count, ips);
+    e.ipv6s.push(...got);
+    this.changed();
+    return got;
+  }
+
+  /** UnassignIpv6Addresses: all or nothing, as its IPv4 twin (an address the ENI does not hold refuses the call). */
+  unassignIpv6s(eniId: string, ips: string[]): string[] {
+    const e = this.eni(eniId);
+    if (ips.length === 0) throw errors.missing('Ipv6Address.1');
+    if (e.status !== 'Available' && e.status !== 'InUse') throw errors.eniState(eniId, e.status, true);
+    const drop = new Set<string>();
+    for (const ip of ips) {
+      const canonical = isIpv6(ip) ? bigIntToIpv6(ipv6ToBigInt(ip)) : undefined;
+      if (canonical === undefined) throw errors.ipAddressInvalid(ip);
+      if (!e.ipv6s.includes(canonical)) throw errors.ipUnassigned(ip);
+      drop.add(canonical);
+    }
+    e.ipv6s = e.ipv6s.filter((ip) => !drop.has(ip));
+    this.releaseIpv6s(this.vSwitch(e.vSwitchId), [...drop]);
+    this.changed();
+    return [...drop];
+  }
+
   /** The ENIs matching the filter, as a listing sees them now (maybe a moment ago: setListingLag). */
   describeEnis(f: EniFilter): EniState[] {
     const seen = this.listings.asSeenAt(this.now()) ?? [...this.enis.values()];
@@ -616,6 +760,10 @@ export class World {
       if (f.privateIps && f.privateIps.length > 0) {
         const all = new Set([e.primaryIp, ...e.secondaryIps]);
         if (!f.privateIps.some((ip) => all.has(ip))) return false;
+      }
+      if (f.ipv6s && f.ipv6s.length > 0) {
+        const held = new Set(e.ipv6s);
+        if (!f.ipv6s.some((ip) => isIpv6(ip) && held.has(bigIntToIpv6(ipv6ToBigInt(ip))))) return false;
       }
       for (const t of f.tags ?? []) {
         if (!(t.key in e.tags)) return false;
@@ -711,7 +859,13 @@ export class World {
     return {
       regionId: this.regionId,
       zones: [...this.zones],
-      vpc: { id: this.vpc.id, cidr: this.vpc.cidrText, routeTableId: rt0?.id ?? '', vRouterId: rt0?.vRouterId ?? '' },
+      vpc: {
+        id: this.vpc.id,
+        cidr: this.vpc.cidrText,
+        ...(this.vpc.ipv6 ? { ipv6Cidr: this.vpc.ipv6.cidrText } : {}),
+        routeTableId: rt0?.id ?? '',
+        vRouterId: rt0?.vRouterId ?? '',
+      },
       vSwitches: [...this.vSwitches.values()].map((v) => ({
         vSwitchId: v.id,
         zoneId: v.zoneId,
@@ -719,6 +873,8 @@ export class World {
         gateway: this.gateway(v),
         availableIpAddressCount: this.availableIpCount(v),
         usedIps: [...v.used].sort((a, b) => a - b).map(intToIpv4),
+        ...(v.ipv6 ? { ipv6Cidr: v.ipv6.cidrText, ipv6Gateway: this.ipv6Gateway(v) } : {}),
+        usedIpv6s: [...(v.ipv6?.used ?? [])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map(bigIntToIpv6),
       })),
       securityGroups: [...this.securityGroups],
       instanceTypes: [...this.instanceTypes.values()].map((t) => ({ ...t })),

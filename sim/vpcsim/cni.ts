@@ -79,3 +79,8 @@ export async function execPlugin(
 export function firstIp(r: CniResult | undefined): string | undefined {
   return r?.ips?.[0]?.address.split('/')[0];
 }
+
+/** The IPv6 address of a result (dual stack), without its prefix. */
+export function ipv6Of(r: CniResult | undefined): string | undefined {
+  return r?.ips?.find((x) => x.address.includes(':'))?.address.split('/')[0];
+}

@@ -119,11 +119,17 @@ class Kernel implements VpcKernel {
     return [...this.byEni.values()].map(toPublic);
   }
 
+  /** The router's per-address routes: IPv4 /32s and IPv6 /128s (link-local and prefix routes left out). */
   async routes(): Promise<RouterRoute[]> {
-    const rows = await ipJson<{ dst: string; dev?: string }[]>(this.routerNetns, ['route', 'show', 'table', 'main']);
+    const [rows4, rows6] = await Promise.all([
+      ipJson<{ dst: string; dev?: string }[]>(this.routerNetns, ['route', 'show', 'table', 'main']),
+      ipJson<{ dst: string; dev?: string }[]>(this.routerNetns, ['-6', 'route', 'show', 'table', 'main']),
+    ]);
     const byIf = new Map([...this.byEni.values()].map((l) => [l.routerIfName, l]));
-    return rows
-      .filter((r) => r.dev !== undefined && /^\d+\.\d+\.\d+\.\d+$/.test(r.dst))
+    const hostRoute = (dst: string) =>
+      /^\d+\.\d+\.\d+\.\d+$/.test(dst) || (dst.includes(':') && !dst.includes('/') && !dst.startsWith('fe80'));
+    return [...rows4, ...rows6]
+      .filter((r) => r.dev !== undefined && hostRoute(r.dst))
       .map((r) => {
         const l = byIf.get(r.dev as string);
         return { ip: r.dst, routerIfName: r.dev as string, eniId: l?.eniId, instanceId: l?.instanceId };
@@ -169,6 +175,8 @@ class Kernel implements VpcKernel {
     this.createdNetns.push(this.routerNetns);
     await setSysctls(this.routerNetns, {
       'net.ipv4.ip_forward': 1,
+      // Dual stack: the VPC router forwards IPv6 too; routes are /128 per address with permanent neighbours.
+      'net.ipv6.conf.all.forwarding': 1,
       // Links created later inherit these: answer ARP for any routed IP, never tell a node to go direct.
       'net.ipv4.conf.default.proxy_arp': 1,
       'net.ipv4.conf.all.send_redirects': 0,
@@ -184,7 +192,7 @@ class Kernel implements VpcKernel {
         this.createdNetns.push(netns);
       }
       // A Kubernetes node forwards between its ENIs and its pods.
-      await setSysctls(netns, { 'net.ipv4.ip_forward': 1 });
+      await setSysctls(netns, { 'net.ipv4.ip_forward': 1, 'net.ipv6.conf.all.forwarding': 1 });
       this.nodes.set(instanceId, { index: index++, instanceId, netns });
     }
 
@@ -203,6 +211,14 @@ class Kernel implements VpcKernel {
     );
     this.on(
       'ipsUnassigned',
+      (ev: IpsChangedEvent) => void this.enqueue(`unassign ${ev.eniId}`, () => this.removeIps(ev.eniId, ev.ips)).catch(() => undefined),
+    );
+    this.on(
+      'ipv6sAssigned',
+      (ev: IpsChangedEvent) => void this.enqueue(`assign ${ev.eniId}`, () => this.addIps(ev.eniId, ev.ips)).catch(() => undefined),
+    );
+    this.on(
+      'ipv6sUnassigned',
       (ev: IpsChangedEvent) => void this.enqueue(`unassign ${ev.eniId}`, () => this.removeIps(ev.eniId, ev.ips)).catch(() => undefined),
     );
     this.on(
@@ -235,6 +251,8 @@ class Kernel implements VpcKernel {
           vSwitchId: eni.vSwitchId,
           gateway: vsw.gateway,
           cidr: vsw.cidr,
+          ipv6s: eni.ipv6s,
+          ...(vsw.ipv6Cidr !== undefined ? { ipv6Cidr: vsw.ipv6Cidr, ipv6Gateway: vsw.ipv6Gateway } : {}),
         };
         await this.enqueue(`attach ${eniId}`, () => this.wireEni(ev, eni.type === 'Primary'));
       }
@@ -272,7 +290,7 @@ class Kernel implements VpcKernel {
   private async wireEni(ev: EniAttachedEvent, primary = false): Promise<void> {
     const node = this.nodes.get(ev.instanceId);
     if (!node) return; // an instance without a simulated node: cloud state only
-    const ips = [ev.primaryIp, ...ev.secondaryIps];
+    const ips = [ev.primaryIp, ...ev.secondaryIps, ...(ev.ipv6s ?? [])];
     const known = this.byEni.get(ev.eniId);
     if (known) {
       if (known.instanceId === ev.instanceId) return this.addIps(ev.eniId, ips);
@@ -291,6 +309,7 @@ class Kernel implements VpcKernel {
       gateway: ev.gateway,
       cidr: ev.cidr,
       primaryIp: ev.primaryIp,
+      ...(ev.ipv6Gateway ? { ipv6Gateway: ev.ipv6Gateway } : {}),
       routed: new Set(),
     };
     await ipBatch(this.routerNetns, [...routerAttachLines(w), ...routeAddLines(w.routerIfName, w.mac, ips)]);

@@ -25,6 +25,13 @@ export interface EniWiring {
   /** vSwitch CIDR, e.g. 10.0.0.0/23. */
   cidr: string;
   primaryIp: string;
+  /** Dual stack: the vSwitch's IPv6 gateway (the router end holds it, as the IPv4 one). */
+  ipv6Gateway?: string;
+}
+
+/** /32 for an IPv4 address, /128 for an IPv6 one. */
+function hostPrefix(ip: string): string {
+  return ip.includes(':') ? `${ip}/128` : `${ip}/32`;
 }
 
 export function nodeIfName(deviceIndex: number): string {
@@ -49,6 +56,8 @@ export function routerAttachLines(w: EniWiring): string[] {
   return [
     `link add ${w.routerIfName} type veth peer name ${w.nodeIfName} address ${w.mac} netns ${w.nodeNetns}`,
     `addr add ${w.gateway}/32 dev ${w.routerIfName}`,
+    // No DAD: the gateway answers neighbour solicitations as soon as the link is up.
+    ...(w.ipv6Gateway ? [`addr add ${w.ipv6Gateway}/128 dev ${w.routerIfName} nodad noprefixroute`] : []),
     // The kernel would wait up to proxy_delay (0.8 s) before answering a broadcast ARP by proxy.
     `ntable change name arp_cache dev ${w.routerIfName} proxy_delay 0`,
     `link set ${w.routerIfName} up`,
@@ -70,12 +79,15 @@ export function nodePrimaryLines(w: EniWiring): string[] {
 
 /** Router lines that send each IP to the ENI's link (idempotent: replace). */
 export function routeAddLines(routerIf: string, mac: string, ips: readonly string[]): string[] {
-  return ips.flatMap((ip) => [`route replace ${ip}/32 dev ${routerIf}`, `neigh replace ${ip} lladdr ${mac} dev ${routerIf} nud permanent`]);
+  return ips.flatMap((ip) => [
+    `route replace ${hostPrefix(ip)} dev ${routerIf}`,
+    `neigh replace ${ip} lladdr ${mac} dev ${routerIf} nud permanent`,
+  ]);
 }
 
 /** Router lines that withdraw routes previously added by routeAddLines. Only call with IPs known to be routed. */
 export function routeDelLines(routerIf: string, ips: readonly string[]): string[] {
-  return ips.flatMap((ip) => [`route del ${ip}/32 dev ${routerIf}`, `neigh del ${ip} dev ${routerIf}`]);
+  return ips.flatMap((ip) => [`route del ${hostPrefix(ip)} dev ${routerIf}`, `neigh del ${ip} dev ${routerIf}`]);
 }
 
 /**

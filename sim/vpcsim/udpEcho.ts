@@ -13,6 +13,7 @@ import { runInNetnsSync, warmThreadPool } from '../../drivers/netns.js';
 export const ECHO_PORT = 7;
 
 const AF_INET = 2;
+const AF_INET6 = 10;
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0o2000000;
 
@@ -38,29 +39,33 @@ function loadLibc(): Libc {
   return libc;
 }
 
-/** struct sockaddr_in for 0.0.0.0:port. */
-function anyAddr(port: number): Buffer {
-  const b = Buffer.alloc(16);
-  b.writeUInt16LE(AF_INET, 0);
+/** struct sockaddr_in for 0.0.0.0:port, or struct sockaddr_in6 for [::]:port. */
+function anyAddr(port: number, family: 4 | 6): Buffer {
+  const b = Buffer.alloc(family === 6 ? 28 : 16);
+  b.writeUInt16LE(family === 6 ? AF_INET6 : AF_INET, 0);
   b.writeUInt16BE(port, 2);
   return b;
 }
+
+/** Echo port for IPv6: a separate socket, so the IPv4 one keeps port 7 (a [::]:7 socket would also take IPv4). */
+export const ECHO_PORT_V6 = 7007;
 
 /**
  * A UDP socket living in the netns at `netnsPath`, bound to `port` (0: the kernel picks one when it first
  * sends). Only socket(2) runs inside the setns window; bind(2) acts on the fd, which keeps its netns.
  */
-export async function udpSocketIn(netnsPath: string, port = 0): Promise<dgram.Socket> {
+export async function udpSocketIn(netnsPath: string, port = 0, family: 4 | 6 = 4): Promise<dgram.Socket> {
   await warmThreadPool();
   const c = loadLibc();
-  const fd = runInNetnsSync(netnsPath, 'udp socket', () => c.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  const fd = runInNetnsSync(netnsPath, 'udp socket', () => c.socket(family === 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (fd < 0) throw new Error(`socket() in ${netnsPath}: errno ${c.errno()}`);
-  if (port !== 0 && c.bind(fd, anyAddr(port), 16) !== 0) {
+  const addr = anyAddr(port, family);
+  if (port !== 0 && c.bind(fd, addr, addr.length) !== 0) {
     const errno = c.errno();
     c.close(fd);
     throw new Error(`bind(:${port}) in ${netnsPath}: errno ${errno}`);
   }
-  const sock = dgram.createSocket('udp4');
+  const sock = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
   await new Promise<void>((resolve, reject) => {
     sock.once('error', reject);
     sock.bind({ fd }, () => {
@@ -72,8 +77,8 @@ export async function udpSocketIn(netnsPath: string, port = 0): Promise<dgram.So
 }
 
 /** Answers every datagram on ECHO_PORT inside the netns with the same bytes. */
-export async function startEchoResponder(netnsPath: string, port = ECHO_PORT): Promise<{ close(): Promise<void> }> {
-  const sock = await udpSocketIn(netnsPath, port);
+export async function startEchoResponder(netnsPath: string, port = ECHO_PORT, family: 4 | 6 = 4): Promise<{ close(): Promise<void> }> {
+  const sock = await udpSocketIn(netnsPath, port, family);
   sock.on('message', (msg, from) => sock.send(msg, from.port, from.address));
   sock.on('error', () => {}); // e.g. ICMP unreachable for a reply: nothing to do
   return { close: () => new Promise<void>((resolve) => sock.close(() => resolve())) };
@@ -88,8 +93,9 @@ export async function udpEcho(
   ip: string,
   opts: { port?: number; attempts?: number; timeoutMs?: number } = {},
 ): Promise<boolean> {
-  const port = opts.port ?? ECHO_PORT;
-  const sock = await udpSocketIn(fromNetnsPath);
+  const family = ip.includes(':') ? 6 : 4;
+  const port = opts.port ?? (family === 6 ? ECHO_PORT_V6 : ECHO_PORT);
+  const sock = await udpSocketIn(fromNetnsPath, 0, family);
   sock.on('error', () => {}); // an ICMP error surfaces as a socket error: it counts as no answer
   try {
     for (let i = 0; i < Math.max(1, opts.attempts ?? 1); i++) {

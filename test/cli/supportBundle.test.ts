@@ -186,7 +186,7 @@ describe('eni-ipam-cli support-bundle', () => {
     expect(files.get('node/sysctl.txt')).toMatch(/^net\.ipv4\.ip_forward = [01]$/m);
     expect(files.get('node/sysctl.txt')).toMatch(/^net\.ipv4\.conf\.all\.rp_filter = \d$/m);
     expect(files.get('node/ip-d-link.txt')).toMatch(/^1: lo: /m);
-    expect(JSON.parse(files.get('node/pod-db-schema.json')!)).toMatchObject({ schemaVersion: 2, thisBuildSchemaVersion: 2 });
+    expect(JSON.parse(files.get('node/pod-db-schema.json')!)).toMatchObject({ schemaVersion: 3, thisBuildSchemaVersion: 3 });
     expect(files.get('cni/plugin-version.txt')).toMatch(/CNI plugin terway \(eni-ipam\)/);
     expect(files.get('cni/plugin-version.txt')).toMatch(/"supportedVersions"/);
     // The chained plugin's key was scrubbed by the CLI (the daemon never saw that file).

@@ -439,3 +439,63 @@ describe('AliyunCloud ⇄ mock cloud: Operation.Conflict', () => {
     expect(cloud.stats().AssignPrivateIpAddresses!.retries).toBeGreaterThan(0);
   });
 });
+
+describe('AliyunCloud ⇄ mock cloud: IPv6', () => {
+  it('create with IPv6, assign / unassign by count and by address, canonical text; vSwitch and metadata IPv6 facts', async () => {
+    const { mc, cloud } = await setup();
+    const eni = await cloud.createNetworkInterface({ vSwitchId: VSW, securityGroupIds: [SG], secondaryIpCount: 1, ipv6Count: 1 });
+    expect(eni.ipv6s).toEqual(['fd00:0:0:100::1']);
+    await cloud.attachNetworkInterface(eni.eniId, NODE);
+    const got = await cloud.assignIpv6Addresses(eni.eniId, 2);
+    expect(got).toEqual(['fd00:0:0:100::2', 'fd00:0:0:100::3']);
+    expect(await cloud.assignIpv6Addresses(eni.eniId, 0, { ips: ['FD00:0:0:100:0:0:0:0a'] })).toEqual(['fd00:0:0:100::a']);
+    const [listed] = await cloud.describeNetworkInterfaces({ eniIds: [eni.eniId] });
+    expect(listed!.ipv6s).toEqual(['fd00:0:0:100::1', 'fd00:0:0:100::2', 'fd00:0:0:100::3', 'fd00:0:0:100::a']);
+    await cloud.unassignIpv6Addresses(eni.eniId, ['fd00:0:0:100::2', 'fd00:0:0:100::a']);
+    expect(eniOf(mc, eni.eniId)!.ipv6s).toEqual(['fd00:0:0:100::1', 'fd00:0:0:100::3']);
+    const [vsw] = await cloud.describeVSwitches([VSW]);
+    expect(vsw!.ipv6CidrBlock).toBe('fd00:0:0:100::/64');
+    const md = await cloud.getEniMetadata(eni.mac);
+    expect(md).toMatchObject({
+      eniId: eni.eniId,
+      vSwitchIpv6Cidr: 'fd00:0:0:100::/64',
+      ipv6Gateway: 'fd00::100:ffff:ffff:ffff:fffd',
+      ipv6s: ['fd00:0:0:100::1', 'fd00:0:0:100::3'],
+    });
+  });
+
+  it('IPv6 errors carry the cloud codes, one call each; an ENI without IPv6 reads as no IPv6 in the metadata', async () => {
+    const d = defaultWorldSpec();
+    const { mc, cloud } = await setup({
+      world: { vSwitches: [...d.vSwitches, { id: 'vsw-v4', zoneId: 'cn-hangzhou-h', cidr: '10.0.9.0/24' }] },
+    });
+    const v4 = await cloud.createNetworkInterface({ vSwitchId: 'vsw-v4', securityGroupIds: [SG] });
+    expect((await failure(cloud.assignIpv6Addresses(v4.eniId, 1))).code).toBe(CloudErrorCodes.Ipv6NotTurnOn);
+    const eni = await cloud.createNetworkInterface({ vSwitchId: VSW, securityGroupIds: [SG] });
+    await cloud.attachNetworkInterface(eni.eniId, NODE);
+    await cloud.assignIpv6Addresses(eni.eniId, 10);
+    await cloud.assignIpv6Addresses(eni.eniId, 10);
+    mc.resetCounters();
+    // ecs.g7.4xlarge: 20 IPv6 per ENI
+    expect((await failure(cloud.assignIpv6Addresses(eni.eniId, 1))).code).toBe(CloudErrorCodes.Ipv6CountExceeded);
+    expect((await failure(cloud.unassignIpv6Addresses(eni.eniId, ['fd00:0:0:100::99']))).code).toBe(CloudErrorCodes.IpUnassigned);
+    expect(mc.counters()).toMatchObject({ AssignIpv6Addresses: 1, UnassignIpv6Addresses: 1 });
+    expect((await failure(cloud.assignIpv6Addresses(eni.eniId, 11))).code).toBe('InvalidParameter');
+    await cloud.attachNetworkInterface(v4.eniId, NODE);
+    const md = await cloud.getEniMetadata(v4.mac);
+    expect(md.vSwitchIpv6Cidr).toBeUndefined();
+    expect(md.ipv6s).toBeUndefined();
+  });
+
+  it('assign after a lost reply: the retry reuses the ClientToken, one batch; unassign after a lost reply counts as done', async () => {
+    const { mc, cloud } = await setup();
+    const eni = await cloud.createNetworkInterface({ vSwitchId: VSW, securityGroupIds: [SG] });
+    mc.faults.failNext('AssignIpv6Addresses', 1, '5xx', { afterEffect: true });
+    const got = await cloud.assignIpv6Addresses(eni.eniId, 3);
+    expect(got).toHaveLength(3);
+    expect(eniOf(mc, eni.eniId)!.ipv6s).toEqual(got);
+    mc.faults.failNext('UnassignIpv6Addresses', 1, '5xx', { afterEffect: true });
+    await cloud.unassignIpv6Addresses(eni.eniId, got);
+    expect(eniOf(mc, eni.eniId)!.ipv6s).toEqual([]);
+  });
+});

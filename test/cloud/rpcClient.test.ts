@@ -59,6 +59,7 @@ const ecsCalls: Call[] = [
           clientToken: 'tok-1',
           description: 'd',
           secondaryPrivateIpAddressCount: 3,
+          ipv6AddressCount: 2,
           tag: [tag('creator', 'eni-ipam'), tag('node', 'i-1')],
         }),
         runtime,
@@ -118,6 +119,33 @@ const ecsCalls: Call[] = [
           networkInterfaceId: 'eni-1',
           privateIpAddress: ['10.0.0.6', '10.0.0.7'],
         }),
+        runtime,
+      ),
+    reply: { RequestId: 'r' },
+  },
+  {
+    name: 'AssignIpv6Addresses',
+    run: (c) =>
+      c.assignIpv6AddressesWithOptions(
+        new Models.AssignIpv6AddressesRequest({ regionId: 'r', networkInterfaceId: 'eni-1', ipv6AddressCount: 2, clientToken: 't6' }),
+        runtime,
+      ),
+    reply: { RequestId: 'r', NetworkInterfaceId: 'eni-1', Ipv6Sets: { Ipv6Address: ['fd00::1', 'fd00::2'] } },
+  },
+  {
+    name: 'AssignIpv6Addresses (explicit)',
+    run: (c) =>
+      c.assignIpv6AddressesWithOptions(
+        new Models.AssignIpv6AddressesRequest({ regionId: 'r', networkInterfaceId: 'eni-1', ipv6Address: ['fd00::7', 'fd00::8'] }),
+        runtime,
+      ),
+    reply: { RequestId: 'r', NetworkInterfaceId: 'eni-1', Ipv6Sets: { Ipv6Address: ['fd00::7', 'fd00::8'] } },
+  },
+  {
+    name: 'UnassignIpv6Addresses',
+    run: (c) =>
+      c.unassignIpv6AddressesWithOptions(
+        new Models.UnassignIpv6AddressesRequest({ regionId: 'r', networkInterfaceId: 'eni-1', ipv6Address: ['fd00::1', 'fd00::2'] }),
         runtime,
       ),
     reply: { RequestId: 'r' },
@@ -223,7 +251,7 @@ describe('daemon ECS / VPC clients match the generated SDK clients', () => {
     const generated = await c.run(c.theirs());
     expect(sent).toHaveLength(2);
     expect(sent[0]!.params).toEqual(sent[1]!.params);
-    expect(sent[0]!.params.action).toBe(c.name);
+    expect(sent[0]!.params.action).toBe(c.name.split(' ')[0]);
     expect(sent[0]!.query).toEqual(sent[1]!.query);
     expect(Object.keys(sent[0]!.query).length).toBeGreaterThan(0);
     expect(sent[0]!.body).toEqual(sent[1]!.body);
@@ -240,6 +268,19 @@ describe('daemon ECS / VPC clients match the generated SDK clients', () => {
       'SecurityGroupIds.1': 'sg-1',
       SecondaryPrivateIpAddressCount: '3',
     });
+  });
+
+  it('flattens the IPv6 address lists and counts under their API names', async () => {
+    const byName = (n: string) => ecsCalls.find((c) => c.name === n)!;
+    const sent = captureCalls({});
+    await byName('AssignIpv6Addresses (explicit)').run(createEcsClient(config()));
+    await byName('UnassignIpv6Addresses').run(createEcsClient(config()));
+    await byName('AssignIpv6Addresses').run(createEcsClient(config()));
+    await ecsCalls[0]!.run(createEcsClient(config()));
+    expect(sent[0]!.query).toMatchObject({ 'Ipv6Address.1': 'fd00::7', 'Ipv6Address.2': 'fd00::8', NetworkInterfaceId: 'eni-1' });
+    expect(sent[1]!.query).toMatchObject({ 'Ipv6Address.1': 'fd00::1', 'Ipv6Address.2': 'fd00::2' });
+    expect(sent[2]!.query).toMatchObject({ Ipv6AddressCount: '2', ClientToken: 't6' });
+    expect(sent[3]!.query).toMatchObject({ Ipv6AddressCount: '2' });
   });
 
   it('without an endpoint: the same host as the SDK for every region of its table, and for one outside it', () => {

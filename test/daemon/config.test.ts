@@ -195,6 +195,13 @@ describe('parseDaemonConfig: every key, good values', () => {
     expect(parseDaemonConfig({ eniip_virtual_type: 'ipvlan' }).config.driver).toBe('ipvlan');
     expect(parseDaemonConfig({ daemon_mode: 'VPCENI' }).config.driver).toBe('rawEni');
     expect(parseDaemonConfig({ daemon_mode: 'VPCIP', pod_cidr: '172.20.1.0/24' }).config.driver).toBe('veth');
+  });
+
+  it('ip_stack dual: taken in ENIMultiIP (veth); VPCIP says at start that its pods stay IPv4', () => {
+    expect(parseDaemonConfig({ ip_stack: 'dual' })).toMatchObject({ config: { ipStack: 'dual' }, warnings: [] });
+    const vpcIp = parseDaemonConfig({ ip_stack: 'dual', daemon_mode: 'VPCIP', pod_cidr: '172.20.1.0/24' });
+    expect(vpcIp.config.ipStack).toBe('ipv4');
+    expect(vpcIp.warnings).toEqual(['eni_conf.ip_stack: dual is ignored in daemon_mode VPCIP: its pods get IPv4 addresses only']);
     expect(parseDaemonConfig({ daemon_mode: 'VPCENI', driver: 'none' }).config.driver).toBe('none');
   });
 
@@ -300,8 +307,17 @@ describe('parseDaemonConfig: bad values name the key', () => {
       { backoff_override: { eni_ops: { steps: 0 } } },
       /eni_conf\.backoff_override\.eni_ops\.steps: must be an integer in 1\.\.1000/,
     ],
-    ['ip_stack dual', { ip_stack: 'dual' }, /eni_conf\.ip_stack: "dual" is not supported yet \(only ipv4\)/],
-    ['ip_stack ipv6', { ip_stack: 'ipv6' }, /eni_conf\.ip_stack: "ipv6" is not supported yet/],
+    ['ip_stack ipv6', { ip_stack: 'ipv6' }, /eni_conf\.ip_stack: "ipv6" alone is not supported \(as in Terway\): use ipv4 or dual/],
+    [
+      'ip_stack dual in VPCENI',
+      { ip_stack: 'dual', daemon_mode: 'VPCENI' },
+      /eni_conf\.ip_stack: dual is not built for daemon_mode VPCENI/,
+    ],
+    [
+      'ip_stack dual with ipvlan',
+      { ip_stack: 'dual', eniip_virtual_type: 'ipvlan' },
+      /eni_conf\.ip_stack: dual is wired by the veth driver only/,
+    ],
     ['ip_stack other', { ip_stack: 'v4' }, /eni_conf\.ip_stack: must be one of ipv4\|dual\|ipv6/],
     ['pod_cidr required', { daemon_mode: 'VPCIP' }, /eni_conf\.pod_cidr: is required when daemon_mode is VPCIP/],
     [
@@ -442,6 +458,7 @@ describe('parseDaemonConfig: unknown keys warn, not fail', () => {
     expect(crd.config.ipamType).toBe('crd');
     expect(crd.warnings.find((w) => w.startsWith('eni_conf.access_key'))).toMatch(/no cloud call/);
     expect(() => parseDaemonConfig({ ipam_type: 'crd', daemon_mode: 'VPCENI' })).toThrow(/ipam_type: crd .* ENIMultiIP only/);
+    expect(() => parseDaemonConfig({ ipam_type: 'crd', ip_stack: 'dual' })).toThrow(/ip_stack: dual is not built for ipam_type crd/);
     expect(() => parseDaemonConfig({ ipam_type: 'preferCRD' })).toThrow(/ipam_type/);
   });
 

@@ -85,6 +85,40 @@ describe('mapFailure', () => {
   });
 });
 
+/** Hands out IPv4+IPv6 pairs, as the multi-IP pool in dual stack. */
+class DualAllocator extends FakeAllocator {
+  override async allocate(p: PodRef) {
+    const a = await super.allocate(p);
+    return Object.assign(a, {
+      ipv6: `fd00:0:0:100::${a.ip.split('.')[3]}`,
+      vSwitchIpv6Cidr: 'fd00:0:0:100::/64',
+      ipv6Gateway: 'fd00::100:ffff:ffff:ffff:fffd',
+    });
+  }
+}
+
+describe('EniMultiIpService, dual stack', () => {
+  it('wires both addresses and answers both with routes for both families; DEL, CHECK and GetIPInfo carry the IPv6 address', async () => {
+    const { svc, driver } = service(new DualAllocator());
+    await svc.start();
+    const r = await svc.allocIp(pod('a'), { deadlineMs: 1000 });
+    expect(driver.setups[0]).toMatchObject({ ip: '10.0.1.10', ipv6: 'fd00:0:0:100::10', ipv6Gateway: 'fd00::100:ffff:ffff:ffff:fffd' });
+    expect(r.ips).toEqual([
+      { address: '10.0.1.10/32', gateway: '169.254.1.1', family: 4 },
+      { address: 'fd00:0:0:100::10/128', gateway: 'fe80::1', family: 6 },
+    ]);
+    expect(r.routes).toEqual([
+      { dst: '0.0.0.0/0', gw: '169.254.1.1' },
+      { dst: '::/0', gw: 'fe80::1' },
+    ]);
+    const info = await svc.getIpInfo(pod('a'));
+    expect(info.ips.map((i) => i.address)).toEqual(['10.0.1.10/32', 'fd00:0:0:100::10/128']);
+    await svc.checkIp(pod('a'));
+    await svc.releaseIp(pod('a'), 'test');
+    expect(driver.teardowns[0]).toMatchObject({ ip: '10.0.1.10', ipv6: 'fd00:0:0:100::10' });
+  });
+});
+
 describe('EniMultiIpService', () => {
   it('passes the MTU and the allocation to the driver', async () => {
     const { svc, driver } = service();

@@ -87,6 +87,8 @@ export interface EniLink {
   mac: string;
   gateway: string;
   cidr: string;
+  /** Its peer in the router netns. */
+  rtrIf: string;
 }
 
 /**

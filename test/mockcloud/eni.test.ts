@@ -143,6 +143,9 @@ describe('attach / detach', () => {
       vSwitchId: 'vsw-mock-a',
       gateway: '10.0.1.253',
       cidr: '10.0.0.0/23',
+      ipv6s: [],
+      ipv6Cidr: 'fd00:0:0:100::/64',
+      ipv6Gateway: 'fd00::100:ffff:ffff:ffff:fffd',
     });
     const e2 = eni;
 
@@ -167,6 +170,7 @@ describe('attach / detach', () => {
         mac: e2.macAddress,
         primaryIp: e2.privateIpAddress,
         secondaryIps: attached[0]!.secondaryIps,
+        ipv6s: [],
       },
     ]);
   });

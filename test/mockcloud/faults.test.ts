@@ -184,7 +184,13 @@ describe('counters, dump and admin endpoint', () => {
     const d = h.dump();
     expect(viaHttp).toEqual(JSON.parse(JSON.stringify(d)));
     expect(d.regionId).toBe('cn-hangzhou');
-    expect(d.vpc).toEqual({ id: 'vpc-mock-1', cidr: '10.0.0.0/16', routeTableId: 'vtb-mock-1', vRouterId: 'vrt-mock-1' });
+    expect(d.vpc).toEqual({
+      id: 'vpc-mock-1',
+      cidr: '10.0.0.0/16',
+      ipv6Cidr: 'fd00:0:0:100::/56',
+      routeTableId: 'vtb-mock-1',
+      vRouterId: 'vrt-mock-1',
+    });
     expect(d.instances.map((i) => [i.instanceId, i.eniIds.length])).toEqual([
       ['i-mock-node-1', 1],
       ['i-mock-node-2', 2],

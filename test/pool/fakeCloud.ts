@@ -27,8 +27,10 @@ export interface FakeCloudOptions {
   instanceId?: string;
   eniQuantity?: number;
   ipv4PerEni?: number;
-  /** `limit`: addresses the vSwitch has at all (the rest are taken), to exhaust it. */
-  vSwitches?: { id: string; cidr: string; limit?: number }[];
+  /** `limit`: addresses the vSwitch has at all (the rest are taken), to exhaust it; `ipv6Cidr`: IPv6 turned on. */
+  vSwitches?: { id: string; cidr: string; limit?: number; ipv6Cidr?: string }[];
+  /** Dual stack: the instance type's EniIpv6AddressQuantity (default 0: no IPv6), and IPv6 blocks on the default vSwitches. */
+  ipv6PerEni?: number;
   latencyMs?: number;
   /** The World's clock (listing lag, creation times); default Date.now. */
   clock?: { now(): number };
@@ -39,17 +41,18 @@ const SECURITY_GROUP = 'sg-1';
 const INSTANCE_TYPE = 'ecs.fake';
 
 function worldSpec(o: FakeCloudOptions, instanceId: string): WorldSpec {
+  const v6 = (o.ipv6PerEni ?? 0) > 0;
   const vSwitches = o.vSwitches ?? [
-    { id: 'vsw-a', cidr: '10.0.0.0/24' },
-    { id: 'vsw-b', cidr: '10.0.1.0/24' },
+    { id: 'vsw-a', cidr: '10.0.0.0/24', ...(v6 ? { ipv6Cidr: 'fd00:0:0:100::/64' } : {}) },
+    { id: 'vsw-b', cidr: '10.0.1.0/24', ...(v6 ? { ipv6Cidr: 'fd00:0:0:101::/64' } : {}) },
   ];
   return {
     regionId: 'cn-fake',
     zones: [ZONE],
-    vpc: { id: 'vpc-fake', cidr: '10.0.0.0/8', routeTableId: 'vtb-fake', vRouterId: 'vrt-fake' },
-    vSwitches: vSwitches.map((v) => ({ id: v.id, zoneId: ZONE, cidr: v.cidr })),
+    vpc: { id: 'vpc-fake', cidr: '10.0.0.0/8', ipv6Cidr: 'fd00:0:0:100::/56', routeTableId: 'vtb-fake', vRouterId: 'vrt-fake' },
+    vSwitches: vSwitches.map((v) => ({ id: v.id, zoneId: ZONE, cidr: v.cidr, ...(v.ipv6Cidr ? { ipv6Cidr: v.ipv6Cidr } : {}) })),
     securityGroups: [SECURITY_GROUP],
-    instanceTypes: [{ id: INSTANCE_TYPE, eniQuantity: o.eniQuantity ?? 4, ipv4PerEni: o.ipv4PerEni ?? 6, ipv6PerEni: 0 }],
+    instanceTypes: [{ id: INSTANCE_TYPE, eniQuantity: o.eniQuantity ?? 4, ipv4PerEni: o.ipv4PerEni ?? 6, ipv6PerEni: o.ipv6PerEni ?? 0 }],
     instances: [
       {
         id: instanceId,
@@ -114,7 +117,7 @@ export class FakeCloud implements Cloud {
       instanceTypeId: INSTANCE_TYPE,
       eniQuantity: spec.instanceTypes[0]!.eniQuantity,
       ipv4PerEni: spec.instanceTypes[0]!.ipv4PerEni,
-      ipv6PerEni: 0,
+      ipv6PerEni: spec.instanceTypes[0]!.ipv6PerEni,
     };
     this.latencyMs = opts.latencyMs ?? 0;
     for (const v of opts.vSwitches ?? []) {
@@ -213,6 +216,7 @@ export class FakeCloud implements Cloud {
           vSwitchId: req.vSwitchId,
           securityGroupIds: req.securityGroupIds,
           secondaryIpCount: req.secondaryIpCount,
+          ipv6Count: req.ipv6Count,
           tags: req.tags,
           description: req.description,
         }),
@@ -260,6 +264,16 @@ export class FakeCloud implements Cloud {
     return this.onEni(eniId, () => this.run('UnassignPrivateIpAddresses', () => void this.world.unassignIps(eniId, ips)));
   }
 
+  async assignIpv6Addresses(eniId: string, count: number, opts: { ips?: string[] } = {}): Promise<string[]> {
+    return this.onEni(eniId, () =>
+      this.run('AssignIpv6Addresses', () => this.world.assignIpv6s(eniId, opts.ips !== undefined ? { ips: opts.ips } : { count })),
+    );
+  }
+
+  async unassignIpv6Addresses(eniId: string, ips: string[]): Promise<void> {
+    return this.onEni(eniId, () => this.run('UnassignIpv6Addresses', () => void this.world.unassignIpv6s(eniId, ips)));
+  }
+
   async describeNetworkInterfaces(filter: DescribeEniFilter): Promise<Eni[]> {
     return this.run('DescribeNetworkInterfaces', () => {
       if (filter.eniIds !== undefined && filter.eniIds.length === 0) return [];
@@ -290,6 +304,7 @@ export class FakeCloud implements Cloud {
           zoneId: v.zoneId,
           cidrBlock: v.cidrText,
           availableIpAddressCount: this.world.availableIpCount(v),
+          ...(v.ipv6 ? { ipv6CidrBlock: v.ipv6.cidrText } : {}),
         })),
     );
   }
@@ -349,6 +364,7 @@ export class FakeCloud implements Cloud {
       vSwitchId: e.vSwitchId,
       vSwitchCidr: v.cidrText,
       gateway: intToIpv4(vSwitchUsableRange(v.cidr).gateway),
+      ...(v.ipv6 ? { vSwitchIpv6Cidr: v.ipv6.cidrText, ipv6Gateway: this.world.ipv6Gateway(v)!, ipv6s: [...e.ipv6s] } : {}),
     };
   }
 

@@ -112,12 +112,13 @@ describe('startRelease / startEniDeletion: recorded before the cloud call', () =
     expect(r?.ips).toEqual(ips.map((i) => ({ ip: i.ip, eniId: e.eniId, state: 'releasing', since: NOW })));
   });
 
-  it('backInPool: the ENI in use again, every IP free from now', () => {
-    expect(backInPool(eni({ state: 'deleting' }), ['a', 'b'], NOW)).toEqual({
+  it('backInPool: the ENI in use again, every IP free from now (an IPv6 partner kept)', () => {
+    const rel = (ip: string, ipv6?: string): IpRecord => ({ ip, eniId: 'eni-1', state: 'releasing', since: 1, ...(ipv6 ? { ipv6 } : {}) });
+    expect(backInPool(eni({ state: 'deleting' }), [rel('a'), rel('b', 'fd00::b')], NOW)).toEqual({
       eni: eni(),
       ips: [
         { ip: 'a', eniId: 'eni-1', state: 'free', since: NOW },
-        { ip: 'b', eniId: 'eni-1', state: 'free', since: NOW },
+        { ip: 'b', eniId: 'eni-1', state: 'free', since: NOW, ipv6: 'fd00::b' },
       ],
     });
   });

@@ -29,15 +29,15 @@ function writeV1(path: string): void {
 }
 
 describe('pod DB schema v2', () => {
-  it('is the latest version', () => {
-    expect(schemaVersion).toBe(2);
+  it('is followed only by later versions (v3: dual stack)', () => {
+    expect(schemaVersion).toBeGreaterThanOrEqual(2);
   });
 
   it('upgrades a v1 file in place: rows kept, primary_ip null until known, then stored and kept', () => {
     const path = join(dir, 'v1.sqlite');
     writeV1(path);
     const s = openPoolStore(path, { checkpointIntervalMs: 0 });
-    expect(s.version()).toBe(2);
+    expect(s.version()).toBe(schemaVersion);
     const cols = (s.db.prepare('PRAGMA table_info(enis)').all() as { name: string; notnull: number }[]).find(
       (c) => c.name === 'primary_ip',
     );
@@ -72,7 +72,7 @@ describe('pod DB schema v2', () => {
 
     // reopening an already-upgraded file runs no migration again and keeps the data
     const again = openPoolStore(path, { checkpointIntervalMs: 0 });
-    expect(again.version()).toBe(2);
+    expect(again.version()).toBe(schemaVersion);
     expect(again.load().enis[0]!.primaryIp).toBe('10.0.0.5');
     again.close();
   });

@@ -147,6 +147,7 @@ export class FakeDriver implements Driver {
       hostIfName: `eni${spec.containerId.slice(0, 8)}`,
       hostIfMac: 'ee:ee:ee:ee:ee:ee',
       podGateway: '169.254.1.1',
+      ...(spec.ipv6 ? { podGatewayV6: 'fe80::1' } : {}),
     };
   }
 

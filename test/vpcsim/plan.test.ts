@@ -56,4 +56,19 @@ describe('vpcsim plan', () => {
     expect(routeDelLines('n1e1', ['10.0.0.7'])).toEqual(['route del 10.0.0.7/32 dev n1e1', 'neigh del 10.0.0.7 dev n1e1']);
     expect(routeAddLines('n1e1', 'aa:bb:cc:dd:ee:ff', [])).toEqual([]);
   });
+
+  it('dual stack: the router end holds the IPv6 gateway (no DAD); IPv6 addresses get /128 routes and permanent neighbours', () => {
+    expect(routerAttachLines({ ...w, ipv6Gateway: 'fd00::100:ffff:ffff:ffff:fffd' })).toContain(
+      'addr add fd00::100:ffff:ffff:ffff:fffd/128 dev n1e0 nodad noprefixroute',
+    );
+    expect(routerAttachLines(w).some((l) => l.includes('nodad'))).toBe(false);
+    expect(routeAddLines('n1e1', 'aa:bb:cc:dd:ee:ff', ['fd00:0:0:100::7'])).toEqual([
+      'route replace fd00:0:0:100::7/128 dev n1e1',
+      'neigh replace fd00:0:0:100::7 lladdr aa:bb:cc:dd:ee:ff dev n1e1 nud permanent',
+    ]);
+    expect(routeDelLines('n1e1', ['fd00:0:0:100::7'])).toEqual([
+      'route del fd00:0:0:100::7/128 dev n1e1',
+      'neigh del fd00:0:0:100::7 dev n1e1',
+    ]);
+  });
 });
