@@ -49,7 +49,7 @@ const NATIVE = ['better-sqlite3', 'koffi', 'netlink'];
 const BUILD_ONLY = new Set(['prebuild-install', 'node-addon-api', 'node-gyp', '@types/node']);
 /** Never needed at run time inside a package. */
 const PRUNE =
-  /(^|\/)(deps|doc|docs|test|tests|vendor|include|obj\.target|\.deps|CMakeLists\.txt|.*\.(c|cc|cpp|h|hh|hpp|gyp|gypi|md|d\.ts|map))$/;
+  /(^|\/)(deps|doc|docs|test|tests|vendor|include|obj\.target|\.deps|CMakeLists\.txt|.*\.(c|cc|cpp|h|hh|hpp|gyp|gypi|md|d\.ts|map|a|o))$/;
 
 export function packageVersion(): string {
   return (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
