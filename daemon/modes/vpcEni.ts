@@ -56,7 +56,9 @@ export class VpcEniService implements NetworkService {
     const r = await this.inner.allocIp(pod, opts);
     const ips = this.withPrefix(pod, r.ips);
     const gw = ips[0]?.gateway ?? '';
-    return { ...r, ipType: this.ipType, ips, routes: gw ? [{ dst: '0.0.0.0/0', gw }] : r.routes };
+    // The IPv4 default via the vSwitch gateway; dual stack keeps the driver's IPv6 default.
+    const v6 = r.routes.filter((rt) => rt.dst === '::/0');
+    return { ...r, ipType: this.ipType, ips, routes: gw ? [{ dst: '0.0.0.0/0', gw }, ...v6] : r.routes };
   }
 
   releaseIp(pod: PodRef, reason: string): Promise<ReleaseResult> {
