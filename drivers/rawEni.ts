@@ -1,9 +1,14 @@
 // Raw ENI driver (VPCENI mode): the whole ENI link moves into the pod netns, host-device plugin shape.
 // The link's original host name is stored in its ifalias before the move, so a DEL after a daemon
 // restart still knows what to rename it back to. Every setup step is undone on failure.
+// Dual stack: the ENI's IPv6 address goes on the link as a /128 without DAD (the VPC hands each address to
+// one ENI only), with a /128 route to the vSwitch's IPv6 gateway on the link and `default via` it. Not the
+// vSwitch /64 on-link: the pod would then solicit its vSwitch peers directly, which works only where the VPC
+// answers NDP for every address; through the gateway it needs only the gateway's answer, as the VPC routes
+// each address on its own (as for veth pods). The move back flushes both families.
 import type { Driver, PodNetworkResult, PodNetworkSpec, TeardownSpec } from './types.js';
 import { DriverError } from './types.js';
-import { CREATE_REPLACE, Nl, RT_TABLE_MAIN, all, errnoOf, cidrPrefixLen, sameMac, type LinkInfo } from './netlink.js';
+import { AF_INET6, CREATE_REPLACE, Nl, RT_TABLE_MAIN, all, errnoOf, cidrPrefixLen, sameMac, type LinkInfo } from './netlink.js';
 import { closeFd, netnsExists, openHomeNetnsFd, openNetlinkIn, openNetnsFd, warmThreadPool } from './netns.js';
 
 /** ifalias marker: "eni-ipam:orig=<name>". */
@@ -15,6 +20,16 @@ export function aliasFor(origName: string): string {
 
 export function origNameFromAlias(alias: string | undefined): string | undefined {
   return alias?.startsWith(ALIAS_PREFIX) ? alias.slice(ALIAS_PREFIX.length) : undefined;
+}
+
+/** The pod's IPv6 address and gateway, or nothing (IPv4 only); throws when the gateway is unknown. */
+function ipv6Of(spec: PodNetworkSpec): { ip: string; gateway: string } | undefined {
+  if (!spec.ipv6) return undefined;
+  if (!spec.ipv6Gateway)
+    throw new DriverError('setup raw ENI', `IPv6 gateway of ENI ${spec.eniId}'s vSwitch unknown (ENI metadata ipv6-gateway)`, {
+      errno: 'EINVAL',
+    });
+  return { ip: spec.ipv6, gateway: spec.ipv6Gateway };
 }
 
 export interface RawEniDriverOptions {
@@ -37,6 +52,7 @@ export class RawEniDriver implements Driver {
   async setup(spec: PodNetworkSpec): Promise<PodNetworkResult> {
     await warmThreadPool();
     const prefixLen = cidrPrefixLen(spec.vSwitchCidr);
+    const v6 = ipv6Of(spec);
     const host = await openNetlinkIn(this.hostNetnsPath, 'open host netlink socket');
     let pod: Nl | undefined;
     let podFd: number | undefined;
@@ -81,8 +97,20 @@ export class RawEniDriver implements Driver {
         pod.setLink('set lo up', 1, {}, true),
         pod.addAddress(`add ${spec.ip}/${prefixLen} on ${spec.ifName}`, link.index, spec.ip, prefixLen, { flags: CREATE_REPLACE }),
         pod.addRoute(`add default via ${spec.gateway}`, { gateway: spec.gateway, oif: link.index, scope: 'UNIVERSE' }, CREATE_REPLACE),
+        // In order on one socket: the gateway's on-link route before the default route via it.
+        ...(v6
+          ? [
+              pod.addAddress(`add ${v6.ip}/128 on ${spec.ifName}`, link.index, v6.ip, 128, { flags: CREATE_REPLACE }),
+              pod.addRoute(
+                `add route ${v6.gateway}/128 dev ${spec.ifName}`,
+                { dst: v6.gateway, dstLen: 128, oif: link.index, scope: 'UNIVERSE' },
+                CREATE_REPLACE,
+              ),
+              pod.addRoute(`add default via ${v6.gateway}`, { gateway: v6.gateway, oif: link.index, scope: 'UNIVERSE' }, CREATE_REPLACE),
+            ]
+          : []),
       ]);
-      return { podIfMac: link.mac ?? spec.eniMac, podGateway: spec.gateway };
+      return { podIfMac: link.mac ?? spec.eniMac, podGateway: spec.gateway, ...(v6 ? { podGatewayV6: v6.gateway } : {}) };
     } catch (e) {
       if (moving && pod) {
         await this.undoMove(host, pod, spec.eniMac, moving).catch(() => undefined);
@@ -202,6 +230,12 @@ export class RawEniDriver implements Driver {
         fail(`address ${spec.ip}/${prefixLen} missing`);
       if (!routes.some((r) => r.dstLen === 0 && r.gateway === spec.gateway && r.oif === link.index))
         fail(`default route via ${spec.gateway} missing`);
+      if (spec.ipv6) {
+        const [addrs6, routes6] = await all([pod.addresses(link.index, AF_INET6), pod.routes(RT_TABLE_MAIN, AF_INET6)]);
+        if (!addrs6.some((a) => a.address === spec.ipv6 && a.prefixLen === 128)) fail(`address ${spec.ipv6}/128 missing`);
+        if (!routes6.some((r) => r.dstLen === 0 && r.gateway === spec.ipv6Gateway && r.oif === link.index))
+          fail(`IPv6 default route via ${spec.ipv6Gateway ?? '(unknown gateway)'} missing`);
+      }
     } finally {
       pod.close();
     }

@@ -63,11 +63,6 @@ export function readDriverKeys(r: Reader): DriverKeys {
     r.warnings.push('eni_conf.ip_stack: dual is ignored in daemon_mode VPCIP: its pods get IPv4 addresses only');
     ipStack = 'ipv4';
   }
-  if (ipStack === 'dual' && daemonMode === 'VPCENI')
-    r.fail(
-      'ip_stack',
-      'dual is not built for daemon_mode VPCENI yet (whole-ENI pods are IPv4 only): use daemon_mode ENIMultiIP or ip_stack ipv4',
-    );
   // Case-insensitive as Terway compares it (strings.ToLower). Terway's `datapathv2` (eBPF on veth) is wired here
   // as plain veth + policy routing: same addresses and routes, without the eBPF fast path.
   const virtualType = r.oneOfIgnoreCase('eniip_virtual_type', ['veth', 'ipvlan', 'datapathv2'] as const, DEFAULTS.eniipVirtualType);

@@ -42,7 +42,7 @@ export class VpcEniService implements NetworkService {
     this.inner = new EniMultiIpService({ ...deps, logger: deps.logger.child({ vpcEni: true }) });
   }
 
-  /** The pod's address with its vSwitch prefix (the allocation knows the vSwitch CIDR). */
+  /** The pod's IPv4 address with its vSwitch prefix (the allocation knows the vSwitch CIDR); IPv6 stays /128 (rawEni). */
   private withPrefix(pod: PodRef, ips: IpConfigOut[]): IpConfigOut[] {
     const alloc = this.allocator.get(podKeyOf(pod));
     if (!alloc) return ips;
