@@ -1,13 +1,11 @@
 // Raw ENI driver (VPCENI mode): the whole ENI link moves into the pod netns, host-device plugin shape.
 // The link's original host name is stored in its ifalias before the move, so a DEL after a daemon
 // restart still knows what to rename it back to. Every setup step is undone on failure.
-// Dual stack: the ENI's IPv6 address goes on the link as a /128 without DAD (the VPC hands each address to
-// one ENI only), with a /128 route to the vSwitch's IPv6 gateway on the link and `default via` it. Not the
-// vSwitch /64 on-link: the pod would then solicit its vSwitch peers directly, which works only where the VPC
-// answers NDP for every address; through the gateway it needs only the gateway's answer, as the VPC routes
-// each address on its own (as for veth pods). The move back flushes both families.
+// Dual stack: the ENI's IPv6 /128 and routes via the vSwitch's IPv6 gateway (podIpv6.ts says why /128). The
+// move back flushes both families.
 import type { Driver, PodNetworkResult, PodNetworkSpec, TeardownSpec } from './types.js';
 import { DriverError } from './types.js';
+import { ipv6GatewayRoutes, podIpv6 } from './podIpv6.js';
 import { AF_INET6, CREATE_REPLACE, Nl, RT_TABLE_MAIN, all, errnoOf, cidrPrefixLen, sameMac, type LinkInfo } from './netlink.js';
 import { closeFd, netnsExists, openHomeNetnsFd, openNetlinkIn, openNetnsFd, warmThreadPool } from './netns.js';
 
@@ -20,16 +18,6 @@ export function aliasFor(origName: string): string {
 
 export function origNameFromAlias(alias: string | undefined): string | undefined {
   return alias?.startsWith(ALIAS_PREFIX) ? alias.slice(ALIAS_PREFIX.length) : undefined;
-}
-
-/** The pod's IPv6 address and gateway, or nothing (IPv4 only); throws when the gateway is unknown. */
-function ipv6Of(spec: PodNetworkSpec): { ip: string; gateway: string } | undefined {
-  if (!spec.ipv6) return undefined;
-  if (!spec.ipv6Gateway)
-    throw new DriverError('setup raw ENI', `IPv6 gateway of ENI ${spec.eniId}'s vSwitch unknown (ENI metadata ipv6-gateway)`, {
-      errno: 'EINVAL',
-    });
-  return { ip: spec.ipv6, gateway: spec.ipv6Gateway };
 }
 
 export interface RawEniDriverOptions {
@@ -52,7 +40,7 @@ export class RawEniDriver implements Driver {
   async setup(spec: PodNetworkSpec): Promise<PodNetworkResult> {
     await warmThreadPool();
     const prefixLen = cidrPrefixLen(spec.vSwitchCidr);
-    const v6 = ipv6Of(spec);
+    const v6 = podIpv6(spec, 'setup raw ENI');
     const host = await openNetlinkIn(this.hostNetnsPath, 'open host netlink socket');
     let pod: Nl | undefined;
     let podFd: number | undefined;
@@ -101,12 +89,7 @@ export class RawEniDriver implements Driver {
         ...(v6
           ? [
               pod.addAddress(`add ${v6.ip}/128 on ${spec.ifName}`, link.index, v6.ip, 128, { flags: CREATE_REPLACE }),
-              pod.addRoute(
-                `add route ${v6.gateway}/128 dev ${spec.ifName}`,
-                { dst: v6.gateway, dstLen: 128, oif: link.index, scope: 'UNIVERSE' },
-                CREATE_REPLACE,
-              ),
-              pod.addRoute(`add default via ${v6.gateway}`, { gateway: v6.gateway, oif: link.index, scope: 'UNIVERSE' }, CREATE_REPLACE),
+              ...ipv6GatewayRoutes(v6.gateway, link.index, spec.ifName).map((r) => pod!.addRoute(r.op, r.route, CREATE_REPLACE)),
             ]
           : []),
       ]);

@@ -87,8 +87,6 @@ export function readDriverKeys(r: Reader): DriverKeys {
   if (daemonMode === 'VPCENI' && (driver === 'veth' || driver === 'ipvlan')) {
     r.fail('driver', `daemon_mode VPCENI moves a whole ENI into the pod: use rawEni or none (got ${driver})`);
   }
-  if (ipStack === 'dual' && driver === 'ipvlan')
-    r.fail('ip_stack', 'dual is wired by the veth driver only (eniip_virtual_type / driver is ipvlan, whose IPv6 is not built)');
   const vethPrefix = r.str('veth_prefix');
   if (vethPrefix !== undefined && !/^[a-zA-Z][a-zA-Z0-9_-]{0,6}$/.test(vethPrefix)) {
     r.fail('veth_prefix', `must be 1-7 letters, digits, "_" or "-", starting with a letter (got ${show('veth_prefix', vethPrefix)})`);
