@@ -194,10 +194,7 @@ export interface RouteRequest {
   scope: 'LINK' | 'UNIVERSE';
 }
 
-/**
- * The RTM_NEWADDR body of addAddress(). IPv6 addresses carry IFA_F_NODAD: usable at once (the VPC hands each
- * address to one ENI only, so there is nothing to detect).
- */
+/** The RTM_NEWADDR body of addAddress(). IPv6 ones carry IFA_F_NODAD: usable at once (the VPC hands each to one ENI). */
 export function addressMessage(
   index: number,
   ip: string,
