@@ -3,22 +3,30 @@
 //         `default via <gw>` (the vSwitch gateway: traffic leaves straight through the ENI).
 //   host: one shared ipvlan L2 slave of the ENI (`ipvl_<ENI ifindex>`), up, with `podIP/32 dev ipvl_x`
 //         routes, because an ipvlan master cannot talk to its own slaves; this gives host → pod.
+//   dual stack (Terway's ipvlan IPv6): pod podIPv6/128 (no DAD), `<gw6>/128 dev <ifName>`, `default via <gw6>`
+//         (the vSwitch's IPv6 gateway, podIpv6.ts); host `podIPv6/128 dev ipvl_x`. Built as pure requests
+//         (ipv6Requests) so their netlink messages are tested where the kernel lacks ipvlan.
 // Kernels without CONFIG_IPVLAN answer EOPNOTSUPP: detected once, setup then fails with a clear error.
 import type { Driver, PodNetworkResult, PodNetworkSpec, TeardownSpec } from './types.js';
 import { DriverError } from './types.js';
 import type * as NL from 'netlink';
 import {
+  AF_INET6,
   CREATE_EXCL,
   CREATE_REPLACE,
   IPVLAN_MODE_L2,
   Nl,
   RT_TABLE_MAIN,
   all,
-  encodeLinkMessage,
   errnoOf,
+  familyOf,
+  hostLen,
   ipvlanLinkInfo,
   u32,
+  type RouteRequest,
 } from './netlink.js';
+import { ipv6GatewayRoutes, podIpv6 } from './podIpv6.js';
+import { encodeLinkMessage } from './netlinkWire.js';
 import { closeFd, netnsExists, openNetlinkIn, openNetnsFd, warmThreadPool } from './netns.js';
 
 export const IPVLAN_MISSING = 'kernel lacks ipvlan support (CONFIG_IPVLAN)';
@@ -96,6 +104,38 @@ export function ipvlanSupported(host: Nl): Promise<boolean> {
   return p;
 }
 
+/** Dual stack: what setup sends for the pod's IPv6 address, in order (the address before the routes via the gateway). */
+export function ipv6Requests(o: {
+  ipv6: string;
+  gateway: string;
+  ifName: string;
+  podIndex: number;
+  hostSlave: { name: string; index: number };
+}): {
+  podAddress: { op: string; index: number; ip: string; prefixLen: number };
+  podRoutes: { op: string; route: RouteRequest }[];
+  hostRoute: { op: string; route: RouteRequest };
+} {
+  return {
+    podAddress: { op: `add ${o.ipv6}/128 on ${o.ifName}`, index: o.podIndex, ip: o.ipv6, prefixLen: 128 },
+    podRoutes: ipv6GatewayRoutes(o.gateway, o.podIndex, o.ifName),
+    hostRoute: {
+      op: `add route ${o.ipv6}/128 dev ${o.hostSlave.name}`,
+      route: { dst: o.ipv6, dstLen: 128, oif: o.hostSlave.index, scope: 'UNIVERSE' },
+    },
+  };
+}
+
+/** The host /128 (IPv4 /32) routes to `ip` through the shared host slaves. */
+async function hostSlaveRoutes(host: Nl, ip: string): Promise<{ dst: string; oif: number }[]> {
+  const family = familyOf(ip);
+  const [routes, links] = await all([host.routes(RT_TABLE_MAIN, family), host.links()]);
+  const slaves = new Set(links.filter((l) => l.name.startsWith('ipvl_')).map((l) => l.index));
+  return routes
+    .filter((r) => r.dst === ip && r.dstLen === hostLen(family) && r.oif !== undefined && slaves.has(r.oif))
+    .map((r) => ({ dst: ip, oif: r.oif! }));
+}
+
 export interface IpvlanDriverOptions {
   hostNetnsPath?: string;
 }
@@ -128,6 +168,7 @@ export class IpvlanDriver implements Driver {
     let podFd: number | undefined;
     let created = false;
     let hostSlaveIndex: number | undefined;
+    const v6 = podIpv6(spec, 'setup ipvlan');
     try {
       if (!(await ipvlanSupported(host))) {
         throw new DriverError('setup ipvlan', IPVLAN_MISSING, { errno: 'ENOTSUP', netns: this.hostNetnsPath });
@@ -168,8 +209,17 @@ export class IpvlanDriver implements Driver {
           { dst: spec.ip, oif: hostSlave.index, scope: 'LINK' },
           CREATE_REPLACE,
         ),
+        ...(v6
+          ? this.setupIpv6(pod, host, { ipv6: v6.ip, gateway: v6.gateway, ifName: spec.ifName, podIndex: podLink.index, hostSlave })
+          : []),
       ]);
-      return { podIfMac: podLink.mac ?? spec.eniMac, podGateway: spec.gateway, hostIfName: hostSlave.name, hostIfMac: hostSlave.mac };
+      return {
+        podIfMac: podLink.mac ?? spec.eniMac,
+        podGateway: spec.gateway,
+        hostIfName: hostSlave.name,
+        hostIfMac: hostSlave.mac,
+        ...(v6 ? { podGatewayV6: v6.gateway } : {}),
+      };
     } catch (e) {
       if (created && pod) {
         const l = await pod.linkByName(spec.ifName).catch(() => undefined);
@@ -178,6 +228,7 @@ export class IpvlanDriver implements Driver {
       // The host /32 goes out in the same batch as the pod's routes: it may exist although that batch failed.
       if (created && hostSlaveIndex !== undefined) {
         await host.delRoute(`rollback: delete route ${spec.ip}/32`, { dst: spec.ip, oif: hostSlaveIndex }).catch(() => undefined);
+        if (v6) await host.delRoute(`rollback: delete route ${v6.ip}/128`, { dst: v6.ip, oif: hostSlaveIndex }).catch(() => undefined);
       }
       throw e;
     } finally {
@@ -185,6 +236,16 @@ export class IpvlanDriver implements Driver {
       host.close();
       closeFd(podFd);
     }
+  }
+
+  /** The IPv6 requests, issued at once (pipelined with the IPv4 ones; in order per socket). */
+  private setupIpv6(pod: Nl, host: Nl, o: Parameters<typeof ipv6Requests>[0]): Promise<unknown>[] {
+    const r = ipv6Requests(o);
+    return [
+      pod.addAddress(r.podAddress.op, r.podAddress.index, r.podAddress.ip, r.podAddress.prefixLen, { flags: CREATE_REPLACE }),
+      ...r.podRoutes.map((x) => pod.addRoute(x.op, x.route, CREATE_REPLACE)),
+      host.addRoute(r.hostRoute.op, r.hostRoute.route, CREATE_REPLACE),
+    ];
   }
 
   private async ensureHostSlave(host: Nl, parentIndex: number, mtu: number): Promise<{ name: string; index: number; mac?: string }> {
@@ -203,10 +264,11 @@ export class IpvlanDriver implements Driver {
     return { name: l.name, index: l.index, mac: l.mac };
   }
 
-  /** Idempotent; the shared host slave stays. Without spec.ip the IP is read from the pod first. */
+  /** Idempotent; the shared host slave stays. Without spec.ip / spec.ipv6 the addresses are read from the pod first. */
   async teardown(spec: TeardownSpec): Promise<void> {
     await warmThreadPool();
     let ip = spec.ip;
+    let ipv6 = spec.ipv6;
     if (spec.netnsPath && netnsExists(spec.netnsPath)) {
       const pod = await openNetlinkIn(spec.netnsPath, 'teardown ipvlan').catch((e: unknown) => {
         if (errnoOf(e) === 'ENOENT') return undefined;
@@ -217,6 +279,7 @@ export class IpvlanDriver implements Driver {
           const l = await pod.linkByName(spec.ifName);
           if (l) {
             ip ??= (await pod.addresses(l.index)).find((a) => a.prefixLen === 32)?.address;
+            ipv6 ??= (await pod.addresses(l.index, AF_INET6)).find((a) => a.prefixLen === 128)?.address;
             await pod.delLink(`delete ipvlan ${spec.ifName}`, l.index);
           }
         } finally {
@@ -224,17 +287,12 @@ export class IpvlanDriver implements Driver {
         }
       }
     }
-    if (!ip) return;
+    const ips = [ip, ipv6].filter((x): x is string => x !== undefined);
+    if (ips.length === 0) return;
     const host = await openNetlinkIn(this.hostNetnsPath, 'open host netlink socket');
     try {
-      const routes = await host.routes(RT_TABLE_MAIN);
-      const links = await host.links();
-      const slaves = new Set(links.filter((l) => l.name.startsWith('ipvl_')).map((l) => l.index));
-      await all(
-        routes
-          .filter((r) => r.dst === ip && r.dstLen === 32 && r.oif !== undefined && slaves.has(r.oif))
-          .map((r) => host.delRoute(`delete route ${ip}/32`, { dst: ip, oif: r.oif })),
-      );
+      const routes = (await all(ips.map((x) => hostSlaveRoutes(host, x)))).flat();
+      await all(routes.map((r) => host.delRoute(`delete route ${r.dst}/${hostLen(familyOf(r.dst))}`, r)));
     } finally {
       host.close();
     }
@@ -257,6 +315,12 @@ export class IpvlanDriver implements Driver {
         fail(`address ${spec.ip}/32 missing`, ns);
       if (!routes.some((r) => r.dstLen === 0 && r.gateway === spec.gateway && r.oif === link.index))
         fail(`default route via ${spec.gateway} missing`, ns);
+      if (spec.ipv6) {
+        const [addrs6, routes6] = await all([pod.addresses(link.index, AF_INET6), pod.routes(RT_TABLE_MAIN, AF_INET6)]);
+        if (!addrs6.some((a) => a.address === spec.ipv6 && a.prefixLen === 128)) fail(`address ${spec.ipv6}/128 missing`, ns);
+        if (!routes6.some((r) => r.dstLen === 0 && r.gateway === spec.ipv6Gateway && r.oif === link.index))
+          fail(`IPv6 default route via ${spec.ipv6Gateway ?? '(unknown gateway)'} missing`, ns);
+      }
     } finally {
       pod.close();
     }

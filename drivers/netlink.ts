@@ -119,7 +119,7 @@ export function errnoOf(e: unknown): string | undefined {
   return undefined;
 }
 
-function concatStream(emit: (s: NL.AttrStream) => void): Buffer {
+export function concatStream(emit: (s: NL.AttrStream) => void): Buffer {
   const { AttrStream } = loadNetlink();
   const s = new AttrStream();
   emit(s);
@@ -184,14 +184,55 @@ export function u32(n: number): Buffer {
   return b;
 }
 
-/** Serialises a full RTM_NEWLINK payload (ifinfomsg + attributes): what newLink() sends. Used by tests. */
-export function encodeLinkMessage(data: NL.rt.Link, linkAttrs: NL.ifla.LinkAttrs): Buffer {
-  const { rt } = loadNetlink();
-  return concatStream((s) => rt.formatLinkMessage({ kind: 'link', data, attrs: linkAttrs }, s));
+/** A route as addRoute() sends it (RTM_NEWROUTE body). */
+export interface RouteRequest {
+  dst?: string;
+  dstLen?: number;
+  gateway?: string;
+  oif: number;
+  table?: number;
+  scope: 'LINK' | 'UNIVERSE';
 }
 
-export function decodeLinkMessage(b: Buffer): LinkMessage {
-  return loadNetlink().rt.parseLinkMessage(b);
+/** The RTM_NEWADDR body of addAddress(). IPv6 ones carry IFA_F_NODAD: usable at once (the VPC hands each to one ENI). */
+export function addressMessage(
+  index: number,
+  ip: string,
+  prefixLen: number,
+  opts: { noPrefixRoute?: boolean } = {},
+): { data: NL.rt.Address; attrs: NL.rt.AddressAttrs } {
+  const a = ipBuf(ip);
+  const family = familyOf(ip);
+  const addrFlags = {
+    ...(opts.noPrefixRoute ? { noprefixroute: true as const } : {}),
+    ...(family === AF_INET6 ? { nodad: true as const } : {}),
+  };
+  return {
+    data: { family, prefixlen: prefixLen, index },
+    attrs: { local: a, address: a, ...(Object.keys(addrFlags).length > 0 ? { flags: addrFlags } : {}) },
+  };
+}
+
+/** The RTM_NEWROUTE body of addRoute(): `dst` undefined = default route; table ids above 255 travel in RTA_TABLE. */
+export function routeMessage(r: RouteRequest): { data: NL.rt.Route; attrs: NL.rt.RouteAttrs } {
+  const table = r.table ?? RT_TABLE_MAIN;
+  const family = familyOf(r.dst ?? r.gateway ?? '');
+  return {
+    data: {
+      family,
+      dstLen: r.dst ? (r.dstLen ?? hostLen(family)) : 0,
+      table: table > 255 ? RT_TABLE_COMPAT : table,
+      protocol: 'BOOT',
+      scope: r.scope,
+      type: 'UNICAST',
+    },
+    attrs: {
+      ...(r.dst ? { dst: ipBuf(r.dst) } : {}),
+      ...(r.gateway ? { gateway: ipBuf(r.gateway) } : {}),
+      oif: r.oif,
+      table,
+    },
+  };
 }
 
 // ---------- socket wrapper ----------
@@ -398,20 +439,8 @@ export class Nl {
     prefixLen: number,
     opts: { noPrefixRoute?: boolean; flags?: number } = {},
   ): Promise<void> {
-    const a = ipBuf(ip);
-    const family = familyOf(ip);
-    // IPv6: no duplicate address detection (the address is usable at once; the VPC hands it to one ENI only).
-    const addrFlags = {
-      ...(opts.noPrefixRoute ? { noprefixroute: true as const } : {}),
-      ...(family === AF_INET6 ? { nodad: true as const } : {}),
-    };
-    await this.run(op, () =>
-      this.sock.newAddress(
-        { family, prefixlen: prefixLen, index },
-        { local: a, address: a, ...(Object.keys(addrFlags).length > 0 ? { flags: addrFlags } : {}) },
-        { flags: opts.flags ?? CREATE_EXCL },
-      ),
-    );
+    const m = addressMessage(index, ip, prefixLen, opts);
+    await this.run(op, () => this.sock.newAddress(m.data, m.attrs, { flags: opts.flags ?? CREATE_EXCL }));
   }
 
   async delAddress(op: string, index: number, ip: string, prefixLen: number): Promise<void> {
@@ -443,32 +472,9 @@ export class Nl {
    * Adds (or with REPLACE, overwrites) an IPv4 unicast route. `dst` undefined = default route.
    * Table ids above 255 travel in RTA_TABLE with rtm_table = RT_TABLE_COMPAT.
    */
-  async addRoute(
-    op: string,
-    r: { dst?: string; dstLen?: number; gateway?: string; oif: number; table?: number; scope: 'LINK' | 'UNIVERSE' },
-    flags = CREATE_EXCL,
-  ): Promise<void> {
-    const table = r.table ?? RT_TABLE_MAIN;
-    const family = familyOf(r.dst ?? r.gateway ?? '');
-    await this.run(op, () =>
-      this.sock.newRoute(
-        {
-          family,
-          dstLen: r.dst ? (r.dstLen ?? hostLen(family)) : 0,
-          table: table > 255 ? RT_TABLE_COMPAT : table,
-          protocol: 'BOOT',
-          scope: r.scope,
-          type: 'UNICAST',
-        },
-        {
-          ...(r.dst ? { dst: ipBuf(r.dst) } : {}),
-          ...(r.gateway ? { gateway: ipBuf(r.gateway) } : {}),
-          oif: r.oif,
-          table,
-        },
-        { flags },
-      ),
-    );
+  async addRoute(op: string, r: RouteRequest, flags = CREATE_EXCL): Promise<void> {
+    const m = routeMessage(r);
+    await this.run(op, () => this.sock.newRoute(m.data, m.attrs, { flags }));
   }
 
   /** Deletes a route; scope NOWHERE so the kernel matches any scope. Missing route is fine: returns false. */

@@ -1,9 +1,12 @@
 // Raw ENI driver (VPCENI mode): the whole ENI link moves into the pod netns, host-device plugin shape.
 // The link's original host name is stored in its ifalias before the move, so a DEL after a daemon
 // restart still knows what to rename it back to. Every setup step is undone on failure.
+// Dual stack: the ENI's IPv6 /128 and routes via the vSwitch's IPv6 gateway (podIpv6.ts says why /128). The
+// move back flushes both families.
 import type { Driver, PodNetworkResult, PodNetworkSpec, TeardownSpec } from './types.js';
 import { DriverError } from './types.js';
-import { CREATE_REPLACE, Nl, RT_TABLE_MAIN, all, errnoOf, cidrPrefixLen, sameMac, type LinkInfo } from './netlink.js';
+import { ipv6GatewayRoutes, podIpv6 } from './podIpv6.js';
+import { AF_INET6, CREATE_REPLACE, Nl, RT_TABLE_MAIN, all, errnoOf, cidrPrefixLen, sameMac, type LinkInfo } from './netlink.js';
 import { closeFd, netnsExists, openHomeNetnsFd, openNetlinkIn, openNetnsFd, warmThreadPool } from './netns.js';
 
 /** ifalias marker: "eni-ipam:orig=<name>". */
@@ -37,6 +40,7 @@ export class RawEniDriver implements Driver {
   async setup(spec: PodNetworkSpec): Promise<PodNetworkResult> {
     await warmThreadPool();
     const prefixLen = cidrPrefixLen(spec.vSwitchCidr);
+    const v6 = podIpv6(spec, 'setup raw ENI');
     const host = await openNetlinkIn(this.hostNetnsPath, 'open host netlink socket');
     let pod: Nl | undefined;
     let podFd: number | undefined;
@@ -81,8 +85,15 @@ export class RawEniDriver implements Driver {
         pod.setLink('set lo up', 1, {}, true),
         pod.addAddress(`add ${spec.ip}/${prefixLen} on ${spec.ifName}`, link.index, spec.ip, prefixLen, { flags: CREATE_REPLACE }),
         pod.addRoute(`add default via ${spec.gateway}`, { gateway: spec.gateway, oif: link.index, scope: 'UNIVERSE' }, CREATE_REPLACE),
+        // In order on one socket: the gateway's on-link route before the default route via it.
+        ...(v6
+          ? [
+              pod.addAddress(`add ${v6.ip}/128 on ${spec.ifName}`, link.index, v6.ip, 128, { flags: CREATE_REPLACE }),
+              ...ipv6GatewayRoutes(v6.gateway, link.index, spec.ifName).map((r) => pod!.addRoute(r.op, r.route, CREATE_REPLACE)),
+            ]
+          : []),
       ]);
-      return { podIfMac: link.mac ?? spec.eniMac, podGateway: spec.gateway };
+      return { podIfMac: link.mac ?? spec.eniMac, podGateway: spec.gateway, ...(v6 ? { podGatewayV6: v6.gateway } : {}) };
     } catch (e) {
       if (moving && pod) {
         await this.undoMove(host, pod, spec.eniMac, moving).catch(() => undefined);
@@ -202,6 +213,12 @@ export class RawEniDriver implements Driver {
         fail(`address ${spec.ip}/${prefixLen} missing`);
       if (!routes.some((r) => r.dstLen === 0 && r.gateway === spec.gateway && r.oif === link.index))
         fail(`default route via ${spec.gateway} missing`);
+      if (spec.ipv6) {
+        const [addrs6, routes6] = await all([pod.addresses(link.index, AF_INET6), pod.routes(RT_TABLE_MAIN, AF_INET6)]);
+        if (!addrs6.some((a) => a.address === spec.ipv6 && a.prefixLen === 128)) fail(`address ${spec.ipv6}/128 missing`);
+        if (!routes6.some((r) => r.dstLen === 0 && r.gateway === spec.ipv6Gateway && r.oif === link.index))
+          fail(`IPv6 default route via ${spec.ipv6Gateway ?? '(unknown gateway)'} missing`);
+      }
     } finally {
       pod.close();
     }

@@ -351,19 +351,9 @@ export class MultiIpCloudOps {
    */
   private async ipv6GatewayFor(eni: EniRecord): Promise<Pick<EniRecord, 'ipv6Gateway'>> {
     if (!this.dual) return {};
-    const { vSwitches } = this.d.books;
-    const facts = vSwitches.get(eni.vSwitchId);
-    if (facts?.ipv6Gateway) return { ipv6Gateway: facts.ipv6Gateway };
     try {
-      const md = await this.d.cloud.getEniMetadata(eni.mac);
-      if (!md.ipv6Gateway) return {};
-      if (facts)
-        vSwitches.set(eni.vSwitchId, {
-          ...facts,
-          ipv6Gateway: md.ipv6Gateway,
-          ...(md.vSwitchIpv6Cidr ? { ipv6Cidr: md.vSwitchIpv6Cidr } : {}),
-        });
-      return { ipv6Gateway: md.ipv6Gateway };
+      const gw = await this.d.books.vSwitches.ipv6Gateway(this.d.cloud, eni.vSwitchId, eni.mac);
+      return gw ? { ipv6Gateway: gw } : {};
     } catch (err) {
       this.d.log.warn({ err, eniId: eni.eniId }, 'reading the IPv6 gateway from the ENI metadata failed');
       return {};

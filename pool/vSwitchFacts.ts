@@ -37,6 +37,21 @@ export class VSwitchFactsCache {
     return Object.fromEntries([...this.free].map(([id, f]) => [id, f.count]));
   }
 
+  /**
+   * Dual stack: the vSwitch's IPv6 gateway, which DescribeVSwitches does not give: read from an attached ENI's
+   * metadata (`ipv6-gateway`) once and remembered for the vSwitch. Undefined when the metadata has none (yet: it
+   * may lag a fresh ENI); rejects when the metadata cannot be read.
+   */
+  async ipv6Gateway(cloud: Pick<PoolCloud, 'getEniMetadata'>, vSwitchId: string, mac: string): Promise<string | undefined> {
+    const facts = this.facts.get(vSwitchId);
+    if (facts?.ipv6Gateway) return facts.ipv6Gateway;
+    const md = await cloud.getEniMetadata(mac);
+    if (!md.ipv6Gateway) return undefined;
+    if (facts)
+      this.facts.set(vSwitchId, { ...facts, ipv6Gateway: md.ipv6Gateway, ...(md.vSwitchIpv6Cidr ? { ipv6Cidr: md.vSwitchIpv6Cidr } : {}) });
+    return md.ipv6Gateway;
+  }
+
   /** Reads the vSwitches not known yet, in one DescribeVSwitches call (the gateway is the CIDR's, lib/ipv4). */
   async load(cloud: Pick<PoolCloud, 'describeVSwitches'>, ids: string[], now = 0): Promise<void> {
     const missing = [...new Set(ids)].filter((id) => !this.facts.has(id));

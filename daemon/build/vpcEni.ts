@@ -50,6 +50,7 @@ export const vpcEniBuilder: ModeBuilder = {
         vSwitchSelectionPolicy: config.vSwitchSelectionPolicy,
         gcIntervalMs: config.gcIntervalMs,
         gcGraceMs: config.gcGraceMs,
+        ipStack: config.ipStack,
       },
       ownerCheck: ctx.ownerCheck,
       // Unwires a gone pod (the ENI link back to the host) before its ENI goes back to the pool.

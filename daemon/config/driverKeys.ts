@@ -63,11 +63,6 @@ export function readDriverKeys(r: Reader): DriverKeys {
     r.warnings.push('eni_conf.ip_stack: dual is ignored in daemon_mode VPCIP: its pods get IPv4 addresses only');
     ipStack = 'ipv4';
   }
-  if (ipStack === 'dual' && daemonMode === 'VPCENI')
-    r.fail(
-      'ip_stack',
-      'dual is not built for daemon_mode VPCENI yet (whole-ENI pods are IPv4 only): use daemon_mode ENIMultiIP or ip_stack ipv4',
-    );
   // Case-insensitive as Terway compares it (strings.ToLower). Terway's `datapathv2` (eBPF on veth) is wired here
   // as plain veth + policy routing: same addresses and routes, without the eBPF fast path.
   const virtualType = r.oneOfIgnoreCase('eniip_virtual_type', ['veth', 'ipvlan', 'datapathv2'] as const, DEFAULTS.eniipVirtualType);
@@ -92,8 +87,6 @@ export function readDriverKeys(r: Reader): DriverKeys {
   if (daemonMode === 'VPCENI' && (driver === 'veth' || driver === 'ipvlan')) {
     r.fail('driver', `daemon_mode VPCENI moves a whole ENI into the pod: use rawEni or none (got ${driver})`);
   }
-  if (ipStack === 'dual' && driver === 'ipvlan')
-    r.fail('ip_stack', 'dual is wired by the veth driver only (eniip_virtual_type / driver is ipvlan, whose IPv6 is not built)');
   const vethPrefix = r.str('veth_prefix');
   if (vethPrefix !== undefined && !/^[a-zA-Z][a-zA-Z0-9_-]{0,6}$/.test(vethPrefix)) {
     r.fail('veth_prefix', `must be 1-7 letters, digits, "_" or "-", starting with a letter (got ${show('veth_prefix', vethPrefix)})`);

@@ -42,7 +42,7 @@ export class VpcEniService implements NetworkService {
     this.inner = new EniMultiIpService({ ...deps, logger: deps.logger.child({ vpcEni: true }) });
   }
 
-  /** The pod's address with its vSwitch prefix (the allocation knows the vSwitch CIDR). */
+  /** The pod's IPv4 address with its vSwitch prefix (the allocation knows the vSwitch CIDR); IPv6 stays /128 (rawEni). */
   private withPrefix(pod: PodRef, ips: IpConfigOut[]): IpConfigOut[] {
     const alloc = this.allocator.get(podKeyOf(pod));
     if (!alloc) return ips;
@@ -56,7 +56,9 @@ export class VpcEniService implements NetworkService {
     const r = await this.inner.allocIp(pod, opts);
     const ips = this.withPrefix(pod, r.ips);
     const gw = ips[0]?.gateway ?? '';
-    return { ...r, ipType: this.ipType, ips, routes: gw ? [{ dst: '0.0.0.0/0', gw }] : r.routes };
+    // The IPv4 default via the vSwitch gateway; dual stack keeps the driver's IPv6 default.
+    const v6 = r.routes.filter((rt) => rt.dst === '::/0');
+    return { ...r, ipType: this.ipType, ips, routes: gw ? [{ dst: '0.0.0.0/0', gw }, ...v6] : r.routes };
   }
 
   releaseIp(pod: PodRef, reason: string): Promise<ReleaseResult> {

@@ -170,6 +170,8 @@ export class EniCloudOps {
         description: `eni-ipam VPCENI ${this.d.instanceId}`,
         tags: this.d.tags,
         clientToken: randomUUID(),
+        // Dual stack: the pod's IPv6 address comes with the ENI (Ipv6AddressCount 1), as Terway's exclusive ENI.
+        ...(this.dual ? { ipv6Count: 1 } : {}),
       });
       await this.loadVSwitchFacts([vSwitchId]);
       const facts = books.vSwitches.get(vSwitchId);
@@ -182,6 +184,7 @@ export class EniCloudOps {
         vSwitchCidr: facts.cidr,
         gateway: facts.gateway,
         createdAt: clock.now(),
+        ...(this.dual ? await this.ipv6Of(eni, facts.ipv6Cidr) : {}),
       };
       // Recorded before the attach: a crash leaves a row that start-up reconciles.
       books.enis.set(info.eniId, info);
@@ -208,19 +211,48 @@ export class EniCloudOps {
     }
   }
 
+  /**
+   * Dual stack: the new ENI's IPv6 address (one AssignIpv6Addresses when the create did not bring one) and its
+   * vSwitch's IPv6 block. A failure is a create failure: the ENI is deleted, no IPv4-only ENI enters a dual pool.
+   */
+  private async ipv6Of(eni: Eni, vSwitchIpv6Cidr: string | undefined): Promise<Pick<EniInfo, 'ipv6' | 'vSwitchIpv6Cidr'>> {
+    const ipv6 = eni.ipv6s[0] ?? (await this.d.cloud.assignIpv6Addresses(eni.eniId, 1))[0];
+    if (!ipv6) throw new PoolError('Internal', `ENI ${eni.eniId}: AssignIpv6Addresses returned no address`);
+    return { ipv6, ...(vSwitchIpv6Cidr ? { vSwitchIpv6Cidr } : {}) };
+  }
+
+  private get dual(): boolean {
+    return this.d.config.ipStack === 'dual';
+  }
+
+  /** Dual stack: the vSwitch's IPv6 gateway from the attached ENI's metadata, best effort (a later ENI tries again). */
+  private async withIpv6Gateway(info: EniInfo): Promise<EniInfo> {
+    if (!info.ipv6 || info.ipv6Gateway) return info;
+    try {
+      const gw = await this.d.books.vSwitches.ipv6Gateway(this.d.cloud, info.vSwitchId, info.mac);
+      return gw ? { ...info, ipv6Gateway: gw } : info;
+    } catch (err) {
+      this.d.log.warn({ err: (err as Error).message, eniId: info.eniId }, 'reading the IPv6 gateway from the ENI metadata failed');
+      return info;
+    }
+  }
+
   private async attachAndFree(eniId: string): Promise<void> {
     const { books } = this.d;
     await this.d.cloud.attachNetworkInterface(eniId, this.d.instanceId);
-    const info = books.enis.get(eniId)!;
+    const attached = books.enis.get(eniId);
+    if (!attached) return;
+    const info = await this.withIpv6Gateway(attached);
     const slot: EniSlot = { eniId, state: 'free', since: this.d.clock.now() };
     books.write([
       { op: 'putEni', eni: eniRecord(info, 'inuse') },
       { op: 'putIp', ip: ipRecord(info, slot) },
     ]);
+    books.enis.set(eniId, info);
     books.slots.set(eniId, slot);
     this.recentlyAdded.note([eniId], this.d.clock.now() + this.d.config.reconcileCooldownMs);
     this.lastFailure = undefined;
-    this.d.log.info({ eniId, mac: info.mac, ip: info.primaryIp, vSwitchId: info.vSwitchId }, 'ENI attached: warm');
+    this.d.log.info({ eniId, mac: info.mac, ip: info.primaryIp, ipv6: info.ipv6, vSwitchId: info.vSwitchId }, 'ENI attached: warm');
     this.d.drain();
   }
 

@@ -2,7 +2,7 @@
 // same rules and knobs as the multi-IP pool's (pool/backoff.ts).
 
 import { defaultBackoff, type BackoffConfig } from '../backoff.js';
-import { stripUndefined } from '../config.js';
+import { stripUndefined, type IpStack } from '../config.js';
 
 export interface EniPoolConfig {
   /** Keep at least this many spare ENIs attached. */
@@ -28,6 +28,8 @@ export interface EniPoolConfig {
   gcGraceMs: number;
   /** An ENI we released / deleted is not adopted again from a listing within this time (stale describes). */
   reconcileCooldownMs: number;
+  /** Terway `ip_stack`: `dual` gives each pod's ENI one IPv6 address too (created with it). */
+  ipStack: IpStack;
 }
 
 export const defaultEniPoolConfig: EniPoolConfig = {
@@ -44,6 +46,7 @@ export const defaultEniPoolConfig: EniPoolConfig = {
   gcIntervalMs: 5 * 60_000,
   gcGraceMs: 2 * 60_000,
   reconcileCooldownMs: 60_000,
+  ipStack: 'ipv4',
 };
 
 export type EniPoolConfigInput = Partial<Omit<EniPoolConfig, 'backoff'>> & { backoff?: Partial<BackoffConfig> };

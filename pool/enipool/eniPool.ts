@@ -20,7 +20,7 @@ import { EniCloudOps } from './cloudOps.js';
 import { resolveEniPoolConfig, type EniPoolConfig, type EniPoolConfigInput } from './config.js';
 import { noopEniPoolLogger, type EniPoolEvent, type EniPoolLogger } from './events.js';
 import { expireCooling, pickFreeEni, placeReleased, planEniPool, refusal, releaseRetries, servable, type EniSlot } from './planner.js';
-import { ipRecord, eniRecord } from './records.js';
+import { ipRecord, eniRecord, ipv6Placement } from './records.js';
 import { EniSync } from './sync.js';
 
 export interface EniPoolOptions {
@@ -367,6 +367,7 @@ export class EniPool implements IpAllocator {
         vSwitchId: info.vSwitchId,
         vSwitchCidr: info.vSwitchCidr,
         gateway: info.gateway,
+        ...ipv6Placement(info),
       },
       now,
     );

@@ -3,6 +3,8 @@
 //   enis row  = the ENI (state attaching | inuse | deleting)
 //   ips row   = the ENI's primary IP, carrying the slot state (free | assigned | cooling | releasing)
 //   pods row  = the pod holding it (mode VPCENI)
+// Dual stack: the ENI's IPv6 address is the partner of its primary IP (ips row `ipv6`), the vSwitch's IPv6
+// block and gateway sit on the enis row, as in the multi-IP pool (schema v3: no new column).
 
 import type { EniRecord, IpRecord } from '../store.js';
 import type { EniSlot } from './planner.js';
@@ -16,6 +18,10 @@ export interface EniInfo {
   vSwitchCidr: string;
   gateway: string;
   createdAt: number;
+  /** Dual stack: the ENI's IPv6 address, its vSwitch's IPv6 block and gateway. */
+  ipv6?: string;
+  vSwitchIpv6Cidr?: string;
+  ipv6Gateway?: string;
 }
 
 export function eniRecord(info: EniInfo, state: EniRecord['state']): EniRecord {
@@ -29,6 +35,8 @@ export function eniRecord(info: EniInfo, state: EniRecord['state']): EniRecord {
     createdByUs: true,
     state,
     createdAt: info.createdAt,
+    ...(info.vSwitchIpv6Cidr ? { vSwitchIpv6Cidr: info.vSwitchIpv6Cidr } : {}),
+    ...(info.ipv6Gateway ? { ipv6Gateway: info.ipv6Gateway } : {}),
   };
 }
 
@@ -42,5 +50,16 @@ export function ipRecord(info: EniInfo, slot: EniSlot, podKey?: string): IpRecor
     ...(state === 'assigned' ? { podKey } : {}),
     since: slot.since,
     ...(slot.coolUntil !== undefined ? { until: slot.coolUntil } : {}),
+    ...(info.ipv6 ? { ipv6: info.ipv6 } : {}),
+  };
+}
+
+/** The IPv6 part of an allocation from this ENI (nothing when it has no IPv6 address). */
+export function ipv6Placement(info: EniInfo): Pick<EniInfo, 'ipv6' | 'vSwitchIpv6Cidr' | 'ipv6Gateway'> {
+  if (!info.ipv6) return {};
+  return {
+    ipv6: info.ipv6,
+    ...(info.vSwitchIpv6Cidr ? { vSwitchIpv6Cidr: info.vSwitchIpv6Cidr } : {}),
+    ...(info.ipv6Gateway ? { ipv6Gateway: info.ipv6Gateway } : {}),
   };
 }

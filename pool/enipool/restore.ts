@@ -8,12 +8,13 @@
 //   ours, Attaching (mid-attach after a crash) → attaching: the pool finishes the attach
 //   ours, InUse                → assigned to the pod a pod row names, else the slot state its IP row kept
 //                                (free / cooling / releasing), else free (adopted)
+//   dual stack, idle, no IPv6  → releasing: replaced by a new ENI that has one (a pod holding one keeps it)
 // Stored ENIs the cloud no longer has attached here are dropped (a pod row naming one stays, so its DEL
 // succeeds); detached ENIs of ours the pool does not hold are deleted.
 
 import type { Eni } from '../cloud.js';
 import { classifyEni } from '../ownership.js';
-import type { IpRecord, PoolSnapshot, StoreOp } from '../store.js';
+import type { EniRecord, IpRecord, PoolSnapshot, StoreOp } from '../store.js';
 import type { EniSlot } from './planner.js';
 import type { VSwitchFacts } from '../vSwitchFacts.js';
 import { eniRecord, ipRecord, type EniInfo } from './records.js';
@@ -27,6 +28,8 @@ export interface EniRestoreInput {
   available: readonly Eni[];
   vSwitchFacts(vSwitchId: string): VSwitchFacts | undefined;
   now: number;
+  /** ip_stack dual: every pod's ENI carries an IPv6 address. */
+  dual?: boolean;
 }
 
 export interface EniRestore {
@@ -47,6 +50,8 @@ export interface EniRestore {
   dropped: { eniId: string; podKey?: string }[];
   /** Secondary ENIs attached here that are not ours. */
   foreign: number;
+  /** Dual stack: idle ENIs without an IPv6 address (from before dual stack), released to be replaced. */
+  noIpv6: string[];
 }
 
 /** Rows of another daemon_mode (this pool would misread them): the node must be drained before switching to VPCENI. */
@@ -73,6 +78,19 @@ export function restoredSlot(
   return { state: 'free', since: now };
 }
 
+/** An attached ENI's IPv6 facts: its address as the cloud lists it, the vSwitch's block and gateway as known. */
+export function ipv6Info(
+  e: Pick<Eni, 'ipv6s'>,
+  facts: VSwitchFacts | undefined,
+  prev: Pick<EniRecord, 'vSwitchIpv6Cidr' | 'ipv6Gateway'> | undefined,
+): Pick<EniInfo, 'ipv6' | 'vSwitchIpv6Cidr' | 'ipv6Gateway'> {
+  const ipv6 = e.ipv6s[0];
+  if (!ipv6) return {};
+  const cidr = facts?.ipv6Cidr ?? prev?.vSwitchIpv6Cidr;
+  const gw = facts?.ipv6Gateway ?? prev?.ipv6Gateway;
+  return { ipv6, ...(cidr ? { vSwitchIpv6Cidr: cidr } : {}), ...(gw ? { ipv6Gateway: gw } : {}) };
+}
+
 export function planEniRestore(input: EniRestoreInput): EniRestore {
   const { snapshot: snap, now } = input;
   const stored = new Map(snap.enis.map((e) => [e.eniId, e] as const));
@@ -89,6 +107,7 @@ export function planEniRestore(input: EniRestoreInput): EniRestore {
     adopted: [],
     dropped: [],
     foreign: 0,
+    noIpv6: [],
   };
   const heldIds = new Set<string>();
 
@@ -106,13 +125,18 @@ export function planEniRestore(input: EniRestoreInput): EniRestore {
       vSwitchCidr: facts?.cidr ?? prev?.vSwitchCidr ?? '',
       gateway: facts?.gateway ?? prev?.gateway ?? '',
       createdAt: prev?.createdAt ?? now,
+      ...ipv6Info(e, facts, prev),
     };
     if (!info.vSwitchCidr) {
       out.unknownVSwitch.push(e);
       continue;
     }
     const holder = podsByEni.get(e.eniId);
-    const slot: EniSlot = { eniId: e.eniId, ...restoredSlot(e.status, holder, rowOf.get(e.eniId), now) };
+    let slot: EniSlot = { eniId: e.eniId, ...restoredSlot(e.status, holder, rowOf.get(e.eniId), now) };
+    if (input.dual && !info.ipv6 && (slot.state === 'free' || slot.state === 'cooling')) {
+      slot = { eniId: e.eniId, state: 'releasing', since: now };
+      out.noIpv6.push(e.eniId);
+    }
     out.held.push({ info, slot });
     heldIds.add(e.eniId);
     if (e.status === 'Detaching') {

@@ -15,7 +15,7 @@ import type { EniPoolEvent, EniPoolLogger } from './events.js';
 import { secondaryEniQuota } from '../capacity.js';
 import type { EniSlot } from './planner.js';
 import { eniRecord, ipRecord, type EniInfo } from './records.js';
-import { otherModeRows, planEniRestore } from './restore.js';
+import { ipv6Info, otherModeRows, planEniRestore } from './restore.js';
 import { planEniReconcile, type EniReconcilePlan } from './reconcile.js';
 
 export interface EniSyncDeps {
@@ -71,10 +71,19 @@ export class EniSync {
     await ops.loadVSwitchFacts([...ours.map((e) => e.vSwitchId), ...this.d.vSwitchIds]);
 
     const now = this.d.clock.now();
-    const r = planEniRestore({ instanceId, snapshot: snap, attached, available, vSwitchFacts: (id) => books.vSwitches.get(id), now });
+    const r = planEniRestore({
+      instanceId,
+      snapshot: snap,
+      attached,
+      available,
+      vSwitchFacts: (id) => books.vSwitches.get(id),
+      now,
+      dual: this.d.config.ipStack === 'dual',
+    });
     for (const e of r.unknownVSwitch)
       log.warn({ eniId: e.eniId, vSwitchId: e.vSwitchId }, 'vSwitch of an attached ENI unknown: ENI left alone');
     for (const e of r.adopted) log.info({ eniId: e.eniId, mac: e.mac }, 'adopted an attached ENI tagged as ours');
+    for (const id of r.noIpv6) log.warn({ eniId: id }, 'idle ENI without an IPv6 address in dual stack: released to be replaced');
     for (const d of r.dropped) log.warn({ eniId: d.eniId, podKey: d.podKey }, 'stored ENI is no longer attached to this instance: dropped');
     books.write(r.ops);
     this.quota = quota;
@@ -213,13 +222,19 @@ export class EniSync {
         vSwitchCidr: facts.cidr,
         gateway: facts.gateway,
         createdAt: now,
+        ...ipv6Info(a.eni, facts, undefined),
       };
       const holder = a.podKey ? books.pods.get(a.podKey) : undefined;
+      // Dual stack: an idle ENI without an IPv6 address cannot serve a pod; it is released (and replaced).
+      const idle: EniSlot['state'] = this.d.config.ipStack === 'dual' && !info.ipv6 ? 'releasing' : 'free';
       const slot: EniSlot = holder
         ? { eniId: info.eniId, state: 'assigned', since: holder.allocatedAt }
-        : { eniId: info.eniId, state: 'free', since: now };
+        : { eniId: info.eniId, state: idle, since: now };
       adopted.push({ info, slot, podKey: holder?.podKey });
-      writes.push({ op: 'putEni', eni: eniRecord(info, 'inuse') }, { op: 'putIp', ip: ipRecord(info, slot, holder?.podKey) });
+      writes.push(
+        { op: 'putEni', eni: eniRecord(info, slot.state === 'releasing' ? 'deleting' : 'inuse') },
+        { op: 'putIp', ip: ipRecord(info, slot, holder?.podKey) },
+      );
     }
     if (writes.length > 0) books.write(writes); // committed before memory changes
     for (const d of plan.drop) {

@@ -1,5 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadNetlink, decodeLinkMessage } from '../../drivers/netlink.js';
+import { addressMessage, loadNetlink, routeMessage } from '../../drivers/netlink.js';
+import { decodeLinkMessage, encodeAddressMessage, encodeRouteMessage } from '../../drivers/netlinkWire.js';
 import {
   IPVLAN_MISSING,
   IpvlanDriver,
@@ -7,6 +8,7 @@ import {
   hostSlaveName,
   hostSlaveRequest,
   ipvlanSupported,
+  ipv6Requests,
   isMissingFeature,
   podSlaveRequest,
   probeRequest,
@@ -83,6 +85,96 @@ describe('ipvlan netlink messages (no kernel)', () => {
     expect(isMissingFeature('ENOTSUP')).toBe(true);
     expect(isMissingFeature('EOPNOTSUPP')).toBe(true);
     expect(isMissingFeature('EINVAL')).toBe(false);
+  });
+});
+
+const AF_INET6 = 10;
+const IFA_ADDRESS = 1;
+const IFA_LOCAL = 2;
+const IFA_FLAGS = 8;
+const IFA_F_NODAD = 0x02;
+const RTA_DST = 1;
+const RTA_OIF = 4;
+const RTA_GATEWAY = 5;
+const RTA_TABLE = 15;
+const RTPROT_BOOT = 3;
+const RT_SCOPE_UNIVERSE = 0;
+const RTN_UNICAST = 1;
+const RT_TABLE_MAIN = 254;
+
+/** fd00::… as the 16 network-order bytes netlink carries. */
+const v6bytes = (hex: string) => Buffer.from(hex.padStart(32, '0'), 'hex');
+
+describe('ipvlan IPv6 netlink messages (no kernel)', () => {
+  const POD6 = 'fd00:0:0:102::5';
+  const GW6 = 'fd00:0:0:102:ffff:ffff:ffff:fffd';
+  const req = ipv6Requests({ ipv6: POD6, gateway: GW6, ifName: 'eth0', podIndex: 3, hostSlave: { name: 'ipvl_9', index: 11 } });
+  const routeBytes = (i: number) => encodeRouteMessage(routeMessage(req.podRoutes[i]!.route));
+  /** rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, then u32 flags; attributes from byte 12. */
+  const rtmsg = (b: Buffer) => ({
+    family: b[0],
+    dstLen: b[1],
+    table: b[4],
+    protocol: b[5],
+    scope: b[6],
+    type: b[7],
+    attrs: new Map(rtattrs(b, 12)),
+  });
+
+  it('pod address: AF_INET6 /128 on the pod slave, IFA_LOCAL = IFA_ADDRESS, IFA_FLAGS with NODAD', () => {
+    const a = req.podAddress;
+    expect(a).toMatchObject({ index: 3, ip: POD6, prefixLen: 128 });
+    const b = encodeAddressMessage(addressMessage(a.index, a.ip, a.prefixLen));
+    // ifaddrmsg: family, prefixlen, flags, scope, u32 index
+    expect([b[0], b[1], b[3]]).toEqual([AF_INET6, 128, 0]);
+    expect(b.readUInt32LE(4)).toBe(3);
+    const attrs = new Map(rtattrs(b, 8));
+    const pod = v6bytes('fd000000000001020000000000000005');
+    expect(attrs.get(IFA_LOCAL)).toEqual(pod);
+    expect(attrs.get(IFA_ADDRESS)).toEqual(pod);
+    expect(attrs.get(IFA_FLAGS)!.readUInt32LE(0) & IFA_F_NODAD).toBe(IFA_F_NODAD);
+  });
+
+  it('pod routes, in order: the gateway /128 on the slave, then the default via it (main table, BOOT, unicast)', () => {
+    expect(req.podRoutes.map((r) => r.op)).toEqual([`add route ${GW6}/128 dev eth0`, `add default via ${GW6}`]);
+    const gw = v6bytes('fd00000000000102fffffffffffffffd');
+    const onLink = rtmsg(routeBytes(0));
+    expect(onLink).toMatchObject({
+      family: AF_INET6,
+      dstLen: 128,
+      table: RT_TABLE_MAIN,
+      protocol: RTPROT_BOOT,
+      scope: RT_SCOPE_UNIVERSE,
+      type: RTN_UNICAST,
+    });
+    expect(onLink.attrs.get(RTA_DST)).toEqual(gw);
+    expect(onLink.attrs.has(RTA_GATEWAY)).toBe(false);
+    expect(onLink.attrs.get(RTA_OIF)!.readUInt32LE(0)).toBe(3);
+    const dflt = rtmsg(routeBytes(1));
+    expect(dflt).toMatchObject({ family: AF_INET6, dstLen: 0, table: RT_TABLE_MAIN, type: RTN_UNICAST });
+    expect(dflt.attrs.has(RTA_DST)).toBe(false);
+    expect(dflt.attrs.get(RTA_GATEWAY)).toEqual(gw);
+    expect(dflt.attrs.get(RTA_OIF)!.readUInt32LE(0)).toBe(3);
+    expect(dflt.attrs.get(RTA_TABLE)!.readUInt32LE(0)).toBe(RT_TABLE_MAIN);
+  });
+
+  it('host route: the pod /128 through the shared host slave (host → pod), no gateway', () => {
+    expect(req.hostRoute.op).toBe(`add route ${POD6}/128 dev ipvl_9`);
+    const m = rtmsg(encodeRouteMessage(routeMessage(req.hostRoute.route)));
+    expect(m).toMatchObject({ family: AF_INET6, dstLen: 128, table: RT_TABLE_MAIN, type: RTN_UNICAST });
+    expect(m.attrs.get(RTA_DST)).toEqual(v6bytes('fd000000000001020000000000000005'));
+    expect(m.attrs.get(RTA_OIF)!.readUInt32LE(0)).toBe(11);
+    expect(m.attrs.has(RTA_GATEWAY)).toBe(false);
+  });
+
+  it('the package decodes the messages back to the same fields', () => {
+    const { rt } = loadNetlink();
+    const addr = rt.parseAddressMessage(encodeAddressMessage(addressMessage(3, POD6, 128)));
+    expect(addr.data).toMatchObject({ family: AF_INET6, prefixlen: 128, index: 3 });
+    expect(addr.attrs.flags?.nodad).toBe(true);
+    const route = rt.parseRouteMessage(routeBytes(1));
+    expect(route.data).toMatchObject({ family: AF_INET6, dstLen: 0 });
+    expect(route.attrs.oif).toBe(3);
   });
 });
 

@@ -176,6 +176,39 @@ describe('planEniRestore', () => {
     expect(r.toDelete).toEqual(['eni-08']);
   });
 
+  it('dual stack: IPv6 from the listing, block and gateway from the facts or the row; an idle ENI without IPv6 is released', () => {
+    const v6 = { ipv6Cidr: 'fd00::/64', ipv6Gateway: 'fd00::ffff:ffff:ffff:fffd' };
+    const r = planEniRestore(
+      input({
+        dual: true,
+        attached: [
+          cloudEni('eni-01', { ipv6s: ['fd00::1'] }),
+          cloudEni('eni-02'),
+          cloudEni('eni-03'),
+          cloudEni('eni-04', { ipv6s: ['fd00::4'] }),
+        ],
+        vSwitchFacts: () => ({ cidr: '10.0.0.0/24', gateway: '10.0.0.253', ipv6Cidr: v6.ipv6Cidr }),
+        snapshot: {
+          enis: [row('eni-01', { vSwitchIpv6Cidr: v6.ipv6Cidr, ipv6Gateway: v6.ipv6Gateway }), row('eni-02'), row('eni-03')],
+          ips: [ipRow('eni-02')],
+          pods: [podRow('eni-03')],
+        },
+      }),
+    );
+    const info = (id: string) => r.held.find((h) => h.info.eniId === id)!;
+    expect(info('eni-01').info).toMatchObject({ ipv6: 'fd00::1', vSwitchIpv6Cidr: v6.ipv6Cidr, ipv6Gateway: v6.ipv6Gateway });
+    expect(info('eni-04').info).toMatchObject({ ipv6: 'fd00::4', vSwitchIpv6Cidr: v6.ipv6Cidr });
+    expect(info('eni-04').info.ipv6Gateway).toBeUndefined(); // adopted: read from the metadata by the next ENI
+    // eni-02: idle and IPv4 only, released; eni-03: a pod holds it, kept as it is
+    expect(r.noIpv6).toEqual(['eni-02']);
+    expect(info('eni-02').slot.state).toBe('releasing');
+    expect(info('eni-03').slot.state).toBe('assigned');
+    expect(r.ops).toContainEqual({ op: 'putEni', eni: expect.objectContaining({ eniId: 'eni-02', state: 'deleting' }) });
+    expect(r.ops).toContainEqual({ op: 'putIp', ip: expect.objectContaining({ eniId: 'eni-01', ipv6: 'fd00::1' }) });
+    // ip_stack ipv4: nothing released for lack of IPv6
+    expect(planEniRestore(input({ attached: [cloudEni('eni-02')], snapshot: { enis: [row('eni-02')] } })).noIpv6).toEqual([]);
+  });
+
   it('otherModeRows: pods of another mode or multi-IP ENIs refuse the start', () => {
     const empty: PoolSnapshot = { enis: [], ips: [], pods: [] };
     expect(otherModeRows(empty)).toBeUndefined();
