@@ -20,9 +20,9 @@ import { MultiIpCloudOps, type RemovedEni } from './multiIpCloudOps.js';
 import { MultiIpSync } from './multiIpSync.js';
 import { newEniTags } from './ownership.js';
 import { jitteredInterval, NODE_CAPACITY_REACHED, pickFreeIp, plan, planReleaseRetries } from './planner.js';
-import type { EniRecord, IpRecord, PoolStore, StoreOp } from './store.js';
+import type { EniRecord, IpRecord, PoolStore } from './store.js';
 import { PeriodicTimers, WakeTimer } from './timers.js';
-import { expiredRecords, releasedIp } from './transitions.js';
+import { expiredRecords } from './transitions.js';
 import { PoolError, podKeyOf, type IpAllocation, type IpAllocator, type OwnerCheck, type PodRef, type PoolStats } from './types.js';
 import { WaitQueue } from './waitQueue.js';
 
@@ -235,19 +235,12 @@ export class EniMultiIpPool implements IpAllocator {
   }
 
   async release(podKey: string): Promise<IpAllocation | undefined> {
-    const pod = this.books.pods.get(podKey);
+    const pod = this.books.release(podKey, this.config, this.clock.now());
     if (!pod) {
       const err = new PoolError('Internal', 'released while waiting for an IP', { retryable: true });
       if (!this.batch.fail(podKey, err)) this.waiters.fail(podKey, err);
       return undefined;
     }
-    const rec = this.books.ips.get(pod.ip);
-    const ops: StoreOp[] = [{ op: 'deletePod', podKey }];
-    if (rec && rec.podKey === podKey) {
-      const next = releasedIp(rec, pod, this.config, this.clock.now());
-      ops.push(next ? { op: 'putIp', ip: next } : { op: 'deleteIp', ip: rec.ip });
-    }
-    this.books.write(ops);
     this.modified();
     this.serveWaiters();
     this.kick();

@@ -10,6 +10,8 @@ import type { StagedAssign } from './allocBatch.js';
 import type { Eni } from './cloud.js';
 import { allocationOf, podRecordFor, type EniRecord, type IpRecord, type PodRecord, type PoolStore, type StoreOp } from './store.js';
 import type { PlannerEni, PlannerIp } from './planner.js';
+import type { PoolConfig } from './config.js';
+import { releasedIp } from './transitions.js';
 import { VSwitchFactsCache } from './vSwitchFacts.js';
 import { PoolError, type IpAllocation, type PodRef, type PoolStats } from './types.js';
 
@@ -121,6 +123,23 @@ export class MultiIpBooks {
     const { ops, podRec } = this.assignOps(pick, pod, key, now);
     this.write(ops);
     return this.toAlloc(podRec);
+  }
+
+  /**
+   * A pod's release: its row goes and its IP moves to the state releasedIp() picks (reserved, cooling, free, or
+   * gone with a missing or primary-ENI address), in one write. Undefined when the pod holds nothing here.
+   */
+  release(podKey: string, cfg: Pick<PoolConfig, 'statefulReserveMs' | 'ipCooldownMs'>, now: number): PodRecord | undefined {
+    const pod = this.pods.get(podKey);
+    if (!pod) return undefined;
+    const rec = this.ips.get(pod.ip);
+    const ops: StoreOp[] = [{ op: 'deletePod', podKey }];
+    if (rec && rec.podKey === podKey) {
+      const next = releasedIp(rec, pod, cfg, now);
+      ops.push(next ? { op: 'putIp', ip: next } : { op: 'deleteIp', ip: rec.ip });
+    }
+    this.write(ops);
+    return pod;
   }
 
   /**
