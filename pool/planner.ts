@@ -257,7 +257,11 @@ export function plan(input: PlannerInput): Plan {
   if (remaining > 0 && !paused) {
     const capacity = multiIpCapacity(limits, cfg, input.foreignEnis ?? 0);
     const slots = capacity.secondaryEnis - enis.length - input.creating.length;
-    const full: Blocked = { code: NODE_CAPACITY_REACHED, message: `node capacity reached: ${capacity.explain}`, exhausted: true };
+    // An ENI still attaching has room the fill above cannot use yet: its pods wait for the attach, not fail.
+    const attaching = enis.find((e) => e.state === 'attaching' && roomOn(e, perEni) > 0);
+    const full: Blocked = attaching
+      ? { message: `waiting for ENI ${attaching.eniId} to attach (the node has no room for another ENI)`, exhausted: false }
+      : { code: NODE_CAPACITY_REACHED, message: `node capacity reached: ${capacity.explain}`, exhausted: true };
     const random = cfg.vSwitchSelectionPolicy === 'random' ? (input.random ?? Math.random) : undefined;
     const pick = () => pickVSwitch(input.vSwitchIds, input.backoffs.vSwitches, now, { random, free: input.vSwitchFree });
     if (isActive(input.backoffs.create, now)) {

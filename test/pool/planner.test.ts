@@ -168,6 +168,23 @@ describe('plan: growth (pods use secondary ENIs only)', () => {
     });
   });
 
+  it('no room for another ENI but one still attaching has room: its pods wait for the attach, none fails', () => {
+    const full = (id: string, n: number) => eni(id, { primaryIp: `10.9.${n}.1`, ips: ips(`10.9.${n}`, { assigned: 6 }) });
+    // the last ENI the quota allows was created for 2 pods and is attaching: 4 more fit on it once it is attached
+    const attaching = eni('eni-b', { state: 'attaching', ips: [], incoming: 2 });
+    const enis = [eni('eni-p', { primary: true }), full('eni-a', 1), attaching];
+    const p = plan(input({ pending: 5, enis, limits: { eniQuantity: 3, ipv4PerEni: 6, instanceTypeId: 'ecs.g7.large' } }));
+    expect(p.actions).toEqual([]);
+    expect(p.shortfall).toBe(3);
+    expect(p.blocker).toMatchObject({ exhausted: false, message: expect.stringContaining('eni-b') });
+    // once it is full too, the node is at capacity
+    const b = eni('eni-b', { primaryIp: '10.9.2.1', ips: ips('10.9.2', { assigned: 6 }) });
+    const q = plan(
+      input({ pending: 1, enis: [eni('eni-p', { primary: true }), full('eni-a', 1), b], limits: { eniQuantity: 3, ipv4PerEni: 6 } }),
+    );
+    expect(q.blocker).toMatchObject({ code: NODE_CAPACITY_REACHED, exhausted: true });
+  });
+
   it('capacity reached but IPs cooling down: their waiters wait for them, the others fail', () => {
     const enis = [
       eni('eni-p', { primary: true }),
