@@ -7,8 +7,9 @@
 //                 daemon, which then stops), the cloud showing their ENIs and IPs
 //   rss_mib_250   median VmRSS of those starts, sampled --settle-ms after ready (the daemon idle, serving)
 //   baseline_node_ms  median of a bare `node -e 0` in the same run (what any Node process costs here)
-// The table also shows the 250-pod starts with Kubernetes configured (kube_api_server; no API call is made at start),
-// as every daemon in a cluster runs.
+// The table also shows the 250-pod starts with Kubernetes configured (kube_api_server + token, the in-memory API
+// server of sim/kube in this process, holding the Node and the 250 pods), as every daemon in a cluster runs: the
+// start reads its Node for the per-node settings (terway-config, exclusive ENI labels).
 // The JSON figures are the image build's. Prints a table, then one JSON object as the last line. `--profile DIR`
 // writes a V8 CPU profile of each start there (node --cpu-prof), to see where start-up time goes.
 //   npm run bench:daemon [-- --runs N] [--pods N] [--settle-ms MS] [--profile DIR]
@@ -24,6 +25,7 @@ import { ROOT } from '../sim/cluster/daemonProc.js';
 import { cleanEnv, median } from '../sim/cluster/proc.js';
 import { spawnMockCloud, type MockCloudProcess } from '../sim/mockcloud/child.js';
 import { defaultWorldSpec } from '../sim/mockcloud/index.js';
+import { FakeApiServer } from '../sim/kube/index.js';
 import { bundleEntries } from '../scripts/image.js';
 
 const args = process.argv.slice(2);
@@ -46,7 +48,7 @@ interface Build {
   main: string;
   empty: Start[];
   full: Start[];
-  /** The full DB with Kubernetes configured (kube_api_server, never reached: no call is made at start). */
+  /** The full DB with Kubernetes configured (kube_api_server: the in-memory API server with the Node and the pods). */
   kube: Start[];
 }
 
@@ -193,6 +195,7 @@ async function main(): Promise<void> {
   ];
   const dir = mkdtempSync(join(tmpdir(), 'bench-daemon-'));
   const mc = await spawnMockCloud({ attachDelayMs: 20, world: benchWorld() });
+  let api: FakeApiServer | undefined;
   try {
     const baseline: number[] = [];
     for (let i = 0; i < RUNS; i++) {
@@ -211,8 +214,16 @@ async function main(): Promise<void> {
     const config = join(fullDir, 'eni_conf.json');
     writeFileSync(config, JSON.stringify(eniConf(mc, fullDir)));
     await populate(config, join(fullDir, 'eni.socket'), PODS);
+    api = await FakeApiServer.start();
+    api.addNode('bench-node');
+    for (let i = 0; i < PODS; i++) api.addPod({ namespace: 'default', name: `bench-${i}`, nodeName: 'bench-node' });
+    const tokenFile = join(fullDir, 'kube-token');
+    writeFileSync(tokenFile, api.token, { mode: 0o600 });
     const kubeConfig = join(fullDir, 'eni_conf_kube.json');
-    writeFileSync(kubeConfig, JSON.stringify({ ...eniConf(mc, fullDir), kube_api_server: 'http://127.0.0.1:1', node_name: 'bench-node' }));
+    writeFileSync(
+      kubeConfig,
+      JSON.stringify({ ...eniConf(mc, fullDir), kube_api_server: api.url, kube_token_file: tokenFile, node_name: 'bench-node' }),
+    );
     for (let i = 0; i < RUNS; i++) {
       for (const [b, build] of builds.entries()) {
         baseline.push(await bareNodeMs());
@@ -246,6 +257,7 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
+    await api?.close();
     await mc.close();
     rmSync(dir, { recursive: true, force: true });
     rmSync(BUNDLE_DIR, { recursive: true, force: true });
