@@ -1,4 +1,4 @@
-// KubeClient: the daemon's five Kubernetes calls (pods, events, node status) over a KubeApi: plain HTTPS for the
+// KubeClient: the daemon's seven Kubernetes calls (pods, events, the Node and its status, a ConfigMap) over a KubeApi: plain HTTPS for the
 // service account and kube_api_server (restApi.ts), @kubernetes/client-node only for a kubeconfig file
 // (clientNodeApi.ts, loaded on demand). Flow control, error mapping, paging and event folding live here, once.
 import { readFileSync } from 'node:fs';
