@@ -224,8 +224,8 @@ export class EniMultiIpPool implements IpAllocator {
 
   allocate(pod: PodRef, opts: { deadlineMs?: number } = {}): Promise<IpAllocation> {
     const key = podKeyOf(pod);
-    const existing = this.books.pods.get(key);
-    if (existing) return Promise.resolve(this.books.toAlloc(existing));
+    const existing = this.books.allocationOf(key);
+    if (existing) return Promise.resolve(existing);
     const waiting = this.waiters.pending(key) ?? this.batch.promiseOf(key);
     if (waiting) return waiting;
     if (this.stopping) return Promise.reject(new PoolError('ShuttingDown', 'pool is stopping'));
@@ -248,12 +248,11 @@ export class EniMultiIpPool implements IpAllocator {
   }
 
   get(podKey: string): IpAllocation | undefined {
-    const p = this.books.pods.get(podKey);
-    return p && this.books.toAlloc(p);
+    return this.books.allocationOf(podKey);
   }
 
   list(): IpAllocation[] {
-    return [...this.books.pods.values()].map((p) => this.books.toAlloc(p));
+    return this.books.allocations();
   }
 
   stats(): PoolStats {
@@ -281,11 +280,11 @@ export class EniMultiIpPool implements IpAllocator {
 
   /** Snapshot of every IP record (introspection, tests). */
   ipRecords(): IpRecord[] {
-    return [...this.books.ips.values()].map((r) => ({ ...r }));
+    return this.books.ipCopies();
   }
 
   eniRecords(): EniRecord[] {
-    return [...this.books.enis.values()].map((e) => ({ ...e }));
+    return this.books.eniCopies();
   }
 
   // ---------------------------------------------------------------- ticker, GC, reconcile

@@ -194,6 +194,26 @@ export class MultiIpBooks {
     };
   }
 
+  /** The pod's committed allocation, if it has one. */
+  allocationOf(podKey: string): IpAllocation | undefined {
+    const p = this.pods.get(podKey);
+    return p && this.toAlloc(p);
+  }
+
+  /** Every committed allocation. */
+  allocations(): IpAllocation[] {
+    return [...this.pods.values()].map((p) => this.toAlloc(p));
+  }
+
+  /** Copies of the IP and ENI rows (introspection and tests: never the live records). */
+  ipCopies(): IpRecord[] {
+    return [...this.ips.values()].map((r) => ({ ...r }));
+  }
+
+  eniCopies(): EniRecord[] {
+    return [...this.enis.values()].map((e) => ({ ...e }));
+  }
+
   toAlloc(p: PodRecord): IpAllocation {
     return allocationOf(p, this.eniPrimaryIps.get(p.eniId));
   }

@@ -111,8 +111,8 @@ export class DelegatedPool implements IpAllocator {
 
   allocate(pod: PodRef, opts: { deadlineMs?: number } = {}): Promise<IpAllocation> {
     const key = podKeyOf(pod);
-    const existing = this.books.pods.get(key);
-    if (existing) return Promise.resolve(this.books.toAlloc(existing));
+    const existing = this.books.allocationOf(key);
+    if (existing) return Promise.resolve(existing);
     const waiting = this.waiters.pending(key) ?? this.batch.promiseOf(key);
     if (waiting) return waiting;
     if (this.stopping) return Promise.reject(new PoolError('ShuttingDown', 'pool is stopping'));
@@ -133,12 +133,11 @@ export class DelegatedPool implements IpAllocator {
   }
 
   get(podKey: string): IpAllocation | undefined {
-    const p = this.books.pods.get(podKey);
-    return p && this.books.toAlloc(p);
+    return this.books.allocationOf(podKey);
   }
 
   list(): IpAllocation[] {
-    return [...this.books.pods.values()].map((p) => this.books.toAlloc(p));
+    return this.books.allocations();
   }
 
   stats(): PoolStats {
@@ -158,11 +157,11 @@ export class DelegatedPool implements IpAllocator {
   }
 
   ipRecords(): IpRecord[] {
-    return [...this.books.ips.values()].map((r) => ({ ...r }));
+    return this.books.ipCopies();
   }
 
   eniRecords(): EniRecord[] {
-    return [...this.books.enis.values()].map((e) => ({ ...e }));
+    return this.books.eniCopies();
   }
 
   /** The usage the node reports (who holds what, what it gave up, how many wait). */
